@@ -1,0 +1,346 @@
+//! The one error type of `xuncha-core`: every failure has a stable code (for programs and the
+//! sync protocol) and a message in zh-CN and English (for people).
+
+use crate::workflow::{Action, Requirement, Role, Status};
+
+/// Result alias used throughout the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Language of a human-readable message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// Simplified Chinese, the default of every screen.
+    #[default]
+    ZhCn,
+    /// English.
+    En,
+}
+
+/// Everything that can go wrong in the core. `code()` is stable; messages may improve.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The action is not in the transition table for this state and role.
+    #[error("{}", self.message(Lang::ZhCn))]
+    IllegalTransition {
+        /// Current state (`None` for a case that does not exist yet).
+        state: Option<Status>,
+        /// The attempted action.
+        action: Action,
+        /// The actor's role.
+        role: Role,
+    },
+    /// The transition is legal but something it needs is missing.
+    #[error("{}", self.message(Lang::ZhCn))]
+    RequirementMissing {
+        /// The attempted action.
+        action: Action,
+        /// What is missing.
+        requirement: Requirement,
+    },
+    /// The case belongs to someone else's scope (another unit, another reporter).
+    #[error("{}", self.message(Lang::ZhCn))]
+    NotInScope {
+        /// The case concerned.
+        case_id: String,
+    },
+    /// A required field was missing or blank.
+    #[error("{}", self.message(Lang::ZhCn))]
+    MissingField(&'static str),
+    /// A field had a value that cannot be accepted.
+    #[error("{}", self.message(Lang::ZhCn))]
+    InvalidField {
+        /// Field name.
+        field: &'static str,
+        /// Why it was refused (English, short).
+        reason: String,
+    },
+    /// A category code that is not `大类2+小类2` digits.
+    #[error("{}", self.message(Lang::ZhCn))]
+    InvalidCategoryCode(String),
+    /// A well-formed category code that is not in the taxonomy.
+    #[error("{}", self.message(Lang::ZhCn))]
+    UnknownCategory(String),
+    /// Coordinates outside WGS-84 ranges or not finite.
+    #[error("{}", self.message(Lang::ZhCn))]
+    InvalidCoordinates {
+        /// Latitude given.
+        lat: f64,
+        /// Longitude given.
+        lon: f64,
+    },
+    /// A role name that is not one of inspector, supervisor, unit_staff, admin.
+    #[error("{}", self.message(Lang::ZhCn))]
+    UnknownRole(String),
+    /// A reference (unit, site, user, campaign, case) that does not exist.
+    #[error("{}", self.message(Lang::ZhCn))]
+    NotFound {
+        /// What kind of thing: "unit", "site", "case", …
+        kind: &'static str,
+        /// The id looked for.
+        id: String,
+    },
+    /// A case with this id exists already.
+    #[error("{}", self.message(Lang::ZhCn))]
+    CaseExists(String),
+    /// A photo file that does not exist or cannot be read.
+    #[error("{}", self.message(Lang::ZhCn))]
+    PhotoNotFound(String),
+    /// Bytes that are not a JPEG, PNG, WebP or HEIC image.
+    #[error("{}", self.message(Lang::ZhCn))]
+    UnsupportedPhoto,
+    /// A photo named by hash that is not in the store.
+    #[error("{}", self.message(Lang::ZhCn))]
+    PhotoMissing(String),
+    /// No user is signed in on this store.
+    #[error("{}", self.message(Lang::ZhCn))]
+    NotSignedIn,
+    /// The database was written by a newer version of Xuncha.
+    #[error("{}", self.message(Lang::ZhCn))]
+    SchemaTooNew {
+        /// Version found in the file.
+        found: i64,
+        /// Newest version this code knows.
+        supported: i64,
+    },
+    /// Reference data JSON that cannot be loaded.
+    #[error("{}", self.message(Lang::ZhCn))]
+    InvalidReferenceData(String),
+    /// SQLite failed.
+    #[error("{}", self.message(Lang::ZhCn))]
+    Storage(#[from] rusqlite::Error),
+    /// A schema migration failed.
+    #[error("{}", self.message(Lang::ZhCn))]
+    Migration(#[from] rusqlite_migration::Error),
+    /// File system failure.
+    #[error("{}", self.message(Lang::ZhCn))]
+    Io(#[from] std::io::Error),
+    /// JSON that cannot be decoded.
+    #[error("{}", self.message(Lang::ZhCn))]
+    Json(#[from] serde_json::Error),
+}
+
+impl Error {
+    /// Stable machine-readable code, shared by the FFI and the sync protocol.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::IllegalTransition { .. } => "illegal_transition",
+            Error::RequirementMissing { .. } => "requirement_missing",
+            Error::NotInScope { .. } => "not_in_scope",
+            Error::MissingField(_) => "missing_field",
+            Error::InvalidField { .. } => "invalid_field",
+            Error::InvalidCategoryCode(_) => "invalid_category_code",
+            Error::UnknownCategory(_) => "unknown_category",
+            Error::InvalidCoordinates { .. } => "invalid_coordinates",
+            Error::UnknownRole(_) => "unknown_role",
+            Error::NotFound { .. } => "not_found",
+            Error::CaseExists(_) => "case_exists",
+            Error::PhotoNotFound(_) => "photo_not_found",
+            Error::UnsupportedPhoto => "unsupported_photo_type",
+            Error::PhotoMissing(_) => "photo_missing",
+            Error::NotSignedIn => "not_signed_in",
+            Error::SchemaTooNew { .. } => "schema_too_new",
+            Error::InvalidReferenceData(_) => "invalid_reference_data",
+            Error::Storage(_) | Error::Migration(_) => "storage",
+            Error::Io(_) => "io",
+            Error::Json(_) => "invalid_json",
+        }
+    }
+
+    /// True for errors caused by the caller's input (as opposed to the device or a bug).
+    pub fn is_user_error(&self) -> bool {
+        !matches!(
+            self,
+            Error::Storage(_) | Error::Migration(_) | Error::Io(_)
+        )
+    }
+
+    /// A message for a person, in the requested language.
+    pub fn message(&self, lang: Lang) -> String {
+        let zh = lang == Lang::ZhCn;
+        match self {
+            Error::IllegalTransition {
+                state,
+                action,
+                role,
+            } => {
+                let (sz, se) = match state {
+                    Some(s) => (s.label_zh(), s.as_str()),
+                    None => ("新案件", "new"),
+                };
+                if zh {
+                    format!(
+                        "当前状态「{sz}」下，{}不能执行「{}」",
+                        role.label_zh(),
+                        action.label_zh()
+                    )
+                } else {
+                    format!(
+                        "a {} may not '{}' a case in state '{se}'",
+                        role.as_str(),
+                        action.as_str()
+                    )
+                }
+            }
+            Error::RequirementMissing {
+                action,
+                requirement,
+            } => {
+                if zh {
+                    format!(
+                        "「{}」需要{}",
+                        action.label_zh(),
+                        requirement.label_zh()
+                    )
+                } else {
+                    format!("'{}' requires {}", action.as_str(), requirement.label_en())
+                }
+            }
+            Error::NotInScope { case_id } => {
+                if zh {
+                    format!("案件 {case_id} 不属于您的处理范围")
+                } else {
+                    format!("case {case_id} is outside your scope")
+                }
+            }
+            Error::MissingField(f) => {
+                if zh {
+                    format!("缺少必填项：{f}")
+                } else {
+                    format!("required field missing: {f}")
+                }
+            }
+            Error::InvalidField { field, reason } => {
+                if zh {
+                    format!("字段 {field} 的值无效：{reason}")
+                } else {
+                    format!("invalid value for {field}: {reason}")
+                }
+            }
+            Error::InvalidCategoryCode(c) => {
+                if zh {
+                    format!("问题类别编码「{c}」格式错误，应为 4 位数字（大类2位+小类2位）")
+                } else {
+                    format!("category code '{c}' is malformed: expected 4 digits (class + subclass)")
+                }
+            }
+            Error::UnknownCategory(c) => {
+                if zh {
+                    format!("问题类别「{c}」不存在")
+                } else {
+                    format!("unknown category '{c}'")
+                }
+            }
+            Error::InvalidCoordinates { lat, lon } => {
+                if zh {
+                    format!("坐标无效（纬度 {lat}，经度 {lon}）：纬度应在 ±90、经度应在 ±180 之间")
+                } else {
+                    format!("invalid coordinates (lat {lat}, lon {lon}): lat must be within ±90, lon within ±180")
+                }
+            }
+            Error::UnknownRole(r) => {
+                if zh {
+                    format!("未知角色「{r}」（可选：inspector、supervisor、unit_staff、admin）")
+                } else {
+                    format!("unknown role '{r}' (expected inspector, supervisor, unit_staff or admin)")
+                }
+            }
+            Error::NotFound { kind, id } => {
+                if zh {
+                    format!("找不到{}「{id}」", kind_zh(kind))
+                } else {
+                    format!("{kind} '{id}' not found")
+                }
+            }
+            Error::CaseExists(id) => {
+                if zh {
+                    format!("案件 {id} 已存在")
+                } else {
+                    format!("case {id} already exists")
+                }
+            }
+            Error::PhotoNotFound(p) => {
+                if zh {
+                    format!("照片文件不存在或无法读取：{p}")
+                } else {
+                    format!("photo file does not exist or cannot be read: {p}")
+                }
+            }
+            Error::UnsupportedPhoto => {
+                if zh {
+                    "照片格式不支持：只接受 JPEG、PNG、WebP、HEIC 图片".to_string()
+                } else {
+                    "unsupported photo: only JPEG, PNG, WebP and HEIC images are accepted"
+                        .to_string()
+                }
+            }
+            Error::PhotoMissing(h) => {
+                if zh {
+                    format!("照片 {h} 尚未导入本机")
+                } else {
+                    format!("photo {h} is not in this store")
+                }
+            }
+            Error::NotSignedIn => {
+                if zh {
+                    "尚未登录".to_string()
+                } else {
+                    "no user is signed in".to_string()
+                }
+            }
+            Error::SchemaTooNew { found, supported } => {
+                if zh {
+                    format!("数据文件由更新版本的应用写入（版本 {found}，本应用支持到 {supported}），请升级应用；数据未被改动")
+                } else {
+                    format!("the data file was written by a newer app (schema {found}, this app supports up to {supported}); update the app — nothing was changed")
+                }
+            }
+            Error::InvalidReferenceData(m) => {
+                if zh {
+                    format!("基础数据无效：{m}")
+                } else {
+                    format!("invalid reference data: {m}")
+                }
+            }
+            Error::Storage(e) => {
+                if zh {
+                    format!("本地数据库错误：{e}")
+                } else {
+                    format!("local database error: {e}")
+                }
+            }
+            Error::Migration(e) => {
+                if zh {
+                    format!("数据库升级失败：{e}")
+                } else {
+                    format!("database migration failed: {e}")
+                }
+            }
+            Error::Io(e) => {
+                if zh {
+                    format!("文件读写错误：{e}")
+                } else {
+                    format!("file error: {e}")
+                }
+            }
+            Error::Json(e) => {
+                if zh {
+                    format!("JSON 格式错误：{e}")
+                } else {
+                    format!("malformed JSON: {e}")
+                }
+            }
+        }
+    }
+}
+
+fn kind_zh(kind: &str) -> &'static str {
+    match kind {
+        "unit" => "责任单位",
+        "site" => "点位",
+        "case" => "案件",
+        "user" => "用户",
+        "campaign" => "专项行动",
+        "grid" => "网格",
+        _ => "对象",
+    }
+}

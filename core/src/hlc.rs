@@ -1,0 +1,219 @@
+//! Hybrid logical clock (Kulkarni et al.): timestamps that follow wall time when it behaves and
+//! stay strictly increasing when it does not (a phone whose clock jumps back three days, two ops in
+//! the same millisecond, a device that has seen a later server time). Sans I/O: the caller passes
+//! the physical time in.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A timestamp: wall-clock milliseconds, a counter for events in the same millisecond, and the
+/// node that made it (so timestamps of different devices never tie).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Hlc {
+    /// Milliseconds since the Unix epoch (logical: never below the last seen).
+    pub wall_ms: u64,
+    /// Orders events within one `wall_ms`.
+    pub counter: u32,
+    /// The device's node id.
+    pub node: u64,
+}
+
+impl Hlc {
+    /// Fixed-width hex text that sorts like the timestamp itself.
+    pub fn encode(&self) -> String {
+        format!("{:012x}-{:08x}-{:016x}", self.wall_ms, self.counter, self.node)
+    }
+}
+
+impl fmt::Display for Hlc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.encode())
+    }
+}
+
+/// Error for text that is not an encoded [`Hlc`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed HLC timestamp")]
+pub struct HlcParseError;
+
+impl FromStr for Hlc {
+    type Err = HlcParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut parts = s.split('-');
+        let (Some(w), Some(c), Some(n), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(HlcParseError);
+        };
+        Ok(Hlc {
+            wall_ms: u64::from_str_radix(w, 16).map_err(|_| HlcParseError)?,
+            counter: u32::from_str_radix(c, 16).map_err(|_| HlcParseError)?,
+            node: u64::from_str_radix(n, 16).map_err(|_| HlcParseError)?,
+        })
+    }
+}
+
+impl Serialize for Hlc {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.encode())
+    }
+}
+
+impl<'de> Deserialize<'de> for Hlc {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The clock state of one node. Persist `last` with every write so a restart keeps monotonicity.
+#[derive(Debug, Clone)]
+pub struct HlcClock {
+    node: u64,
+    last: Hlc,
+}
+
+impl HlcClock {
+    /// A clock for `node` that has already issued (or seen) `last`.
+    pub fn new(node: u64, last: Hlc) -> Self {
+        HlcClock { node, last }
+    }
+
+    /// The latest timestamp issued or observed.
+    pub fn last(&self) -> Hlc {
+        self.last
+    }
+
+    /// A new timestamp for a local event at physical time `now_ms`, greater than any before.
+    pub fn tick(&mut self, now_ms: u64) -> Hlc {
+        let (wall_ms, counter) = if now_ms > self.last.wall_ms {
+            (now_ms, 0)
+        } else {
+            bump(self.last.wall_ms, self.last.counter)
+        };
+        self.last = Hlc {
+            wall_ms,
+            counter,
+            node: self.node,
+        };
+        self.last
+    }
+
+    /// Take in a timestamp from elsewhere (a pulled event, the server's time), so that every
+    /// later local timestamp orders after it.
+    pub fn observe(&mut self, remote: Hlc, now_ms: u64) -> Hlc {
+        let max_wall = now_ms.max(self.last.wall_ms).max(remote.wall_ms);
+        let (wall_ms, counter) = if max_wall == self.last.wall_ms && max_wall == remote.wall_ms {
+            bump(max_wall, self.last.counter.max(remote.counter))
+        } else if max_wall == self.last.wall_ms {
+            bump(max_wall, self.last.counter)
+        } else if max_wall == remote.wall_ms {
+            bump(max_wall, remote.counter)
+        } else {
+            (max_wall, 0)
+        };
+        self.last = Hlc {
+            wall_ms,
+            counter,
+            node: self.node,
+        };
+        self.last
+    }
+}
+
+/// Next (wall, counter) after the given one; a full counter carries into the wall time.
+fn bump(wall_ms: u64, counter: u32) -> (u64, u32) {
+    match counter.checked_add(1) {
+        Some(c) => (wall_ms, c),
+        None => (wall_ms + 1, 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const DAY: u64 = 86_400_000;
+
+    #[test]
+    fn encode_parse_round_trip_and_sort() {
+        let a = Hlc {
+            wall_ms: 1_732_000_000_000,
+            counter: 7,
+            node: 0xdead_beef,
+        };
+        assert_eq!(a.encode().parse::<Hlc>(), Ok(a));
+        let b = Hlc { counter: 8, ..a };
+        assert!(a.encode() < b.encode());
+        assert!("zz".parse::<Hlc>().is_err());
+        assert!("1-2-3-4".parse::<Hlc>().is_err());
+    }
+
+    #[test]
+    fn clock_jumping_back_three_days_stays_monotonic() {
+        let mut c = HlcClock::new(1, Hlc::default());
+        let now = 1_800_000_000_000;
+        let a = c.tick(now);
+        let b = c.tick(now - 3 * DAY);
+        let d = c.tick(now - 3 * DAY + 1);
+        assert!(a < b && b < d);
+        assert_eq!(b.wall_ms, a.wall_ms);
+        // Once physical time passes the logical one again, it follows wall time.
+        let e = c.tick(now + 5);
+        assert_eq!((e.wall_ms, e.counter), (now + 5, 0));
+    }
+
+    #[test]
+    fn observe_orders_after_remote() {
+        let mut c = HlcClock::new(1, Hlc::default());
+        let remote = Hlc {
+            wall_ms: 2_000,
+            counter: 4,
+            node: 9,
+        };
+        let seen = c.observe(remote, 1_000);
+        assert!(seen > remote);
+        assert!(c.tick(1_000) > seen);
+    }
+
+    #[test]
+    fn counter_overflow_carries() {
+        let mut c = HlcClock::new(
+            1,
+            Hlc {
+                wall_ms: 10,
+                counter: u32::MAX,
+                node: 1,
+            },
+        );
+        let n = c.tick(5);
+        assert_eq!((n.wall_ms, n.counter), (11, 0));
+    }
+
+    proptest! {
+        /// Whatever the physical clock does (jumps back and forth by days), and whatever
+        /// remote timestamps arrive, every issued timestamp is greater than the previous one.
+        #[test]
+        fn monotonic_under_any_clock(steps in prop::collection::vec(
+            (any::<bool>(), -4i64 * DAY as i64..4 * DAY as i64, 0u32..3), 1..200)
+        ) {
+            let mut c = HlcClock::new(42, Hlc::default());
+            let mut phys: i64 = 1_800_000_000_000;
+            let mut prev = Hlc::default();
+            for (remote, jump, cnt) in steps {
+                phys += jump;
+                let now = phys as u64;
+                let next = if remote {
+                    c.observe(Hlc { wall_ms: now.saturating_add_signed(jump / 2), counter: cnt, node: 7 }, now)
+                } else {
+                    c.tick(now)
+                };
+                prop_assert!(next > prev);
+                prev = next;
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! `xuncha-core`: everything a Xuncha device (and the server) needs to know about cases, with no
+//! network: the workflow's transition table, the event fold that derives a case from its
+//! timeline, the hybrid logical clock, geo helpers, the working calendar, and the offline SQLite
+//! store with its outbox.
+
+pub mod calendar;
+pub mod error;
+pub mod geo;
+pub mod hlc;
+pub mod workflow;
+
+pub use error::{Error, Lang, Result};
