@@ -93,7 +93,7 @@ pub fn point_in_polygon(p: LatLon, ring: &[LatLon]) -> bool {
 
 // Krasovsky 1940 ellipsoid, as used by the GCJ-02 obfuscation.
 const KRASOVSKY_A: f64 = 6_378_245.0;
-const KRASOVSKY_EE: f64 = 0.006_693_421_622_965_943_23;
+const KRASOVSKY_EE: f64 = 0.006_693_421_622_965_943;
 const BD_X_PI: f64 = std::f64::consts::PI * 3000.0 / 180.0;
 
 /// GCJ-02 applies only inside China's rough bounding box; elsewhere the coordinates are WGS-84.

@@ -5,8 +5,14 @@
 
 pub mod calendar;
 pub mod error;
+pub mod fold;
 pub mod geo;
 pub mod hlc;
+pub mod model;
+pub mod store;
 pub mod workflow;
 
 pub use error::{Error, Lang, Result};
+pub use model::{Actor, Case, CaseEdit, Event, Location, Op, OpBody, PhotoKind, PhotoRef};
+pub use store::{Session, Store};
+pub use workflow::{Action, Role, Status};

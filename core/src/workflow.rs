@@ -293,8 +293,8 @@ const FIXED: &[Transition] = &[
     // 核查: a supervisor, or an inspector on site with a photo.
     t(Some(St::Rectified), A::VerifyPass, S, go(St::Closed), NONE),
     t(Some(St::Rectified), A::VerifyPass, I, go(St::Closed), &[R::VerifyPhoto]),
-    t(Some(St::Rectified), A::VerifyFail, S, go(St::Dispatched), &[R::Reason]),
-    t(Some(St::Rectified), A::VerifyFail, I, go(St::Dispatched), &[R::Reason, R::VerifyPhoto]),
+    t(Some(St::Rectified), A::VerifyFail, S, go(St::Dispatched), &[R::Reason, R::Deadline]),
+    t(Some(St::Rectified), A::VerifyFail, I, go(St::Dispatched), &[R::Reason, R::Deadline, R::VerifyPhoto]),
     // 复发 on 回头看: back to the same unit with a new deadline.
     t(Some(St::Closed), A::Reopen, S, go(St::Dispatched), &[R::Reason, R::Deadline]),
     // 挂账.

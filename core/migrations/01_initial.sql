@@ -1,0 +1,142 @@
+-- Xuncha device store, schema 1. Reference data is a server snapshot (read-only on the device);
+-- cases are derived from events; the outbox holds every operation not yet confirmed.
+
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE category_classes (
+    code    TEXT PRIMARY KEY,
+    name    TEXT NOT NULL,
+    name_en TEXT NOT NULL DEFAULT ''
+) STRICT;
+
+CREATE TABLE categories (
+    code           TEXT PRIMARY KEY,
+    class_code     TEXT NOT NULL REFERENCES category_classes(code),
+    name           TEXT NOT NULL,
+    name_en        TEXT NOT NULL DEFAULT '',
+    deadline       TEXT NOT NULL,
+    first_response TEXT,
+    urgent         INTEGER NOT NULL DEFAULT 0,
+    deduction      REAL NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE units (
+    id   TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT ''
+) STRICT;
+
+CREATE TABLE sites (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    kind          TEXT NOT NULL DEFAULT '',
+    lat           REAL NOT NULL,
+    lon           REAL NOT NULL,
+    address       TEXT NOT NULL DEFAULT '',
+    owner_unit_id TEXT
+) STRICT;
+CREATE INDEX sites_by_position ON sites(lat, lon);
+
+CREATE TABLE grids (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    owner_unit_id TEXT,
+    min_lat       REAL NOT NULL,
+    max_lat       REAL NOT NULL,
+    min_lon       REAL NOT NULL,
+    max_lon       REAL NOT NULL,
+    polygon       TEXT NOT NULL
+) STRICT;
+CREATE INDEX grids_by_box ON grids(min_lat, max_lat);
+
+CREATE TABLE users (
+    id      TEXT PRIMARY KEY,
+    name    TEXT NOT NULL,
+    role    TEXT NOT NULL,
+    unit_id TEXT
+) STRICT;
+
+CREATE TABLE campaigns (
+    id        TEXT PRIMARY KEY,
+    name      TEXT NOT NULL,
+    starts_on TEXT,
+    ends_on   TEXT
+) STRICT;
+
+-- The local view of each case (server state + pending ops). `doc` is the whole case as JSON;
+-- the other columns exist to filter and sort lists with indexes.
+CREATE TABLE cases (
+    id          TEXT PRIMARY KEY,
+    status      TEXT NOT NULL,
+    category    TEXT NOT NULL,
+    unit_id     TEXT,
+    site_id     TEXT,
+    reporter_id TEXT NOT NULL,
+    deadline_ms INTEGER,
+    due_sort    INTEGER NOT NULL,  -- deadline, or i64::MAX when there is none (sorts last)
+    updated_hlc TEXT NOT NULL,
+    description TEXT NOT NULL,
+    doc         TEXT NOT NULL
+) STRICT;
+CREATE INDEX cases_by_status_due ON cases(status, due_sort);
+CREATE INDEX cases_by_status_updated ON cases(status, updated_hlc);
+CREATE INDEX cases_by_unit_status_due ON cases(unit_id, status, due_sort);
+CREATE INDEX cases_by_due ON cases(due_sort);
+CREATE INDEX cases_by_updated ON cases(updated_hlc);
+CREATE INDEX cases_by_reporter ON cases(reporter_id, due_sort);
+CREATE INDEX cases_by_category ON cases(category, due_sort);
+CREATE INDEX cases_by_site ON cases(site_id, due_sort);
+
+-- The timeline. Confirmed events order by server_seq; pending ones after them by local_seq.
+CREATE TABLE events (
+    op_id          TEXT PRIMARY KEY,
+    case_id        TEXT NOT NULL,
+    local_seq      INTEGER NOT NULL,
+    server_seq     INTEGER,
+    action         TEXT NOT NULL,
+    hlc            TEXT NOT NULL,
+    from_status    TEXT,
+    to_status      TEXT NOT NULL,
+    server_time_ms INTEGER,
+    case_no        TEXT,
+    pending        INTEGER NOT NULL,
+    op             TEXT NOT NULL
+) STRICT;
+CREATE INDEX events_by_case ON events(case_id, local_seq);
+
+-- Every operation made on this device, in order; `state` is pending until the server answers.
+CREATE TABLE outbox (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    op_id         TEXT NOT NULL UNIQUE,
+    case_id       TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    hlc           TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    state         TEXT NOT NULL DEFAULT 'pending',
+    op            TEXT NOT NULL
+) STRICT;
+CREATE INDEX outbox_by_state ON outbox(state, seq);
+
+-- Photo bytes live in files named by their SHA-256; this table says which ones we hold.
+CREATE TABLE photos (
+    sha256      TEXT PRIMARY KEY,
+    mime        TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    added_at_ms INTEGER NOT NULL,
+    uploaded    INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE case_photos (
+    case_id        TEXT NOT NULL,
+    op_id          TEXT NOT NULL,
+    sha256         TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    captured_at_ms INTEGER,
+    lat            REAL,
+    lon            REAL,
+    PRIMARY KEY (case_id, op_id, sha256)
+) STRICT;
+CREATE INDEX case_photos_by_sha ON case_photos(sha256);

@@ -1,0 +1,448 @@
+//! The data a case is made of: the case row, its operations (what a person did, as sent over the
+//! wire and kept in the outbox) and its timeline events. Plain serde types, no I/O.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::hlc::Hlc;
+use crate::workflow::{Action, Role, Status};
+
+/// Who did something: the signed-in user with their role and unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// User id from the users directory.
+    pub user_id: String,
+    /// The role they act in.
+    pub role: Role,
+    /// Their unit (unit staff always have one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_id: Option<String>,
+}
+
+/// Where a problem is: WGS-84 as the phone measured it, plus what a person would call the place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    /// WGS-84 latitude.
+    pub lat: f64,
+    /// WGS-84 longitude.
+    pub lon: f64,
+    /// Horizontal accuracy reported by the GNSS, metres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy_m: Option<f64>,
+    /// Address text (street, landmark).
+    #[serde(default)]
+    pub address: String,
+}
+
+impl Location {
+    /// The position as a [`crate::geo::LatLon`].
+    pub fn point(&self) -> crate::geo::LatLon {
+        crate::geo::LatLon {
+            lat: self.lat,
+            lon: self.lon,
+        }
+    }
+}
+
+/// What a photo shows in the case's story.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoKind {
+    /// 整改前: the problem as found.
+    Before,
+    /// 整改后: the unit's after-photo.
+    After,
+    /// 核查: taken on a verification visit.
+    Verify,
+    /// Attached to a comment.
+    Other,
+}
+
+impl PhotoKind {
+    /// Stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoKind::Before => "before",
+            PhotoKind::After => "after",
+            PhotoKind::Verify => "verify",
+            PhotoKind::Other => "other",
+        }
+    }
+}
+
+/// A photo as an operation names it: by the SHA-256 of its bytes, never by a path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoRef {
+    /// Lowercase hex SHA-256 of the bytes.
+    pub sha256: String,
+    /// Role of the photo in the case.
+    pub kind: PhotoKind,
+    /// `image/jpeg`, `image/png`, `image/webp` or `image/heic`.
+    pub mime: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// When it was taken (device clock, UTC ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured_at_ms: Option<i64>,
+    /// Where it was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// Field changes of an `edit`; each present field is merged last-writer-wins by HLC.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CaseEdit {
+    /// New category code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// New description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// New location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// New site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// New campaign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<String>,
+}
+
+impl CaseEdit {
+    /// True if no field is set.
+    pub fn is_empty(&self) -> bool {
+        self == &CaseEdit::default()
+    }
+}
+
+/// What an operation does, with its data. One variant per [`Action`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OpBody {
+    /// 上报.
+    Report {
+        /// Category code (大类2+小类2).
+        category: String,
+        /// What the inspector saw.
+        #[serde(default)]
+        description: String,
+        /// Where.
+        location: Location,
+        /// 点位, if known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        site_id: Option<String>,
+        /// 网格, derived from the location when the device knows the grids.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grid_id: Option<String>,
+        /// Owner unit of the place, suggested for dispatch.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        suggested_unit_id: Option<String>,
+        /// 专项行动.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        campaign_id: Option<String>,
+        /// Found undercover (暗访).
+        #[serde(default)]
+        undercover: bool,
+        /// Before-photos.
+        #[serde(default)]
+        photos: Vec<PhotoRef>,
+    },
+    /// 修改.
+    Edit {
+        /// The changed fields.
+        changes: CaseEdit,
+    },
+    /// 评论.
+    Comment {
+        /// The text.
+        text: String,
+        /// Optional photos.
+        #[serde(default)]
+        photos: Vec<PhotoRef>,
+    },
+    /// 立案.
+    Register {
+        /// Note.
+        #[serde(default)]
+        note: String,
+    },
+    /// 不予立案.
+    Reject {
+        /// Why.
+        reason: String,
+    },
+    /// 标记重复.
+    MarkDuplicate {
+        /// The original case.
+        duplicate_of: Option<Uuid>,
+        /// Note.
+        #[serde(default)]
+        note: String,
+    },
+    /// 派遣 / 改派.
+    Dispatch {
+        /// Responsible unit.
+        unit_id: String,
+        /// Deadline, UTC ms (the device fills in the category default when none is chosen).
+        deadline_ms: Option<i64>,
+        /// Note.
+        #[serde(default)]
+        note: String,
+    },
+    /// 签收.
+    Acknowledge {
+        /// Note.
+        #[serde(default)]
+        note: String,
+    },
+    /// 整改反馈.
+    Rectify {
+        /// What was done.
+        #[serde(default)]
+        note: String,
+        /// After-photos.
+        #[serde(default)]
+        photos: Vec<PhotoRef>,
+    },
+    /// 申请退回.
+    RequestReturn {
+        /// Why the case is not this unit's.
+        reason: String,
+    },
+    /// 同意退回.
+    GrantReturn {
+        /// Note.
+        #[serde(default)]
+        note: String,
+    },
+    /// 驳回退回申请.
+    RefuseReturn {
+        /// Why.
+        reason: String,
+    },
+    /// 申请延期.
+    RequestExtension {
+        /// Why.
+        reason: String,
+        /// Requested new deadline, UTC ms.
+        until_ms: Option<i64>,
+    },
+    /// 同意延期.
+    GrantExtension {
+        /// The granted deadline; the requested one if `None`.
+        #[serde(default)]
+        until_ms: Option<i64>,
+        /// Note.
+        #[serde(default)]
+        note: String,
+    },
+    /// 驳回延期申请.
+    RefuseExtension {
+        /// Why.
+        reason: String,
+    },
+    /// 核查通过.
+    VerifyPass {
+        /// Note.
+        #[serde(default)]
+        note: String,
+        /// Verification photos.
+        #[serde(default)]
+        photos: Vec<PhotoRef>,
+    },
+    /// 返工.
+    VerifyFail {
+        /// What is still wrong.
+        reason: String,
+        /// New deadline for the rework, UTC ms.
+        deadline_ms: Option<i64>,
+        /// Verification photos.
+        #[serde(default)]
+        photos: Vec<PhotoRef>,
+    },
+    /// 重新打开.
+    Reopen {
+        /// Why (复发).
+        reason: String,
+        /// New deadline, UTC ms.
+        deadline_ms: Option<i64>,
+    },
+    /// 挂账.
+    Park {
+        /// Why it cannot be solved now.
+        reason: String,
+    },
+}
+
+impl OpBody {
+    /// The workflow action this body performs.
+    pub fn action(&self) -> Action {
+        match self {
+            OpBody::Report { .. } => Action::Report,
+            OpBody::Edit { .. } => Action::Edit,
+            OpBody::Comment { .. } => Action::Comment,
+            OpBody::Register { .. } => Action::Register,
+            OpBody::Reject { .. } => Action::Reject,
+            OpBody::MarkDuplicate { .. } => Action::MarkDuplicate,
+            OpBody::Dispatch { .. } => Action::Dispatch,
+            OpBody::Acknowledge { .. } => Action::Acknowledge,
+            OpBody::Rectify { .. } => Action::Rectify,
+            OpBody::RequestReturn { .. } => Action::RequestReturn,
+            OpBody::GrantReturn { .. } => Action::GrantReturn,
+            OpBody::RefuseReturn { .. } => Action::RefuseReturn,
+            OpBody::RequestExtension { .. } => Action::RequestExtension,
+            OpBody::GrantExtension { .. } => Action::GrantExtension,
+            OpBody::RefuseExtension { .. } => Action::RefuseExtension,
+            OpBody::VerifyPass { .. } => Action::VerifyPass,
+            OpBody::VerifyFail { .. } => Action::VerifyFail,
+            OpBody::Reopen { .. } => Action::Reopen,
+            OpBody::Park { .. } => Action::Park,
+        }
+    }
+
+    /// Photos this operation names.
+    pub fn photos(&self) -> &[PhotoRef] {
+        match self {
+            OpBody::Report { photos, .. }
+            | OpBody::Comment { photos, .. }
+            | OpBody::Rectify { photos, .. }
+            | OpBody::VerifyPass { photos, .. }
+            | OpBody::VerifyFail { photos, .. } => photos,
+            _ => &[],
+        }
+    }
+
+    /// The reason text, for actions that carry one.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            OpBody::Reject { reason }
+            | OpBody::RequestReturn { reason }
+            | OpBody::RefuseReturn { reason }
+            | OpBody::RequestExtension { reason, .. }
+            | OpBody::RefuseExtension { reason }
+            | OpBody::VerifyFail { reason, .. }
+            | OpBody::Reopen { reason, .. }
+            | OpBody::Park { reason } => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// The deadline this operation sets, for actions that set one.
+    pub fn deadline_ms(&self) -> Option<i64> {
+        match self {
+            OpBody::Dispatch { deadline_ms, .. }
+            | OpBody::VerifyFail { deadline_ms, .. }
+            | OpBody::Reopen { deadline_ms, .. } => *deadline_ms,
+            _ => None,
+        }
+    }
+}
+
+/// One operation: a person's action on a case, as kept in the outbox and pushed to the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Op {
+    /// UUIDv7, made on the device; the idempotency key.
+    pub id: Uuid,
+    /// The case acted on (for `report`, the new case's UUIDv7).
+    pub case_id: Uuid,
+    /// Device that made it.
+    pub device_id: String,
+    /// Who.
+    pub actor: Actor,
+    /// Hybrid logical timestamp on the device.
+    pub hlc: Hlc,
+    /// The device's wall clock when it was made (UTC ms, possibly wrong).
+    pub device_time_ms: i64,
+    /// What.
+    pub body: OpBody,
+}
+
+/// A pending 申请延期.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExtensionRequest {
+    /// Requested deadline, UTC ms.
+    pub until_ms: i64,
+    /// Why.
+    pub reason: String,
+    /// Who asked.
+    pub requested_by: String,
+}
+
+/// A case as every screen shows it: derived from its events by [`crate::fold`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    /// UUIDv7 made by the reporting device.
+    pub id: Uuid,
+    /// 案卷号, given by the server on registration.
+    pub case_no: Option<String>,
+    /// Category code.
+    pub category: String,
+    /// Description.
+    pub description: String,
+    /// Where.
+    pub location: Location,
+    /// 点位.
+    pub site_id: Option<String>,
+    /// 网格.
+    pub grid_id: Option<String>,
+    /// Owner of the place, suggested for dispatch.
+    pub suggested_unit_id: Option<String>,
+    /// Reporter's user id.
+    pub reporter_id: String,
+    /// Responsible unit once dispatched.
+    pub unit_id: Option<String>,
+    /// Deadline (UTC ms) once dispatched.
+    pub deadline_ms: Option<i64>,
+    /// Lifecycle status.
+    pub status: Status,
+    /// Times sent back for rework (返工).
+    pub rework_count: u32,
+    /// Extensions granted (延期).
+    pub extension_count: u32,
+    /// A pending extension request.
+    pub pending_extension: Option<ExtensionRequest>,
+    /// The original case, for duplicates.
+    pub duplicate_of: Option<Uuid>,
+    /// 专项行动.
+    pub campaign_id: Option<String>,
+    /// Found undercover (暗访).
+    pub undercover: bool,
+    /// Device time of the report, UTC ms.
+    pub reported_at_ms: i64,
+    /// HLC of the report.
+    pub reported_hlc: Hlc,
+    /// Latest HLC of any event.
+    pub updated_hlc: Hlc,
+    /// Device time of the latest event, UTC ms.
+    pub updated_at_ms: i64,
+    /// When the server received the report (None until synced).
+    pub server_received_at_ms: Option<i64>,
+    /// HLC of the last write to each editable field (last-writer-wins merge).
+    pub field_hlc: BTreeMap<String, Hlc>,
+}
+
+impl Case {
+    /// Derived, never stored: past its deadline while the unit's clock is running.
+    pub fn is_overdue(&self, now_ms: i64) -> bool {
+        self.status.deadline_running() && self.deadline_ms.is_some_and(|d| now_ms > d)
+    }
+}
+
+/// One entry of a case's timeline: the operation plus what it did to the status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// The operation.
+    pub op: Op,
+    /// Status before (None for the report).
+    pub from_status: Option<Status>,
+    /// Status after.
+    pub to_status: Status,
+    /// When the server received it (None while only on this device).
+    pub server_time_ms: Option<i64>,
+    /// The case number this event gave (registration on the server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_no: Option<String>,
+}

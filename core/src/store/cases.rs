@@ -1,0 +1,676 @@
+//! Cases on the device: recording operations (report, edit, comment, every workflow action) into
+//! the outbox and the local view in one transaction, and reading lists, details and the outbox.
+
+use std::path::PathBuf;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::photos::{self, PhotoInput, StagedPhoto};
+use super::{Inner, Store, begin, meta_set, reference, session_of};
+use crate::error::{Error, Result};
+use crate::fold::{self, ApplyContext};
+use crate::hlc::HlcClock;
+use crate::model::{Case, CaseEdit, Event, Location, Op, OpBody, PhotoKind, PhotoRef};
+use crate::workflow::{Action, Status};
+
+/// A new report, as the report screen fills it in.
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    /// Category code (大类2+小类2).
+    pub category: String,
+    /// What was seen.
+    pub description: String,
+    /// Where (WGS-84 + accuracy + address).
+    pub location: Location,
+    /// The 点位, if the inspector picked one (see [`Store::sites_near`] for suggestions).
+    pub site_id: Option<String>,
+    /// 专项行动.
+    pub campaign_id: Option<String>,
+    /// Found undercover (暗访).
+    pub undercover: bool,
+    /// Before-photos.
+    pub photos: Vec<PhotoInput>,
+}
+
+/// How a case list is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseSort {
+    /// Earliest deadline first; cases without a deadline last.
+    #[default]
+    Deadline,
+    /// Most recently changed first.
+    LastChange,
+}
+
+/// Filters and paging for [`Store::list_cases`]. Empty filters match everything.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CaseQuery {
+    /// Any of these statuses.
+    #[serde(default)]
+    pub statuses: Vec<Status>,
+    /// Responsible unit.
+    #[serde(default)]
+    pub unit_id: Option<String>,
+    /// Category code.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Site.
+    #[serde(default)]
+    pub site_id: Option<String>,
+    /// Reporter.
+    #[serde(default)]
+    pub reporter_id: Option<String>,
+    /// Only overdue (`true`) or only not overdue (`false`).
+    #[serde(default)]
+    pub overdue: Option<bool>,
+    /// Text contained in the description.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Order.
+    #[serde(default)]
+    pub sort: CaseSort,
+    /// Rows to skip.
+    #[serde(default)]
+    pub offset: u32,
+    /// Page size (1..=500; 0 means 50).
+    #[serde(default)]
+    pub limit: u32,
+}
+
+/// A row of a case list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseListItem {
+    /// The case.
+    pub case: Case,
+    /// Derived: past deadline and not yet rectified.
+    pub overdue: bool,
+}
+
+/// One page of a case list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CasePage {
+    /// The rows.
+    pub items: Vec<CaseListItem>,
+    /// True if a next page exists.
+    pub has_more: bool,
+}
+
+/// A photo of a case, with where its bytes are on this device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CasePhoto {
+    /// The photo as the operation named it.
+    pub photo: PhotoRef,
+    /// The operation that attached it.
+    pub op_id: Uuid,
+    /// Its file, if the bytes are on this device.
+    pub path: Option<PathBuf>,
+}
+
+/// Everything the case screen shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseDetail {
+    /// The case.
+    pub case: Case,
+    /// Derived overdue flag.
+    pub overdue: bool,
+    /// All photos, in timeline order.
+    pub photos: Vec<CasePhoto>,
+    /// The full timeline, oldest first.
+    pub timeline: Vec<Event>,
+    /// What the signed-in user may do now.
+    pub allowed_actions: Vec<Action>,
+}
+
+/// An operation in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Order of creation on this device.
+    pub seq: i64,
+    /// The operation.
+    pub op: Op,
+    /// `pending` until the server answers.
+    pub state: String,
+}
+
+/// Several operations in one transaction (bulk import, benchmarks, sync apply).
+pub struct Batch<'a> {
+    store: &'a Store,
+    tx: Transaction<'a>,
+    clock: HlcClock,
+}
+
+impl Batch<'_> {
+    /// Record a report in this batch.
+    pub fn report(&mut self, r: NewReport) -> Result<Uuid> {
+        let (body, staged) = self.store.prepare_report(&self.tx, r)?;
+        let case_id = Uuid::now_v7();
+        record(self.store, &self.tx, &mut self.clock, case_id, body, staged)?;
+        Ok(case_id)
+    }
+
+    /// Record an action in this batch.
+    pub fn act(&mut self, case_id: Uuid, body: OpBody, photos: Vec<PhotoInput>) -> Result<Op> {
+        let staged = stage_all(photos)?;
+        record(self.store, &self.tx, &mut self.clock, case_id, body, staged)
+    }
+}
+
+fn stage_all(photos: Vec<PhotoInput>) -> Result<Vec<StagedPhoto>> {
+    photos.into_iter().map(photos::stage).collect()
+}
+
+impl Store {
+    /// Report a new case as the signed-in user; returns the new case's id.
+    pub fn report(&self, r: NewReport) -> Result<Uuid> {
+        self.batch(|b| b.report(r))
+    }
+
+    /// Apply a workflow action (or edit / comment) as the signed-in user. Photos are attached
+    /// with the kind the action implies (after for rectify, verify for verification, other for
+    /// comments). A missing deadline on dispatch, rework or reopen is the category default.
+    pub fn act(&self, case_id: Uuid, body: OpBody, photos: Vec<PhotoInput>) -> Result<Op> {
+        let staged = stage_all(photos)?;
+        self.batch(|b| record(b.store, &b.tx, &mut b.clock, case_id, body, staged))
+    }
+
+    /// Edit fields of a case.
+    pub fn edit(&self, case_id: Uuid, changes: CaseEdit) -> Result<Op> {
+        self.act(case_id, OpBody::Edit { changes }, vec![])
+    }
+
+    /// Comment on a case.
+    pub fn comment(&self, case_id: Uuid, text: &str, photos: Vec<PhotoInput>) -> Result<Op> {
+        self.act(
+            case_id,
+            OpBody::Comment {
+                text: text.to_string(),
+                photos: vec![],
+            },
+            photos,
+        )
+    }
+
+    /// Run several recordings in one transaction: all of them or none are written.
+    pub fn batch<R>(&self, f: impl FnOnce(&mut Batch<'_>) -> Result<R>) -> Result<R> {
+        let mut inner = self.lock();
+        let Inner { conn, clock } = &mut *inner;
+        let mut batch = Batch {
+            store: self,
+            tx: begin(conn)?,
+            clock: clock.clone(),
+        };
+        let out = f(&mut batch)?;
+        let Batch {
+            tx, clock: after, ..
+        } = batch;
+        meta_set(&tx, "hlc", &after.last().encode())?;
+        tx.commit()?;
+        *clock = after;
+        Ok(out)
+    }
+
+    fn prepare_report(
+        &self,
+        conn: &Connection,
+        r: NewReport,
+    ) -> Result<(OpBody, Vec<StagedPhoto>)> {
+        reference::category(conn, r.category.trim())?;
+        let at = r.location.point();
+        at.validate()?;
+        let placement = reference::locate(conn, at)?;
+        let site_owner = match &r.site_id {
+            Some(s) => reference::site(conn, s)?.owner_unit_id,
+            None => None,
+        };
+        let staged = stage_all(r.photos)?;
+        Ok((
+            OpBody::Report {
+                category: r.category.trim().to_string(),
+                description: r.description,
+                location: r.location,
+                site_id: r.site_id,
+                grid_id: placement.as_ref().map(|p| p.grid_id.clone()),
+                suggested_unit_id: site_owner
+                    .or_else(|| placement.and_then(|p| p.owner_unit_id)),
+                campaign_id: r.campaign_id,
+                undercover: r.undercover,
+                photos: vec![],
+            },
+            staged,
+        ))
+    }
+
+    /// A page of cases matching `q`.
+    pub fn list_cases(&self, q: &CaseQuery) -> Result<CasePage> {
+        let now = self.now_ms();
+        let inner = self.lock();
+        list_cases(&inner.conn, q, now)
+    }
+
+    /// The case with its photos, timeline and the actions the signed-in user may take.
+    pub fn case_detail(&self, case_id: Uuid) -> Result<CaseDetail> {
+        let now = self.now_ms();
+        let inner = self.lock();
+        let conn = &inner.conn;
+        let case = load_case(conn, case_id)?.ok_or_else(|| not_found_case(case_id))?;
+        let timeline = load_events(conn, case_id)?;
+        let mut photos = Vec::new();
+        for ev in &timeline {
+            for p in ev.op.body.photos() {
+                let path = photos::blob_path(&self.photo_dir, &p.sha256);
+                photos.push(CasePhoto {
+                    photo: p.clone(),
+                    op_id: ev.op.id,
+                    path: path.exists().then_some(path),
+                });
+            }
+        }
+        let allowed_actions = match session_of(conn)? {
+            Some(s) => fold::available_actions(&case, &s.actor()),
+            None => vec![],
+        };
+        Ok(CaseDetail {
+            overdue: case.is_overdue(now),
+            case,
+            photos,
+            timeline,
+            allowed_actions,
+        })
+    }
+
+    /// Recompute a case from its timeline (the fold of its events), without writing. The stored
+    /// row must always equal this.
+    pub fn recompute_case(&self, case_id: Uuid) -> Result<Case> {
+        let inner = self.lock();
+        let mut case: Option<Case> = None;
+        for ev in load_events(&inner.conn, case_id)? {
+            let ctx = ApplyContext {
+                server_time_ms: ev.server_time_ms,
+                case_no: ev.case_no.clone(),
+            };
+            case = Some(fold::apply(case.as_ref(), &ev.op, &ctx)?.0);
+        }
+        case.ok_or_else(|| not_found_case(case_id))
+    }
+
+    /// Every operation made on this device that the server has not confirmed, oldest first.
+    pub fn outbox(&self) -> Result<Vec<OutboxEntry>> {
+        let inner = self.lock();
+        let mut st = inner
+            .conn
+            .prepare("SELECT seq, op, state FROM outbox WHERE state = 'pending' ORDER BY seq")?;
+        let rows = st.query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, op, state) = row?;
+            out.push(OutboxEntry {
+                seq,
+                op: serde_json::from_str(&op)?,
+                state,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The file holding a photo's bytes on this device, if present.
+    pub fn photo_path(&self, sha256: &str) -> Option<PathBuf> {
+        if !photos::is_sha256_hex(sha256) {
+            return None;
+        }
+        let p = photos::blob_path(&self.photo_dir, sha256);
+        p.exists().then_some(p)
+    }
+}
+
+fn not_found_case(id: Uuid) -> Error {
+    Error::NotFound {
+        kind: "case",
+        id: id.to_string(),
+    }
+}
+
+/// Check ids the body names against reference data and local cases.
+fn check_references(conn: &Connection, body: &OpBody) -> Result<()> {
+    let need = |table: &'static str, kind: &'static str, id: &Option<String>| -> Result<()> {
+        match id {
+            Some(id) if !reference::exists(conn, table, id)? => Err(Error::NotFound {
+                kind,
+                id: id.clone(),
+            }),
+            _ => Ok(()),
+        }
+    };
+    match body {
+        OpBody::Report {
+            category,
+            site_id,
+            campaign_id,
+            ..
+        } => {
+            reference::category(conn, category)?;
+            need("sites", "site", site_id)?;
+            need("campaigns", "campaign", campaign_id)?;
+        }
+        OpBody::Edit { changes } => {
+            if let Some(c) = &changes.category {
+                reference::category(conn, c)?;
+            }
+            need("sites", "site", &changes.site_id)?;
+            need("campaigns", "campaign", &changes.campaign_id)?;
+        }
+        OpBody::Dispatch { unit_id, .. } if !unit_id.trim().is_empty() => {
+            need("units", "unit", &Some(unit_id.clone()))?;
+        }
+        OpBody::MarkDuplicate {
+            duplicate_of: Some(target),
+            ..
+        } if load_case(conn, *target)?.is_none() => {
+            return Err(not_found_case(*target));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Fill in what the device decides for the person: default deadlines and the photos.
+fn complete_body(
+    conn: &Connection,
+    case: Option<&Case>,
+    mut body: OpBody,
+    staged: &[StagedPhoto],
+    now: i64,
+) -> Result<OpBody> {
+    let default_deadline = || -> Result<Option<i64>> {
+        let Some(c) = case else { return Ok(None) };
+        let cat = reference::category(conn, &c.category)?;
+        Ok(Some(reference::calendar(conn)?.add(now, cat.deadline)?))
+    };
+    match &mut body {
+        OpBody::Dispatch { deadline_ms, .. }
+        | OpBody::VerifyFail { deadline_ms, .. }
+        | OpBody::Reopen { deadline_ms, .. } => match deadline_ms {
+            None => *deadline_ms = default_deadline()?,
+            Some(d) if *d <= now => {
+                return Err(Error::InvalidField {
+                    field: "deadline",
+                    reason: "the deadline is in the past".into(),
+                });
+            }
+            Some(_) => {}
+        },
+        _ => {}
+    }
+    let kind = match body.action() {
+        Action::Report => PhotoKind::Before,
+        Action::Rectify => PhotoKind::After,
+        Action::VerifyPass | Action::VerifyFail => PhotoKind::Verify,
+        _ => PhotoKind::Other,
+    };
+    let refs = staged.iter().map(|s| PhotoRef {
+        sha256: s.sha256.clone(),
+        kind,
+        mime: s.mime.to_string(),
+        size: s.bytes.len() as u64,
+        captured_at_ms: s.captured_at_ms,
+        location: s.location.clone(),
+    });
+    match &mut body {
+        OpBody::Report { photos, .. }
+        | OpBody::Comment { photos, .. }
+        | OpBody::Rectify { photos, .. }
+        | OpBody::VerifyPass { photos, .. }
+        | OpBody::VerifyFail { photos, .. } => photos.extend(refs),
+        _ if !staged.is_empty() => {
+            return Err(Error::InvalidField {
+                field: "photos",
+                reason: format!("'{}' does not take photos", body.action()),
+            });
+        }
+        _ => {}
+    }
+    Ok(body)
+}
+
+/// The one write path: validate, fold, write photo files, then write case, event, outbox and
+/// photo rows in the caller's transaction.
+fn record(
+    store: &Store,
+    tx: &Transaction<'_>,
+    clock: &mut HlcClock,
+    case_id: Uuid,
+    body: OpBody,
+    staged: Vec<StagedPhoto>,
+) -> Result<Op> {
+    let session = session_of(tx)?.ok_or(Error::NotSignedIn)?;
+    let case = if body.action() == Action::Report {
+        None
+    } else {
+        Some(load_case(tx, case_id)?.ok_or_else(|| not_found_case(case_id))?)
+    };
+    check_references(tx, &body)?;
+    let now = store.now_ms();
+    let body = complete_body(tx, case.as_ref(), body, &staged, now)?;
+    let mut next_clock = clock.clone();
+    let op = Op {
+        id: Uuid::now_v7(),
+        case_id,
+        device_id: store.device_id.clone(),
+        actor: session.actor(),
+        hlc: next_clock.tick(now.max(0) as u64),
+        device_time_ms: now,
+        body,
+    };
+    let (new_case, event) = fold::apply(case.as_ref(), &op, &ApplyContext::default())?;
+    for s in &staged {
+        photos::write_blob(&store.photo_dir, s)?;
+    }
+    let op_json = serde_json::to_string(&op)?;
+    tx.prepare_cached(
+        "INSERT INTO outbox (op_id, case_id, kind, hlc, created_at_ms, op) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        op.id.to_string(),
+        case_id.to_string(),
+        op.body.action().as_str(),
+        op.hlc.encode(),
+        now,
+        op_json
+    ])?;
+    let local_seq = tx.last_insert_rowid();
+    insert_event(tx, &event, local_seq, true, &op_json)?;
+    save_case(tx, &new_case)?;
+    for (s, r) in staged.iter().zip(op.body.photos()) {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO photos (sha256, mime, size, added_at_ms) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![s.sha256, s.mime, s.bytes.len() as i64, now])?;
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO case_photos (case_id, op_id, sha256, kind, captured_at_ms, lat, lon)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            case_id.to_string(),
+            op.id.to_string(),
+            r.sha256,
+            r.kind.as_str(),
+            r.captured_at_ms,
+            r.location.as_ref().map(|l| l.lat),
+            r.location.as_ref().map(|l| l.lon)
+        ])?;
+    }
+    *clock = next_clock;
+    Ok(op)
+}
+
+pub(crate) fn insert_event(
+    conn: &Connection,
+    ev: &Event,
+    local_seq: i64,
+    pending: bool,
+    op_json: &str,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO events (op_id, case_id, local_seq, action, hlc, from_status, to_status,
+                             server_time_ms, case_no, pending, op)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        ev.op.id.to_string(),
+        ev.op.case_id.to_string(),
+        local_seq,
+        ev.op.body.action().as_str(),
+        ev.op.hlc.encode(),
+        ev.from_status.map(|s| s.as_str()),
+        ev.to_status.as_str(),
+        ev.server_time_ms,
+        ev.case_no,
+        pending,
+        op_json
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn save_case(conn: &Connection, c: &Case) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO cases (id, status, category, unit_id, site_id, reporter_id, deadline_ms, due_sort,
+                            updated_hlc, description, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT(id) DO UPDATE SET status = excluded.status, category = excluded.category,
+            unit_id = excluded.unit_id, site_id = excluded.site_id, reporter_id = excluded.reporter_id,
+            deadline_ms = excluded.deadline_ms, due_sort = excluded.due_sort,
+            updated_hlc = excluded.updated_hlc, description = excluded.description, doc = excluded.doc",
+    )?
+    .execute(params![
+        c.id.to_string(),
+        c.status.as_str(),
+        c.category,
+        c.unit_id,
+        c.site_id,
+        c.reporter_id,
+        c.deadline_ms,
+        c.deadline_ms.unwrap_or(i64::MAX),
+        c.updated_hlc.encode(),
+        c.description,
+        serde_json::to_string(c)?
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn load_case(conn: &Connection, id: Uuid) -> Result<Option<Case>> {
+    let doc: Option<String> = conn
+        .prepare_cached("SELECT doc FROM cases WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?;
+    Ok(match doc {
+        Some(d) => Some(serde_json::from_str(&d)?),
+        None => None,
+    })
+}
+
+pub(crate) fn load_events(conn: &Connection, case_id: Uuid) -> Result<Vec<Event>> {
+    let mut st = conn.prepare_cached(
+        "SELECT op, from_status, to_status, server_time_ms, case_no FROM events WHERE case_id = ?1
+         ORDER BY server_seq IS NULL, server_seq, local_seq",
+    )?;
+    let rows = st.query_map([case_id.to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<i64>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (op, from, to, server_time_ms, case_no) = row?;
+        out.push(Event {
+            op: serde_json::from_str(&op)?,
+            from_status: from.as_deref().and_then(Status::parse),
+            to_status: Status::parse(&to).unwrap_or(Status::Submitted),
+            server_time_ms,
+            case_no,
+        });
+    }
+    Ok(out)
+}
+
+fn list_cases(conn: &Connection, q: &CaseQuery, now: i64) -> Result<CasePage> {
+    let mut sql = String::from("SELECT doc FROM cases WHERE 1 = 1");
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut arg = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
+        args.push(v);
+        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+    };
+    if !q.statuses.is_empty() {
+        sql.push_str(" AND status IN (");
+        for (i, s) in q.statuses.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            arg(&mut sql, "?", s.as_str().to_string().into());
+        }
+        sql.push(')');
+    }
+    if let Some(u) = &q.unit_id {
+        arg(&mut sql, " AND unit_id = ?", u.clone().into());
+    }
+    if let Some(c) = &q.category {
+        arg(&mut sql, " AND category = ?", c.clone().into());
+    }
+    if let Some(s) = &q.site_id {
+        arg(&mut sql, " AND site_id = ?", s.clone().into());
+    }
+    if let Some(r) = &q.reporter_id {
+        arg(&mut sql, " AND reporter_id = ?", r.clone().into());
+    }
+    if let Some(overdue) = q.overdue {
+        let running = Status::DEADLINE_RUNNING
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let cond = format!("(status IN ({running}) AND deadline_ms < ?)");
+        if overdue {
+            arg(&mut sql, &format!(" AND {cond}"), now.into());
+        } else {
+            arg(&mut sql, &format!(" AND NOT {cond}"), now.into());
+        }
+    }
+    if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        arg(
+            &mut sql,
+            " AND description LIKE ? ESCAPE '\\'",
+            format!("%{escaped}%").into(),
+        );
+    }
+    sql.push_str(match q.sort {
+        CaseSort::Deadline => " ORDER BY due_sort, id",
+        CaseSort::LastChange => " ORDER BY updated_hlc DESC, id DESC",
+    });
+    let limit = match q.limit {
+        0 => 50,
+        n => n.min(500),
+    };
+    sql.push_str(&format!(" LIMIT {} OFFSET {}", limit + 1, q.offset));
+    let mut st = conn.prepare_cached(&sql)?;
+    let mut items = Vec::new();
+    let mut rows = st.query(params_from_iter(args))?;
+    while let Some(r) = rows.next()? {
+        let doc: String = r.get(0)?;
+        let case: Case = serde_json::from_str(&doc)?;
+        items.push(CaseListItem {
+            overdue: case.is_overdue(now),
+            case,
+        });
+    }
+    let has_more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    Ok(CasePage { items, has_more })
+}
