@@ -83,12 +83,13 @@ impl TryFrom<String> for WorkWindow {
             let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
             (h <= 24 && m < 60 && h * 60 + m <= 1440).then_some(h * 60 + m)
         };
-        let (a, b) = s.split_once('-').ok_or(format!("'{s}' is not like 08:30-12:00"))?;
+        let (a, b) = s
+            .split_once('-')
+            .ok_or(format!("'{s}' is not like 08:30-12:00"))?;
         match (parse(a), parse(b)) {
-            (Some(start_min), Some(end_min)) if start_min < end_min => Ok(WorkWindow {
-                start_min,
-                end_min,
-            }),
+            (Some(start_min), Some(end_min)) if start_min < end_min => {
+                Ok(WorkWindow { start_min, end_min })
+            }
             _ => Err(format!("'{s}' is not like 08:30-12:00")),
         }
     }
@@ -163,7 +164,11 @@ impl WorkCalendar {
         if self.windows.is_empty() {
             return Err(bad("no office hours"));
         }
-        if self.windows.windows(2).any(|w| w[0].end_min > w[1].start_min) {
+        if self
+            .windows
+            .windows(2)
+            .any(|w| w[0].end_min > w[1].start_min)
+        {
             return Err(bad("office hours overlap or are out of order"));
         }
         if !(-720..=840).contains(&self.utc_offset_minutes) {
@@ -205,9 +210,7 @@ impl WorkCalendar {
         self.validate()?;
         let mut remaining: i64 = match spec {
             DeadlineSpec::Hours(h) => i64::from(h) * 60 * MS_PER_MIN,
-            DeadlineSpec::Days(d) => {
-                i64::from(d) * i64::from(self.minutes_per_day()) * MS_PER_MIN
-            }
+            DeadlineSpec::Days(d) => i64::from(d) * i64::from(self.minutes_per_day()) * MS_PER_MIN,
         };
         let local = self.to_local(start_ms);
         let mut date = local.date();
@@ -222,7 +225,8 @@ impl WorkCalendar {
                         continue;
                     }
                     if remaining <= we - ws {
-                        let at = date.and_time(NaiveTime::MIN) + Duration::milliseconds(ws + remaining);
+                        let at =
+                            date.and_time(NaiveTime::MIN) + Duration::milliseconds(ws + remaining);
                         return Ok(self.to_utc_ms(at));
                     }
                     remaining -= we - ws;
@@ -266,8 +270,14 @@ mod tests {
 
     #[test]
     fn parse_specs() {
-        assert_eq!("4h".parse::<DeadlineSpec>().ok(), Some(DeadlineSpec::Hours(4)));
-        assert_eq!("20d".parse::<DeadlineSpec>().ok(), Some(DeadlineSpec::Days(20)));
+        assert_eq!(
+            "4h".parse::<DeadlineSpec>().ok(),
+            Some(DeadlineSpec::Hours(4))
+        );
+        assert_eq!(
+            "20d".parse::<DeadlineSpec>().ok(),
+            Some(DeadlineSpec::Days(20))
+        );
         for bad in ["", "h", "4", "4w", "-1d", "99999d"] {
             assert!(bad.parse::<DeadlineSpec>().is_err(), "{bad}");
         }
@@ -278,8 +288,14 @@ mod tests {
         let cal = WorkCalendar::default();
         // 2026-11-20 is a Friday.
         let fri_10 = sh(2026, 11, 20, 10, 0);
-        assert_eq!(cal.add(fri_10, DeadlineSpec::Days(1)).ok(), Some(sh(2026, 11, 23, 10, 0)));
-        assert_eq!(cal.add(fri_10, DeadlineSpec::Days(2)).ok(), Some(sh(2026, 11, 24, 10, 0)));
+        assert_eq!(
+            cal.add(fri_10, DeadlineSpec::Days(1)).ok(),
+            Some(sh(2026, 11, 23, 10, 0))
+        );
+        assert_eq!(
+            cal.add(fri_10, DeadlineSpec::Days(2)).ok(),
+            Some(sh(2026, 11, 24, 10, 0))
+        );
     }
 
     #[test]
@@ -287,17 +303,20 @@ mod tests {
         let cal = WorkCalendar::default();
         // Friday 16:00 + 4h: 2h on Friday, 2h from Monday 08:30 → Monday 10:30.
         assert_eq!(
-            cal.add(sh(2026, 11, 20, 16, 0), DeadlineSpec::Hours(4)).ok(),
+            cal.add(sh(2026, 11, 20, 16, 0), DeadlineSpec::Hours(4))
+                .ok(),
             Some(sh(2026, 11, 23, 10, 30))
         );
         // Wednesday 11:00 + 2h: 1h before lunch, 1h after 13:30 → 14:30.
         assert_eq!(
-            cal.add(sh(2026, 11, 18, 11, 0), DeadlineSpec::Hours(2)).ok(),
+            cal.add(sh(2026, 11, 18, 11, 0), DeadlineSpec::Hours(2))
+                .ok(),
             Some(sh(2026, 11, 18, 14, 30))
         );
         // Reported on Saturday night: the clock starts Monday 08:30.
         assert_eq!(
-            cal.add(sh(2026, 11, 21, 22, 0), DeadlineSpec::Hours(1)).ok(),
+            cal.add(sh(2026, 11, 21, 22, 0), DeadlineSpec::Hours(1))
+                .ok(),
             Some(sh(2026, 11, 23, 9, 30))
         );
     }
@@ -323,10 +342,9 @@ mod tests {
 
     #[test]
     fn calendar_json_round_trip_and_validation() {
-        let cal: WorkCalendar = serde_json::from_str(
-            r#"{"windows":["09:00-17:00"],"holidays":["2026-10-01"]}"#,
-        )
-        .expect("valid calendar json");
+        let cal: WorkCalendar =
+            serde_json::from_str(r#"{"windows":["09:00-17:00"],"holidays":["2026-10-01"]}"#)
+                .expect("valid calendar json");
         assert_eq!(cal.minutes_per_day(), 480);
         assert_eq!(cal.utc_offset_minutes, 480);
         assert!(serde_json::from_str::<WorkCalendar>(r#"{"windows":["17:00-09:00"]}"#).is_err());

@@ -148,10 +148,7 @@ impl Error {
 
     /// True for errors caused by the caller's input (as opposed to the device or a bug).
     pub fn is_user_error(&self) -> bool {
-        !matches!(
-            self,
-            Error::Storage(_) | Error::Migration(_) | Error::Io(_)
-        )
+        !matches!(self, Error::Storage(_) | Error::Migration(_) | Error::Io(_))
     }
 
     /// A message for a person, in the requested language.
@@ -186,11 +183,7 @@ impl Error {
                 requirement,
             } => {
                 if zh {
-                    format!(
-                        "「{}」需要{}",
-                        action.label_zh(),
-                        requirement.label_zh()
-                    )
+                    format!("「{}」需要{}", action.label_zh(), requirement.label_zh())
                 } else {
                     format!("'{}' requires {}", action.as_str(), requirement.label_en())
                 }
@@ -220,7 +213,9 @@ impl Error {
                 if zh {
                     format!("问题类别编码「{c}」格式错误，应为 4 位数字（大类2位+小类2位）")
                 } else {
-                    format!("category code '{c}' is malformed: expected 4 digits (class + subclass)")
+                    format!(
+                        "category code '{c}' is malformed: expected 4 digits (class + subclass)"
+                    )
                 }
             }
             Error::UnknownCategory(c) => {
@@ -234,14 +229,18 @@ impl Error {
                 if zh {
                     format!("坐标无效（纬度 {lat}，经度 {lon}）：纬度应在 ±90、经度应在 ±180 之间")
                 } else {
-                    format!("invalid coordinates (lat {lat}, lon {lon}): lat must be within ±90, lon within ±180")
+                    format!(
+                        "invalid coordinates (lat {lat}, lon {lon}): lat must be within ±90, lon within ±180"
+                    )
                 }
             }
             Error::UnknownRole(r) => {
                 if zh {
                     format!("未知角色「{r}」（可选：inspector、supervisor、unit_staff、admin）")
                 } else {
-                    format!("unknown role '{r}' (expected inspector, supervisor, unit_staff or admin)")
+                    format!(
+                        "unknown role '{r}' (expected inspector, supervisor, unit_staff or admin)"
+                    )
                 }
             }
             Error::NotFound { kind, id } => {
@@ -289,9 +288,13 @@ impl Error {
             }
             Error::SchemaTooNew { found, supported } => {
                 if zh {
-                    format!("数据文件由更新版本的应用写入（版本 {found}，本应用支持到 {supported}），请升级应用；数据未被改动")
+                    format!(
+                        "数据文件由更新版本的应用写入（版本 {found}，本应用支持到 {supported}），请升级应用；数据未被改动"
+                    )
                 } else {
-                    format!("the data file was written by a newer app (schema {found}, this app supports up to {supported}); update the app — nothing was changed")
+                    format!(
+                        "the data file was written by a newer app (schema {found}, this app supports up to {supported}); update the app — nothing was changed"
+                    )
                 }
             }
             Error::InvalidReferenceData(m) => {

@@ -127,7 +127,13 @@ fn check_requirement(req: Requirement, case: Option<&Case>, op: &Op) -> Result<(
 }
 
 /// Fields of a report that an edit may change later; their HLCs start at the report's.
-pub const EDITABLE_FIELDS: &[&str] = &["category", "description", "location", "site_id", "campaign_id"];
+pub const EDITABLE_FIELDS: &[&str] = &[
+    "category",
+    "description",
+    "location",
+    "site_id",
+    "campaign_id",
+];
 
 fn new_case(op: &Op, body: &OpBody) -> Result<Case> {
     let OpBody::Report {
@@ -295,9 +301,7 @@ pub fn available_actions(case: &Case, actor: &crate::model::Actor) -> Vec<Action
         .filter(|t| t.from == Some(case.status) && t.role == actor.role)
         .filter(|t| {
             t.requires.iter().all(|r| match r {
-                Requirement::OwnUnit => {
-                    case.unit_id.is_some() && case.unit_id == actor.unit_id
-                }
+                Requirement::OwnUnit => case.unit_id.is_some() && case.unit_id == actor.unit_id,
                 Requirement::OwnReport => case.reporter_id == actor.user_id,
                 Requirement::PendingExtension => case.pending_extension.is_some(),
                 Requirement::NoPendingExtension => case.pending_extension.is_none(),

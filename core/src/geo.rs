@@ -217,12 +217,24 @@ mod tests {
     fn conversions_match_published_reference_points() {
         let input = ll(39.915, 116.404);
         let cases = [
-            (wgs84_to_gcj02(input), ll(39.91640428150164, 116.41024449916938)),
-            (gcj02_to_bd09(input), ll(39.92133699351021, 116.41036949371029)),
-            (bd09_to_gcj02(input), ll(39.90865673957631, 116.39762729119315)),
+            (
+                wgs84_to_gcj02(input),
+                ll(39.91640428150164, 116.41024449916938),
+            ),
+            (
+                gcj02_to_bd09(input),
+                ll(39.92133699351021, 116.41036949371029),
+            ),
+            (
+                bd09_to_gcj02(input),
+                ll(39.90865673957631, 116.39762729119315),
+            ),
             // coordtransform's gcj→wgs is a one-step approximation; ours iterates to the exact
             // inverse, which must still agree with it within a metre.
-            (gcj02_to_wgs84(input), ll(39.91359571849836, 116.39775550083061)),
+            (
+                gcj02_to_wgs84(input),
+                ll(39.91359571849836, 116.39775550083061),
+            ),
         ];
         for (got, want) in cases {
             let d = distance_m(got, want);
@@ -232,7 +244,11 @@ mod tests {
 
     #[test]
     fn round_trips_are_within_a_centimetre() {
-        for p in [ll(39.915, 116.404), ll(22.543, 114.057), ll(30.6586, 104.0648)] {
+        for p in [
+            ll(39.915, 116.404),
+            ll(22.543, 114.057),
+            ll(30.6586, 104.0648),
+        ] {
             assert!(distance_m(gcj02_to_wgs84(wgs84_to_gcj02(p)), p) < 0.01);
             assert!(distance_m(bd09_to_wgs84(wgs84_to_bd09(p)), p) < 0.01);
         }
@@ -282,8 +298,16 @@ mod tests {
 
     #[test]
     fn invalid_coordinates_are_typed_errors() {
-        for (lat, lon) in [(91.0, 0.0), (0.0, 181.0), (f64::NAN, 0.0), (0.0, f64::INFINITY)] {
-            assert_eq!(LatLon::new(lat, lon).map_err(|e| e.code()).err(), Some("invalid_coordinates"));
+        for (lat, lon) in [
+            (91.0, 0.0),
+            (0.0, 181.0),
+            (f64::NAN, 0.0),
+            (0.0, f64::INFINITY),
+        ] {
+            assert_eq!(
+                LatLon::new(lat, lon).map_err(|e| e.code()).err(),
+                Some("invalid_coordinates")
+            );
         }
         assert!(LatLon::new(-90.0, 180.0).is_ok());
     }

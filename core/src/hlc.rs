@@ -23,7 +23,10 @@ pub struct Hlc {
 impl Hlc {
     /// Fixed-width hex text that sorts like the timestamp itself.
     pub fn encode(&self) -> String {
-        format!("{:012x}-{:08x}-{:016x}", self.wall_ms, self.counter, self.node)
+        format!(
+            "{:012x}-{:08x}-{:016x}",
+            self.wall_ms, self.counter, self.node
+        )
     }
 }
 

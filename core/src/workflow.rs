@@ -79,8 +79,11 @@ string_enum!(
 
 impl Status {
     /// Statuses in which the deadline clock runs, so the case can be overdue.
-    pub const DEADLINE_RUNNING: &'static [Status] =
-        &[Status::Dispatched, Status::InProgress, Status::ReturnRequested];
+    pub const DEADLINE_RUNNING: &'static [Status] = &[
+        Status::Dispatched,
+        Status::InProgress,
+        Status::ReturnRequested,
+    ];
 
     /// True if the deadline clock runs in this status (see [`Status::DEADLINE_RUNNING`]).
     pub fn deadline_running(self) -> bool {
@@ -391,6 +394,9 @@ mod tests {
             .err()
             .map(|e| e.message(crate::error::Lang::En))
             .unwrap_or_default();
-        assert!(e.contains("closed") && e.contains("rectify") && e.contains("unit_staff"), "{e}");
+        assert!(
+            e.contains("closed") && e.contains("rectify") && e.contains("unit_staff"),
+            "{e}"
+        );
     }
 }

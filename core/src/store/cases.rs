@@ -233,8 +233,7 @@ impl Store {
                 location: r.location,
                 site_id: r.site_id,
                 grid_id: placement.as_ref().map(|p| p.grid_id.clone()),
-                suggested_unit_id: site_owner
-                    .or_else(|| placement.and_then(|p| p.owner_unit_id)),
+                suggested_unit_id: site_owner.or_else(|| placement.and_then(|p| p.owner_unit_id)),
                 campaign_id: r.campaign_id,
                 undercover: r.undercover,
                 photos: vec![],
@@ -303,7 +302,11 @@ impl Store {
             .conn
             .prepare("SELECT seq, op, state FROM outbox WHERE state = 'pending' ORDER BY seq")?;
         let rows = st.query_map([], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
@@ -643,7 +646,10 @@ fn list_cases(conn: &Connection, q: &CaseQuery, now: i64) -> Result<CasePage> {
         }
     }
     if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let escaped = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = t
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         arg(
             &mut sql,
             " AND description LIKE ? ESCAPE '\\'",

@@ -231,7 +231,9 @@ impl Store {
     pub fn load_reference(&self, data: &ReferenceData) -> Result<()> {
         data.validate()?;
         let mut inner = self.lock();
-        let tx = inner.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = inner
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         reference::replace_all(&tx, data)?;
         tx.commit()?;
         Ok(())
@@ -258,7 +260,13 @@ impl Store {
     }
 
     /// Sites within `radius_m` of a point, nearest first.
-    pub fn sites_near(&self, lat: f64, lon: f64, radius_m: f64, limit: usize) -> Result<Vec<NearbySite>> {
+    pub fn sites_near(
+        &self,
+        lat: f64,
+        lon: f64,
+        radius_m: f64,
+        limit: usize,
+    ) -> Result<Vec<NearbySite>> {
         let at = crate::geo::LatLon::new(lat, lon)?;
         reference::sites_near(&self.lock().conn, at, radius_m, limit)
     }

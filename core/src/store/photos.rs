@@ -104,7 +104,9 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Is `s` a lowercase hex SHA-256 (and so safe to use as a file name)?
 pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Read and check a photo without writing anything.
@@ -164,13 +166,22 @@ mod tests {
 
     #[test]
     fn sniffs_accepted_types_and_refuses_others() {
-        assert_eq!(sniff_image_type(&[0xFF, 0xD8, 0xFF, 0xE0, 0]), Some("image/jpeg"));
+        assert_eq!(
+            sniff_image_type(&[0xFF, 0xD8, 0xFF, 0xE0, 0]),
+            Some("image/jpeg")
+        );
         assert_eq!(
             sniff_image_type(b"\x89PNG\r\n\x1a\n...."),
             Some("image/png")
         );
-        assert_eq!(sniff_image_type(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
-        assert_eq!(sniff_image_type(b"\0\0\0\x18ftypheic\0\0"), Some("image/heic"));
+        assert_eq!(
+            sniff_image_type(b"RIFF\0\0\0\0WEBPVP8 "),
+            Some("image/webp")
+        );
+        assert_eq!(
+            sniff_image_type(b"\0\0\0\x18ftypheic\0\0"),
+            Some("image/heic")
+        );
         assert_eq!(sniff_image_type(b"\0\0\0\x18ftypmp42\0\0"), None);
         assert_eq!(sniff_image_type(b"hello, I am a JPEG"), None);
         assert_eq!(sniff_image_type(b""), None);

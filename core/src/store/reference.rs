@@ -171,8 +171,8 @@ pub struct ReferenceData {
 impl ReferenceData {
     /// Parse and validate reference JSON.
     pub fn from_json(json: &str) -> Result<Self> {
-        let data: ReferenceData = serde_json::from_str(json)
-            .map_err(|e| Error::InvalidReferenceData(e.to_string()))?;
+        let data: ReferenceData =
+            serde_json::from_str(json).map_err(|e| Error::InvalidReferenceData(e.to_string()))?;
         data.validate()?;
         Ok(data)
     }
@@ -192,7 +192,11 @@ impl ReferenceData {
         for c in &self.categories {
             validate_category_code(&c.code)?;
             if !class_codes.contains(c.class_code()) {
-                return bad(format!("category {} has no class {}", c.code, c.class_code()));
+                return bad(format!(
+                    "category {} has no class {}",
+                    c.code,
+                    c.class_code()
+                ));
             }
         }
         let known_unit = |u: &Option<String>| u.as_deref().is_none_or(|u| unit_ids.contains(u));
@@ -248,7 +252,8 @@ pub(crate) fn replace_all(tx: &Transaction<'_>, data: &ReferenceData) -> Result<
     ] {
         tx.execute(&format!("DELETE FROM {table}"), [])?;
     }
-    let mut st = tx.prepare("INSERT INTO category_classes (code, name, name_en) VALUES (?1, ?2, ?3)")?;
+    let mut st =
+        tx.prepare("INSERT INTO category_classes (code, name, name_en) VALUES (?1, ?2, ?3)")?;
     for c in &data.classes {
         st.execute(params![c.code, c.name, c.name_en])?;
     }
@@ -276,7 +281,15 @@ pub(crate) fn replace_all(tx: &Transaction<'_>, data: &ReferenceData) -> Result<
         "INSERT INTO sites (id, name, kind, lat, lon, address, owner_unit_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for s in &data.sites {
-        st.execute(params![s.id, s.name, s.kind, s.lat, s.lon, s.address, s.owner_unit_id])?;
+        st.execute(params![
+            s.id,
+            s.name,
+            s.kind,
+            s.lat,
+            s.lon,
+            s.address,
+            s.owner_unit_id
+        ])?;
     }
     let mut st = tx.prepare(
         "INSERT INTO grids (id, name, owner_unit_id, min_lat, max_lat, min_lon, max_lon, polygon)
@@ -296,11 +309,13 @@ pub(crate) fn replace_all(tx: &Transaction<'_>, data: &ReferenceData) -> Result<
             serde_json::to_string(&g.polygon)?
         ])?;
     }
-    let mut st = tx.prepare("INSERT INTO users (id, name, role, unit_id) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut st =
+        tx.prepare("INSERT INTO users (id, name, role, unit_id) VALUES (?1, ?2, ?3, ?4)")?;
     for u in &data.users {
         st.execute(params![u.id, u.name, u.role.as_str(), u.unit_id])?;
     }
-    let mut st = tx.prepare("INSERT INTO campaigns (id, name, starts_on, ends_on) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut st =
+        tx.prepare("INSERT INTO campaigns (id, name, starts_on, ends_on) VALUES (?1, ?2, ?3, ?4)")?;
     for c in &data.campaigns {
         st.execute(params![c.id, c.name, c.starts_on, c.ends_on])?;
     }
@@ -493,7 +508,9 @@ pub(crate) fn units(conn: &Connection) -> Result<Vec<Unit>> {
 /// The working calendar (default if none was loaded).
 pub(crate) fn calendar(conn: &Connection) -> Result<WorkCalendar> {
     let json: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'calendar'", [], |r| r.get(0))
+        .query_row("SELECT value FROM meta WHERE key = 'calendar'", [], |r| {
+            r.get(0)
+        })
         .optional()?;
     Ok(match json {
         Some(j) => serde_json::from_str(&j)?,
@@ -503,6 +520,5 @@ pub(crate) fn calendar(conn: &Connection) -> Result<WorkCalendar> {
 
 /// Has any unit been loaded (before reference data arrives, unit ids cannot be checked)?
 pub(crate) fn has_units(conn: &Connection) -> Result<bool> {
-    Ok(conn
-        .query_row("SELECT EXISTS (SELECT 1 FROM units)", [], |r| r.get(0))?)
+    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM units)", [], |r| r.get(0))?)
 }
