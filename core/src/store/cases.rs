@@ -143,12 +143,10 @@ pub struct Batch<'a> {
 }
 
 impl Batch<'_> {
-    /// Record a report in this batch.
-    pub fn report(&mut self, r: NewReport) -> Result<Uuid> {
+    /// Record a report in this batch; the operation's `case_id` is the new case.
+    pub fn report(&mut self, r: NewReport) -> Result<Op> {
         let (body, staged) = self.store.prepare_report(&self.tx, r)?;
-        let case_id = Uuid::now_v7();
-        record(self.store, &self.tx, &mut self.clock, case_id, body, staged)?;
-        Ok(case_id)
+        record(self.store, &self.tx, &mut self.clock, Uuid::now_v7(), body, staged)
     }
 
     /// Record an action in this batch.
@@ -163,8 +161,9 @@ fn stage_all(photos: Vec<PhotoInput>) -> Result<Vec<StagedPhoto>> {
 }
 
 impl Store {
-    /// Report a new case as the signed-in user; returns the new case's id.
-    pub fn report(&self, r: NewReport) -> Result<Uuid> {
+    /// Report a new case as the signed-in user; the returned operation's `case_id` is the new
+    /// case.
+    pub fn report(&self, r: NewReport) -> Result<Op> {
         self.batch(|b| b.report(r))
     }
 

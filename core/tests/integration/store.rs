@@ -22,6 +22,7 @@ fn report(store: &Store, category: &str, photos: Vec<PhotoInput>) -> uuid::Uuid 
             photos,
         })
         .expect("report")
+        .case_id
 }
 
 fn count(store: &Store) -> (usize, usize) {
@@ -548,7 +549,8 @@ fn lists_filter_sort_page_and_derive_overdue() {
             undercover: true,
             photos: vec![],
         })
-        .expect("report");
+        .expect("report")
+        .case_id;
     sign_in(&s, "supervisor1", "supervisor", None);
     for (id, unit, hours) in [(a, "u1", 3), (b, "u2", 1), (c, "u1", 2)] {
         s.act(
