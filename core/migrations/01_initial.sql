@@ -50,7 +50,6 @@ CREATE TABLE grids (
     max_lon       REAL NOT NULL,
     polygon       TEXT NOT NULL
 ) STRICT;
-CREATE INDEX grids_by_box ON grids(min_lat, max_lat);
 
 CREATE TABLE users (
     id      TEXT PRIMARY KEY,
@@ -77,24 +76,23 @@ CREATE TABLE cases (
     reporter_id TEXT NOT NULL,
     deadline_ms INTEGER,
     due_sort    INTEGER NOT NULL,  -- deadline, or i64::MAX when there is none (sorts last)
-    updated_hlc TEXT NOT NULL,
+    changed_seq INTEGER NOT NULL,  -- local_seq of the last event applied: "last change" order
     description TEXT NOT NULL,
     doc         TEXT NOT NULL
 ) STRICT;
 CREATE INDEX cases_by_status_due ON cases(status, due_sort);
-CREATE INDEX cases_by_status_updated ON cases(status, updated_hlc);
 CREATE INDEX cases_by_unit_status_due ON cases(unit_id, status, due_sort);
-CREATE INDEX cases_by_due ON cases(due_sort);
-CREATE INDEX cases_by_updated ON cases(updated_hlc);
-CREATE INDEX cases_by_reporter ON cases(reporter_id, due_sort);
-CREATE INDEX cases_by_category ON cases(category, due_sort);
-CREATE INDEX cases_by_site ON cases(site_id, due_sort);
+CREATE INDEX cases_by_changed ON cases(changed_seq);
+CREATE INDEX cases_by_reporter ON cases(reporter_id);
+CREATE INDEX cases_by_site ON cases(site_id);
 
--- The timeline. Confirmed events order by server_seq; pending ones after them by local_seq.
+-- The timeline, and the outbox: every operation made on this device is an event with
+-- pending = 1, in creation order (local_seq), until the server answers. Confirmed events order
+-- by server_seq; pending ones follow by local_seq.
 CREATE TABLE events (
-    op_id          TEXT PRIMARY KEY,
+    local_seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    op_id          TEXT NOT NULL UNIQUE,
     case_id        TEXT NOT NULL,
-    local_seq      INTEGER NOT NULL,
     server_seq     INTEGER,
     action         TEXT NOT NULL,
     hlc            TEXT NOT NULL,
@@ -106,19 +104,7 @@ CREATE TABLE events (
     op             TEXT NOT NULL
 ) STRICT;
 CREATE INDEX events_by_case ON events(case_id, local_seq);
-
--- Every operation made on this device, in order; `state` is pending until the server answers.
-CREATE TABLE outbox (
-    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
-    op_id         TEXT NOT NULL UNIQUE,
-    case_id       TEXT NOT NULL,
-    kind          TEXT NOT NULL,
-    hlc           TEXT NOT NULL,
-    created_at_ms INTEGER NOT NULL,
-    state         TEXT NOT NULL DEFAULT 'pending',
-    op            TEXT NOT NULL
-) STRICT;
-CREATE INDEX outbox_by_state ON outbox(state, seq);
+CREATE INDEX events_pending ON events(local_seq) WHERE pending = 1;
 
 -- Photo bytes live in files named by their SHA-256; this table says which ones we hold.
 CREATE TABLE photos (

@@ -179,10 +179,8 @@ fn new_case(op: &Op, body: &OpBody) -> Result<Case> {
         updated_hlc: op.hlc,
         updated_at_ms: op.device_time_ms,
         server_received_at_ms: None,
-        field_hlc: EDITABLE_FIELDS
-            .iter()
-            .map(|f| ((*f).to_string(), op.hlc))
-            .collect(),
+        // Fields not in the map were last written by the report itself.
+        field_hlc: Default::default(),
     })
 }
 
@@ -263,8 +261,10 @@ fn apply_edit(next: &mut Case, changes: &CaseEdit, op: &Op) -> Result<()> {
     if let Some(l) = &changes.location {
         l.point().validate()?;
     }
+    let reported = next.reported_hlc;
     let mut newer = |field: &str| {
-        let wins = next.field_hlc.get(field).is_none_or(|h| op.hlc > *h);
+        let last = next.field_hlc.get(field).copied().unwrap_or(reported);
+        let wins = op.hlc > last;
         if wins {
             next.field_hlc.insert(field.to_string(), op.hlc);
         }

@@ -30,6 +30,14 @@ impl Hlc {
     }
 }
 
+/// Append the low `digits` hex digits of `v`, zero-padded (hot: every op and case row has HLCs).
+fn push_hex(out: &mut String, v: u64, digits: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for i in (0..digits).rev() {
+        out.push(char::from(HEX[((v >> (i * 4)) & 0xF) as usize]));
+    }
+}
+
 impl fmt::Display for Hlc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.encode())

@@ -371,12 +371,17 @@ pub struct ExtensionRequest {
     pub requested_by: String,
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// A case as every screen shows it: derived from its events by [`crate::fold`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
     /// UUIDv7 made by the reporting device.
     pub id: Uuid,
     /// 案卷号, given by the server on registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case_no: Option<String>,
     /// Category code.
     pub category: String,
@@ -385,30 +390,41 @@ pub struct Case {
     /// Where.
     pub location: Location,
     /// 点位.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
     /// 网格.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grid_id: Option<String>,
     /// Owner of the place, suggested for dispatch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggested_unit_id: Option<String>,
     /// Reporter's user id.
     pub reporter_id: String,
     /// Responsible unit once dispatched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_id: Option<String>,
     /// Deadline (UTC ms) once dispatched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline_ms: Option<i64>,
     /// Lifecycle status.
     pub status: Status,
     /// Times sent back for rework (返工).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub rework_count: u32,
     /// Extensions granted (延期).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub extension_count: u32,
     /// A pending extension request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_extension: Option<ExtensionRequest>,
     /// The original case, for duplicates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<Uuid>,
     /// 专项行动.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub campaign_id: Option<String>,
     /// Found undercover (暗访).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub undercover: bool,
     /// Device time of the report, UTC ms.
     pub reported_at_ms: i64,
@@ -419,8 +435,11 @@ pub struct Case {
     /// Device time of the latest event, UTC ms.
     pub updated_at_ms: i64,
     /// When the server received the report (None until synced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_received_at_ms: Option<i64>,
-    /// HLC of the last write to each editable field (last-writer-wins merge).
+    /// HLC of the last edit of each field (last-writer-wins merge); a field that was never
+    /// edited is absent and counts as written at `reported_hlc`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub field_hlc: BTreeMap<String, Hlc>,
 }
 

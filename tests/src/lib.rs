@@ -47,7 +47,9 @@ impl Rng {
 /// Bytes with a JPEG signature and end marker, distinct per seed, `len` bytes long.
 pub fn jpeg_bytes(seed: u64, len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(len.max(16));
-    out.extend_from_slice(&[0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0]);
+    out.extend_from_slice(&[
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
+    ]);
     let mut rng = Rng::new(seed.wrapping_add(0x51_7CC1_B727_220A));
     while out.len() + 8 + 2 <= len {
         out.extend_from_slice(&rng.next_u64().to_le_bytes());
@@ -88,7 +90,13 @@ pub const TAXONOMY: &[(&str, &str, &str, Option<&str>, bool)] = &[
     ("0604", "垃圾桶/果皮箱破损缺失", "2d", None, false),
     ("0605", "绿地脏乱/植被缺损", "5d", Some("4h"), false),
     ("0701", "核心价值观/公益宣传不足", "5d", None, false),
-    ("0702", "市场规范缺失(公平秤/投诉点/亮证)", "3d", None, false),
+    (
+        "0702",
+        "市场规范缺失(公平秤/投诉点/亮证)",
+        "3d",
+        None,
+        false,
+    ),
     ("0703", "消防通道占用", "2h", None, false),
 ];
 
@@ -134,9 +142,18 @@ pub fn demo_city() -> ReferenceData {
                 owner_unit_id: Some(format!("u{}", i + 1)),
                 polygon: vec![
                     LatLon { lat: la, lon: lo },
-                    LatLon { lat: la, lon: lo + 0.01 },
-                    LatLon { lat: la + 0.01, lon: lo + 0.01 },
-                    LatLon { lat: la + 0.01, lon: lo },
+                    LatLon {
+                        lat: la,
+                        lon: lo + 0.01,
+                    },
+                    LatLon {
+                        lat: la + 0.01,
+                        lon: lo + 0.01,
+                    },
+                    LatLon {
+                        lat: la + 0.01,
+                        lon: lo,
+                    },
                 ],
             });
         }

@@ -74,7 +74,10 @@ fn sigkill_at_random_moments_loses_nothing_committed() {
         for (op, (case, sha)) in &committed {
             assert_eq!(outbox.get(op), Some(case), "trial {trial}: op {op} lost");
             let detail = store.case_detail(*case).expect("case of a committed op");
-            assert!(detail.timeline.iter().any(|e| e.op.id == *op), "event of {op} lost");
+            assert!(
+                detail.timeline.iter().any(|e| e.op.id == *op),
+                "event of {op} lost"
+            );
             if sha != "-" {
                 let path = store.photo_path(sha).expect("photo file present");
                 let bytes = std::fs::read(path).expect("read photo");
@@ -87,6 +90,9 @@ fn sigkill_at_random_moments_loses_nothing_committed() {
         "crash test: {TRIALS} SIGKILLs ({killed_mid_stream} mid-write), {} committed ops verified",
         committed.len()
     );
-    assert!(killed_mid_stream >= TRIALS * 9 / 10, "the child was really killed");
+    assert!(
+        killed_mid_stream >= TRIALS * 9 / 10,
+        "the child was really killed"
+    );
     assert!(committed.len() > TRIALS, "the child really wrote");
 }

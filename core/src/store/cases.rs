@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::photos::{self, PhotoInput, StagedPhoto};
-use super::{Inner, Store, begin, meta_set, reference, session_of};
+use super::reference::RefCache;
+use super::{Inner, Session, Store, begin, meta_set, reference};
 use crate::error::{Error, Result};
 use crate::fold::{self, ApplyContext};
 use crate::hlc::HlcClock;
@@ -131,8 +132,6 @@ pub struct OutboxEntry {
     pub seq: i64,
     /// The operation.
     pub op: Op,
-    /// `pending` until the server answers.
-    pub state: String,
 }
 
 /// Several operations in one transaction (bulk import, benchmarks, sync apply).
@@ -140,20 +139,53 @@ pub struct Batch<'a> {
     store: &'a Store,
     tx: Transaction<'a>,
     clock: HlcClock,
+    refs: &'a RefCache,
+    session: Option<&'a Session>,
 }
 
 impl Batch<'_> {
     /// Record a report in this batch; the operation's `case_id` is the new case.
     pub fn report(&mut self, r: NewReport) -> Result<Op> {
-        let (body, staged) = self.store.prepare_report(&self.tx, r)?;
-        record(self.store, &self.tx, &mut self.clock, Uuid::now_v7(), body, staged)
+        let (body, staged) = prepare_report(&self.tx, self.refs, r)?;
+        self.record(Uuid::now_v7(), body, staged)
     }
 
     /// Record an action in this batch.
     pub fn act(&mut self, case_id: Uuid, body: OpBody, photos: Vec<PhotoInput>) -> Result<Op> {
         let staged = stage_all(photos)?;
-        record(self.store, &self.tx, &mut self.clock, case_id, body, staged)
+        self.record(case_id, body, staged)
     }
+}
+
+fn prepare_report(
+    conn: &Connection,
+    refs: &RefCache,
+    r: NewReport,
+) -> Result<(OpBody, Vec<StagedPhoto>)> {
+    let category = r.category.trim().to_string();
+    refs.category(&category)?;
+    let at = r.location.point();
+    at.validate()?;
+    let placement = refs.locate(at);
+    let site_owner = match &r.site_id {
+        Some(s) => reference::site(conn, s)?.owner_unit_id,
+        None => None,
+    };
+    let staged = stage_all(r.photos)?;
+    Ok((
+        OpBody::Report {
+            category,
+            description: r.description,
+            location: r.location,
+            site_id: r.site_id,
+            grid_id: placement.as_ref().map(|p| p.grid_id.clone()),
+            suggested_unit_id: site_owner.or_else(|| placement.and_then(|p| p.owner_unit_id)),
+            campaign_id: r.campaign_id,
+            undercover: r.undercover,
+            photos: vec![],
+        },
+        staged,
+    ))
 }
 
 fn stage_all(photos: Vec<PhotoInput>) -> Result<Vec<StagedPhoto>> {
@@ -172,7 +204,7 @@ impl Store {
     /// comments). A missing deadline on dispatch, rework or reopen is the category default.
     pub fn act(&self, case_id: Uuid, body: OpBody, photos: Vec<PhotoInput>) -> Result<Op> {
         let staged = stage_all(photos)?;
-        self.batch(|b| record(b.store, &b.tx, &mut b.clock, case_id, body, staged))
+        self.batch(|b| b.record(case_id, body, staged))
     }
 
     /// Edit fields of a case.
@@ -195,11 +227,18 @@ impl Store {
     /// Run several recordings in one transaction: all of them or none are written.
     pub fn batch<R>(&self, f: impl FnOnce(&mut Batch<'_>) -> Result<R>) -> Result<R> {
         let mut inner = self.lock();
-        let Inner { conn, clock } = &mut *inner;
+        let Inner {
+            conn,
+            clock,
+            session,
+            refs,
+        } = &mut *inner;
         let mut batch = Batch {
             store: self,
             tx: begin(conn)?,
             clock: clock.clone(),
+            refs,
+            session: session.as_ref(),
         };
         let out = f(&mut batch)?;
         let Batch {
@@ -209,36 +248,6 @@ impl Store {
         tx.commit()?;
         *clock = after;
         Ok(out)
-    }
-
-    fn prepare_report(
-        &self,
-        conn: &Connection,
-        r: NewReport,
-    ) -> Result<(OpBody, Vec<StagedPhoto>)> {
-        reference::category(conn, r.category.trim())?;
-        let at = r.location.point();
-        at.validate()?;
-        let placement = reference::locate(conn, at)?;
-        let site_owner = match &r.site_id {
-            Some(s) => reference::site(conn, s)?.owner_unit_id,
-            None => None,
-        };
-        let staged = stage_all(r.photos)?;
-        Ok((
-            OpBody::Report {
-                category: r.category.trim().to_string(),
-                description: r.description,
-                location: r.location,
-                site_id: r.site_id,
-                grid_id: placement.as_ref().map(|p| p.grid_id.clone()),
-                suggested_unit_id: site_owner.or_else(|| placement.and_then(|p| p.owner_unit_id)),
-                campaign_id: r.campaign_id,
-                undercover: r.undercover,
-                photos: vec![],
-            },
-            staged,
-        ))
     }
 
     /// A page of cases matching `q`.
@@ -266,7 +275,7 @@ impl Store {
                 });
             }
         }
-        let allowed_actions = match session_of(conn)? {
+        let allowed_actions = match &inner.session {
             Some(s) => fold::available_actions(&case, &s.actor()),
             None => vec![],
         };
@@ -299,21 +308,14 @@ impl Store {
         let inner = self.lock();
         let mut st = inner
             .conn
-            .prepare("SELECT seq, op, state FROM outbox WHERE state = 'pending' ORDER BY seq")?;
-        let rows = st.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
+            .prepare("SELECT local_seq, op FROM events WHERE pending = 1 ORDER BY local_seq")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
         let mut out = Vec::new();
         for row in rows {
-            let (seq, op, state) = row?;
+            let (seq, op) = row?;
             out.push(OutboxEntry {
                 seq,
                 op: serde_json::from_str(&op)?,
-                state,
             });
         }
         Ok(out)
@@ -337,7 +339,7 @@ fn not_found_case(id: Uuid) -> Error {
 }
 
 /// Check ids the body names against reference data and local cases.
-fn check_references(conn: &Connection, body: &OpBody) -> Result<()> {
+fn check_references(conn: &Connection, refs: &RefCache, body: &OpBody) -> Result<()> {
     let need = |table: &'static str, kind: &'static str, id: &Option<String>| -> Result<()> {
         match id {
             Some(id) if !reference::exists(conn, table, id)? => Err(Error::NotFound {
@@ -354,13 +356,13 @@ fn check_references(conn: &Connection, body: &OpBody) -> Result<()> {
             campaign_id,
             ..
         } => {
-            reference::category(conn, category)?;
+            refs.category(category)?;
             need("sites", "site", site_id)?;
             need("campaigns", "campaign", campaign_id)?;
         }
         OpBody::Edit { changes } => {
             if let Some(c) = &changes.category {
-                reference::category(conn, c)?;
+                refs.category(c)?;
             }
             need("sites", "site", &changes.site_id)?;
             need("campaigns", "campaign", &changes.campaign_id)?;
@@ -381,7 +383,7 @@ fn check_references(conn: &Connection, body: &OpBody) -> Result<()> {
 
 /// Fill in what the device decides for the person: default deadlines and the photos.
 fn complete_body(
-    conn: &Connection,
+    refs: &RefCache,
     case: Option<&Case>,
     mut body: OpBody,
     staged: &[StagedPhoto],
@@ -389,8 +391,8 @@ fn complete_body(
 ) -> Result<OpBody> {
     let default_deadline = || -> Result<Option<i64>> {
         let Some(c) = case else { return Ok(None) };
-        let cat = reference::category(conn, &c.category)?;
-        Ok(Some(reference::calendar(conn)?.add(now, cat.deadline)?))
+        let cat = refs.category(&c.category)?;
+        Ok(Some(refs.calendar.add(now, cat.deadline)?))
     };
     match &mut body {
         OpBody::Dispatch { deadline_ms, .. }
@@ -438,60 +440,43 @@ fn complete_body(
     Ok(body)
 }
 
-/// The one write path: validate, fold, write photo files, then write case, event, outbox and
-/// photo rows in the caller's transaction.
-fn record(
-    store: &Store,
-    tx: &Transaction<'_>,
-    clock: &mut HlcClock,
-    case_id: Uuid,
-    body: OpBody,
-    staged: Vec<StagedPhoto>,
-) -> Result<Op> {
-    let session = session_of(tx)?.ok_or(Error::NotSignedIn)?;
-    let case = if body.action() == Action::Report {
-        None
-    } else {
-        Some(load_case(tx, case_id)?.ok_or_else(|| not_found_case(case_id))?)
-    };
-    check_references(tx, &body)?;
-    let now = store.now_ms();
-    let body = complete_body(tx, case.as_ref(), body, &staged, now)?;
-    let mut next_clock = clock.clone();
-    let op = Op {
-        id: Uuid::now_v7(),
-        case_id,
-        device_id: store.device_id.clone(),
-        actor: session.actor(),
-        hlc: next_clock.tick(now.max(0) as u64),
-        device_time_ms: now,
-        body,
-    };
-    let (new_case, event) = fold::apply(case.as_ref(), &op, &ApplyContext::default())?;
-    for s in &staged {
-        photos::write_blob(&store.photo_dir, s)?;
-    }
-    let op_json = serde_json::to_string(&op)?;
-    tx.prepare_cached(
-        "INSERT INTO outbox (op_id, case_id, kind, hlc, created_at_ms, op) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        op.id.to_string(),
-        case_id.to_string(),
-        op.body.action().as_str(),
-        op.hlc.encode(),
-        now,
-        op_json
-    ])?;
-    let local_seq = tx.last_insert_rowid();
-    insert_event(tx, &event, local_seq, true, &op_json)?;
-    save_case(tx, &new_case)?;
-    for (s, r) in staged.iter().zip(op.body.photos()) {
-        tx.prepare_cached(
+impl Batch<'_> {
+    /// The one write path: validate, fold, write photo files, then write case, event, outbox and
+    /// photo rows in the batch's transaction.
+    fn record(&mut self, case_id: Uuid, body: OpBody, staged: Vec<StagedPhoto>) -> Result<Op> {
+        let (store, tx, refs) = (self.store, &self.tx, self.refs);
+        let session = self.session.ok_or(Error::NotSignedIn)?;
+        let case = if body.action() == Action::Report {
+            None
+        } else {
+            Some(load_case(tx, case_id)?.ok_or_else(|| not_found_case(case_id))?)
+        };
+        check_references(tx, refs, &body)?;
+        let now = store.now_ms();
+        let body = complete_body(refs, case.as_ref(), body, &staged, now)?;
+        let mut next_clock = self.clock.clone();
+        let op = Op {
+            id: Uuid::now_v7(),
+            case_id,
+            device_id: store.device_id.clone(),
+            actor: session.actor(),
+            hlc: next_clock.tick(now.max(0) as u64),
+            device_time_ms: now,
+            body,
+        };
+        let (new_case, event) = fold::apply(case.as_ref(), &op, &ApplyContext::default())?;
+        for s in &staged {
+            photos::write_blob(&store.photo_dir, s)?;
+        }
+        let op_json = serde_json::to_string(&op)?;
+        let local_seq = insert_event(tx, &event, true, &op_json)?;
+        save_case(tx, &new_case, local_seq)?;
+        for (s, r) in staged.iter().zip(op.body.photos()) {
+            tx.prepare_cached(
             "INSERT OR IGNORE INTO photos (sha256, mime, size, added_at_ms) VALUES (?1, ?2, ?3, ?4)",
         )?
         .execute(params![s.sha256, s.mime, s.bytes.len() as i64, now])?;
-        tx.prepare_cached(
+            tx.prepare_cached(
             "INSERT OR IGNORE INTO case_photos (case_id, op_id, sha256, kind, captured_at_ms, lat, lon)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
@@ -504,27 +489,27 @@ fn record(
             r.location.as_ref().map(|l| l.lat),
             r.location.as_ref().map(|l| l.lon)
         ])?;
+        }
+        self.clock = next_clock;
+        Ok(op)
     }
-    *clock = next_clock;
-    Ok(op)
 }
 
+/// Append an event to the timeline (and, if pending, to the outbox); returns its local_seq.
 pub(crate) fn insert_event(
     conn: &Connection,
     ev: &Event,
-    local_seq: i64,
     pending: bool,
     op_json: &str,
-) -> Result<()> {
+) -> Result<i64> {
     conn.prepare_cached(
-        "INSERT INTO events (op_id, case_id, local_seq, action, hlc, from_status, to_status,
+        "INSERT INTO events (op_id, case_id, action, hlc, from_status, to_status,
                              server_time_ms, case_no, pending, op)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         ev.op.id.to_string(),
         ev.op.case_id.to_string(),
-        local_seq,
         ev.op.body.action().as_str(),
         ev.op.hlc.encode(),
         ev.from_status.map(|s| s.as_str()),
@@ -534,18 +519,19 @@ pub(crate) fn insert_event(
         pending,
         op_json
     ])?;
-    Ok(())
+    Ok(conn.last_insert_rowid())
 }
 
-pub(crate) fn save_case(conn: &Connection, c: &Case) -> Result<()> {
+/// Write the local view of a case; `changed_seq` is the local_seq of the event that changed it.
+pub(crate) fn save_case(conn: &Connection, c: &Case, changed_seq: i64) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO cases (id, status, category, unit_id, site_id, reporter_id, deadline_ms, due_sort,
-                            updated_hlc, description, doc)
+                            changed_seq, description, doc)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT(id) DO UPDATE SET status = excluded.status, category = excluded.category,
             unit_id = excluded.unit_id, site_id = excluded.site_id, reporter_id = excluded.reporter_id,
             deadline_ms = excluded.deadline_ms, due_sort = excluded.due_sort,
-            updated_hlc = excluded.updated_hlc, description = excluded.description, doc = excluded.doc",
+            changed_seq = excluded.changed_seq, description = excluded.description, doc = excluded.doc",
     )?
     .execute(params![
         c.id.to_string(),
@@ -556,7 +542,7 @@ pub(crate) fn save_case(conn: &Connection, c: &Case) -> Result<()> {
         c.reporter_id,
         c.deadline_ms,
         c.deadline_ms.unwrap_or(i64::MAX),
-        c.updated_hlc.encode(),
+        changed_seq,
         c.description,
         serde_json::to_string(c)?
     ])?;
@@ -656,8 +642,8 @@ fn list_cases(conn: &Connection, q: &CaseQuery, now: i64) -> Result<CasePage> {
         );
     }
     sql.push_str(match q.sort {
-        CaseSort::Deadline => " ORDER BY due_sort, id",
-        CaseSort::LastChange => " ORDER BY updated_hlc DESC, id DESC",
+        CaseSort::Deadline => " ORDER BY due_sort, rowid",
+        CaseSort::LastChange => " ORDER BY changed_seq DESC",
     });
     let limit = match q.limit {
         0 => 50,

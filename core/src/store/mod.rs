@@ -95,6 +95,10 @@ impl Session {
 pub(crate) struct Inner {
     pub(crate) conn: Connection,
     pub(crate) clock: HlcClock,
+    /// The signed-in user (mirrors `meta.session`).
+    pub(crate) session: Option<Session>,
+    /// Reference data the write path needs (mirrors the reference tables).
+    pub(crate) refs: reference::RefCache,
 }
 
 /// An open device store. Cheap to share behind an `Arc`; calls are blocking and serialized.
@@ -146,6 +150,11 @@ impl Store {
         };
         conn.pragma_update(None, "synchronous", sync)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // 16 MiB of page cache: list queries over a large store stay in memory.
+        conn.pragma_update(None, "cache_size", -16_384)?;
+        // Checkpoint every ~16 MiB of WAL rather than 4 MiB: bulk writes (sync, imports) rewrite
+        // the same index pages many times, and a longer WAL copies each of them back once.
+        conn.pragma_update(None, "wal_autocheckpoint", 4_000)?;
         let photo_dir = dir.join("photos");
         std::fs::create_dir_all(&photo_dir)?;
 
@@ -161,6 +170,8 @@ impl Store {
         let last: Hlc = meta_get(&tx, "hlc")?
             .and_then(|h| h.parse().ok())
             .unwrap_or_default();
+        let session = session_of(&tx)?;
+        let refs = reference::RefCache::load(&tx)?;
         tx.commit()?;
         let node = node_of(&device_id);
         Ok(Store {
@@ -171,6 +182,8 @@ impl Store {
             inner: Mutex::new(Inner {
                 conn,
                 clock: HlcClock::new(node, last),
+                session,
+                refs,
             }),
         })
     }
@@ -198,7 +211,7 @@ impl Store {
 
     /// Sign in locally: the user every following action is recorded as.
     pub fn set_session(&self, session: &Session) -> Result<()> {
-        let inner = self.lock();
+        let mut inner = self.lock();
         if let Some(u) = &session.unit_id
             && reference::has_units(&inner.conn)?
             && !reference::exists(&inner.conn, "units", u)?
@@ -209,22 +222,23 @@ impl Store {
             });
         }
         meta_set(&inner.conn, "session", &serde_json::to_string(session)?)?;
+        inner.session = Some(session.clone());
         Ok(())
     }
 
     /// Sign out locally. Pending operations stay in the outbox.
     pub fn clear_session(&self) -> Result<()> {
-        let inner = self.lock();
+        let mut inner = self.lock();
         inner
             .conn
             .execute("DELETE FROM meta WHERE key = 'session'", [])?;
+        inner.session = None;
         Ok(())
     }
 
     /// The signed-in user, if any.
-    pub fn session(&self) -> Result<Option<Session>> {
-        let inner = self.lock();
-        session_of(&inner.conn)
+    pub fn session(&self) -> Option<Session> {
+        self.lock().session.clone()
     }
 
     /// Replace all reference data with `data` (validated first; one transaction).
@@ -235,7 +249,9 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         reference::replace_all(&tx, data)?;
+        let refs = reference::RefCache::load(&tx)?;
         tx.commit()?;
+        inner.refs = refs;
         Ok(())
     }
 
@@ -251,7 +267,7 @@ impl Store {
 
     /// One category by code.
     pub fn category(&self, code: &str) -> Result<Category> {
-        reference::category(&self.lock().conn, code)
+        self.lock().refs.category(code).cloned()
     }
 
     /// All units.
@@ -274,7 +290,7 @@ impl Store {
     /// The grid and owner unit of a point, if a grid covers it.
     pub fn locate(&self, lat: f64, lon: f64) -> Result<Option<Placement>> {
         let at = crate::geo::LatLon::new(lat, lon)?;
-        reference::locate(&self.lock().conn, at)
+        Ok(self.lock().refs.locate(at))
     }
 
     /// Run `PRAGMA integrity_check`; `Ok(())` if the file is sound.
@@ -300,7 +316,7 @@ fn node_of(device_id: &str) -> u64 {
     u64::from_str_radix(&h[..16], 16).unwrap_or(0)
 }
 
-pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
         .query_row([key], |r| r.get(0))
@@ -313,7 +329,7 @@ pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> 
     Ok(())
 }
 
-pub(crate) fn session_of(conn: &Connection) -> Result<Option<Session>> {
+fn session_of(conn: &Connection) -> Result<Option<Session>> {
     match meta_get(conn, "session")? {
         Some(s) => Ok(Some(serde_json::from_str(&s)?)),
         None => Ok(None),

@@ -296,16 +296,15 @@ pub(crate) fn replace_all(tx: &Transaction<'_>, data: &ReferenceData) -> Result<
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for g in &data.grids {
-        let lats = g.polygon.iter().map(|p| p.lat);
-        let lons = g.polygon.iter().map(|p| p.lon);
+        let (lo, hi) = bbox_of(&g.polygon);
         st.execute(params![
             g.id,
             g.name,
             g.owner_unit_id,
-            lats.clone().fold(f64::INFINITY, f64::min),
-            lats.fold(f64::NEG_INFINITY, f64::max),
-            lons.clone().fold(f64::INFINITY, f64::min),
-            lons.fold(f64::NEG_INFINITY, f64::max),
+            lo.lat,
+            hi.lat,
+            lo.lon,
+            hi.lon,
             serde_json::to_string(&g.polygon)?
         ])?;
     }
@@ -345,19 +344,6 @@ fn row_category(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Category, String)> {
 
 const CATEGORY_COLUMNS: &str =
     "code, name, name_en, deadline, first_response, urgent, deduction, class_code";
-
-/// One category by code: a malformed code and an unknown one are different errors.
-pub(crate) fn category(conn: &Connection, code: &str) -> Result<Category> {
-    validate_category_code(code)?;
-    conn.query_row(
-        &format!("SELECT {CATEGORY_COLUMNS} FROM categories WHERE code = ?1"),
-        [code],
-        row_category,
-    )
-    .optional()?
-    .map(|(c, _)| c)
-    .ok_or_else(|| Error::UnknownCategory(code.to_string()))
-}
 
 /// Classes with their categories, ordered by code.
 pub(crate) fn category_tree(conn: &Connection) -> Result<Vec<CategoryTreeNode>> {
@@ -437,12 +423,9 @@ pub(crate) fn sites_near(
 
 /// One site by id.
 pub(crate) fn site(conn: &Connection, id: &str) -> Result<Site> {
-    conn.query_row(
-        &format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = ?1"),
-        [id],
-        row_site,
-    )
-    .optional()?
+    conn.prepare_cached(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = ?1"))?
+        .query_row([id], row_site)
+        .optional()?
     .ok_or_else(|| Error::NotFound {
         kind: "site",
         id: id.to_string(),
@@ -460,32 +443,109 @@ pub struct Placement {
     pub owner_unit_id: Option<String>,
 }
 
-/// The grid that contains `at`, if any.
-pub(crate) fn locate(conn: &Connection, at: LatLon) -> Result<Option<Placement>> {
-    at.validate()?;
-    let mut st = conn.prepare_cached(
-        "SELECT id, name, owner_unit_id, polygon FROM grids
-         WHERE min_lat <= ?1 AND max_lat >= ?1 AND min_lon <= ?2 AND max_lon >= ?2 ORDER BY id",
-    )?;
-    let mut rows = st.query(params![at.lat, at.lon])?;
-    while let Some(r) = rows.next()? {
-        let polygon: String = r.get(3)?;
-        let ring: Vec<LatLon> = serde_json::from_str(&polygon)?;
-        if geo::point_in_polygon(at, &ring) {
-            return Ok(Some(Placement {
-                grid_id: r.get(0)?,
-                grid_name: r.get(1)?,
-                owner_unit_id: r.get(2)?,
-            }));
+/// The reference data the write path consults on every operation, held in memory (it changes
+/// only when a new snapshot is loaded).
+#[derive(Debug, Default)]
+pub(crate) struct RefCache {
+    categories: std::collections::HashMap<String, Category>,
+    grids: Vec<(Grid, (LatLon, LatLon))>,
+    pub(crate) calendar: WorkCalendar,
+}
+
+impl RefCache {
+    /// Read the cache from the database.
+    pub(crate) fn load(conn: &Connection) -> Result<Self> {
+        let mut categories = std::collections::HashMap::new();
+        let mut st = conn.prepare(&format!("SELECT {CATEGORY_COLUMNS} FROM categories"))?;
+        for row in st.query_map([], row_category)? {
+            let (c, _) = row?;
+            categories.insert(c.code.clone(), c);
         }
+        let mut grids = Vec::new();
+        let mut st =
+            conn.prepare("SELECT id, name, owner_unit_id, polygon FROM grids ORDER BY id")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let polygon: String = r.get(3)?;
+            let grid = Grid {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                owner_unit_id: r.get(2)?,
+                polygon: serde_json::from_str(&polygon)?,
+            };
+            let bbox = bbox_of(&grid.polygon);
+            grids.push((grid, bbox));
+        }
+        let calendar: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'calendar'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let calendar = match calendar {
+            Some(j) => serde_json::from_str(&j)?,
+            None => WorkCalendar::default(),
+        };
+        Ok(RefCache {
+            categories,
+            grids,
+            calendar,
+        })
     }
-    Ok(None)
+
+    /// One category by code: a malformed code and an unknown one are different errors.
+    pub(crate) fn category(&self, code: &str) -> Result<&Category> {
+        validate_category_code(code)?;
+        self.categories
+            .get(code)
+            .ok_or_else(|| Error::UnknownCategory(code.to_string()))
+    }
+
+    /// The grid that contains `at`, if any (first by id when grids overlap).
+    pub(crate) fn locate(&self, at: LatLon) -> Option<Placement> {
+        self.grids
+            .iter()
+            .find(|(g, (lo, hi))| {
+                (lo.lat..=hi.lat).contains(&at.lat)
+                    && (lo.lon..=hi.lon).contains(&at.lon)
+                    && geo::point_in_polygon(at, &g.polygon)
+            })
+            .map(|(g, _)| Placement {
+                grid_id: g.id.clone(),
+                grid_name: g.name.clone(),
+                owner_unit_id: g.owner_unit_id.clone(),
+            })
+    }
+}
+
+fn bbox_of(ring: &[LatLon]) -> (LatLon, LatLon) {
+    let mut lo = LatLon {
+        lat: f64::INFINITY,
+        lon: f64::INFINITY,
+    };
+    let mut hi = LatLon {
+        lat: f64::NEG_INFINITY,
+        lon: f64::NEG_INFINITY,
+    };
+    for p in ring {
+        lo.lat = lo.lat.min(p.lat);
+        lo.lon = lo.lon.min(p.lon);
+        hi.lat = hi.lat.max(p.lat);
+        hi.lon = hi.lon.max(p.lon);
+    }
+    (lo, hi)
 }
 
 /// Does a row with this id exist in `table`?
 pub(crate) fn exists(conn: &Connection, table: &'static str, id: &str) -> Result<bool> {
+    let sql = match table {
+        "units" => "SELECT 1 FROM units WHERE id = ?1",
+        "sites" => "SELECT 1 FROM sites WHERE id = ?1",
+        "campaigns" => "SELECT 1 FROM campaigns WHERE id = ?1",
+        "users" => "SELECT 1 FROM users WHERE id = ?1",
+        _ => "SELECT 1 FROM grids WHERE id = ?1",
+    };
     Ok(conn
-        .prepare_cached(&format!("SELECT 1 FROM {table} WHERE id = ?1"))?
+        .prepare_cached(sql)?
         .query_row([id], |_| Ok(()))
         .optional()?
         .is_some())
@@ -503,19 +563,6 @@ pub(crate) fn units(conn: &Connection) -> Result<Vec<Unit>> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?)
-}
-
-/// The working calendar (default if none was loaded).
-pub(crate) fn calendar(conn: &Connection) -> Result<WorkCalendar> {
-    let json: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'calendar'", [], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    Ok(match json {
-        Some(j) => serde_json::from_str(&j)?,
-        None => WorkCalendar::default(),
-    })
 }
 
 /// Has any unit been loaded (before reference data arrives, unit ids cannot be checked)?

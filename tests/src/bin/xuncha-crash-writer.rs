@@ -33,11 +33,19 @@ fn run(dir: &str, seed: u64) -> xuncha_core::Result<()> {
     let mut last_case = None;
     loop {
         let with_photo = rng.range(0, 3) > 0;
-        let photo = with_photo.then(|| jpeg_bytes(rng.next_u64(), rng.range(1_000, 400_000) as usize));
-        let sha = photo.as_deref().map(sha256_hex).unwrap_or_else(|| "-".into());
+        let photo =
+            with_photo.then(|| jpeg_bytes(rng.next_u64(), rng.range(1_000, 400_000) as usize));
+        let sha = photo
+            .as_deref()
+            .map(sha256_hex)
+            .unwrap_or_else(|| "-".into());
         let (case_id, op_id) = match last_case {
             Some(case) if rng.range(0, 4) == 0 => {
-                let op = store.comment(case, "补充说明", photo.into_iter().map(PhotoInput::bytes).collect())?;
+                let op = store.comment(
+                    case,
+                    "补充说明",
+                    photo.into_iter().map(PhotoInput::bytes).collect(),
+                )?;
                 (case, op.id)
             }
             _ => {

@@ -1,0 +1,256 @@
+//! Xuncha benchmarks. Prints one figure per line as `name: value unit`, with ratios against a
+//! baseline measured in the same run. Lines starting with `#` are context, not figures.
+//!
+//! Usage: xuncha-bench core
+
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+use xuncha_core::store::{CaseQuery, CaseSort, NewReport, PhotoInput};
+use xuncha_core::{OpBody, Session, Status, Store};
+use xuncha_tests::{Rng, TAXONOMY, demo_city, jpeg_bytes, random_location};
+
+fn main() {
+    let which: Vec<String> = std::env::args().skip(1).collect();
+    let which = if which.is_empty() {
+        vec!["core".to_string()]
+    } else {
+        which
+    };
+    for w in which {
+        let res = match w.as_str() {
+            "core" => core(),
+            other => {
+                eprintln!("unknown benchmark '{other}' (known: core)");
+                std::process::exit(2);
+            }
+        };
+        if let Err(e) = res {
+            eprintln!("benchmark {w} failed: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn figure(name: &str, value: f64, unit: &str) {
+    println!("{name}: {value:.3} {unit}");
+}
+
+fn open_store(dir: &std::path::Path, user: &str, role: &str) -> xuncha_core::Result<Store> {
+    let store = Store::open(dir)?;
+    store.load_reference(&demo_city())?;
+    store.set_session(&Session::new(user, role, None)?)?;
+    Ok(store)
+}
+
+fn new_report(rng: &mut Rng, photos: Vec<PhotoInput>) -> NewReport {
+    let (code, name, ..) = TAXONOMY[rng.range(0, TAXONOMY.len() as u64) as usize];
+    NewReport {
+        category: code.to_string(),
+        description: format!("{name}：巡查发现，编号 {}", rng.next_u64() % 100_000),
+        location: random_location(rng),
+        site_id: Some(format!("s{}", rng.range(1, 41))),
+        campaign_id: None,
+        undercover: false,
+        photos,
+    }
+}
+
+fn per_sec(n: usize, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64()
+}
+
+fn core() -> xuncha_core::Result<()> {
+    let tmp = tempfile::TempDir::new()?;
+    let mut rng = Rng::new(42);
+    println!("# xuncha-bench core (store on {})", tmp.path().display());
+
+    // What one report's operation weighs, so the baseline writes rows of the same size.
+    let probe = open_store(&tmp.path().join("probe"), "inspector1", "inspector")?;
+    let op = probe.report(new_report(&mut rng, vec![]))?;
+    let op_bytes = serde_json::to_string(&op)?.len();
+    println!("# one report operation: {op_bytes} bytes of JSON");
+
+    // Baseline: plain rusqlite inserts of rows of that size, one transaction.
+    let raw_rows = 100_000;
+    let raw_rate = {
+        let mut conn = rusqlite::Connection::open(tmp.path().join("raw.db"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.execute(
+            "CREATE TABLE raw (id TEXT PRIMARY KEY, kind TEXT NOT NULL, created INTEGER NOT NULL, payload TEXT NOT NULL)",
+            [],
+        )?;
+        let payload = "x".repeat(op_bytes);
+        let t = Instant::now();
+        let tx = conn.transaction()?;
+        {
+            let mut st =
+                tx.prepare("INSERT INTO raw (id, kind, created, payload) VALUES (?1, ?2, ?3, ?4)")?;
+            for i in 0..raw_rows {
+                st.execute(rusqlite::params![
+                    Uuid::now_v7().to_string(),
+                    "report",
+                    i as i64,
+                    payload
+                ])?;
+            }
+        }
+        tx.commit()?;
+        per_sec(raw_rows, t.elapsed())
+    };
+    figure("raw_insert_baseline", raw_rate, "rows/s");
+
+    // Reports without photo, 1,000 per transaction (bulk import, sync apply).
+    let store = open_store(&tmp.path().join("batched"), "inspector1", "inspector")?;
+    let n = 50_000;
+    let inputs: Vec<NewReport> = (0..n).map(|_| new_report(&mut rng, vec![])).collect();
+    let t = Instant::now();
+    let mut it = inputs.into_iter();
+    loop {
+        let chunk: Vec<NewReport> = it.by_ref().take(1000).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        store.batch(|b| {
+            for r in chunk {
+                b.report(r)?;
+            }
+            Ok(())
+        })?;
+    }
+    let batched = per_sec(n, t.elapsed());
+    figure("report_no_photo_batched", batched, "reports/s");
+    figure(
+        "report_no_photo_batched_vs_raw_insert",
+        batched / raw_rate,
+        "ratio",
+    );
+    println!("# target: report_no_photo_batched_vs_raw_insert >= 0.25");
+
+    if std::env::var("XUNCHA_BENCH_QUICK").is_ok() {
+        return Ok(());
+    }
+    // Reports without photo, one transaction each (one tap of the Submit button).
+    let n = 3_000;
+    let inputs: Vec<NewReport> = (0..n).map(|_| new_report(&mut rng, vec![])).collect();
+    let t = Instant::now();
+    for r in inputs {
+        store.report(r)?;
+    }
+    figure(
+        "report_no_photo_single",
+        per_sec(n, t.elapsed()),
+        "reports/s",
+    );
+
+    // Reports with one 2 MB photo each (hash, fsync'd file, rows).
+    let photo_store = open_store(&tmp.path().join("photos"), "inspector1", "inspector")?;
+    let n = 25;
+    let inputs: Vec<NewReport> = (0..n)
+        .map(|i| {
+            let bytes = jpeg_bytes(1000 + i as u64, 2 * 1024 * 1024);
+            new_report(&mut rng, vec![PhotoInput::bytes(bytes)])
+        })
+        .collect();
+    let t = Instant::now();
+    for r in inputs {
+        photo_store.report(r)?;
+    }
+    let el = t.elapsed();
+    figure("report_2mb_photo", per_sec(n, el), "reports/s");
+    figure(
+        "report_2mb_photo_latency",
+        el.as_secs_f64() * 1000.0 / n as f64,
+        "ms",
+    );
+
+    // 100,000 cases, half of them dispatched; first page of a status list by deadline.
+    let big = open_store(&tmp.path().join("big"), "supervisor1", "supervisor")?;
+    let total = 100_000;
+    let t = Instant::now();
+    for _ in 0..total / 1000 {
+        let chunk: Vec<NewReport> = (0..1000).map(|_| new_report(&mut rng, vec![])).collect();
+        let mut rng2 = Rng::new(rng.next_u64());
+        big.batch(|b| {
+            for r in chunk {
+                let op = b.report(r)?;
+                if rng2.range(0, 2) == 0 {
+                    b.act(
+                        op.case_id,
+                        OpBody::Register {
+                            note: String::new(),
+                        },
+                        vec![],
+                    )?;
+                    b.act(
+                        op.case_id,
+                        OpBody::Dispatch {
+                            unit_id: format!("u{}", rng2.range(1, 9)),
+                            deadline_ms: None,
+                            note: String::new(),
+                        },
+                        vec![],
+                    )?;
+                }
+            }
+            Ok(())
+        })?;
+    }
+    println!(
+        "# seeded {total} cases (~half dispatched) in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let query = CaseQuery {
+        statuses: vec![Status::Dispatched],
+        sort: CaseSort::Deadline,
+        limit: 50,
+        ..CaseQuery::default()
+    };
+    let (p50, p95) = latency(200, || big.list_cases(&query).map(|p| p.items.len()))?;
+    figure("list_first_page_100k_status_by_deadline_p50", p50, "ms");
+    figure("list_first_page_100k_status_by_deadline_p95", p95, "ms");
+    println!("# target: list_first_page_100k_status_by_deadline_p50 <= 5 ms");
+    let query = CaseQuery {
+        unit_id: Some("u3".into()),
+        statuses: vec![Status::Dispatched],
+        sort: CaseSort::Deadline,
+        limit: 50,
+        ..CaseQuery::default()
+    };
+    let (p50, _) = latency(200, || big.list_cases(&query).map(|p| p.items.len()))?;
+    figure("list_first_page_100k_unit_status_p50", p50, "ms");
+    let query = CaseQuery {
+        sort: CaseSort::LastChange,
+        limit: 50,
+        ..CaseQuery::default()
+    };
+    let (p50, _) = latency(200, || big.list_cases(&query).map(|p| p.items.len()))?;
+    figure("list_first_page_100k_last_change_p50", p50, "ms");
+    let query = CaseQuery {
+        text: Some("编号 4242".into()),
+        limit: 50,
+        ..CaseQuery::default()
+    };
+    let (p50, _) = latency(20, || big.list_cases(&query).map(|p| p.items.len()))?;
+    figure("list_100k_text_search_p50", p50, "ms");
+    Ok(())
+}
+
+/// Run `f` `n` times after a warm-up; p50 and p95 in milliseconds.
+fn latency(
+    n: usize,
+    mut f: impl FnMut() -> xuncha_core::Result<usize>,
+) -> xuncha_core::Result<(f64, f64)> {
+    for _ in 0..5 {
+        f()?;
+    }
+    let mut ms: Vec<f64> = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        f()?;
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(f64::total_cmp);
+    Ok((ms[n / 2], ms[n * 95 / 100]))
+}
