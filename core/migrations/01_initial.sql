@@ -81,10 +81,10 @@ CREATE TABLE cases (
     doc         TEXT NOT NULL
 ) STRICT;
 CREATE INDEX cases_by_status_due ON cases(status, due_sort);
-CREATE INDEX cases_by_unit_status_due ON cases(unit_id, status, due_sort);
+CREATE INDEX cases_by_unit_status_due ON cases(unit_id, status, due_sort) WHERE unit_id IS NOT NULL;
 CREATE INDEX cases_by_changed ON cases(changed_seq);
 CREATE INDEX cases_by_reporter ON cases(reporter_id);
-CREATE INDEX cases_by_site ON cases(site_id);
+CREATE INDEX cases_by_site ON cases(site_id) WHERE site_id IS NOT NULL;
 
 -- The timeline, and the outbox: every operation made on this device is an event with
 -- pending = 1, in creation order (local_seq), until the server answers. Confirmed events order

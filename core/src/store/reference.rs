@@ -426,10 +426,10 @@ pub(crate) fn site(conn: &Connection, id: &str) -> Result<Site> {
     conn.prepare_cached(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = ?1"))?
         .query_row([id], row_site)
         .optional()?
-    .ok_or_else(|| Error::NotFound {
-        kind: "site",
-        id: id.to_string(),
-    })
+        .ok_or_else(|| Error::NotFound {
+            kind: "site",
+            id: id.to_string(),
+        })
 }
 
 /// The grid containing a point and its owner unit.
