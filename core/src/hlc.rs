@@ -23,10 +23,13 @@ pub struct Hlc {
 impl Hlc {
     /// Fixed-width hex text that sorts like the timestamp itself.
     pub fn encode(&self) -> String {
-        format!(
-            "{:012x}-{:08x}-{:016x}",
-            self.wall_ms, self.counter, self.node
-        )
+        let mut out = String::with_capacity(38);
+        push_hex(&mut out, self.wall_ms, 12);
+        out.push('-');
+        push_hex(&mut out, u64::from(self.counter), 8);
+        out.push('-');
+        push_hex(&mut out, self.node, 16);
+        out
     }
 }
 
