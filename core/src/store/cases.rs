@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::photos::{self, PhotoInput, StagedPhoto};
 use super::reference::RefCache;
-use super::{Inner, Session, Store, begin, meta_set, reference};
+use super::{Inner, Session, Store, begin, meta_set};
 use crate::error::{Error, Result};
 use crate::fold::{self, ApplyContext};
 use crate::hlc::HlcClock;
@@ -146,7 +146,7 @@ pub struct Batch<'a> {
 impl Batch<'_> {
     /// Record a report in this batch; the operation's `case_id` is the new case.
     pub fn report(&mut self, r: NewReport) -> Result<Op> {
-        let (body, staged) = prepare_report(&self.tx, self.refs, r)?;
+        let (body, staged) = prepare_report(self.refs, r)?;
         self.record(Uuid::now_v7(), body, staged)
     }
 
@@ -158,7 +158,6 @@ impl Batch<'_> {
 }
 
 fn prepare_report(
-    conn: &Connection,
     refs: &RefCache,
     r: NewReport,
 ) -> Result<(OpBody, Vec<StagedPhoto>)> {
@@ -168,7 +167,7 @@ fn prepare_report(
     at.validate()?;
     let placement = refs.locate(at);
     let site_owner = match &r.site_id {
-        Some(s) => reference::site(conn, s)?.owner_unit_id,
+        Some(s) => refs.site_owner(s)?.map(str::to_string),
         None => None,
     };
     let staged = stage_all(r.photos)?;
@@ -340,14 +339,14 @@ fn not_found_case(id: Uuid) -> Error {
 
 /// Check ids the body names against reference data and local cases.
 fn check_references(conn: &Connection, refs: &RefCache, body: &OpBody) -> Result<()> {
-    let need = |table: &'static str, kind: &'static str, id: &Option<String>| -> Result<()> {
-        match id {
-            Some(id) if !reference::exists(conn, table, id)? => Err(Error::NotFound {
-                kind,
-                id: id.clone(),
-            }),
-            _ => Ok(()),
+    let site_and_campaign = |site: &Option<String>, campaign: &Option<String>| -> Result<()> {
+        if let Some(s) = site {
+            refs.site_owner(s)?;
         }
+        if let Some(c) = campaign {
+            refs.check_campaign(c)?;
+        }
+        Ok(())
     };
     match body {
         OpBody::Report {
@@ -357,18 +356,16 @@ fn check_references(conn: &Connection, refs: &RefCache, body: &OpBody) -> Result
             ..
         } => {
             refs.category(category)?;
-            need("sites", "site", site_id)?;
-            need("campaigns", "campaign", campaign_id)?;
+            site_and_campaign(site_id, campaign_id)?;
         }
         OpBody::Edit { changes } => {
             if let Some(c) = &changes.category {
                 refs.category(c)?;
             }
-            need("sites", "site", &changes.site_id)?;
-            need("campaigns", "campaign", &changes.campaign_id)?;
+            site_and_campaign(&changes.site_id, &changes.campaign_id)?;
         }
         OpBody::Dispatch { unit_id, .. } if !unit_id.trim().is_empty() => {
-            need("units", "unit", &Some(unit_id.clone()))?;
+            refs.check_unit(unit_id)?;
         }
         OpBody::MarkDuplicate {
             duplicate_of: Some(target),
@@ -508,8 +505,8 @@ pub(crate) fn insert_event(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
-        ev.op.id.to_string(),
-        ev.op.case_id.to_string(),
+        &*ev.op.id.hyphenated().encode_lower(&mut [0u8; 36]),
+        &*ev.op.case_id.hyphenated().encode_lower(&mut [0u8; 36]),
         ev.op.body.action().as_str(),
         ev.op.hlc.encode(),
         ev.from_status.map(|s| s.as_str()),
@@ -534,7 +531,7 @@ pub(crate) fn save_case(conn: &Connection, c: &Case, changed_seq: i64) -> Result
             changed_seq = excluded.changed_seq, description = excluded.description, doc = excluded.doc",
     )?
     .execute(params![
-        c.id.to_string(),
+        &*c.id.hyphenated().encode_lower(&mut [0u8; 36]),
         c.status.as_str(),
         c.category,
         c.unit_id,
@@ -552,7 +549,7 @@ pub(crate) fn save_case(conn: &Connection, c: &Case, changed_seq: i64) -> Result
 pub(crate) fn load_case(conn: &Connection, id: Uuid) -> Result<Option<Case>> {
     let doc: Option<String> = conn
         .prepare_cached("SELECT doc FROM cases WHERE id = ?1")?
-        .query_row([id.to_string()], |r| r.get(0))
+        .query_row([&*id.hyphenated().encode_lower(&mut [0u8; 36])], |r| r.get(0))
         .optional()?;
     Ok(match doc {
         Some(d) => Some(serde_json::from_str(&d)?),

@@ -212,14 +212,11 @@ impl Store {
     /// Sign in locally: the user every following action is recorded as.
     pub fn set_session(&self, session: &Session) -> Result<()> {
         let mut inner = self.lock();
+        // Before reference data arrives, a unit id cannot be checked yet.
         if let Some(u) = &session.unit_id
-            && reference::has_units(&inner.conn)?
-            && !reference::exists(&inner.conn, "units", u)?
+            && inner.refs.has_units()
         {
-            return Err(Error::NotFound {
-                kind: "unit",
-                id: u.clone(),
-            });
+            inner.refs.check_unit(u)?;
         }
         meta_set(&inner.conn, "session", &serde_json::to_string(session)?)?;
         inner.session = Some(session.clone());

@@ -421,17 +421,6 @@ pub(crate) fn sites_near(
     Ok(found)
 }
 
-/// One site by id.
-pub(crate) fn site(conn: &Connection, id: &str) -> Result<Site> {
-    conn.prepare_cached(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = ?1"))?
-        .query_row([id], row_site)
-        .optional()?
-        .ok_or_else(|| Error::NotFound {
-            kind: "site",
-            id: id.to_string(),
-        })
-}
-
 /// The grid containing a point and its owner unit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Placement {
@@ -448,6 +437,10 @@ pub struct Placement {
 #[derive(Debug, Default)]
 pub(crate) struct RefCache {
     categories: std::collections::HashMap<String, Category>,
+    /// Site id → owner unit.
+    site_owners: std::collections::HashMap<String, Option<String>>,
+    units: std::collections::HashSet<String>,
+    campaigns: std::collections::HashSet<String>,
     grids: Vec<(Grid, (LatLon, LatLon))>,
     pub(crate) calendar: WorkCalendar,
 }
@@ -461,6 +454,18 @@ impl RefCache {
             let (c, _) = row?;
             categories.insert(c.code.clone(), c);
         }
+        let site_owners = conn
+            .prepare("SELECT id, owner_unit_id FROM sites")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let ids = |table: &str| -> Result<std::collections::HashSet<String>> {
+            Ok(conn
+                .prepare(&format!("SELECT id FROM {table}"))?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?)
+        };
+        let units = ids("units")?;
+        let campaigns = ids("campaigns")?;
         let mut grids = Vec::new();
         let mut st =
             conn.prepare("SELECT id, name, owner_unit_id, polygon FROM grids ORDER BY id")?;
@@ -487,6 +492,9 @@ impl RefCache {
         };
         Ok(RefCache {
             categories,
+            site_owners,
+            units,
+            campaigns,
             grids,
             calendar,
         })
@@ -498,6 +506,46 @@ impl RefCache {
         self.categories
             .get(code)
             .ok_or_else(|| Error::UnknownCategory(code.to_string()))
+    }
+
+    /// The owner unit of a site; `not_found` for an unknown site.
+    pub(crate) fn site_owner(&self, id: &str) -> Result<Option<&str>> {
+        self.site_owners
+            .get(id)
+            .map(|o| o.as_deref())
+            .ok_or_else(|| Error::NotFound {
+                kind: "site",
+                id: id.to_string(),
+            })
+    }
+
+    /// `not_found` unless the unit exists.
+    pub(crate) fn check_unit(&self, id: &str) -> Result<()> {
+        if self.units.contains(id) {
+            Ok(())
+        } else {
+            Err(Error::NotFound {
+                kind: "unit",
+                id: id.to_string(),
+            })
+        }
+    }
+
+    /// `not_found` unless the campaign exists.
+    pub(crate) fn check_campaign(&self, id: &str) -> Result<()> {
+        if self.campaigns.contains(id) {
+            Ok(())
+        } else {
+            Err(Error::NotFound {
+                kind: "campaign",
+                id: id.to_string(),
+            })
+        }
+    }
+
+    /// True before any reference data was loaded.
+    pub(crate) fn has_units(&self) -> bool {
+        !self.units.is_empty()
     }
 
     /// The grid that contains `at`, if any (first by id when grids overlap).
@@ -535,22 +583,6 @@ fn bbox_of(ring: &[LatLon]) -> (LatLon, LatLon) {
     (lo, hi)
 }
 
-/// Does a row with this id exist in `table`?
-pub(crate) fn exists(conn: &Connection, table: &'static str, id: &str) -> Result<bool> {
-    let sql = match table {
-        "units" => "SELECT 1 FROM units WHERE id = ?1",
-        "sites" => "SELECT 1 FROM sites WHERE id = ?1",
-        "campaigns" => "SELECT 1 FROM campaigns WHERE id = ?1",
-        "users" => "SELECT 1 FROM users WHERE id = ?1",
-        _ => "SELECT 1 FROM grids WHERE id = ?1",
-    };
-    Ok(conn
-        .prepare_cached(sql)?
-        .query_row([id], |_| Ok(()))
-        .optional()?
-        .is_some())
-}
-
 /// All units, by name.
 pub(crate) fn units(conn: &Connection) -> Result<Vec<Unit>> {
     Ok(conn
@@ -563,9 +595,4 @@ pub(crate) fn units(conn: &Connection) -> Result<Vec<Unit>> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?)
-}
-
-/// Has any unit been loaded (before reference data arrives, unit ids cannot be checked)?
-pub(crate) fn has_units(conn: &Connection) -> Result<bool> {
-    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM units)", [], |r| r.get(0))?)
 }
