@@ -157,10 +157,7 @@ impl Batch<'_> {
     }
 }
 
-fn prepare_report(
-    refs: &RefCache,
-    r: NewReport,
-) -> Result<(OpBody, Vec<StagedPhoto>)> {
+fn prepare_report(refs: &RefCache, r: NewReport) -> Result<(OpBody, Vec<StagedPhoto>)> {
     let category = r.category.trim().to_string();
     refs.category(&category)?;
     let at = r.location.point();
@@ -467,7 +464,7 @@ impl Batch<'_> {
         }
         let op_json = serde_json::to_string(&op)?;
         let local_seq = insert_event(tx, &event, true, &op_json)?;
-        save_case(tx, &new_case, local_seq)?;
+        save_case(tx, &new_case, local_seq, case.is_none())?;
         for (s, r) in staged.iter().zip(op.body.photos()) {
             tx.prepare_cached(
             "INSERT OR IGNORE INTO photos (sha256, mime, size, added_at_ms) VALUES (?1, ?2, ?3, ?4)",
@@ -520,18 +517,18 @@ pub(crate) fn insert_event(
 }
 
 /// Write the local view of a case; `changed_seq` is the local_seq of the event that changed it.
-pub(crate) fn save_case(conn: &Connection, c: &Case, changed_seq: i64) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO cases (id, status, category, unit_id, site_id, reporter_id, deadline_ms, due_sort,
-                            changed_seq, description, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT(id) DO UPDATE SET status = excluded.status, category = excluded.category,
-            unit_id = excluded.unit_id, site_id = excluded.site_id, reporter_id = excluded.reporter_id,
-            deadline_ms = excluded.deadline_ms, due_sort = excluded.due_sort,
-            changed_seq = excluded.changed_seq, description = excluded.description, doc = excluded.doc",
-    )?
-    .execute(params![
-        &*c.id.hyphenated().encode_lower(&mut [0u8; 36]),
+/// `is_new` picks a plain insert (the common report path) over an update.
+pub(crate) fn save_case(conn: &Connection, c: &Case, changed_seq: i64, is_new: bool) -> Result<()> {
+    let sql = if is_new {
+        "INSERT INTO cases (status, category, unit_id, site_id, reporter_id, deadline_ms, due_sort,
+                            changed_seq, description, doc, id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    } else {
+        "UPDATE cases SET status = ?1, category = ?2, unit_id = ?3, site_id = ?4, reporter_id = ?5,
+                deadline_ms = ?6, due_sort = ?7, changed_seq = ?8, description = ?9, doc = ?10
+         WHERE id = ?11"
+    };
+    conn.prepare_cached(sql)?.execute(params![
         c.status.as_str(),
         c.category,
         c.unit_id,
@@ -541,7 +538,8 @@ pub(crate) fn save_case(conn: &Connection, c: &Case, changed_seq: i64) -> Result
         c.deadline_ms.unwrap_or(i64::MAX),
         changed_seq,
         c.description,
-        serde_json::to_string(c)?
+        serde_json::to_string(c)?,
+        &*c.id.hyphenated().encode_lower(&mut [0u8; 36]),
     ])?;
     Ok(())
 }
@@ -549,7 +547,9 @@ pub(crate) fn save_case(conn: &Connection, c: &Case, changed_seq: i64) -> Result
 pub(crate) fn load_case(conn: &Connection, id: Uuid) -> Result<Option<Case>> {
     let doc: Option<String> = conn
         .prepare_cached("SELECT doc FROM cases WHERE id = ?1")?
-        .query_row([&*id.hyphenated().encode_lower(&mut [0u8; 36])], |r| r.get(0))
+        .query_row([&*id.hyphenated().encode_lower(&mut [0u8; 36])], |r| {
+            r.get(0)
+        })
         .optional()?;
     Ok(match doc {
         Some(d) => Some(serde_json::from_str(&d)?),

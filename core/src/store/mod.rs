@@ -272,6 +272,16 @@ impl Store {
         reference::units(&self.lock().conn)
     }
 
+    /// The users directory.
+    pub fn users(&self) -> Result<Vec<User>> {
+        reference::users(&self.lock().conn)
+    }
+
+    /// Campaigns.
+    pub fn campaigns(&self) -> Result<Vec<Campaign>> {
+        reference::campaigns(&self.lock().conn)
+    }
+
     /// Sites within `radius_m` of a point, nearest first.
     pub fn sites_near(
         &self,

@@ -596,3 +596,42 @@ pub(crate) fn units(conn: &Connection) -> Result<Vec<Unit>> {
         })?
         .collect::<rusqlite::Result<_>>()?)
 }
+
+/// The users directory, by id.
+pub(crate) fn users(conn: &Connection) -> Result<Vec<User>> {
+    let mut st = conn.prepare("SELECT id, name, role, unit_id FROM users ORDER BY id")?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, name, role, unit_id) = row?;
+        out.push(User {
+            id,
+            name,
+            role: Role::parse_required(&role)?,
+            unit_id,
+        });
+    }
+    Ok(out)
+}
+
+/// Campaigns, by id.
+pub(crate) fn campaigns(conn: &Connection) -> Result<Vec<Campaign>> {
+    Ok(conn
+        .prepare("SELECT id, name, starts_on, ends_on FROM campaigns ORDER BY id")?
+        .query_map([], |r| {
+            Ok(Campaign {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                starts_on: r.get(2)?,
+                ends_on: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?)
+}

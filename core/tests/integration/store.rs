@@ -59,6 +59,33 @@ fn walk(p: &std::path::Path) -> usize {
 }
 
 #[test]
+fn a_store_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Store>();
+    let dir = TempDir::new().expect("tmp");
+    let s = Arc::new(store_as(dir.path(), "inspector1", "inspector", None));
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for _ in 0..25 {
+                    report(&s, if i % 2 == 0 { "0101" } else { "0503" }, vec![]);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+    let out = s.outbox().expect("outbox");
+    assert_eq!(out.len(), 100);
+    assert!(
+        out.windows(2).all(|w| w[0].op.hlc < w[1].op.hlc),
+        "HLC strictly increasing"
+    );
+}
+
+#[test]
 fn open_sets_up_wal_and_keeps_identity() {
     let dir = TempDir::new().expect("tmp");
     let id = {
@@ -141,6 +168,14 @@ fn reference_queries() {
         .expect("in a grid");
     assert_eq!(g.grid_id, "g2");
     assert!(s.locate(31.0, 121.0).expect("locate").is_none());
+    assert_eq!(s.units().expect("units").len(), 2);
+    let users = s.users().expect("users");
+    assert_eq!(users.len(), 3);
+    assert_eq!(users[2].unit_id.as_deref(), Some("u1"));
+    assert_eq!(
+        s.campaigns().expect("campaigns")[0].name,
+        "农贸市场专项整治"
+    );
     assert_eq!(
         s.sites_near(95.0, 0.0, 10.0, 1).err().map(|e| e.code()),
         Some("invalid_coordinates")
