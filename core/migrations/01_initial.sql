@@ -88,14 +88,14 @@ CREATE INDEX cases_by_site ON cases(site_id) WHERE site_id IS NOT NULL;
 
 -- The timeline, and the outbox: every operation made on this device is an event with
 -- pending = 1, in creation order (local_seq), until the server answers. Confirmed events order
--- by server_seq; pending ones follow by local_seq.
+-- by server_seq; pending ones follow by local_seq. The outbox is read by a scan in local_seq
+-- order: an index on pending rows would cost every write more than the scan costs a sync.
 CREATE TABLE events (
     local_seq      INTEGER PRIMARY KEY AUTOINCREMENT,
     op_id          TEXT NOT NULL UNIQUE,
     case_id        TEXT NOT NULL,
     server_seq     INTEGER,
     action         TEXT NOT NULL,
-    hlc            TEXT NOT NULL,
     from_status    TEXT,
     to_status      TEXT NOT NULL,
     server_time_ms INTEGER,
@@ -104,7 +104,6 @@ CREATE TABLE events (
     op             TEXT NOT NULL
 ) STRICT;
 CREATE INDEX events_by_case ON events(case_id, local_seq);
-CREATE INDEX events_pending ON events(local_seq) WHERE pending = 1;
 
 -- Photo bytes live in files named by their SHA-256; this table says which ones we hold.
 CREATE TABLE photos (

@@ -497,15 +497,14 @@ pub(crate) fn insert_event(
     op_json: &str,
 ) -> Result<i64> {
     conn.prepare_cached(
-        "INSERT INTO events (op_id, case_id, action, hlc, from_status, to_status,
+        "INSERT INTO events (op_id, case_id, action, from_status, to_status,
                              server_time_ms, case_no, pending, op)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         &*ev.op.id.hyphenated().encode_lower(&mut [0u8; 36]),
         &*ev.op.case_id.hyphenated().encode_lower(&mut [0u8; 36]),
         ev.op.body.action().as_str(),
-        ev.op.hlc.encode(),
         ev.from_status.map(|s| s.as_str()),
         ev.to_status.as_str(),
         ev.server_time_ms,

@@ -56,6 +56,9 @@ fn new_report(rng: &mut Rng, photos: Vec<PhotoInput>) -> NewReport {
     }
 }
 
+/// Reports per transaction in the batched figure (the baseline writes all its rows in one).
+const BATCH: usize = 10_000;
+
 fn per_sec(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
@@ -103,7 +106,7 @@ fn core() -> xuncha_core::Result<()> {
     }
     figure("raw_insert_baseline", raw_rate, "rows/s");
 
-    // Reports without photo, 1,000 per transaction (bulk import, sync apply); best of three
+    // Reports without photo, BATCH per transaction (bulk import, sync apply); best of three
     // rounds on fresh stores.
     let n = 50_000;
     let mut batched: f64 = 0.0;
@@ -118,7 +121,7 @@ fn core() -> xuncha_core::Result<()> {
         let t = Instant::now();
         let mut it = inputs.into_iter();
         loop {
-            let chunk: Vec<NewReport> = it.by_ref().take(1000).collect();
+            let chunk: Vec<NewReport> = it.by_ref().take(BATCH).collect();
             if chunk.is_empty() {
                 break;
             }
