@@ -338,17 +338,6 @@ pub fn check(from: Option<Status>, action: Action, role: Role) -> Result<&'stati
     })
 }
 
-/// The actions `role` may attempt on a case in `status` (requirements not yet checked).
-pub fn actions_for(status: Status, role: Role) -> Vec<Action> {
-    let mut out: Vec<Action> = table()
-        .iter()
-        .filter(|r| r.from == Some(status) && r.role == role)
-        .map(|r| r.action)
-        .collect();
-    out.dedup();
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -109,14 +109,35 @@ pub fn is_sha256_hex(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// The largest photo accepted (a 200-megapixel phone JPEG stays well below it).
+pub const MAX_PHOTO_BYTES: u64 = 40 * 1024 * 1024;
+
+fn too_large(size: u64) -> Error {
+    Error::InvalidField {
+        field: "photo",
+        reason: format!("{size} bytes is larger than the limit of {MAX_PHOTO_BYTES} bytes"),
+    }
+}
+
 /// Read and check a photo without writing anything.
 pub fn stage(input: PhotoInput) -> Result<StagedPhoto> {
     let bytes = match input.source {
         PhotoSource::Bytes(b) => b,
         PhotoSource::Path(p) => {
-            fs::read(&p).map_err(|_| Error::PhotoNotFound(p.display().to_string()))?
+            let missing = || Error::PhotoNotFound(p.display().to_string());
+            let meta = fs::metadata(&p).map_err(|_| missing())?;
+            if !meta.is_file() {
+                return Err(missing());
+            }
+            if meta.len() > MAX_PHOTO_BYTES {
+                return Err(too_large(meta.len()));
+            }
+            fs::read(&p).map_err(|_| missing())?
         }
     };
+    if bytes.len() as u64 > MAX_PHOTO_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
     let mime = sniff_image_type(&bytes).ok_or(Error::UnsupportedPhoto)?;
     if let Some(l) = &input.location {
         l.point().validate()?;
