@@ -9,6 +9,7 @@ pub mod fold;
 pub mod geo;
 pub mod hlc;
 pub mod model;
+pub mod reference;
 pub mod store;
 pub mod workflow;
 

@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::photos::{self, PhotoInput, StagedPhoto};
-use super::reference::RefCache;
 use super::{Inner, Session, Store, begin, meta_set};
 use crate::error::{Error, Result};
 use crate::fold::{self, ApplyContext};
 use crate::hlc::HlcClock;
 use crate::model::{Case, CaseEdit, Event, Location, Op, OpBody, PhotoKind, PhotoRef};
+use crate::reference::ReferenceIndex;
 use crate::workflow::{Action, Status};
 
 /// A new report, as the report screen fills it in.
@@ -139,7 +139,7 @@ pub struct Batch<'a> {
     store: &'a Store,
     tx: Transaction<'a>,
     clock: HlcClock,
-    refs: &'a RefCache,
+    refs: &'a ReferenceIndex,
     session: Option<&'a Session>,
 }
 
@@ -157,7 +157,7 @@ impl Batch<'_> {
     }
 }
 
-fn prepare_report(refs: &RefCache, r: NewReport) -> Result<(OpBody, Vec<StagedPhoto>)> {
+fn prepare_report(refs: &ReferenceIndex, r: NewReport) -> Result<(OpBody, Vec<StagedPhoto>)> {
     let category = r.category.trim().to_string();
     refs.category(&category)?;
     let at = r.location.point();
@@ -335,49 +335,22 @@ fn not_found_case(id: Uuid) -> Error {
 }
 
 /// Check ids the body names against reference data and local cases.
-fn check_references(conn: &Connection, refs: &RefCache, body: &OpBody) -> Result<()> {
-    let site_and_campaign = |site: &Option<String>, campaign: &Option<String>| -> Result<()> {
-        if let Some(s) = site {
-            refs.site_owner(s)?;
-        }
-        if let Some(c) = campaign {
-            refs.check_campaign(c)?;
-        }
-        Ok(())
-    };
-    match body {
-        OpBody::Report {
-            category,
-            site_id,
-            campaign_id,
-            ..
-        } => {
-            refs.category(category)?;
-            site_and_campaign(site_id, campaign_id)?;
-        }
-        OpBody::Edit { changes } => {
-            if let Some(c) = &changes.category {
-                refs.category(c)?;
-            }
-            site_and_campaign(&changes.site_id, &changes.campaign_id)?;
-        }
-        OpBody::Dispatch { unit_id, .. } if !unit_id.trim().is_empty() => {
-            refs.check_unit(unit_id)?;
-        }
-        OpBody::MarkDuplicate {
-            duplicate_of: Some(target),
-            ..
-        } if load_case(conn, *target)?.is_none() => {
-            return Err(not_found_case(*target));
-        }
-        _ => {}
+fn check_references(conn: &Connection, refs: &ReferenceIndex, body: &OpBody) -> Result<()> {
+    refs.check_op(body)?;
+    if let OpBody::MarkDuplicate {
+        duplicate_of: Some(target),
+        ..
+    } = body
+        && load_case(conn, *target)?.is_none()
+    {
+        return Err(not_found_case(*target));
     }
     Ok(())
 }
 
 /// Fill in what the device decides for the person: default deadlines and the photos.
 fn complete_body(
-    refs: &RefCache,
+    refs: &ReferenceIndex,
     case: Option<&Case>,
     mut body: OpBody,
     staged: &[StagedPhoto],
@@ -385,8 +358,7 @@ fn complete_body(
 ) -> Result<OpBody> {
     let default_deadline = || -> Result<Option<i64>> {
         let Some(c) = case else { return Ok(None) };
-        let cat = refs.category(&c.category)?;
-        Ok(Some(refs.calendar.add(now, cat.deadline)?))
+        Ok(Some(refs.default_deadline(&c.category, now)?))
     };
     match &mut body {
         OpBody::Dispatch { deadline_ms, .. }

@@ -19,14 +19,15 @@ use crate::hlc::{Hlc, HlcClock};
 use crate::model::Actor;
 use crate::workflow::Role;
 
+pub use crate::reference::{
+    Campaign, Category, CategoryClass, CategoryTreeNode, Grid, Placement, ReferenceData,
+    ReferenceIndex, Site, Unit, User,
+};
 pub use cases::{
     CaseDetail, CaseListItem, CasePage, CasePhoto, CaseQuery, CaseSort, NewReport, OutboxEntry,
 };
 pub use photos::{PhotoInput, PhotoSource, is_sha256_hex, sha256_hex, sniff_image_type};
-pub use reference::{
-    Campaign, Category, CategoryClass, CategoryTreeNode, Grid, NearbySite, Placement,
-    ReferenceData, Site, Unit, User,
-};
+pub use reference::NearbySite;
 pub use schema::LATEST as SCHEMA_VERSION;
 
 /// How hard a commit works to survive power loss.
@@ -98,7 +99,7 @@ pub(crate) struct Inner {
     /// The signed-in user (mirrors `meta.session`).
     pub(crate) session: Option<Session>,
     /// Reference data the write path needs (mirrors the reference tables).
-    pub(crate) refs: reference::RefCache,
+    pub(crate) refs: ReferenceIndex,
 }
 
 /// An open device store. Cheap to share behind an `Arc`; calls are blocking and serialized.
@@ -171,7 +172,7 @@ impl Store {
             .and_then(|h| h.parse().ok())
             .unwrap_or_default();
         let session = session_of(&tx)?;
-        let refs = reference::RefCache::load(&tx)?;
+        let refs = reference::load_index(&tx)?;
         tx.commit()?;
         let node = node_of(&device_id);
         Ok(Store {
@@ -246,9 +247,8 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         reference::replace_all(&tx, data)?;
-        let refs = reference::RefCache::load(&tx)?;
         tx.commit()?;
-        inner.refs = refs;
+        inner.refs = ReferenceIndex::new(data);
         Ok(())
     }
 

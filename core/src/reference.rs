@@ -1,0 +1,418 @@
+//! Reference data (server → device, read-only on devices): the category taxonomy, units, sites
+//! (点位), grids (网格), the users directory, campaigns and the working calendar, as plain types;
+//! and [`ReferenceIndex`], the in-memory index both the device and the server check operations
+//! against.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::{DeadlineSpec, WorkCalendar};
+use crate::error::{Error, Result};
+use crate::fold::validate_category_code;
+use crate::geo::{self, LatLon};
+use crate::model::OpBody;
+use crate::workflow::Role;
+
+/// A 大类 (two-digit class) of the taxonomy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryClass {
+    /// Two digits, e.g. `01`.
+    pub code: String,
+    /// e.g. 市容环境.
+    pub name: String,
+    /// English name.
+    #[serde(default)]
+    pub name_en: String,
+}
+
+/// A 小类 with its default deadline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Category {
+    /// Four digits: class + subclass, e.g. `0101`.
+    pub code: String,
+    /// e.g. 暴露垃圾/乱倒垃圾.
+    pub name: String,
+    /// English name.
+    #[serde(default)]
+    pub name_en: String,
+    /// Default time limit to rectify, e.g. `4h`, `2d`.
+    pub deadline: DeadlineSpec,
+    /// A shorter limit to make safe / stop work first, where the standard sets one.
+    #[serde(default)]
+    pub first_response: Option<DeadlineSpec>,
+    /// Urgent (e.g. a missing manhole cover).
+    #[serde(default)]
+    pub urgent: bool,
+    /// Points deducted from the unit per case (configurable by the city).
+    #[serde(default)]
+    pub deduction: f64,
+}
+
+impl Category {
+    /// The class code (first two digits).
+    pub fn class_code(&self) -> &str {
+        self.code.get(..2).unwrap_or("")
+    }
+}
+
+/// A class with its categories, for the category picker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryTreeNode {
+    /// The class.
+    pub class: CategoryClass,
+    /// Its categories, by code.
+    pub categories: Vec<Category>,
+}
+
+/// A responsible unit (街道办, market operator, sanitation company, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unit {
+    /// Stable id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Kind, free text.
+    #[serde(default)]
+    pub kind: String,
+}
+
+/// A 点位: a place campaigns inspect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Site {
+    /// Stable id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Type: 农贸市场, 背街小巷, 公交站台, …
+    #[serde(default)]
+    pub kind: String,
+    /// WGS-84 latitude.
+    pub lat: f64,
+    /// WGS-84 longitude.
+    pub lon: f64,
+    /// Address text.
+    #[serde(default)]
+    pub address: String,
+    /// Unit responsible for the place.
+    #[serde(default)]
+    pub owner_unit_id: Option<String>,
+}
+
+/// A grid cell (单元网格) with its owner unit: 网定格、格定责.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grid {
+    /// Stable id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Owner unit.
+    #[serde(default)]
+    pub owner_unit_id: Option<String>,
+    /// Outer ring, WGS-84.
+    pub polygon: Vec<LatLon>,
+}
+
+/// An entry of the users directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// Stable id (login name).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Unit, for unit staff.
+    #[serde(default)]
+    pub unit_id: Option<String>,
+}
+
+/// A 专项整治 campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Campaign {
+    /// Stable id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// First day (YYYY-MM-DD).
+    #[serde(default)]
+    pub starts_on: Option<String>,
+    /// Last day (YYYY-MM-DD).
+    #[serde(default)]
+    pub ends_on: Option<String>,
+}
+
+/// The whole reference snapshot, as JSON from the server or a file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceData {
+    /// 大类.
+    #[serde(default)]
+    pub classes: Vec<CategoryClass>,
+    /// 小类.
+    #[serde(default)]
+    pub categories: Vec<Category>,
+    /// Units.
+    #[serde(default)]
+    pub units: Vec<Unit>,
+    /// Sites.
+    #[serde(default)]
+    pub sites: Vec<Site>,
+    /// Grids.
+    #[serde(default)]
+    pub grids: Vec<Grid>,
+    /// Users directory.
+    #[serde(default)]
+    pub users: Vec<User>,
+    /// Campaigns.
+    #[serde(default)]
+    pub campaigns: Vec<Campaign>,
+    /// Working calendar (defaults: Asia/Shanghai office hours, no holidays).
+    #[serde(default)]
+    pub calendar: WorkCalendar,
+}
+
+impl ReferenceData {
+    /// Parse and validate reference JSON.
+    pub fn from_json(json: &str) -> Result<Self> {
+        let data: ReferenceData =
+            serde_json::from_str(json).map_err(|e| Error::InvalidReferenceData(e.to_string()))?;
+        data.validate()?;
+        Ok(data)
+    }
+
+    /// Check codes, references between items and coordinates.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidReferenceData(m));
+        let unit_ids: HashSet<&str> = self.units.iter().map(|u| u.id.as_str()).collect();
+        let class_codes: HashSet<&str> = self.classes.iter().map(|c| c.code.as_str()).collect();
+        for c in &self.classes {
+            if c.code.len() != 2 || !c.code.bytes().all(|b| b.is_ascii_digit()) {
+                return bad(format!("class code '{}' is not two digits", c.code));
+            }
+        }
+        for c in &self.categories {
+            validate_category_code(&c.code)?;
+            if !class_codes.contains(c.class_code()) {
+                return bad(format!(
+                    "category {} has no class {}",
+                    c.code,
+                    c.class_code()
+                ));
+            }
+        }
+        let known_unit = |u: &Option<String>| u.as_deref().is_none_or(|u| unit_ids.contains(u));
+        for s in &self.sites {
+            LatLon::new(s.lat, s.lon)?;
+            if !known_unit(&s.owner_unit_id) {
+                return bad(format!("site {} names an unknown unit", s.id));
+            }
+        }
+        for g in &self.grids {
+            if g.polygon.len() < 3 {
+                return bad(format!("grid {} has fewer than 3 points", g.id));
+            }
+            for p in &g.polygon {
+                p.validate()?;
+            }
+            if !known_unit(&g.owner_unit_id) {
+                return bad(format!("grid {} names an unknown unit", g.id));
+            }
+        }
+        for u in &self.users {
+            if u.role == Role::UnitStaff && (u.unit_id.is_none() || !known_unit(&u.unit_id)) {
+                return bad(format!("unit staff {} needs a known unit", u.id));
+            }
+        }
+        let all_ids = self
+            .units
+            .iter()
+            .map(|u| &u.id)
+            .chain(self.sites.iter().map(|s| &s.id))
+            .chain(self.grids.iter().map(|g| &g.id))
+            .chain(self.users.iter().map(|u| &u.id))
+            .chain(self.campaigns.iter().map(|c| &c.id));
+        for id in all_ids {
+            if id.trim().is_empty() {
+                return bad("an item has an empty id".into());
+            }
+        }
+        self.calendar.validate()
+    }
+}
+
+/// The grid containing a point and its owner unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Placement {
+    /// Grid id.
+    pub grid_id: String,
+    /// Grid name.
+    pub grid_name: String,
+    /// Owner unit of the grid.
+    pub owner_unit_id: Option<String>,
+}
+
+/// Reference data indexed in memory for the checks every operation needs (device and server
+/// alike); rebuilt whenever a new snapshot is loaded.
+#[derive(Debug, Default)]
+pub struct ReferenceIndex {
+    categories: HashMap<String, Category>,
+    /// Site id → owner unit.
+    site_owners: HashMap<String, Option<String>>,
+    units: HashSet<String>,
+    campaigns: HashSet<String>,
+    grids: Vec<(Grid, (LatLon, LatLon))>,
+    /// The working calendar.
+    pub calendar: WorkCalendar,
+}
+
+impl ReferenceIndex {
+    /// Index a snapshot.
+    pub fn new(data: &ReferenceData) -> Self {
+        ReferenceIndex {
+            categories: data
+                .categories
+                .iter()
+                .map(|c| (c.code.clone(), c.clone()))
+                .collect(),
+            site_owners: data
+                .sites
+                .iter()
+                .map(|s| (s.id.clone(), s.owner_unit_id.clone()))
+                .collect(),
+            units: data.units.iter().map(|u| u.id.clone()).collect(),
+            campaigns: data.campaigns.iter().map(|c| c.id.clone()).collect(),
+            grids: data
+                .grids
+                .iter()
+                .map(|g| (g.clone(), bbox_of(&g.polygon)))
+                .collect(),
+            calendar: data.calendar.clone(),
+        }
+    }
+
+    /// One category by code: a malformed code and an unknown one are different errors.
+    pub fn category(&self, code: &str) -> Result<&Category> {
+        validate_category_code(code)?;
+        self.categories
+            .get(code)
+            .ok_or_else(|| Error::UnknownCategory(code.to_string()))
+    }
+
+    /// The owner unit of a site; `not_found` for an unknown site.
+    pub fn site_owner(&self, id: &str) -> Result<Option<&str>> {
+        self.site_owners
+            .get(id)
+            .map(|o| o.as_deref())
+            .ok_or_else(|| Error::NotFound {
+                kind: "site",
+                id: id.to_string(),
+            })
+    }
+
+    /// `not_found` unless the unit exists.
+    pub fn check_unit(&self, id: &str) -> Result<()> {
+        if self.units.contains(id) {
+            Ok(())
+        } else {
+            Err(Error::NotFound {
+                kind: "unit",
+                id: id.to_string(),
+            })
+        }
+    }
+
+    /// `not_found` unless the campaign exists.
+    pub fn check_campaign(&self, id: &str) -> Result<()> {
+        if self.campaigns.contains(id) {
+            Ok(())
+        } else {
+            Err(Error::NotFound {
+                kind: "campaign",
+                id: id.to_string(),
+            })
+        }
+    }
+
+    /// True before any reference data was loaded.
+    pub fn has_units(&self) -> bool {
+        !self.units.is_empty()
+    }
+
+    /// The grid that contains `at`, if any (first by id when grids overlap).
+    pub fn locate(&self, at: LatLon) -> Option<Placement> {
+        self.grids
+            .iter()
+            .find(|(g, (lo, hi))| {
+                (lo.lat..=hi.lat).contains(&at.lat)
+                    && (lo.lon..=hi.lon).contains(&at.lon)
+                    && geo::point_in_polygon(at, &g.polygon)
+            })
+            .map(|(g, _)| Placement {
+                grid_id: g.id.clone(),
+                grid_name: g.name.clone(),
+                owner_unit_id: g.owner_unit_id.clone(),
+            })
+    }
+}
+
+/// The lat/lon box of a ring.
+pub fn bbox_of(ring: &[LatLon]) -> (LatLon, LatLon) {
+    let mut lo = LatLon {
+        lat: f64::INFINITY,
+        lon: f64::INFINITY,
+    };
+    let mut hi = LatLon {
+        lat: f64::NEG_INFINITY,
+        lon: f64::NEG_INFINITY,
+    };
+    for p in ring {
+        lo.lat = lo.lat.min(p.lat);
+        lo.lon = lo.lon.min(p.lon);
+        hi.lat = hi.lat.max(p.lat);
+        hi.lon = hi.lon.max(p.lon);
+    }
+    (lo, hi)
+}
+
+impl ReferenceIndex {
+    /// Check the reference ids an operation names (category, site, campaign, unit). Cases it
+    /// names (a duplicate's original) are checked by whoever holds the cases.
+    pub fn check_op(&self, body: &OpBody) -> Result<()> {
+        let site_and_campaign = |site: &Option<String>, campaign: &Option<String>| -> Result<()> {
+            if let Some(s) = site {
+                self.site_owner(s)?;
+            }
+            if let Some(c) = campaign {
+                self.check_campaign(c)?;
+            }
+            Ok(())
+        };
+        match body {
+            OpBody::Report {
+                category,
+                site_id,
+                campaign_id,
+                ..
+            } => {
+                self.category(category)?;
+                site_and_campaign(site_id, campaign_id)
+            }
+            OpBody::Edit { changes } => {
+                if let Some(c) = &changes.category {
+                    self.category(c)?;
+                }
+                site_and_campaign(&changes.site_id, &changes.campaign_id)
+            }
+            OpBody::Dispatch { unit_id, .. } if !unit_id.trim().is_empty() => {
+                self.check_unit(unit_id)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The category's default deadline counted from `now_ms` on the working calendar.
+    pub fn default_deadline(&self, category: &str, now_ms: i64) -> Result<i64> {
+        let cat = self.category(category)?;
+        self.calendar.add(now_ms, cat.deadline)
+    }
+}
