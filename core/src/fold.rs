@@ -59,6 +59,7 @@ pub fn apply(case: Option<&Case>, op: &Op, ctx: &ApplyContext) -> Result<(Case, 
         } else {
             None
         },
+        server_seq: None,
     };
     Ok((next, event))
 }

@@ -10,7 +10,9 @@ pub mod geo;
 pub mod hlc;
 pub mod model;
 pub mod reference;
+pub mod scope;
 pub mod store;
+pub mod sync;
 pub mod workflow;
 
 pub use error::{Error, Lang, Result};

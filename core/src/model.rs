@@ -464,4 +464,7 @@ pub struct Event {
     /// The case number this event gave (registration on the server).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case_no: Option<String>,
+    /// Position in the server's change feed (None while only on this device).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_seq: Option<i64>,
 }

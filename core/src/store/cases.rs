@@ -530,8 +530,8 @@ pub(crate) fn load_case(conn: &Connection, id: Uuid) -> Result<Option<Case>> {
 
 pub(crate) fn load_events(conn: &Connection, case_id: Uuid) -> Result<Vec<Event>> {
     let mut st = conn.prepare_cached(
-        "SELECT op, from_status, to_status, server_time_ms, case_no FROM events WHERE case_id = ?1
-         ORDER BY server_seq IS NULL, server_seq, local_seq",
+        "SELECT op, from_status, to_status, server_time_ms, case_no, server_seq FROM events
+         WHERE case_id = ?1 ORDER BY server_seq IS NULL, server_seq, local_seq",
     )?;
     let rows = st.query_map([case_id.to_string()], |r| {
         Ok((
@@ -540,17 +540,19 @@ pub(crate) fn load_events(conn: &Connection, case_id: Uuid) -> Result<Vec<Event>
             r.get::<_, String>(2)?,
             r.get::<_, Option<i64>>(3)?,
             r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<i64>>(5)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (op, from, to, server_time_ms, case_no) = row?;
+        let (op, from, to, server_time_ms, case_no, server_seq) = row?;
         out.push(Event {
             op: serde_json::from_str(&op)?,
             from_status: from.as_deref().and_then(Status::parse),
             to_status: Status::parse(&to).unwrap_or(Status::Submitted),
             server_time_ms,
             case_no,
+            server_seq,
         });
     }
     Ok(out)

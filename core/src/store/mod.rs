@@ -6,6 +6,7 @@ mod cases;
 mod photos;
 mod reference;
 mod schema;
+mod sync_state;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -29,6 +30,7 @@ pub use cases::{
 pub use photos::{PhotoInput, PhotoSource, is_sha256_hex, sha256_hex, sniff_image_type};
 pub use reference::NearbySite;
 pub use schema::LATEST as SCHEMA_VERSION;
+pub use sync_state::{Rejection, SyncState};
 
 /// How hard a commit works to survive power loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -323,7 +325,7 @@ fn node_of(device_id: &str) -> u64 {
     u64::from_str_radix(&h[..16], 16).unwrap_or(0)
 }
 
-fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
         .query_row([key], |r| r.get(0))

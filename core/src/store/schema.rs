@@ -5,7 +5,10 @@ use rusqlite_migration::{M, Migrations};
 
 use crate::error::{Error, Result};
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/01_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/01_initial.sql"),
+    include_str!("../../migrations/02_sync.sql"),
+];
 
 /// The newest schema version this code writes.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
@@ -28,6 +31,32 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database made by the first schema, with data in it, upgrades to the latest and keeps
+    /// its data.
+    #[test]
+    fn upgrades_a_database_made_by_schema_1() {
+        let mut conn = Connection::open_in_memory().expect("db");
+        Migrations::new(vec![M::up(MIGRATIONS[0])])
+            .to_latest(&mut conn)
+            .expect("schema 1");
+        conn.execute(
+            "INSERT INTO units (id, name) VALUES ('u1', '城关街道')",
+            [],
+        )
+        .expect("data");
+        migrate(&mut conn).expect("upgrade");
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, LATEST);
+        let name: String = conn
+            .query_row("SELECT name FROM units WHERE id = 'u1'", [], |r| r.get(0))
+            .expect("kept");
+        assert_eq!(name, "城关街道");
+        conn.execute("INSERT INTO base_cases (id, seq, doc) VALUES ('c', 1, '{}')", [])
+            .expect("new table");
+    }
 
     #[test]
     fn migrations_are_valid() {

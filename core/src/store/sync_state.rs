@@ -1,0 +1,317 @@
+//! The device side of sync, on the store: what to push, and applying what the server answered.
+//! The local view of a case is always `base` (the server's last word) with the confirmed events
+//! the base does not reflect yet and the pending operations replayed on top (a rebase).
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::cases::{load_case, save_case};
+use super::{Store, begin, meta_get, meta_set};
+use crate::error::Result;
+use crate::fold::{self, ApplyContext};
+use crate::model::{Case, Event, Op};
+use crate::sync::protocol::{Change, OpResult, OpStatus, PullResponse};
+
+/// An operation the server refused, as the rejection inbox shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// The operation.
+    pub op: Op,
+    /// Stable code from the server.
+    pub code: String,
+    /// The server's reason, for a person.
+    pub reason: String,
+    /// When the device heard it (UTC ms).
+    pub rejected_at_ms: i64,
+}
+
+/// What the device remembers about its server.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncState {
+    /// Base URL of the server, e.g. `http://10.0.0.2:8080`.
+    pub server_url: Option<String>,
+    /// Bearer token of this device (absent when signed out or never signed in).
+    pub token: Option<String>,
+    /// When the token expires (UTC ms).
+    pub token_expires_at_ms: Option<i64>,
+    /// Pull cursor.
+    pub cursor: i64,
+    /// Server clock minus device clock, from the last response (ms).
+    pub clock_skew_ms: i64,
+    /// Reference data version last loaded.
+    pub reference_version: i64,
+    /// When the last sync completed (device clock, UTC ms).
+    pub last_sync_at_ms: Option<i64>,
+}
+
+const SYNC_STATE: &str = "sync_state";
+
+impl Store {
+    /// The device's sync bookkeeping.
+    pub fn sync_state(&self) -> Result<SyncState> {
+        let inner = self.lock();
+        Ok(match meta_get(&inner.conn, SYNC_STATE)? {
+            Some(j) => serde_json::from_str(&j)?,
+            None => SyncState::default(),
+        })
+    }
+
+    /// Update the sync bookkeeping with `f`.
+    pub fn update_sync_state(&self, f: impl FnOnce(&mut SyncState)) -> Result<SyncState> {
+        let inner = self.lock();
+        let mut st: SyncState = match meta_get(&inner.conn, SYNC_STATE)? {
+            Some(j) => serde_json::from_str(&j)?,
+            None => SyncState::default(),
+        };
+        f(&mut st);
+        meta_set(&inner.conn, SYNC_STATE, &serde_json::to_string(&st)?)?;
+        Ok(st)
+    }
+
+    /// Up to `limit` pending operations, oldest first (what the next push sends).
+    pub fn pending_ops(&self, limit: usize) -> Result<Vec<Op>> {
+        let inner = self.lock();
+        let mut st = inner.conn.prepare_cached(
+            "SELECT op FROM events WHERE pending = 1 ORDER BY local_seq LIMIT ?1",
+        )?;
+        let rows = st.query_map([limit as i64], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(serde_json::from_str(&r?)?);
+        }
+        Ok(out)
+    }
+
+    /// How many operations wait for the server.
+    pub fn pending_count(&self) -> Result<u64> {
+        let inner = self.lock();
+        Ok(inner
+            .conn
+            .query_row("SELECT COUNT(*) FROM events WHERE pending = 1", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
+    }
+
+    /// Record the server's answers to a push: accepted operations are confirmed; rejected ones
+    /// move to the rejection inbox and their case is rebased without them.
+    pub fn apply_push_results(&self, results: &[OpResult]) -> Result<()> {
+        let now = self.now_ms();
+        let mut inner = self.lock();
+        let tx = begin(&mut inner.conn)?;
+        let mut touched: Vec<Uuid> = Vec::new();
+        for r in results {
+            let id = r.op_id.to_string();
+            match r.status {
+                OpStatus::Accepted => {
+                    tx.prepare_cached(
+                        "UPDATE events SET pending = 0, server_seq = ?2, server_time_ms = ?3
+                         WHERE op_id = ?1 AND pending = 1",
+                    )?
+                    .execute(params![id, r.seq, r.server_time_ms])?;
+                }
+                OpStatus::Rejected => {
+                    let op: Option<String> = tx
+                        .prepare_cached("SELECT op FROM events WHERE op_id = ?1 AND pending = 1")?
+                        .query_row([&id], |row| row.get(0))
+                        .optional()?;
+                    let Some(op) = op else { continue };
+                    tx.prepare_cached(
+                        "INSERT OR REPLACE INTO rejections (op_id, case_id, code, reason, op, rejected_at_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?
+                    .execute(params![
+                        id,
+                        r.case_id.to_string(),
+                        r.code.as_deref().unwrap_or("rejected"),
+                        r.reason.as_deref().unwrap_or(""),
+                        op,
+                        now
+                    ])?;
+                    tx.execute("DELETE FROM events WHERE op_id = ?1", [&id])?;
+                    tx.execute("DELETE FROM case_photos WHERE op_id = ?1", [&id])?;
+                    if !touched.contains(&r.case_id) {
+                        touched.push(r.case_id);
+                    }
+                }
+            }
+        }
+        for case_id in touched {
+            rebase(&tx, case_id)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Apply one pull page: the server's cases and events, removals, the new cursor.
+    pub fn apply_pull(&self, page: &PullResponse) -> Result<()> {
+        let now = self.now_ms();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let tx = begin(&mut inner.conn)?;
+        let mut clock = inner.clock.clone();
+        for change in &page.changes {
+            match change {
+                Change::Remove { case_id } => {
+                    let id = case_id.to_string();
+                    tx.execute("DELETE FROM base_cases WHERE id = ?1", [&id])?;
+                    tx.execute(
+                        "DELETE FROM case_photos WHERE case_id = ?1 AND op_id IN
+                           (SELECT op_id FROM events WHERE case_id = ?1 AND pending = 0)",
+                        [&id],
+                    )?;
+                    tx.execute(
+                        "DELETE FROM events WHERE case_id = ?1 AND pending = 0",
+                        [&id],
+                    )?;
+                    rebase(&tx, *case_id)?;
+                }
+                Change::Upsert { case, seq, events, .. } => {
+                    for ev in events {
+                        upsert_server_event(&tx, ev)?;
+                        clock.observe(ev.op.hlc, now.max(0) as u64);
+                    }
+                    tx.prepare_cached(
+                        "INSERT INTO base_cases (id, seq, doc) VALUES (?1, ?2, ?3)
+                         ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, doc = excluded.doc",
+                    )?
+                    .execute(params![case.id.to_string(), seq, serde_json::to_string(case)?])?;
+                    rebase(&tx, case.id)?;
+                }
+            }
+        }
+        let mut st: SyncState = match meta_get(&tx, SYNC_STATE)? {
+            Some(j) => serde_json::from_str(&j)?,
+            None => SyncState::default(),
+        };
+        st.cursor = page.cursor;
+        st.clock_skew_ms = page.server_time_ms - now;
+        meta_set(&tx, SYNC_STATE, &serde_json::to_string(&st)?)?;
+        meta_set(&tx, "hlc", &clock.last().encode())?;
+        tx.commit()?;
+        inner.clock = clock;
+        Ok(())
+    }
+
+    /// The rejection inbox, newest first.
+    pub fn rejections(&self) -> Result<Vec<Rejection>> {
+        let inner = self.lock();
+        let mut st = inner.conn.prepare(
+            "SELECT op, code, reason, rejected_at_ms FROM rejections ORDER BY rejected_at_ms DESC, op_id",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (op, code, reason, rejected_at_ms) = row?;
+            out.push(Rejection {
+                op: serde_json::from_str(&op)?,
+                code,
+                reason,
+                rejected_at_ms,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Insert a server event, or confirm our own pending copy of it.
+fn upsert_server_event(conn: &Connection, ev: &Event) -> Result<()> {
+    let id = ev.op.id.to_string();
+    let updated = conn
+        .prepare_cached(
+            "UPDATE events SET pending = 0, server_seq = ?2, server_time_ms = ?3, case_no = ?4,
+                    from_status = ?5, to_status = ?6
+             WHERE op_id = ?1",
+        )?
+        .execute(params![
+            id,
+            ev.server_seq,
+            ev.server_time_ms,
+            ev.case_no,
+            ev.from_status.map(|s| s.as_str()),
+            ev.to_status.as_str()
+        ])?;
+    if updated == 0 {
+        let op_json = serde_json::to_string(&ev.op)?;
+        super::cases::insert_event(conn, ev, false, &op_json)?;
+        for p in ev.op.body.photos() {
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO case_photos (case_id, op_id, sha256, kind, captured_at_ms, lat, lon)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                ev.op.case_id.to_string(),
+                id,
+                p.sha256,
+                p.kind.as_str(),
+                p.captured_at_ms,
+                p.location.as_ref().map(|l| l.lat),
+                p.location.as_ref().map(|l| l.lon)
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// Recompute the local view of a case: the server's base, then confirmed events newer than the
+/// base, then pending operations; an operation that no longer applies is left for the server
+/// to answer (it stays in the outbox) and does not change the view.
+pub(crate) fn rebase(conn: &Connection, case_id: Uuid) -> Result<()> {
+    let id = case_id.to_string();
+    let base: Option<(i64, String)> = conn
+        .prepare_cached("SELECT seq, doc FROM base_cases WHERE id = ?1")?
+        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (base_seq, mut view): (i64, Option<Case>) = match base {
+        Some((seq, doc)) => (seq, Some(serde_json::from_str(&doc)?)),
+        None => (0, None),
+    };
+    let mut st = conn.prepare_cached(
+        "SELECT op, server_time_ms, case_no, local_seq FROM events
+         WHERE case_id = ?1 AND (pending = 1 OR server_seq > ?2)
+         ORDER BY pending, server_seq, local_seq",
+    )?;
+    let rows = st.query_map(params![id, base_seq], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<i64>>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
+    })?;
+    let mut changed_seq = 0;
+    for row in rows {
+        let (op, server_time_ms, case_no, local_seq) = row?;
+        let op: Op = serde_json::from_str(&op)?;
+        let ctx = ApplyContext {
+            server_time_ms,
+            case_no,
+        };
+        if let Ok((next, _)) = fold::apply(view.as_ref(), &op, &ctx) {
+            view = Some(next);
+        }
+        changed_seq = changed_seq.max(local_seq);
+    }
+    let existed = load_case(conn, case_id)?.is_some();
+    match view {
+        Some(case) => {
+            if changed_seq == 0 {
+                changed_seq = conn
+                    .prepare_cached("SELECT COALESCE(MAX(local_seq), 0) FROM events WHERE case_id = ?1")?
+                    .query_row([&id], |r| r.get(0))?;
+            }
+            save_case(conn, &case, changed_seq, !existed)?;
+        }
+        None => {
+            conn.execute("DELETE FROM cases WHERE id = ?1", [&id])?;
+        }
+    }
+    Ok(())
+}

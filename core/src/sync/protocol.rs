@@ -1,0 +1,138 @@
+//! The sync protocol's messages (HTTP+JSON, versioned under `/v1`), shared by the server and the
+//! device client so the two can never disagree on a field.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::model::{Case, Event, Op};
+use crate::reference::User;
+
+/// The protocol version this code speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Header carrying the protocol version on every request.
+pub const PROTOCOL_HEADER: &str = "x-xuncha-protocol";
+
+/// Header carrying the server's clock (UTC ms) on every response.
+pub const SERVER_TIME_HEADER: &str = "x-server-time";
+
+/// `POST /v1/auth/login`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// User id (login name).
+    pub user_id: String,
+    /// Password (never logged).
+    pub password: String,
+    /// The device's id (made by the device store).
+    pub device_id: String,
+    /// A name for the device, shown to admins.
+    #[serde(default)]
+    pub device_name: String,
+}
+
+/// Answer to a login.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// Bearer token for this device.
+    pub token: String,
+    /// When it expires (UTC ms).
+    pub expires_at_ms: i64,
+    /// Who signed in.
+    pub user: User,
+    /// Server clock.
+    pub server_time_ms: i64,
+}
+
+/// `POST /v1/push`: operations in the device's order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushRequest {
+    /// The operations.
+    pub ops: Vec<Op>,
+}
+
+/// What the server decided about one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpStatus {
+    /// Applied (now, or the first time it was pushed).
+    Accepted,
+    /// Refused; `code` and `reason` say why.
+    Rejected,
+}
+
+/// Result of one pushed operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpResult {
+    /// The operation.
+    pub op_id: Uuid,
+    /// The case it concerns.
+    pub case_id: Uuid,
+    /// Accepted or rejected.
+    pub status: OpStatus,
+    /// Stable error code when rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Human reason (zh-CN) when rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Change-feed sequence of the event when accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
+    /// When the server first received it (UTC ms).
+    pub server_time_ms: i64,
+}
+
+/// Answer to a push: one result per operation, in order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// Results.
+    pub results: Vec<OpResult>,
+    /// Server clock.
+    pub server_time_ms: i64,
+}
+
+/// One change in a pull page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Change {
+    /// The case as the server has it now, with timeline events (all of them when `full`).
+    Upsert {
+        /// The server's case.
+        case: Box<Case>,
+        /// Feed sequence of the last event `case` reflects.
+        seq: i64,
+        /// Events, by sequence.
+        events: Vec<Event>,
+        /// True when the case just entered the caller's scope: `events` is the whole timeline.
+        full: bool,
+    },
+    /// The case left the caller's scope: drop it (pending ops on it are still pushed).
+    Remove {
+        /// The case.
+        case_id: Uuid,
+    },
+}
+
+/// `GET /v1/pull?cursor=N&limit=M`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PullResponse {
+    /// Changes in the caller's scope after the cursor.
+    pub changes: Vec<Change>,
+    /// Cursor to send next time.
+    pub cursor: i64,
+    /// True if more pages follow now.
+    pub has_more: bool,
+    /// Version of the reference data; fetch `/v1/reference` when it changed.
+    pub reference_version: i64,
+    /// Server clock.
+    pub server_time_ms: i64,
+}
+
+/// Error body of every non-2xx answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Stable code.
+    pub code: String,
+    /// Message for a person (zh-CN, or English with `Accept-Language: en`).
+    pub message: String,
+}
