@@ -27,7 +27,9 @@ pub use crate::reference::{
 pub use cases::{
     CaseDetail, CaseListItem, CasePage, CasePhoto, CaseQuery, CaseSort, NewReport, OutboxEntry,
 };
-pub use photos::{PhotoInput, PhotoSource, is_sha256_hex, sha256_hex, sniff_image_type};
+pub use photos::{
+    MAX_PHOTO_BYTES, PhotoInput, PhotoSource, is_sha256_hex, sha256_hex, sniff_image_type,
+};
 pub use reference::NearbySite;
 pub use schema::LATEST as SCHEMA_VERSION;
 pub use sync_state::{Rejection, SyncState};

@@ -133,6 +133,9 @@ pub struct PullResponse {
 pub struct ApiError {
     /// Stable code.
     pub code: String,
-    /// Message for a person (zh-CN, or English with `Accept-Language: en`).
+    /// Message for a person, in zh-CN.
     pub message: String,
+    /// The same message in English.
+    #[serde(default)]
+    pub message_en: String,
 }

@@ -1,0 +1,195 @@
+//! Applying a device's pushed operations: idempotency, identity, scope, reference checks and the
+//! transition table (through `xuncha_core::fold`, the same rules the device used). Written once
+//! over [`PushTx`] so every storage backend applies operations identically.
+
+use std::collections::HashSet;
+
+use uuid::Uuid;
+use xuncha_core::Lang;
+use xuncha_core::fold::{self, ApplyContext};
+use xuncha_core::model::{Case, Event, Op, OpBody};
+use xuncha_core::reference::ReferenceIndex;
+use xuncha_core::scope;
+use xuncha_core::store::is_sha256_hex;
+use xuncha_core::sync::protocol::{OpResult, OpStatus};
+
+use crate::store::{Principal, StoreResult};
+
+/// What a backend provides inside the transaction of one push.
+pub trait PushTx {
+    /// The stored first result of an operation, if it was pushed before.
+    fn op_result(&mut self, op_id: Uuid) -> StoreResult<Option<OpResult>>;
+    /// The current case.
+    fn case(&mut self, id: Uuid) -> StoreResult<Option<Case>>;
+    /// The next case number (立案号) for the year of `now_ms`.
+    fn next_case_no(&mut self, now_ms: i64) -> StoreResult<String>;
+    /// Append the event to the feed (setting its `server_seq`) and store the case; returns the
+    /// sequence.
+    fn append(
+        &mut self,
+        case: &Case,
+        event: &mut Event,
+        unit_before: Option<&str>,
+        is_new: bool,
+    ) -> StoreResult<i64>;
+    /// Keep the first answer to an operation.
+    fn save_result(&mut self, device_id: &str, result: &OpResult) -> StoreResult<()>;
+}
+
+/// A refusal: a stable code and a reason for a person.
+struct Refusal {
+    code: String,
+    reason: String,
+}
+
+impl From<xuncha_core::Error> for Refusal {
+    fn from(e: xuncha_core::Error) -> Self {
+        Refusal {
+            code: e.code().to_string(),
+            reason: e.message(Lang::ZhCn),
+        }
+    }
+}
+
+fn refuse(code: &str, reason: &str) -> Refusal {
+    Refusal {
+        code: code.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Apply `ops` in order. Storage failures abort the whole batch (nothing is kept, the device
+/// retries); refusals are per operation and do not block the operations after them, except those
+/// on a case whose report was refused.
+pub fn push_batch(
+    tx: &mut dyn PushTx,
+    index: &ReferenceIndex,
+    who: &Principal,
+    ops: &[Op],
+    now_ms: i64,
+) -> StoreResult<Vec<OpResult>> {
+    let mut refused_reports: HashSet<Uuid> = HashSet::new();
+    let mut results = Vec::with_capacity(ops.len());
+    for op in ops {
+        if let Some(first) = tx.op_result(op.id)? {
+            results.push(first);
+            continue;
+        }
+        let result = match decide(tx, index, who, op, now_ms, &refused_reports)? {
+            Ok(seq) => OpResult {
+                op_id: op.id,
+                case_id: op.case_id,
+                status: OpStatus::Accepted,
+                code: None,
+                reason: None,
+                seq: Some(seq),
+                server_time_ms: now_ms,
+            },
+            Err(refusal) => {
+                if matches!(op.body, OpBody::Report { .. }) {
+                    refused_reports.insert(op.case_id);
+                }
+                OpResult {
+                    op_id: op.id,
+                    case_id: op.case_id,
+                    status: OpStatus::Rejected,
+                    code: Some(refusal.code),
+                    reason: Some(refusal.reason),
+                    seq: None,
+                    server_time_ms: now_ms,
+                }
+            }
+        };
+        tx.save_result(&who.device_id, &result)?;
+        results.push(result);
+    }
+    Ok(results)
+}
+
+/// Decide one operation: `Ok(Ok(seq))` accepted, `Ok(Err(_))` refused, `Err(_)` storage failure.
+fn decide(
+    tx: &mut dyn PushTx,
+    index: &ReferenceIndex,
+    who: &Principal,
+    op: &Op,
+    now_ms: i64,
+    refused_reports: &HashSet<Uuid>,
+) -> StoreResult<Result<i64, Refusal>> {
+    if op.device_id != who.device_id {
+        return Ok(Err(refuse(
+            "wrong_device",
+            "操作来自另一台设备，不能用本设备的登录凭证提交",
+        )));
+    }
+    if op.actor != who.actor() {
+        return Ok(Err(refuse(
+            "actor_mismatch",
+            "操作记录的用户、角色或单位与当前登录用户不一致",
+        )));
+    }
+    if refused_reports.contains(&op.case_id) {
+        return Ok(Err(refuse(
+            "depends_on_rejected",
+            "该案件的上报已被拒绝，依赖它的操作一并拒绝",
+        )));
+    }
+    if op.body.photos().iter().any(|p| !is_sha256_hex(&p.sha256)) {
+        return Ok(Err(refuse(
+            "invalid_photo_ref",
+            "照片引用不是有效的 SHA-256",
+        )));
+    }
+    let is_report = matches!(op.body, OpBody::Report { .. });
+    let case = tx.case(op.case_id)?;
+    let actor = who.actor();
+    match (&case, is_report) {
+        (Some(_), true) => {
+            return Ok(Err(xuncha_core::Error::CaseExists(op.case_id.to_string()).into()));
+        }
+        (None, false) => {
+            return Ok(Err(xuncha_core::Error::NotFound {
+                kind: "case",
+                id: op.case_id.to_string(),
+            }
+            .into()));
+        }
+        (Some(c), false) if !scope::can_see(&actor, c) => {
+            return Ok(Err(xuncha_core::Error::NotInScope {
+                case_id: op.case_id.to_string(),
+            }
+            .into()));
+        }
+        _ => {}
+    }
+    if let Err(e) = index.check_op(&op.body) {
+        return Ok(Err(e.into()));
+    }
+    if let OpBody::MarkDuplicate {
+        duplicate_of: Some(target),
+        ..
+    } = &op.body
+        && tx.case(*target)?.is_none()
+    {
+        return Ok(Err(xuncha_core::Error::NotFound {
+            kind: "case",
+            id: target.to_string(),
+        }
+        .into()));
+    }
+    let ctx = ApplyContext {
+        server_time_ms: Some(now_ms),
+        case_no: None,
+    };
+    let (mut next, mut event) = match fold::apply(case.as_ref(), op, &ctx) {
+        Ok(x) => x,
+        Err(e) => return Ok(Err(e.into())),
+    };
+    if next.case_no.is_none() && matches!(op.body, OpBody::Register { .. }) {
+        let no = tx.next_case_no(now_ms)?;
+        next.case_no = Some(no.clone());
+        event.case_no = Some(no);
+    }
+    let unit_before = case.as_ref().and_then(|c| c.unit_id.clone());
+    let seq = tx.append(&next, &mut event, unit_before.as_deref(), case.is_none())?;
+    Ok(Ok(seq))
+}

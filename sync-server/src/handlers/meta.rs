@@ -1,0 +1,65 @@
+//! Health, metrics and the OpenAPI document.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use utoipa::OpenApi;
+
+use crate::state::AppState;
+
+/// `GET /healthz`: the server runs and its database answers.
+#[utoipa::path(get, path = "/healthz", tag = "meta",
+    responses((status = 200, description = "ok", body = Object)))]
+pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.blocking(|s| s.stats()).await {
+        Ok(stats) => (
+            axum::http::StatusCode::OK,
+            Json(serde_json::json!({"status": "ok", "cases": stats.cases, "events": stats.events})),
+        ),
+        Err(e) => (e.status, Json(serde_json::json!({"status": "error", "code": e.code}))),
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
+
+/// The OpenAPI document of `/v1`.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Xuncha sync API", version = "1",
+         description = "Offline-first inspection sync: devices push operations and pull scoped changes. Every request may carry `x-xuncha-protocol: 1`; errors are JSON {code, message, message_en}."),
+    paths(
+        crate::handlers::auth::login,
+        crate::handlers::auth::logout,
+        crate::handlers::sync::push,
+        crate::handlers::sync::pull,
+        crate::handlers::sync::reference,
+        healthz,
+    ),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// `GET /v1/openapi.json`.
+pub async fn openapi() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,5 @@
+//! HTTP handlers, one module per area.
+
+pub mod auth;
+pub mod meta;
+pub mod sync;

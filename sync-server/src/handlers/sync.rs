@@ -1,0 +1,87 @@
+//! Push and pull: the device's outbox in, the caller's scoped changes out.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use xuncha_core::sync::protocol::{OpStatus, PullResponse, PushRequest, PushResponse};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::state::AppState;
+use crate::store::Principal;
+
+/// `POST /v1/push`: ordered operations; one result each, idempotent by op id.
+#[utoipa::path(post, path = "/v1/push", tag = "sync",
+    request_body(content = Object, description = "PushRequest {ops: [Op]}"),
+    responses((status = 200, description = "PushResponse {results, server_time_ms}", body = Object),
+              (status = 400, description = "malformed request", body = Object),
+              (status = 401, description = "sign in again", body = Object),
+              (status = 413, description = "too large", body = Object)))]
+pub async fn push(State(state): State<AppState>, who: Principal, ApiJson(req): ApiJson<PushRequest>) -> ApiResult<Json<PushResponse>> {
+    if req.ops.len() > state.config.max_push_ops {
+        return Err(ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_ops",
+            format!("一次最多提交 {} 条操作", state.config.max_push_ops),
+            format!("at most {} operations per push", state.config.max_push_ops),
+        ));
+    }
+    let timer = state.metrics.sync_seconds.start_timer();
+    let now = state.now_ms();
+    let ops = req.ops;
+    let results = state.blocking(move |s| s.push(&who, &ops, now)).await?;
+    timer.observe_duration();
+    for r in &results {
+        match r.status {
+            OpStatus::Accepted => state.metrics.ops_accepted.inc(),
+            OpStatus::Rejected => state
+                .metrics
+                .ops_rejected
+                .with_label_values(&[r.code.as_deref().unwrap_or("rejected")])
+                .inc(),
+        }
+    }
+    Ok(Json(PushResponse {
+        results,
+        server_time_ms: now,
+    }))
+}
+
+/// Query of a pull.
+#[derive(Debug, Deserialize)]
+pub struct PullParams {
+    /// Cursor from the previous pull (0 the first time).
+    #[serde(default)]
+    pub cursor: i64,
+    /// Page size (1..=1000, default 500).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// `GET /v1/pull?cursor=N&limit=M`: changes in the caller's scope after the cursor.
+#[utoipa::path(get, path = "/v1/pull", tag = "sync",
+    params(("cursor" = Option<i64>, Query, description = "cursor from the previous pull"),
+           ("limit" = Option<usize>, Query, description = "page size, 1..=1000")),
+    responses((status = 200, description = "PullResponse {changes, cursor, has_more, reference_version, server_time_ms}", body = Object),
+              (status = 401, description = "sign in again", body = Object)))]
+pub async fn pull(State(state): State<AppState>, who: Principal, ApiQuery(q): ApiQuery<PullParams>) -> ApiResult<Json<PullResponse>> {
+    if q.cursor < 0 {
+        return Err(ApiError::bad_request("invalid_cursor", "游标不能为负数", "cursor must not be negative"));
+    }
+    let timer = state.metrics.sync_seconds.start_timer();
+    let now = state.now_ms();
+    let limit = q.limit.unwrap_or(500);
+    let page = state
+        .blocking(move |s| s.pull(&who, q.cursor, limit, now))
+        .await?;
+    timer.observe_duration();
+    Ok(Json(page))
+}
+
+/// `GET /v1/reference`: the reference data (categories, units, sites, grids, users, campaigns).
+#[utoipa::path(get, path = "/v1/reference", tag = "sync",
+    responses((status = 200, description = "{version, data: ReferenceData}", body = Object)))]
+pub async fn reference(State(state): State<AppState>, _who: Principal) -> ApiResult<Json<serde_json::Value>> {
+    let (version, data) = state.blocking(|s| s.reference()).await?;
+    Ok(Json(serde_json::json!({ "version": version, "data": data })))
+}

@@ -1,0 +1,81 @@
+//! Prometheus metrics: requests, operations accepted/rejected, sync latency, photo bytes.
+
+use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
+
+/// The server's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// HTTP requests by route and status.
+    pub requests: IntCounterVec,
+    /// Operations accepted.
+    pub ops_accepted: IntCounter,
+    /// Operations rejected, by code.
+    pub ops_rejected: IntCounterVec,
+    /// Push and pull handling time.
+    pub sync_seconds: Histogram,
+    /// Photo bytes received.
+    pub blob_bytes_in: IntCounter,
+    /// Photo bytes served.
+    pub blob_bytes_out: IntCounter,
+}
+
+impl Metrics {
+    /// Register all metrics.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("xuncha_http_requests_total", "HTTP requests"),
+            &["route", "status"],
+        )
+        .expect("static metric definition");
+        let ops_accepted = IntCounter::new("xuncha_ops_accepted_total", "Operations accepted")
+            .expect("static metric definition");
+        let ops_rejected = IntCounterVec::new(
+            Opts::new("xuncha_ops_rejected_total", "Operations rejected"),
+            &["code"],
+        )
+        .expect("static metric definition");
+        let sync_seconds = Histogram::with_opts(HistogramOpts::new(
+            "xuncha_sync_seconds",
+            "Time to handle a push or pull",
+        ))
+        .expect("static metric definition");
+        let blob_bytes_in = IntCounter::new("xuncha_blob_bytes_in_total", "Photo bytes received")
+            .expect("static metric definition");
+        let blob_bytes_out = IntCounter::new("xuncha_blob_bytes_out_total", "Photo bytes served")
+            .expect("static metric definition");
+        for c in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(ops_accepted.clone()),
+            Box::new(ops_rejected.clone()),
+            Box::new(sync_seconds.clone()),
+            Box::new(blob_bytes_in.clone()),
+            Box::new(blob_bytes_out.clone()),
+        ] {
+            // Names are constants and unique: registration cannot fail.
+            let _ = registry.register(c);
+        }
+        Metrics {
+            registry,
+            requests,
+            ops_accepted,
+            ops_rejected,
+            sync_seconds,
+            blob_bytes_in,
+            blob_bytes_out,
+        }
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

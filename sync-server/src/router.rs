@@ -1,0 +1,91 @@
+//! Routes and the layers every request passes: protocol version check, server time header,
+//! request metrics, body limit, gzip, panic → JSON 500.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+use xuncha_core::sync::protocol::{PROTOCOL_HEADER, PROTOCOL_VERSION, SERVER_TIME_HEADER};
+
+use crate::error::ApiError;
+use crate::handlers::{auth, meta, sync};
+use crate::state::AppState;
+
+/// The whole HTTP API.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(meta::healthz))
+        .route("/metrics", get(meta::metrics))
+        .route("/v1/openapi.json", get(meta::openapi))
+        .route("/v1/auth/login", post(auth::login))
+        .route("/v1/auth/logout", post(auth::logout))
+        .route("/v1/push", post(sync::push))
+        .route("/v1/pull", get(sync::pull))
+        .route("/v1/reference", get(sync::reference))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), around))
+        .layer(RequestDecompressionLayer::new())
+        .layer(CompressionLayer::new())
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal("handler panicked").into_response()
+        }))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_such_endpoint",
+        "没有这个接口",
+        "no such endpoint",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "该接口不支持此请求方法",
+        "method not allowed on this endpoint",
+    )
+}
+
+/// Protocol check, server time on every answer, request counting.
+async fn around(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let version = req
+        .headers()
+        .get(PROTOCOL_HEADER)
+        .map(|v| v.to_str().ok().and_then(|s| s.trim().parse::<u32>().ok()));
+    let mut resp = match version {
+        Some(Some(PROTOCOL_VERSION)) | None => next.run(req).await,
+        Some(_) => ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "protocol_unsupported",
+            "应用版本过旧或过新，服务器不支持其同步协议，请更新应用",
+            format!("this server speaks sync protocol {PROTOCOL_VERSION}; update the app"),
+        )
+        .into_response(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&state.now_ms().to_string()) {
+        resp.headers_mut().insert(SERVER_TIME_HEADER, v);
+    }
+    state
+        .metrics
+        .requests
+        .with_label_values(&[route.as_str(), resp.status().as_str()])
+        .inc();
+    resp
+}

@@ -1,0 +1,173 @@
+//! The demo city: the taxonomy of DOMAIN.md (29 categories under 7 classes, with their default
+//! deadlines), 8 units, 40 sites on a 4×2 grid of cells, a campaign, and the demo users.
+
+use xuncha_core::calendar::DeadlineSpec;
+use xuncha_core::geo::LatLon;
+use xuncha_core::reference::{
+    Campaign, Category, CategoryClass, Grid, ReferenceData, Site, Unit, User,
+};
+use xuncha_core::workflow::Role;
+
+/// Password of every demo user.
+pub const DEMO_PASSWORD: &str = "demo";
+
+/// The taxonomy of DOMAIN.md: (code, name, deadline, first response, urgent).
+pub const TAXONOMY: &[(&str, &str, &str, Option<&str>, bool)] = &[
+    ("0101", "暴露垃圾/乱倒垃圾", "4h", None, false),
+    ("0102", "垃圾满溢", "2h", None, false),
+    ("0103", "积存垃圾渣土/卫生死角", "2d", None, false),
+    ("0104", "道路不洁/路面污染", "2h", None, false),
+    ("0105", "乱堆乱放", "4h", None, false),
+    ("0106", "私搭乱建", "20d", Some("4h"), false),
+    ("0201", "乱贴乱画/非法小广告(牛皮癣)", "1d", None, false),
+    ("0202", "违规户外广告/招牌破损", "3d", None, false),
+    ("0203", "公益广告缺失/破损", "5d", None, false),
+    ("0301", "工地围挡缺损", "1d", None, false),
+    ("0302", "工地扬尘/裸土未覆盖", "4h", None, false),
+    ("0303", "道路遗撒", "2h", None, false),
+    ("0304", "施工占道", "1d", None, false),
+    ("0401", "井盖缺失/破损", "1d", Some("1h"), true),
+    ("0402", "道路积水/下水道堵塞", "4h", None, false),
+    ("0403", "缆线乱拉/飞线充电", "3d", None, false),
+    ("0501", "占道经营/流动摊贩", "1h", None, false),
+    ("0502", "店外经营", "2h", None, false),
+    ("0503", "机动车乱停放", "1h", None, false),
+    ("0504", "非机动车/共享单车乱停放", "1h", None, false),
+    ("0505", "露天烧烤/油烟", "2h", None, false),
+    ("0601", "路灯故障", "2d", None, false),
+    ("0602", "公交站台破损/不洁", "2d", None, false),
+    ("0603", "人行道/盲道破损或被占", "5d", None, false),
+    ("0604", "垃圾桶/果皮箱破损缺失", "2d", None, false),
+    ("0605", "绿地脏乱/植被缺损", "5d", Some("4h"), false),
+    ("0701", "核心价值观/公益宣传不足", "5d", None, false),
+    (
+        "0702",
+        "市场规范缺失(公平秤/投诉点/亮证)",
+        "3d",
+        None,
+        false,
+    ),
+    ("0703", "消防通道占用", "2h", None, false),
+];
+
+/// A demo city: the full taxonomy, 8 units, 40 sites on a 4×2 grid of cells, users.
+pub fn demo_city() -> ReferenceData {
+    let classes = [
+        ("01", "市容环境", "City appearance"),
+        ("02", "宣传广告", "Advertising"),
+        ("03", "施工管理", "Construction"),
+        ("04", "突发事件", "Emergencies"),
+        ("05", "街面秩序", "Street order"),
+        ("06", "公共设施", "Public facilities"),
+        ("07", "文明创建专项", "Civility campaign"),
+    ];
+    let units: Vec<Unit> = [
+        "城关街道办事处",
+        "东城街道办事处",
+        "环卫集团",
+        "市政设施管理处",
+        "交警大队",
+        "市场监管所",
+        "住建局",
+        "园林绿化中心",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, n)| Unit {
+        id: format!("u{}", i + 1),
+        name: (*n).to_string(),
+        kind: String::new(),
+    })
+    .collect();
+    let site_kinds = ["农贸市场", "背街小巷", "主次干道", "老旧小区", "公交站台"];
+    let (lat0, lon0) = (30.25, 120.15);
+    let mut grids = Vec::new();
+    for row in 0..2 {
+        for col in 0..4 {
+            let i = row * 4 + col;
+            let (la, lo) = (lat0 + row as f64 * 0.01, lon0 + col as f64 * 0.01);
+            grids.push(Grid {
+                id: format!("g{}", i + 1),
+                name: format!("第{}网格", i + 1),
+                owner_unit_id: Some(format!("u{}", i + 1)),
+                polygon: vec![
+                    LatLon { lat: la, lon: lo },
+                    LatLon {
+                        lat: la,
+                        lon: lo + 0.01,
+                    },
+                    LatLon {
+                        lat: la + 0.01,
+                        lon: lo + 0.01,
+                    },
+                    LatLon {
+                        lat: la + 0.01,
+                        lon: lo,
+                    },
+                ],
+            });
+        }
+    }
+    let sites = (0..40)
+        .map(|i| {
+            let g = i % 8;
+            let (row, col) = (g / 4, g % 4);
+            Site {
+                id: format!("s{}", i + 1),
+                name: format!("{}{}号", site_kinds[i % 5], i + 1),
+                kind: site_kinds[i % 5].to_string(),
+                lat: lat0 + row as f64 * 0.01 + 0.001 + (i / 8) as f64 * 0.0015,
+                lon: lon0 + col as f64 * 0.01 + 0.002 + (i / 8) as f64 * 0.001,
+                address: String::new(),
+                owner_unit_id: Some(format!("u{}", g + 1)),
+            }
+        })
+        .collect();
+    let user = |id: &str, name: &str, role: Role, unit: Option<&str>| User {
+        id: id.into(),
+        name: name.into(),
+        role,
+        unit_id: unit.map(str::to_string),
+    };
+    ReferenceData {
+        classes: classes
+            .iter()
+            .map(|(c, n, e)| CategoryClass {
+                code: (*c).into(),
+                name: (*n).into(),
+                name_en: (*e).into(),
+            })
+            .collect(),
+        categories: TAXONOMY
+            .iter()
+            .map(|(code, name, deadline, first, urgent)| Category {
+                code: (*code).into(),
+                name: (*name).into(),
+                name_en: String::new(),
+                deadline: deadline.parse().unwrap_or(DeadlineSpec::Days(1)),
+                first_response: first.and_then(|f| f.parse().ok()),
+                urgent: *urgent,
+                deduction: 0.2,
+            })
+            .collect(),
+        units,
+        sites,
+        grids,
+        users: vec![
+            user("inspector1", "巡查员张三", Role::Inspector, None),
+            user("inspector2", "巡查员李四", Role::Inspector, None),
+            user("supervisor1", "督查员王五", Role::Supervisor, None),
+            user("unit1", "城关街道小赵", Role::UnitStaff, Some("u1")),
+            user("unit2", "东城街道小钱", Role::UnitStaff, Some("u2")),
+            user("admin", "系统管理员", Role::Admin, None),
+        ],
+        campaigns: vec![Campaign {
+            id: "c1".into(),
+            name: "农贸市场专项整治".into(),
+            starts_on: Some("2026-11-01".into()),
+            ends_on: Some("2026-12-31".into()),
+        }],
+        calendar: Default::default(),
+    }
+}
+

@@ -1,0 +1,88 @@
+//! Shared state of the HTTP layer.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::metrics::Metrics;
+use crate::store::ServerStore;
+use crate::store::sqlite::SqliteStore;
+
+/// Limits and lifetimes.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How long a token lives (ms).
+    pub token_ttl_ms: i64,
+    /// Largest JSON request body (bytes).
+    pub max_body_bytes: usize,
+    /// Largest photo (bytes).
+    pub max_photo_bytes: u64,
+    /// Most operations in one push.
+    pub max_push_ops: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            token_ttl_ms: 30 * 24 * 3_600_000,
+            max_body_bytes: 8 * 1024 * 1024,
+            max_photo_bytes: xuncha_core::store::MAX_PHOTO_BYTES,
+            max_push_ops: 1000,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Storage.
+    pub store: Arc<dyn ServerStore>,
+    /// The SQLite store itself, for what the trait does not cover yet (photos bookkeeping).
+    pub sqlite: Arc<SqliteStore>,
+    /// Folder of photo blobs and partial uploads.
+    pub blob_dir: PathBuf,
+    /// Limits.
+    pub config: Config,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// Clock (UTC ms); replaceable in tests.
+    pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+}
+
+impl AppState {
+    /// Open the SQLite store and blob folder under `data_dir`.
+    pub fn open(data_dir: &std::path::Path, config: Config) -> xuncha_core::Result<Self> {
+        let sqlite = Arc::new(SqliteStore::open(data_dir)?);
+        let blob_dir = data_dir.join("photos");
+        std::fs::create_dir_all(blob_dir.join("partial"))?;
+        Ok(AppState {
+            store: sqlite.clone(),
+            sqlite,
+            blob_dir,
+            config,
+            metrics: Arc::new(Metrics::new()),
+            clock: Arc::new(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or(0)
+            }),
+        })
+    }
+
+    /// Now, by the server clock.
+    pub fn now_ms(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// Run blocking storage work off the async runtime.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn ServerStore) -> xuncha_core::Result<T> + Send + 'static,
+    ) -> Result<T, crate::error::ApiError> {
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
+            Ok(r) => r.map_err(Into::into),
+            Err(e) => Err(crate::error::ApiError::internal(e)),
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Server storage behind one trait, so a PostgreSQL backend can be added without touching the
+//! handlers. Calls are blocking; handlers run them on tokio's blocking pool.
+
+pub mod sqlite;
+
+use serde::{Deserialize, Serialize};
+use xuncha_core::model::{Actor, Case, Op};
+use xuncha_core::reference::{ReferenceData, User};
+use xuncha_core::sync::protocol::{OpResult, PullResponse};
+use xuncha_core::workflow::Role;
+
+/// Storage errors: core errors (including SQLite) or a conflict the caller should report.
+pub type StoreResult<T> = Result<T, xuncha_core::Error>;
+
+/// A user with what only the server knows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserRecord {
+    /// The directory entry.
+    pub user: User,
+    /// Argon2 PHC string.
+    pub password_hash: String,
+    /// Disabled users cannot sign in and their tokens stop working.
+    pub disabled: bool,
+}
+
+/// A device known to the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    /// Device id (made by the device).
+    pub id: String,
+    /// The user it was registered by.
+    pub user_id: String,
+    /// Name given at login.
+    pub name: String,
+    /// Revoked devices cannot sign in; their tokens stop working at once.
+    pub revoked: bool,
+}
+
+/// A bearer token's owner, as resolved on every request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// User.
+    pub user: User,
+    /// Device.
+    pub device_id: String,
+    /// Expiry (UTC ms).
+    pub expires_at_ms: i64,
+    /// Token revoked (sign-out).
+    pub revoked: bool,
+    /// User disabled.
+    pub user_disabled: bool,
+    /// Device revoked.
+    pub device_revoked: bool,
+}
+
+/// Who is calling: an authenticated user on a device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Principal {
+    /// The user.
+    pub user: User,
+    /// The device.
+    pub device_id: String,
+}
+
+impl Principal {
+    /// The user as an actor of the workflow.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.user.id.clone(),
+            role: self.user.role,
+            unit_id: self.user.unit_id.clone(),
+        }
+    }
+
+    /// True for supervisors and admins, who see every case.
+    pub fn sees_everything(&self) -> bool {
+        matches!(self.user.role, Role::Supervisor | Role::Admin)
+    }
+}
+
+/// Counters for `/metrics` and tests.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoreStats {
+    /// Cases.
+    pub cases: u64,
+    /// Events in the change feed.
+    pub events: u64,
+    /// Photos stored.
+    pub photos: u64,
+}
+
+/// Everything the HTTP layer needs from storage.
+pub trait ServerStore: Send + Sync + 'static {
+    /// A user by id.
+    fn user(&self, id: &str) -> StoreResult<Option<UserRecord>>;
+    /// Create a user (fails with `case_exists`-style conflict if the id is taken).
+    fn create_user(&self, user: &User, password_hash: &str) -> StoreResult<()>;
+    /// Change a password and revoke the user's tokens.
+    fn set_password(&self, user_id: &str, password_hash: &str) -> StoreResult<bool>;
+    /// Disable or enable a user.
+    fn set_disabled(&self, user_id: &str, disabled: bool) -> StoreResult<bool>;
+    /// Register (or refresh) a device for a user at login.
+    fn register_device(&self, device_id: &str, user_id: &str, name: &str, now_ms: i64) -> StoreResult<DeviceRecord>;
+    /// Revoke a device: its tokens stop working at once.
+    fn revoke_device(&self, device_id: &str) -> StoreResult<bool>;
+    /// Store a token by its hash.
+    fn insert_token(&self, token_hash: &str, user_id: &str, device_id: &str, now_ms: i64, expires_at_ms: i64) -> StoreResult<()>;
+    /// Resolve a token hash.
+    fn token(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>>;
+    /// Revoke one token (sign-out).
+    fn revoke_token(&self, token_hash: &str) -> StoreResult<()>;
+    /// The reference data and its version.
+    fn reference(&self) -> StoreResult<(i64, ReferenceData)>;
+    /// Replace the reference data (and the users directory entries it lists, without passwords);
+    /// returns the new version.
+    fn set_reference(&self, data: &ReferenceData) -> StoreResult<i64>;
+    /// Apply a device's ordered batch of operations; one result per operation.
+    fn push(&self, who: &Principal, ops: &[Op], now_ms: i64) -> StoreResult<Vec<OpResult>>;
+    /// Changes in the caller's scope after `cursor`.
+    fn pull(&self, who: &Principal, cursor: i64, limit: usize, now_ms: i64) -> StoreResult<PullResponse>;
+    /// A case by id, regardless of scope (callers check scope).
+    fn case(&self, id: uuid::Uuid) -> StoreResult<Option<Case>>;
+    /// Counters.
+    fn stats(&self) -> StoreResult<StoreStats>;
+}

@@ -1,0 +1,565 @@
+//! The embedded SQLite backend: one file `xuncha-server.db` (WAL, synchronous=FULL: an accepted
+//! push survives a power cut), one writer connection, a small pool of readers. Pull reads run in
+//! one read transaction, so a page and its cursor come from the same snapshot, and sequences are
+//! assigned inside the single writer's transactions, so a cursor never skips a change.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::{Datelike, TimeZone, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite_migration::{M, Migrations};
+use uuid::Uuid;
+use xuncha_core::model::{Case, Event, Op};
+use xuncha_core::reference::{ReferenceData, ReferenceIndex, User};
+use xuncha_core::scope;
+use xuncha_core::sync::protocol::{Change, OpResult, PullResponse};
+use xuncha_core::workflow::Role;
+
+use super::{
+    DeviceRecord, Principal, ServerStore, StoreResult, StoreStats, TokenRecord, UserRecord,
+};
+use crate::apply::{PushTx, push_batch};
+
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/01_server.sql")];
+
+/// File name of the database inside the data folder.
+pub const DB_FILE: &str = "xuncha-server.db";
+
+/// The SQLite-backed store.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    reference: RwLock<(i64, Arc<ReferenceIndex>)>,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "cache_size", -32_768)?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Open (or create) the database in `dir`.
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(DB_FILE);
+        let mut conn = Connection::open(&path)?;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > MIGRATIONS.len() as i64 {
+            return Err(xuncha_core::Error::SchemaTooNew {
+                found,
+                supported: MIGRATIONS.len() as i64,
+            });
+        }
+        Migrations::new(MIGRATIONS.iter().map(|s| M::up(s)).collect()).to_latest(&mut conn)?;
+        configure(&conn)?;
+        let (version, data) = read_reference(&conn)?;
+        Ok(SqliteStore {
+            path,
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+            reference: RwLock::new((version, Arc::new(ReferenceIndex::new(&data)))),
+        })
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn with_reader<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let pooled = self
+            .readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop();
+        let mut conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open(&self.path)?;
+                configure(&c)?;
+                c
+            }
+        };
+        let out = f(&mut conn);
+        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < 8 {
+            pool.push(conn);
+        }
+        out
+    }
+
+    fn index(&self) -> Arc<ReferenceIndex> {
+        self.reference
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .clone()
+    }
+
+    /// Run `PRAGMA integrity_check`.
+    pub fn integrity_check(&self) -> StoreResult<String> {
+        Ok(self
+            .writer()
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// Record a stored photo and, if an upload was in progress, forget it.
+    pub fn photo_stored(&self, sha256: &str, mime: &str, size: u64, now_ms: i64) -> StoreResult<()> {
+        let conn = self.writer();
+        conn.execute(
+            "INSERT OR IGNORE INTO photos (sha256, mime, size, stored_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![sha256, mime, size as i64, now_ms],
+        )?;
+        conn.execute("DELETE FROM uploads WHERE sha256 = ?1", [sha256])?;
+        Ok(())
+    }
+}
+
+fn read_reference(conn: &Connection) -> StoreResult<(i64, ReferenceData)> {
+    let row: Option<(i64, String)> = conn
+        .query_row("SELECT version, json FROM reference WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let (version, mut data) = match row {
+        Some((v, j)) => (v, serde_json::from_str::<ReferenceData>(&j)?),
+        None => (0, ReferenceData::default()),
+    };
+    let mut st =
+        conn.prepare("SELECT id, name, role, unit_id FROM users WHERE disabled = 0 ORDER BY id")?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
+    })?;
+    data.users.clear();
+    for row in rows {
+        let (id, name, role, unit_id) = row?;
+        data.users.push(User {
+            id,
+            name,
+            role: Role::parse_required(&role)?,
+            unit_id,
+        });
+    }
+    Ok((version, data))
+}
+
+fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String, bool)> {
+    let role: String = r.get(2)?;
+    Ok((
+        User {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            role: Role::parse(&role).unwrap_or(Role::Inspector),
+            unit_id: r.get(3)?,
+        },
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+struct SqlitePush<'a> {
+    tx: &'a Transaction<'a>,
+}
+
+impl PushTx for SqlitePush<'_> {
+    fn op_result(&mut self, op_id: Uuid) -> StoreResult<Option<OpResult>> {
+        let json: Option<String> = self
+            .tx
+            .prepare_cached("SELECT result FROM op_results WHERE op_id = ?1")?
+            .query_row([op_id.to_string()], |r| r.get(0))
+            .optional()?;
+        Ok(match json {
+            Some(j) => Some(serde_json::from_str(&j)?),
+            None => None,
+        })
+    }
+
+    fn case(&mut self, id: Uuid) -> StoreResult<Option<Case>> {
+        load_case(self.tx, id)
+    }
+
+    fn next_case_no(&mut self, now_ms: i64) -> StoreResult<String> {
+        let year = Utc
+            .timestamp_millis_opt(now_ms + 8 * 3_600_000)
+            .single()
+            .map(|t| t.year())
+            .unwrap_or(1970);
+        let n: i64 = self.tx.query_row(
+            "INSERT INTO case_numbers (year, last) VALUES (?1, 1)
+             ON CONFLICT(year) DO UPDATE SET last = last + 1 RETURNING last",
+            [year],
+            |r| r.get(0),
+        )?;
+        Ok(format!("XC{year}-{n:06}"))
+    }
+
+    fn append(
+        &mut self,
+        case: &Case,
+        event: &mut Event,
+        unit_before: Option<&str>,
+        is_new: bool,
+    ) -> StoreResult<i64> {
+        let op_id = event.op.id.to_string();
+        let case_id = case.id.to_string();
+        self.tx
+            .prepare_cached(
+                "INSERT INTO events (op_id, case_id, unit_before, unit_after, reporter_id, device_id,
+                                     server_time_ms, event)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '')",
+            )?
+            .execute(params![
+                op_id,
+                case_id,
+                unit_before,
+                case.unit_id,
+                case.reporter_id,
+                event.op.device_id,
+                event.server_time_ms
+            ])?;
+        let seq = self.tx.last_insert_rowid();
+        event.server_seq = Some(seq);
+        self.tx
+            .prepare_cached("UPDATE events SET event = ?2 WHERE seq = ?1")?
+            .execute(params![seq, serde_json::to_string(&*event)?])?;
+        let sql = if is_new {
+            "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        } else {
+            "UPDATE cases SET case_no = ?1, status = ?2, unit_id = ?3, reporter_id = ?4, category = ?5,
+                    last_seq = ?6, doc = ?7 WHERE id = ?8"
+        };
+        self.tx.prepare_cached(sql)?.execute(params![
+            case.case_no,
+            case.status.as_str(),
+            case.unit_id,
+            case.reporter_id,
+            case.category,
+            seq,
+            serde_json::to_string(case)?,
+            case_id
+        ])?;
+        for p in event.op.body.photos() {
+            self.tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO case_photos (sha256, case_id, op_id, kind) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![p.sha256, case_id, op_id, p.kind.as_str()])?;
+        }
+        Ok(seq)
+    }
+
+    fn save_result(&mut self, device_id: &str, result: &OpResult) -> StoreResult<()> {
+        self.tx
+            .prepare_cached("INSERT INTO op_results (op_id, device_id, result) VALUES (?1, ?2, ?3)")?
+            .execute(params![
+                result.op_id.to_string(),
+                device_id,
+                serde_json::to_string(result)?
+            ])?;
+        Ok(())
+    }
+}
+
+fn load_case(conn: &Connection, id: Uuid) -> StoreResult<Option<Case>> {
+    let doc: Option<String> = conn
+        .prepare_cached("SELECT doc FROM cases WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?;
+    Ok(match doc {
+        Some(d) => Some(serde_json::from_str(&d)?),
+        None => None,
+    })
+}
+
+fn case_with_seq(conn: &Connection, id: &str) -> StoreResult<Option<(Case, i64)>> {
+    let row: Option<(String, i64)> = conn
+        .prepare_cached("SELECT doc, last_seq FROM cases WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(match row {
+        Some((d, s)) => Some((serde_json::from_str(&d)?, s)),
+        None => None,
+    })
+}
+
+fn events_of(conn: &Connection, case_id: &str, after: i64, upto: i64) -> StoreResult<Vec<Event>> {
+    let mut st = conn.prepare_cached(
+        "SELECT event FROM events WHERE case_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
+    )?;
+    let rows = st.query_map(params![case_id, after, upto], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(serde_json::from_str(&r?)?);
+    }
+    Ok(out)
+}
+
+struct FeedRow {
+    seq: i64,
+    case_id: String,
+    unit_before: Option<String>,
+}
+
+impl ServerStore for SqliteStore {
+    fn user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
+        let conn = self.writer();
+        let row = conn
+            .query_row(
+                "SELECT id, name, role, unit_id, password_hash, disabled FROM users WHERE id = ?1",
+                [id],
+                user_from_row,
+            )
+            .optional()?;
+        Ok(row.map(|(user, password_hash, disabled)| UserRecord {
+            user,
+            password_hash,
+            disabled,
+        }))
+    }
+
+    fn create_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
+        let conn = self.writer();
+        let n = conn.execute(
+            "INSERT OR IGNORE INTO users (id, name, role, unit_id, password_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![user.id, user.name, user.role.as_str(), user.unit_id, password_hash],
+        )?;
+        if n == 0 {
+            return Err(xuncha_core::Error::InvalidField {
+                field: "user_id",
+                reason: format!("user '{}' exists already", user.id),
+            });
+        }
+        Ok(())
+    }
+
+    fn set_password(&self, user_id: &str, password_hash: &str) -> StoreResult<bool> {
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+            params![user_id, password_hash],
+        )?;
+        tx.execute("UPDATE tokens SET revoked = 1 WHERE user_id = ?1", [user_id])?;
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    fn set_disabled(&self, user_id: &str, disabled: bool) -> StoreResult<bool> {
+        let conn = self.writer();
+        Ok(conn.execute(
+            "UPDATE users SET disabled = ?2 WHERE id = ?1",
+            params![user_id, disabled],
+        )? > 0)
+    }
+
+    fn register_device(&self, device_id: &str, user_id: &str, name: &str, now_ms: i64) -> StoreResult<DeviceRecord> {
+        let conn = self.writer();
+        conn.execute(
+            "INSERT INTO devices (id, user_id, name, registered_ms, last_login_ms) VALUES (?1, ?2, ?3, ?4, ?4)
+             ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, name = excluded.name,
+                last_login_ms = excluded.last_login_ms",
+            params![device_id, user_id, name, now_ms],
+        )?;
+        Ok(conn.query_row(
+            "SELECT id, user_id, name, revoked FROM devices WHERE id = ?1",
+            [device_id],
+            |r| {
+                Ok(DeviceRecord {
+                    id: r.get(0)?,
+                    user_id: r.get(1)?,
+                    name: r.get(2)?,
+                    revoked: r.get(3)?,
+                })
+            },
+        )?)
+    }
+
+    fn revoke_device(&self, device_id: &str) -> StoreResult<bool> {
+        let conn = self.writer();
+        let n = conn.execute("UPDATE devices SET revoked = 1 WHERE id = ?1", [device_id])?;
+        conn.execute("UPDATE tokens SET revoked = 1 WHERE device_id = ?1", [device_id])?;
+        Ok(n > 0)
+    }
+
+    fn insert_token(&self, token_hash: &str, user_id: &str, device_id: &str, now_ms: i64, expires_at_ms: i64) -> StoreResult<()> {
+        self.writer().execute(
+            "INSERT INTO tokens (hash, user_id, device_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![token_hash, user_id, device_id, now_ms, expires_at_ms],
+        )?;
+        Ok(())
+    }
+
+    fn token(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>> {
+        self.with_reader(|conn| {
+            let row = conn
+                .prepare_cached(
+                    "SELECT u.id, u.name, u.role, u.unit_id, u.password_hash, u.disabled,
+                            t.device_id, t.expires_ms, t.revoked, COALESCE(d.revoked, 0)
+                     FROM tokens t JOIN users u ON u.id = t.user_id
+                     LEFT JOIN devices d ON d.id = t.device_id
+                     WHERE t.hash = ?1",
+                )?
+                .query_row([token_hash], |r| {
+                    let (user, _, disabled) = user_from_row(r)?;
+                    Ok(TokenRecord {
+                        user,
+                        user_disabled: disabled,
+                        device_id: r.get(6)?,
+                        expires_at_ms: r.get(7)?,
+                        revoked: r.get(8)?,
+                        device_revoked: r.get(9)?,
+                    })
+                })
+                .optional()?;
+            Ok(row)
+        })
+    }
+
+    fn revoke_token(&self, token_hash: &str) -> StoreResult<()> {
+        self.writer()
+            .execute("UPDATE tokens SET revoked = 1 WHERE hash = ?1", [token_hash])?;
+        Ok(())
+    }
+
+    fn reference(&self) -> StoreResult<(i64, ReferenceData)> {
+        self.with_reader(|conn| read_reference(conn))
+    }
+
+    fn set_reference(&self, data: &ReferenceData) -> StoreResult<i64> {
+        data.validate()?;
+        let conn = self.writer();
+        let version: i64 = conn.query_row(
+            "INSERT INTO reference (id, version, json) VALUES (1, 1, ?1)
+             ON CONFLICT(id) DO UPDATE SET version = version + 1, json = excluded.json
+             RETURNING version",
+            [serde_json::to_string(data)?],
+            |r| r.get(0),
+        )?;
+        *self.reference.write().unwrap_or_else(|p| p.into_inner()) =
+            (version, Arc::new(ReferenceIndex::new(data)));
+        Ok(version)
+    }
+
+    fn push(&self, who: &Principal, ops: &[Op], now_ms: i64) -> StoreResult<Vec<OpResult>> {
+        let index = self.index();
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let results = push_batch(&mut SqlitePush { tx: &tx }, &index, who, ops, now_ms)?;
+        tx.commit()?;
+        Ok(results)
+    }
+
+    fn pull(&self, who: &Principal, cursor: i64, limit: usize, now_ms: i64) -> StoreResult<PullResponse> {
+        let limit = limit.clamp(1, 1000);
+        let reference_version = self.reference.read().unwrap_or_else(|p| p.into_inner()).0;
+        self.with_reader(|conn| {
+            // One read transaction: the page and its cursor come from one snapshot.
+            let tx = conn.transaction()?;
+            let actor = who.actor();
+            let fetch = (limit + 1) as i64;
+            let map = |r: &rusqlite::Row<'_>| {
+                Ok(FeedRow {
+                    seq: r.get(0)?,
+                    case_id: r.get(1)?,
+                    unit_before: r.get(2)?,
+                })
+            };
+            let mut rows: Vec<FeedRow> = match (who.user.role, &who.user.unit_id) {
+                (Role::Supervisor | Role::Admin, _) => tx
+                    .prepare_cached(
+                        "SELECT seq, case_id, unit_before FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                    )?
+                    .query_map(params![cursor, fetch], map)?
+                    .collect::<rusqlite::Result<_>>()?,
+                (Role::UnitStaff, Some(unit)) => tx
+                    .prepare_cached(
+                        "SELECT seq, case_id, unit_before FROM events
+                         WHERE seq > ?1 AND (unit_after = ?3 OR unit_before = ?3) ORDER BY seq LIMIT ?2",
+                    )?
+                    .query_map(params![cursor, fetch, unit], map)?
+                    .collect::<rusqlite::Result<_>>()?,
+                (Role::UnitStaff, None) => Vec::new(),
+                (Role::Inspector, _) => tx
+                    .prepare_cached(
+                        "SELECT seq, case_id, unit_before FROM events
+                         WHERE seq > ?1 AND reporter_id = ?3 ORDER BY seq LIMIT ?2",
+                    )?
+                    .query_map(params![cursor, fetch, who.user.id], map)?
+                    .collect::<rusqlite::Result<_>>()?,
+            };
+            let has_more = rows.len() > limit;
+            rows.truncate(limit);
+            let page_end = match (has_more, rows.last()) {
+                (true, Some(last)) => last.seq,
+                _ => tx
+                    .query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?,
+            };
+            let mut order: Vec<&str> = Vec::new();
+            for r in &rows {
+                if !order.contains(&r.case_id.as_str()) {
+                    order.push(&r.case_id);
+                }
+            }
+            let mut changes = Vec::with_capacity(order.len());
+            for case_id in order {
+                let Some((case, seq)) = case_with_seq(&tx, case_id)? else {
+                    continue;
+                };
+                if !scope::can_see(&actor, &case) {
+                    changes.push(Change::Remove { case_id: case.id });
+                    continue;
+                }
+                // A case that entered a unit's scope in this window arrives whole.
+                let full = who.user.role == Role::UnitStaff
+                    && rows.iter().any(|r| {
+                        r.case_id == case_id && r.unit_before.as_deref() != who.user.unit_id.as_deref()
+                    });
+                let events = if full {
+                    events_of(&tx, case_id, 0, i64::MAX)?
+                } else {
+                    events_of(&tx, case_id, cursor, page_end)?
+                };
+                changes.push(Change::Upsert {
+                    case: Box::new(case),
+                    seq,
+                    events,
+                    full,
+                });
+            }
+            Ok(PullResponse {
+                changes,
+                cursor: page_end.max(cursor),
+                has_more,
+                reference_version,
+                server_time_ms: now_ms,
+            })
+        })
+    }
+
+    fn case(&self, id: Uuid) -> StoreResult<Option<Case>> {
+        self.with_reader(|conn| load_case(conn, id))
+    }
+
+    fn stats(&self) -> StoreResult<StoreStats> {
+        self.with_reader(|conn| {
+            let count = |sql: &str| -> StoreResult<u64> {
+                Ok(conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+            };
+            Ok(StoreStats {
+                cases: count("SELECT COUNT(*) FROM cases")?,
+                events: count("SELECT COUNT(*) FROM events")?,
+                photos: count("SELECT COUNT(*) FROM photos")?,
+            })
+        })
+    }
+}
