@@ -105,6 +105,33 @@ pub enum Error {
     /// Reference data JSON that cannot be loaded.
     #[error("{}", self.message(Lang::ZhCn))]
     InvalidReferenceData(String),
+    /// The server could not be reached (no signal, timeout, connection cut, 5xx): retry later.
+    #[error("{}", self.message(Lang::ZhCn))]
+    Network(String),
+    /// The device has no valid token: the user must sign in again. Nothing pending is lost.
+    #[error("{}", self.message(Lang::ZhCn))]
+    AuthRequired,
+    /// The server refused the request.
+    #[error("{}", self.message(Lang::ZhCn))]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The server's stable code.
+        code: String,
+        /// The server's message (zh-CN).
+        message: String,
+        /// The server's message (English).
+        message_en: String,
+    },
+    /// The server does not speak this app's sync protocol.
+    #[error("{}", self.message(Lang::ZhCn))]
+    ProtocolUnsupported,
+    /// No server is configured on this device.
+    #[error("{}", self.message(Lang::ZhCn))]
+    NotConfigured,
+    /// The operation was cancelled; what was done before stays done.
+    #[error("{}", self.message(Lang::ZhCn))]
+    Cancelled,
     /// SQLite failed.
     #[error("{}", self.message(Lang::ZhCn))]
     Storage(#[from] rusqlite::Error),
@@ -140,6 +167,12 @@ impl Error {
             Error::NotSignedIn => "not_signed_in",
             Error::SchemaTooNew { .. } => "schema_too_new",
             Error::InvalidReferenceData(_) => "invalid_reference_data",
+            Error::Network(_) => "network",
+            Error::AuthRequired => "auth_required",
+            Error::Server { .. } => "server_refused",
+            Error::ProtocolUnsupported => "protocol_unsupported",
+            Error::NotConfigured => "not_configured",
+            Error::Cancelled => "cancelled",
             Error::Storage(_) | Error::Migration(_) => "storage",
             Error::Io(_) => "io",
             Error::Json(_) => "invalid_json",
@@ -148,7 +181,10 @@ impl Error {
 
     /// True for errors caused by the caller's input (as opposed to the device or a bug).
     pub fn is_user_error(&self) -> bool {
-        !matches!(self, Error::Storage(_) | Error::Migration(_) | Error::Io(_))
+        !matches!(
+            self,
+            Error::Storage(_) | Error::Migration(_) | Error::Io(_) | Error::Network(_)
+        )
     }
 
     /// A message for a person, in the requested language.
@@ -302,6 +338,54 @@ impl Error {
                     format!("基础数据无效：{m}")
                 } else {
                     format!("invalid reference data: {m}")
+                }
+            }
+            Error::Network(e) => {
+                if zh {
+                    format!("网络不可用或服务器无响应，稍后会自动重试：{e}")
+                } else {
+                    format!("network unavailable or server not answering, will retry: {e}")
+                }
+            }
+            Error::AuthRequired => {
+                if zh {
+                    "登录已过期，请重新登录；未同步的记录都已保留".to_string()
+                } else {
+                    "please sign in again; everything not yet synced is kept".to_string()
+                }
+            }
+            Error::Server {
+                status,
+                code,
+                message,
+                message_en,
+            } => {
+                if zh {
+                    format!("服务器拒绝了请求（{status} {code}）：{message}")
+                } else {
+                    format!("the server refused the request ({status} {code}): {message_en}")
+                }
+            }
+            Error::ProtocolUnsupported => {
+                if zh {
+                    "服务器不支持本应用的同步协议，请更新应用".to_string()
+                } else {
+                    "the server does not support this app's sync protocol; update the app"
+                        .to_string()
+                }
+            }
+            Error::NotConfigured => {
+                if zh {
+                    "尚未设置服务器地址".to_string()
+                } else {
+                    "no server address is set".to_string()
+                }
+            }
+            Error::Cancelled => {
+                if zh {
+                    "已取消；已完成的部分已保存".to_string()
+                } else {
+                    "cancelled; what was done is kept".to_string()
                 }
             }
             Error::Storage(e) => {

@@ -228,6 +228,15 @@ impl Store {
         Ok(())
     }
 
+    /// Make `session` the signed-in user without checking its unit against reference data (the
+    /// server vouched for it; reference data may not have arrived yet).
+    pub(crate) fn set_session_unchecked(&self, session: &Session) -> Result<()> {
+        let mut inner = self.lock();
+        meta_set(&inner.conn, "session", &serde_json::to_string(session)?)?;
+        inner.session = Some(session.clone());
+        Ok(())
+    }
+
     /// Sign out locally. Pending operations stay in the outbox.
     pub fn clear_session(&self) -> Result<()> {
         let mut inner = self.lock();

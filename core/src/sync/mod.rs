@@ -2,3 +2,6 @@
 //! what the server answers (push results, pull pages) to the device store.
 
 pub mod protocol;
+
+#[cfg(feature = "http")]
+pub mod client;

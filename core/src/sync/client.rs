@@ -1,0 +1,323 @@
+//! The device's sync client: sign in, then `sync()` = push pending operations in order, pull to
+//! the end (rebasing pending work on the server's truth), refresh reference data; with progress,
+//! cancellation, retries with backoff on network errors, and a clean stop on auth errors.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+use crate::reference::ReferenceData;
+use crate::store::{Session, Store};
+use crate::sync::protocol::{
+    ApiError, LoginRequest, LoginResponse, OpStatus, PROTOCOL_HEADER, PROTOCOL_VERSION,
+    PullResponse, PushRequest, PushResponse,
+};
+
+/// Tuning of [`Store::sync`].
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Operations per push.
+    pub push_batch: usize,
+    /// Changes per pull page.
+    pub pull_limit: usize,
+    /// Attempts per request on network errors.
+    pub attempts: u32,
+    /// First backoff; doubles each retry.
+    pub backoff: Duration,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            push_batch: 500,
+            pull_limit: 500,
+            attempts: 5,
+            backoff: Duration::from_millis(300),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Where a sync is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncPhase {
+    /// Uploading photos.
+    Photos,
+    /// Sending pending operations.
+    Push,
+    /// Receiving changes.
+    Pull,
+    /// Finished.
+    Done,
+}
+
+/// Progress report: `done` of `total` in `phase` (`total` 0 when unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SyncProgress {
+    /// Phase.
+    pub phase: SyncPhase,
+    /// Done so far.
+    pub done: u64,
+    /// Total, if known.
+    pub total: u64,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    /// Operations accepted by the server.
+    pub accepted: u64,
+    /// Operations the server refused (now in the rejection inbox).
+    pub rejected: u64,
+    /// Changes received.
+    pub changes: u64,
+    /// Photos uploaded.
+    pub photos_uploaded: u64,
+    /// Reference data refreshed.
+    pub reference_updated: bool,
+}
+
+/// A small blocking HTTP client for the sync API.
+pub(crate) struct Http {
+    client: reqwest::blocking::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Http {
+    pub(crate) fn new(base: &str, token: Option<String>, timeout: Duration) -> Result<Self> {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(15))
+            .gzip(true)
+            .build()
+            .map_err(|e| Error::Network(e.to_string()))?;
+        Ok(Http {
+            client,
+            base: base.trim_end_matches('/').to_string(),
+            token,
+        })
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
+        let mut rb = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string());
+        if let Some(t) = &self.token {
+            rb = rb.bearer_auth(t);
+        }
+        rb
+    }
+
+    /// Send and decode, mapping failures to the core's errors.
+    pub(crate) fn send<R: DeserializeOwned>(&self, rb: reqwest::blocking::RequestBuilder) -> Result<R> {
+        let resp = rb.send().map_err(|e| Error::Network(e.to_string()))?;
+        let status = resp.status();
+        if status.is_success() {
+            return resp.json::<R>().map_err(|e| Error::Network(e.to_string()));
+        }
+        let body: Option<ApiError> = resp.json().ok();
+        match status.as_u16() {
+            401 => Err(Error::AuthRequired),
+            426 => Err(Error::ProtocolUnsupported),
+            s if s >= 500 || s == 408 || s == 429 => Err(Error::Network(format!(
+                "server answered {s}{}",
+                body.map(|b| format!(": {}", b.code)).unwrap_or_default()
+            ))),
+            s => Err(match body {
+                Some(b) => Error::Server {
+                    status: s,
+                    code: b.code,
+                    message: b.message,
+                    message_en: b.message_en,
+                },
+                None => Error::Server {
+                    status: s,
+                    code: "http_error".into(),
+                    message: format!("HTTP {s}"),
+                    message_en: format!("HTTP {s}"),
+                },
+            }),
+        }
+    }
+
+    pub(crate) fn post<B: Serialize, R: DeserializeOwned>(&self, path: &str, body: &B) -> Result<R> {
+        self.send(self.request(reqwest::Method::POST, path).json(body))
+    }
+
+    pub(crate) fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R> {
+        self.send(self.request(reqwest::Method::GET, path))
+    }
+}
+
+/// Run `f` until it succeeds, fails with a non-network error, runs out of attempts, or the sync
+/// is cancelled; waits `backoff · 2^n` between attempts.
+fn with_retry<T>(opts: &SyncOptions, cancel: &AtomicBool, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut wait = opts.backoff;
+    let mut attempt = 1;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        match f() {
+            Err(Error::Network(_)) if attempt < opts.attempts => {
+                let until = std::time::Instant::now() + wait;
+                while std::time::Instant::now() < until {
+                    if cancel.load(Ordering::Relaxed) {
+                        return Err(Error::Cancelled);
+                    }
+                    std::thread::sleep(Duration::from_millis(20).min(wait));
+                }
+                wait = wait.saturating_mul(2).min(Duration::from_secs(30));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+impl Store {
+    /// Sign in to a server with a password; stores the server URL and token on this device and
+    /// makes the returned user the local session. Pending operations of an earlier sign-in stay.
+    pub fn sign_in_remote(&self, server_url: &str, user_id: &str, password: &str, device_name: &str) -> Result<Session> {
+        let url = server_url.trim();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(Error::InvalidField {
+                field: "server_url",
+                reason: "must start with http:// or https://".into(),
+            });
+        }
+        let http = Http::new(url, None, SyncOptions::default().timeout)?;
+        let resp: LoginResponse = http.post(
+            "/v1/auth/login",
+            &LoginRequest {
+                user_id: user_id.to_string(),
+                password: password.to_string(),
+                device_id: self.device_id().to_string(),
+                device_name: device_name.to_string(),
+            },
+        )?;
+        let session = Session::new(&resp.user.id, resp.user.role.as_str(), resp.user.unit_id.as_deref())?;
+        let now = self.now_ms();
+        self.update_sync_state(|st| {
+            st.server_url = Some(url.to_string());
+            st.token = Some(resp.token.clone());
+            st.token_expires_at_ms = Some(resp.expires_at_ms);
+            st.clock_skew_ms = resp.server_time_ms - now;
+        })?;
+        self.set_session_unchecked(&session)?;
+        Ok(session)
+    }
+
+    /// Sign out: revoke the token on the server if reachable, forget it here. Pending operations
+    /// are kept and go up after the next sign-in.
+    pub fn sign_out_remote(&self) -> Result<()> {
+        let st = self.sync_state()?;
+        if let (Some(url), Some(token)) = (st.server_url, st.token) {
+            let http = Http::new(&url, Some(token), Duration::from_secs(5))?;
+            let _ = http.send::<serde_json::Value>(http.request(reqwest::Method::POST, "/v1/auth/logout"));
+        }
+        self.update_sync_state(|st| {
+            st.token = None;
+            st.token_expires_at_ms = None;
+        })?;
+        self.clear_session()
+    }
+
+    /// Push everything pending, pull everything new, refresh reference data.
+    pub fn sync(
+        &self,
+        opts: &SyncOptions,
+        progress: &mut dyn FnMut(SyncProgress),
+        cancel: &AtomicBool,
+    ) -> Result<SyncReport> {
+        let st = self.sync_state()?;
+        let url = st.server_url.clone().ok_or(Error::NotConfigured)?;
+        let token = st.token.clone().ok_or(Error::AuthRequired)?;
+        let http = Http::new(&url, Some(token), opts.timeout)?;
+        let mut report = SyncReport::default();
+
+        // Push, in order, in batches.
+        let total = self.pending_count()?;
+        let mut done = 0;
+        progress(SyncProgress {
+            phase: SyncPhase::Push,
+            done,
+            total,
+        });
+        loop {
+            let ops = self.pending_ops(opts.push_batch.max(1))?;
+            if ops.is_empty() {
+                break;
+            }
+            let req = PushRequest { ops };
+            let resp: PushResponse = with_retry(opts, cancel, || http.post("/v1/push", &req))?;
+            self.apply_push_results(&resp.results)?;
+            for r in &resp.results {
+                match r.status {
+                    OpStatus::Accepted => report.accepted += 1,
+                    OpStatus::Rejected => report.rejected += 1,
+                }
+            }
+            done += resp.results.len() as u64;
+            progress(SyncProgress {
+                phase: SyncPhase::Push,
+                done,
+                total,
+            });
+            if resp.results.is_empty() {
+                break;
+            }
+        }
+
+        // Pull to the end.
+        let mut cursor = self.sync_state()?.cursor;
+        let mut reference_version = st.reference_version;
+        let server_reference = loop {
+            let path = format!("/v1/pull?cursor={cursor}&limit={}", opts.pull_limit.max(1));
+            let page: PullResponse = with_retry(opts, cancel, || http.get(&path))?;
+            self.apply_pull(&page)?;
+            report.changes += page.changes.len() as u64;
+            cursor = page.cursor;
+            progress(SyncProgress {
+                phase: SyncPhase::Pull,
+                done: report.changes,
+                total: 0,
+            });
+            if !page.has_more {
+                break page.reference_version;
+            }
+        };
+
+        // Reference data, when the server's changed.
+        if server_reference != reference_version {
+            #[derive(serde::Deserialize)]
+            struct Versioned {
+                version: i64,
+                data: ReferenceData,
+            }
+            let r: Versioned = with_retry(opts, cancel, || http.get("/v1/reference"))?;
+            self.load_reference(&r.data)?;
+            reference_version = r.version;
+            report.reference_updated = true;
+        }
+        let now = self.now_ms();
+        self.update_sync_state(|s| {
+            s.reference_version = reference_version;
+            s.last_sync_at_ms = Some(now);
+        })?;
+        progress(SyncProgress {
+            phase: SyncPhase::Done,
+            done: 1,
+            total: 1,
+        });
+        Ok(report)
+    }
+}
