@@ -144,7 +144,9 @@ fn decide(
     let actor = who.actor();
     match (&case, is_report) {
         (Some(_), true) => {
-            return Ok(Err(xuncha_core::Error::CaseExists(op.case_id.to_string()).into()));
+            return Ok(Err(
+                xuncha_core::Error::CaseExists(op.case_id.to_string()).into()
+            ));
         }
         (None, false) => {
             return Ok(Err(xuncha_core::Error::NotFound {

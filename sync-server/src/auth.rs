@@ -1,8 +1,8 @@
 //! Authentication: argon2 password hashes, random bearer tokens stored only as SHA-256 hashes,
 //! and the extractor that turns a request's token into a [`Principal`].
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use uuid::Uuid;
@@ -24,7 +24,11 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
 /// Check a password against a stored hash (false for malformed hashes).
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 

@@ -25,7 +25,12 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     /// An error with both messages.
-    pub fn new(status: StatusCode, code: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &str,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
             code: code.to_string(),

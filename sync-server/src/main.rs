@@ -123,39 +123,84 @@ fn run(cli: Cli) -> Result<(), String> {
             if xuncha_server::seed_demo(&state).map_err(api)? {
                 println!("演示城市已创建 / demo city seeded in {}", data.display());
             }
-            println!("用户 / users: inspector1 inspector2 supervisor1 unit1 unit2 admin — 密码 / password: demo");
+            println!(
+                "用户 / users: inspector1 inspector2 supervisor1 unit1 unit2 admin — 密码 / password: demo"
+            );
             serve(addr, state)
         }
-        Command::CreateUser { data, id, name, role, unit, password } => {
+        Command::CreateUser {
+            data,
+            id,
+            name,
+            role,
+            unit,
+            password,
+        } => {
             let state = open(&data)?;
             let role = Role::parse_required(&role).map_err(|e| e.to_string())?;
-            let user = User { id, name, role, unit_id: unit };
+            let user = User {
+                id,
+                name,
+                role,
+                unit_id: unit,
+            };
             let hash = xuncha_server::auth::hash_password(&password).map_err(api)?;
-            state.store.create_user(&user, &hash).map_err(|e| e.to_string())?;
+            state
+                .store
+                .create_user(&user, &hash)
+                .map_err(|e| e.to_string())?;
             println!("created user {}", user.id);
             Ok(())
         }
         Command::DisableUser { data, id } => {
-            let found = open(&data)?.store.set_disabled(&id, true).map_err(|e| e.to_string())?;
-            if found { println!("disabled {id}"); Ok(()) } else { Err(format!("no user {id}")) }
+            let found = open(&data)?
+                .store
+                .set_disabled(&id, true)
+                .map_err(|e| e.to_string())?;
+            if found {
+                println!("disabled {id}");
+                Ok(())
+            } else {
+                Err(format!("no user {id}"))
+            }
         }
         Command::ResetPassword { data, id, password } => {
             let state = open(&data)?;
             let hash = xuncha_server::auth::hash_password(&password).map_err(api)?;
-            let found = state.store.set_password(&id, &hash).map_err(|e| e.to_string())?;
-            if found { println!("password of {id} reset; their devices must sign in again"); Ok(()) } else { Err(format!("no user {id}")) }
+            let found = state
+                .store
+                .set_password(&id, &hash)
+                .map_err(|e| e.to_string())?;
+            if found {
+                println!("password of {id} reset; their devices must sign in again");
+                Ok(())
+            } else {
+                Err(format!("no user {id}"))
+            }
         }
         Command::ImportReference { data, file } => {
             let state = open(&data)?;
-            let json = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let json =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let reference = ReferenceData::from_json(&json).map_err(|e| e.to_string())?;
-            let v = state.store.set_reference(&reference).map_err(|e| e.to_string())?;
+            let v = state
+                .store
+                .set_reference(&reference)
+                .map_err(|e| e.to_string())?;
             println!("reference data imported as version {v}");
             Ok(())
         }
         Command::RevokeDevice { data, id } => {
-            let found = open(&data)?.store.revoke_device(&id).map_err(|e| e.to_string())?;
-            if found { println!("revoked device {id}"); Ok(()) } else { Err(format!("no device {id}")) }
+            let found = open(&data)?
+                .store
+                .revoke_device(&id)
+                .map_err(|e| e.to_string())?;
+            if found {
+                println!("revoked device {id}");
+                Ok(())
+            } else {
+                Err(format!("no device {id}"))
+            }
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Prometheus metrics: requests, operations accepted/rejected, sync latency, photo bytes.
 
-use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+};
 
 /// The server's metrics.
 pub struct Metrics {

@@ -170,4 +170,3 @@ pub fn demo_city() -> ReferenceData {
         calendar: Default::default(),
     }
 }
-

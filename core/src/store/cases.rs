@@ -470,8 +470,8 @@ pub(crate) fn insert_event(
 ) -> Result<i64> {
     conn.prepare_cached(
         "INSERT INTO events (op_id, case_id, action, from_status, to_status,
-                             server_time_ms, case_no, pending, op)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                             server_time_ms, case_no, pending, op, server_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         &*ev.op.id.hyphenated().encode_lower(&mut [0u8; 36]),
@@ -482,7 +482,8 @@ pub(crate) fn insert_event(
         ev.server_time_ms,
         ev.case_no,
         pending,
-        op_json
+        op_json,
+        ev.server_seq
     ])?;
     Ok(conn.last_insert_rowid())
 }

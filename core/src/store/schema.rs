@@ -40,11 +40,8 @@ mod tests {
         Migrations::new(vec![M::up(MIGRATIONS[0])])
             .to_latest(&mut conn)
             .expect("schema 1");
-        conn.execute(
-            "INSERT INTO units (id, name) VALUES ('u1', '城关街道')",
-            [],
-        )
-        .expect("data");
+        conn.execute("INSERT INTO units (id, name) VALUES ('u1', '城关街道')", [])
+            .expect("data");
         migrate(&mut conn).expect("upgrade");
         let v: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -54,8 +51,11 @@ mod tests {
             .query_row("SELECT name FROM units WHERE id = 'u1'", [], |r| r.get(0))
             .expect("kept");
         assert_eq!(name, "城关街道");
-        conn.execute("INSERT INTO base_cases (id, seq, doc) VALUES ('c', 1, '{}')", [])
-            .expect("new table");
+        conn.execute(
+            "INSERT INTO base_cases (id, seq, doc) VALUES ('c', 1, '{}')",
+            [],
+        )
+        .expect("new table");
     }
 
     #[test]

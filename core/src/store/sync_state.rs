@@ -166,7 +166,9 @@ impl Store {
                     )?;
                     rebase(&tx, *case_id)?;
                 }
-                Change::Upsert { case, seq, events, .. } => {
+                Change::Upsert {
+                    case, seq, events, ..
+                } => {
                     for ev in events {
                         upsert_server_event(&tx, ev)?;
                         clock.observe(ev.op.hlc, now.max(0) as u64);
@@ -175,7 +177,11 @@ impl Store {
                         "INSERT INTO base_cases (id, seq, doc) VALUES (?1, ?2, ?3)
                          ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, doc = excluded.doc",
                     )?
-                    .execute(params![case.id.to_string(), seq, serde_json::to_string(case)?])?;
+                    .execute(params![
+                        case.id.to_string(),
+                        seq,
+                        serde_json::to_string(case)?
+                    ])?;
                     rebase(&tx, case.id)?;
                 }
             }
@@ -304,7 +310,9 @@ pub(crate) fn rebase(conn: &Connection, case_id: Uuid) -> Result<()> {
         Some(case) => {
             if changed_seq == 0 {
                 changed_seq = conn
-                    .prepare_cached("SELECT COALESCE(MAX(local_seq), 0) FROM events WHERE case_id = ?1")?
+                    .prepare_cached(
+                        "SELECT COALESCE(MAX(local_seq), 0) FROM events WHERE case_id = ?1",
+                    )?
                     .query_row([&id], |r| r.get(0))?;
             }
             save_case(conn, &case, changed_seq, !existed)?;

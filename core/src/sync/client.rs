@@ -117,7 +117,10 @@ impl Http {
     }
 
     /// Send and decode, mapping failures to the core's errors.
-    pub(crate) fn send<R: DeserializeOwned>(&self, rb: reqwest::blocking::RequestBuilder) -> Result<R> {
+    pub(crate) fn send<R: DeserializeOwned>(
+        &self,
+        rb: reqwest::blocking::RequestBuilder,
+    ) -> Result<R> {
         let resp = rb.send().map_err(|e| Error::Network(e.to_string()))?;
         let status = resp.status();
         if status.is_success() {
@@ -148,7 +151,11 @@ impl Http {
         }
     }
 
-    pub(crate) fn post<B: Serialize, R: DeserializeOwned>(&self, path: &str, body: &B) -> Result<R> {
+    pub(crate) fn post<B: Serialize, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<R> {
         self.send(self.request(reqwest::Method::POST, path).json(body))
     }
 
@@ -159,7 +166,11 @@ impl Http {
 
 /// Run `f` until it succeeds, fails with a non-network error, runs out of attempts, or the sync
 /// is cancelled; waits `backoff · 2^n` between attempts.
-fn with_retry<T>(opts: &SyncOptions, cancel: &AtomicBool, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+fn with_retry<T>(
+    opts: &SyncOptions,
+    cancel: &AtomicBool,
+    mut f: impl FnMut() -> Result<T>,
+) -> Result<T> {
     let mut wait = opts.backoff;
     let mut attempt = 1;
     loop {
@@ -186,7 +197,13 @@ fn with_retry<T>(opts: &SyncOptions, cancel: &AtomicBool, mut f: impl FnMut() ->
 impl Store {
     /// Sign in to a server with a password; stores the server URL and token on this device and
     /// makes the returned user the local session. Pending operations of an earlier sign-in stay.
-    pub fn sign_in_remote(&self, server_url: &str, user_id: &str, password: &str, device_name: &str) -> Result<Session> {
+    pub fn sign_in_remote(
+        &self,
+        server_url: &str,
+        user_id: &str,
+        password: &str,
+        device_name: &str,
+    ) -> Result<Session> {
         let url = server_url.trim();
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(Error::InvalidField {
@@ -204,7 +221,11 @@ impl Store {
                 device_name: device_name.to_string(),
             },
         )?;
-        let session = Session::new(&resp.user.id, resp.user.role.as_str(), resp.user.unit_id.as_deref())?;
+        let session = Session::new(
+            &resp.user.id,
+            resp.user.role.as_str(),
+            resp.user.unit_id.as_deref(),
+        )?;
         let now = self.now_ms();
         self.update_sync_state(|st| {
             st.server_url = Some(url.to_string());
@@ -222,7 +243,8 @@ impl Store {
         let st = self.sync_state()?;
         if let (Some(url), Some(token)) = (st.server_url, st.token) {
             let http = Http::new(&url, Some(token), Duration::from_secs(5))?;
-            let _ = http.send::<serde_json::Value>(http.request(reqwest::Method::POST, "/v1/auth/logout"));
+            let _ = http
+                .send::<serde_json::Value>(http.request(reqwest::Method::POST, "/v1/auth/logout"));
         }
         self.update_sync_state(|st| {
             st.token = None;

@@ -17,8 +17,12 @@ use crate::store::Principal;
     responses((status = 200, description = "LoginResponse {token, expires_at_ms, user, server_time_ms}", body = Object),
               (status = 401, description = "wrong user or password", body = Object),
               (status = 403, description = "device revoked or user disabled", body = Object)))]
-pub async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
-    if req.user_id.trim().is_empty() || req.device_id.trim().is_empty() || req.device_id.len() > 100 {
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    if req.user_id.trim().is_empty() || req.device_id.trim().is_empty() || req.device_id.len() > 100
+    {
         return Err(ApiError::bad_request(
             "missing_field",
             "须填写用户名和设备标识",
@@ -49,9 +53,17 @@ pub async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginReq
         return Err(wrong());
     }
     if rec.disabled {
-        return Err(ApiError::forbidden("user_disabled", "该账号已停用", "this account is disabled"));
+        return Err(ApiError::forbidden(
+            "user_disabled",
+            "该账号已停用",
+            "this account is disabled",
+        ));
     }
-    let (device_id, user_id, name) = (req.device_id.clone(), rec.user.id.clone(), req.device_name.clone());
+    let (device_id, user_id, name) = (
+        req.device_id.clone(),
+        rec.user.id.clone(),
+        req.device_name.clone(),
+    );
     let device = state
         .blocking(move |s| s.register_device(&device_id, &user_id, &name, now))
         .await?;
@@ -63,7 +75,11 @@ pub async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginReq
         ));
     }
     let token = new_token();
-    let (hash, user_id, device_id) = (token_hash(&token), rec.user.id.clone(), req.device_id.clone());
+    let (hash, user_id, device_id) = (
+        token_hash(&token),
+        rec.user.id.clone(),
+        req.device_id.clone(),
+    );
     let expires = now + state.config.token_ttl_ms;
     state
         .blocking(move |s| s.insert_token(&hash, &user_id, &device_id, now, expires))
@@ -77,13 +93,16 @@ pub async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginReq
 }
 
 /// A valid argon2 hash of a random string, verified against for unknown users.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Ld0cQuJ1E7BtZ7dCQ8xXzQdNiMCv+3dOgmgkKyMhNVI";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Ld0cQuJ1E7BtZ7dCQ8xXzQdNiMCv+3dOgmgkKyMhNVI";
 
 /// `POST /v1/auth/logout`: revoke the caller's token.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
     responses((status = 204, description = "signed out")))]
-pub async fn logout(State(state): State<AppState>, _who: Principal, headers: axum::http::HeaderMap) -> ApiResult<StatusCode> {
+pub async fn logout(
+    State(state): State<AppState>,
+    _who: Principal,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<StatusCode> {
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

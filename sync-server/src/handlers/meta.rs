@@ -17,7 +17,10 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
             axum::http::StatusCode::OK,
             Json(serde_json::json!({"status": "ok", "cases": stats.cases, "events": stats.events})),
         ),
-        Err(e) => (e.status, Json(serde_json::json!({"status": "error", "code": e.code}))),
+        Err(e) => (
+            e.status,
+            Json(serde_json::json!({"status": "error", "code": e.code})),
+        ),
     }
 }
 

@@ -17,7 +17,11 @@ use crate::store::Principal;
               (status = 400, description = "malformed request", body = Object),
               (status = 401, description = "sign in again", body = Object),
               (status = 413, description = "too large", body = Object)))]
-pub async fn push(State(state): State<AppState>, who: Principal, ApiJson(req): ApiJson<PushRequest>) -> ApiResult<Json<PushResponse>> {
+pub async fn push(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiJson(req): ApiJson<PushRequest>,
+) -> ApiResult<Json<PushResponse>> {
     if req.ops.len() > state.config.max_push_ops {
         return Err(ApiError::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
@@ -64,9 +68,17 @@ pub struct PullParams {
            ("limit" = Option<usize>, Query, description = "page size, 1..=1000")),
     responses((status = 200, description = "PullResponse {changes, cursor, has_more, reference_version, server_time_ms}", body = Object),
               (status = 401, description = "sign in again", body = Object)))]
-pub async fn pull(State(state): State<AppState>, who: Principal, ApiQuery(q): ApiQuery<PullParams>) -> ApiResult<Json<PullResponse>> {
+pub async fn pull(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiQuery(q): ApiQuery<PullParams>,
+) -> ApiResult<Json<PullResponse>> {
     if q.cursor < 0 {
-        return Err(ApiError::bad_request("invalid_cursor", "游标不能为负数", "cursor must not be negative"));
+        return Err(ApiError::bad_request(
+            "invalid_cursor",
+            "游标不能为负数",
+            "cursor must not be negative",
+        ));
     }
     let timer = state.metrics.sync_seconds.start_timer();
     let now = state.now_ms();
@@ -81,7 +93,12 @@ pub async fn pull(State(state): State<AppState>, who: Principal, ApiQuery(q): Ap
 /// `GET /v1/reference`: the reference data (categories, units, sites, grids, users, campaigns).
 #[utoipa::path(get, path = "/v1/reference", tag = "sync",
     responses((status = 200, description = "{version, data: ReferenceData}", body = Object)))]
-pub async fn reference(State(state): State<AppState>, _who: Principal) -> ApiResult<Json<serde_json::Value>> {
+pub async fn reference(
+    State(state): State<AppState>,
+    _who: Principal,
+) -> ApiResult<Json<serde_json::Value>> {
     let (version, data) = state.blocking(|s| s.reference()).await?;
-    Ok(Json(serde_json::json!({ "version": version, "data": data })))
+    Ok(Json(
+        serde_json::json!({ "version": version, "data": data }),
+    ))
 }

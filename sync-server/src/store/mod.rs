@@ -100,11 +100,24 @@ pub trait ServerStore: Send + Sync + 'static {
     /// Disable or enable a user.
     fn set_disabled(&self, user_id: &str, disabled: bool) -> StoreResult<bool>;
     /// Register (or refresh) a device for a user at login.
-    fn register_device(&self, device_id: &str, user_id: &str, name: &str, now_ms: i64) -> StoreResult<DeviceRecord>;
+    fn register_device(
+        &self,
+        device_id: &str,
+        user_id: &str,
+        name: &str,
+        now_ms: i64,
+    ) -> StoreResult<DeviceRecord>;
     /// Revoke a device: its tokens stop working at once.
     fn revoke_device(&self, device_id: &str) -> StoreResult<bool>;
     /// Store a token by its hash.
-    fn insert_token(&self, token_hash: &str, user_id: &str, device_id: &str, now_ms: i64, expires_at_ms: i64) -> StoreResult<()>;
+    fn insert_token(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        device_id: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<()>;
     /// Resolve a token hash.
     fn token(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>>;
     /// Revoke one token (sign-out).
@@ -117,7 +130,13 @@ pub trait ServerStore: Send + Sync + 'static {
     /// Apply a device's ordered batch of operations; one result per operation.
     fn push(&self, who: &Principal, ops: &[Op], now_ms: i64) -> StoreResult<Vec<OpResult>>;
     /// Changes in the caller's scope after `cursor`.
-    fn pull(&self, who: &Principal, cursor: i64, limit: usize, now_ms: i64) -> StoreResult<PullResponse>;
+    fn pull(
+        &self,
+        who: &Principal,
+        cursor: i64,
+        limit: usize,
+        now_ms: i64,
+    ) -> StoreResult<PullResponse>;
     /// A case by id, regardless of scope (callers check scope).
     fn case(&self, id: uuid::Uuid) -> StoreResult<Option<Case>>;
     /// Counters.

@@ -71,11 +71,7 @@ impl SqliteStore {
     }
 
     fn with_reader<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
-        let pooled = self
-            .readers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop();
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut conn = match pooled {
             Some(c) => c,
             None => {
@@ -108,7 +104,13 @@ impl SqliteStore {
     }
 
     /// Record a stored photo and, if an upload was in progress, forget it.
-    pub fn photo_stored(&self, sha256: &str, mime: &str, size: u64, now_ms: i64) -> StoreResult<()> {
+    pub fn photo_stored(
+        &self,
+        sha256: &str,
+        mime: &str,
+        size: u64,
+        now_ms: i64,
+    ) -> StoreResult<()> {
         let conn = self.writer();
         conn.execute(
             "INSERT OR IGNORE INTO photos (sha256, mime, size, stored_ms) VALUES (?1, ?2, ?3, ?4)",
@@ -121,9 +123,11 @@ impl SqliteStore {
 
 fn read_reference(conn: &Connection) -> StoreResult<(i64, ReferenceData)> {
     let row: Option<(i64, String)> = conn
-        .query_row("SELECT version, json FROM reference WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT version, json FROM reference WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     let (version, mut data) = match row {
         Some((v, j)) => (v, serde_json::from_str::<ReferenceData>(&j)?),
@@ -260,7 +264,9 @@ impl PushTx for SqlitePush<'_> {
 
     fn save_result(&mut self, device_id: &str, result: &OpResult) -> StoreResult<()> {
         self.tx
-            .prepare_cached("INSERT INTO op_results (op_id, device_id, result) VALUES (?1, ?2, ?3)")?
+            .prepare_cached(
+                "INSERT INTO op_results (op_id, device_id, result) VALUES (?1, ?2, ?3)",
+            )?
             .execute(params![
                 result.op_id.to_string(),
                 device_id,
@@ -349,7 +355,10 @@ impl ServerStore for SqliteStore {
             "UPDATE users SET password_hash = ?2 WHERE id = ?1",
             params![user_id, password_hash],
         )?;
-        tx.execute("UPDATE tokens SET revoked = 1 WHERE user_id = ?1", [user_id])?;
+        tx.execute(
+            "UPDATE tokens SET revoked = 1 WHERE user_id = ?1",
+            [user_id],
+        )?;
         tx.commit()?;
         Ok(n > 0)
     }
@@ -362,7 +371,13 @@ impl ServerStore for SqliteStore {
         )? > 0)
     }
 
-    fn register_device(&self, device_id: &str, user_id: &str, name: &str, now_ms: i64) -> StoreResult<DeviceRecord> {
+    fn register_device(
+        &self,
+        device_id: &str,
+        user_id: &str,
+        name: &str,
+        now_ms: i64,
+    ) -> StoreResult<DeviceRecord> {
         let conn = self.writer();
         conn.execute(
             "INSERT INTO devices (id, user_id, name, registered_ms, last_login_ms) VALUES (?1, ?2, ?3, ?4, ?4)
@@ -387,11 +402,21 @@ impl ServerStore for SqliteStore {
     fn revoke_device(&self, device_id: &str) -> StoreResult<bool> {
         let conn = self.writer();
         let n = conn.execute("UPDATE devices SET revoked = 1 WHERE id = ?1", [device_id])?;
-        conn.execute("UPDATE tokens SET revoked = 1 WHERE device_id = ?1", [device_id])?;
+        conn.execute(
+            "UPDATE tokens SET revoked = 1 WHERE device_id = ?1",
+            [device_id],
+        )?;
         Ok(n > 0)
     }
 
-    fn insert_token(&self, token_hash: &str, user_id: &str, device_id: &str, now_ms: i64, expires_at_ms: i64) -> StoreResult<()> {
+    fn insert_token(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        device_id: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<()> {
         self.writer().execute(
             "INSERT INTO tokens (hash, user_id, device_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![token_hash, user_id, device_id, now_ms, expires_at_ms],
@@ -426,8 +451,10 @@ impl ServerStore for SqliteStore {
     }
 
     fn revoke_token(&self, token_hash: &str) -> StoreResult<()> {
-        self.writer()
-            .execute("UPDATE tokens SET revoked = 1 WHERE hash = ?1", [token_hash])?;
+        self.writer().execute(
+            "UPDATE tokens SET revoked = 1 WHERE hash = ?1",
+            [token_hash],
+        )?;
         Ok(())
     }
 
@@ -459,7 +486,13 @@ impl ServerStore for SqliteStore {
         Ok(results)
     }
 
-    fn pull(&self, who: &Principal, cursor: i64, limit: usize, now_ms: i64) -> StoreResult<PullResponse> {
+    fn pull(
+        &self,
+        who: &Principal,
+        cursor: i64,
+        limit: usize,
+        now_ms: i64,
+    ) -> StoreResult<PullResponse> {
         let limit = limit.clamp(1, 1000);
         let reference_version = self.reference.read().unwrap_or_else(|p| p.into_inner()).0;
         self.with_reader(|conn| {

@@ -1,0 +1,159 @@
+//! A real server on a free port and real device stores signed in to it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
+use tempfile::TempDir;
+use xuncha_core::store::{NewReport, PhotoInput, StoreOptions};
+use xuncha_core::sync::client::{SyncOptions, SyncReport};
+use xuncha_core::{Location, Store};
+use xuncha_server::{AppState, Config};
+
+/// A server running on its own runtime thread until dropped.
+pub struct TestServer {
+    pub url: String,
+    pub state: AppState,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: TempDir,
+}
+
+impl TestServer {
+    /// Start a demo server (demo city and users, password `demo`).
+    pub fn start() -> Self {
+        Self::start_with(Config::default())
+    }
+
+    pub fn start_with(config: Config) -> Self {
+        let dir = TempDir::new().expect("tmp");
+        let state = AppState::open(dir.path(), config).expect("open server state");
+        xuncha_server::seed_demo(&state).expect("seed");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let st = state.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                addr_tx
+                    .send(listener.local_addr().expect("addr"))
+                    .expect("send addr");
+                xuncha_server::serve(listener, st, async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("serve");
+            });
+        });
+        let addr = addr_rx.recv().expect("server address");
+        TestServer {
+            url: format!("http://{addr}"),
+            state,
+            shutdown: Some(tx),
+            thread: Some(thread),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A phone: a store in its own folder, with a movable clock.
+pub struct Device {
+    pub store: Store,
+    pub clock: Arc<AtomicI64>,
+    _dir: TempDir,
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Device {
+    /// A fresh device whose clock is `skew_ms` off real time, signed in as `user` (password
+    /// `demo`) and synced once (so it has the reference data).
+    pub fn signed_in(server: &TestServer, user: &str, skew_ms: i64) -> Device {
+        let dir = TempDir::new().expect("tmp");
+        let clock = Arc::new(AtomicI64::new(skew_ms));
+        let c = clock.clone();
+        let store = Store::open_with(
+            dir.path(),
+            StoreOptions {
+                clock: Some(Arc::new(move || now_ms() + c.load(Ordering::SeqCst))),
+                ..StoreOptions::default()
+            },
+        )
+        .expect("open device store");
+        store
+            .sign_in_remote(&server.url, user, "demo", "test phone")
+            .expect("sign in");
+        let d = Device {
+            store,
+            clock,
+            _dir: dir,
+        };
+        d.sync();
+        d
+    }
+
+    pub fn sync(&self) -> SyncReport {
+        self.try_sync().expect("sync")
+    }
+
+    pub fn try_sync(&self) -> xuncha_core::Result<SyncReport> {
+        let opts = SyncOptions {
+            attempts: 2,
+            backoff: std::time::Duration::from_millis(10),
+            ..SyncOptions::default()
+        };
+        self.store.sync(&opts, &mut |_| {}, &AtomicBool::new(false))
+    }
+
+    /// Report a case at a demo-city point, with one before-photo.
+    pub fn report(&self, category: &str, seed: u64) -> uuid::Uuid {
+        self.store
+            .report(NewReport {
+                category: category.into(),
+                description: format!("测试案件 {seed}"),
+                location: Location {
+                    lat: 30.2552,
+                    lon: 120.1552,
+                    accuracy_m: Some(5.0),
+                    address: "演示路 1 号".into(),
+                },
+                site_id: None,
+                campaign_id: None,
+                undercover: false,
+                photos: vec![photo(seed)],
+            })
+            .expect("report")
+            .case_id
+    }
+}
+
+/// JPEG-signed photo bytes, distinct per seed.
+pub fn photo(seed: u64) -> PhotoInput {
+    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    b.extend_from_slice(&seed.to_le_bytes());
+    b.extend(std::iter::repeat_n(0x42, 2000));
+    b.extend_from_slice(&[0xFF, 0xD9]);
+    PhotoInput::bytes(b)
+}

@@ -1,0 +1,6 @@
+//! Integration tests of the sync server: a real server on port 0 (real HTTP, real SQLite file)
+//! and real device stores, each in its own temporary folder.
+
+mod helpers;
+mod http_api;
+mod sync_flow;

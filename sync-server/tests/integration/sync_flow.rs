@@ -1,0 +1,428 @@
+//! Devices and the server through whole flows: the case loop, scope, conflicts, clock skew,
+//! expired tokens.
+
+use uuid::Uuid;
+use xuncha_core::store::CaseQuery;
+use xuncha_core::{OpBody, Status, Store};
+
+use crate::helpers::{Device, TestServer, photo};
+
+fn act(d: &Device, case: Uuid, body: OpBody) {
+    d.store.act(case, body, vec![]).expect("action");
+}
+
+fn dispatch(unit: &str) -> OpBody {
+    OpBody::Dispatch {
+        unit_id: unit.into(),
+        deadline_ms: None,
+        note: String::new(),
+    }
+}
+
+fn status(d: &Device, case: Uuid) -> Option<Status> {
+    d.store.case_detail(case).ok().map(|c| c.case.status)
+}
+
+fn timeline(store: &Store, case: Uuid) -> Vec<Uuid> {
+    store
+        .case_detail(case)
+        .expect("detail")
+        .timeline
+        .iter()
+        .map(|e| e.op.id)
+        .collect()
+}
+
+fn ids(d: &Device) -> Vec<Uuid> {
+    let mut v: Vec<Uuid> = d
+        .store
+        .list_cases(&CaseQuery {
+            limit: 500,
+            ..CaseQuery::default()
+        })
+        .expect("list")
+        .items
+        .into_iter()
+        .map(|i| i.case.id)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_whole_loop_reaches_every_device_identically() {
+    let server = TestServer::start();
+    let inspector = Device::signed_in(&server, "inspector1", 0);
+    let supervisor = Device::signed_in(&server, "supervisor1", 0);
+    let unit = Device::signed_in(&server, "unit1", 0);
+
+    // Offline: three reports with photos.
+    let cases: Vec<Uuid> = (0..3).map(|i| inspector.report("0101", i)).collect();
+    assert_eq!(inspector.store.pending_count().expect("pending"), 3);
+    let r = inspector.sync();
+    assert_eq!((r.accepted, r.rejected), (3, 0));
+    assert_eq!(inspector.store.pending_count().expect("pending"), 0);
+
+    supervisor.sync();
+    assert_eq!(ids(&supervisor).len(), 3);
+    let c = cases[0];
+    act(
+        &supervisor,
+        c,
+        OpBody::Register {
+            note: String::new(),
+        },
+    );
+    act(&supervisor, c, dispatch("u1"));
+    supervisor.sync();
+    let case_no = supervisor
+        .store
+        .case_detail(c)
+        .expect("detail")
+        .case
+        .case_no;
+    assert!(
+        case_no.as_deref().is_some_and(|n| n.starts_with("XC")),
+        "{case_no:?}"
+    );
+
+    unit.sync();
+    assert_eq!(ids(&unit), vec![c], "the unit sees only its case");
+    assert_eq!(
+        timeline(&unit.store, c).len(),
+        3,
+        "arrives whole: report, register, dispatch"
+    );
+    // Offline rectification with an after-photo.
+    act(
+        &unit,
+        c,
+        OpBody::Acknowledge {
+            note: String::new(),
+        },
+    );
+    unit.store
+        .act(
+            c,
+            OpBody::Rectify {
+                note: "已清理".into(),
+                photos: vec![],
+            },
+            vec![photo(100)],
+        )
+        .expect("rectify");
+    unit.sync();
+
+    supervisor.sync();
+    assert_eq!(status(&supervisor, c), Some(Status::Rectified));
+    act(
+        &supervisor,
+        c,
+        OpBody::VerifyFail {
+            reason: "仍有残留".into(),
+            deadline_ms: None,
+            photos: vec![],
+        },
+    );
+    supervisor.sync();
+
+    unit.sync();
+    assert_eq!(status(&unit, c), Some(Status::Dispatched));
+    act(
+        &unit,
+        c,
+        OpBody::Acknowledge {
+            note: String::new(),
+        },
+    );
+    unit.store
+        .act(
+            c,
+            OpBody::Rectify {
+                note: "已彻底清理".into(),
+                photos: vec![],
+            },
+            vec![photo(101)],
+        )
+        .expect("rectify again");
+    unit.sync();
+    supervisor.sync();
+    act(
+        &supervisor,
+        c,
+        OpBody::VerifyPass {
+            note: String::new(),
+            photos: vec![],
+        },
+    );
+    supervisor.sync();
+
+    for d in [&inspector, &unit, &supervisor] {
+        d.sync();
+    }
+    let server_case = server
+        .state
+        .store
+        .case(c)
+        .expect("server case")
+        .expect("exists");
+    assert_eq!(server_case.status, Status::Closed);
+    assert_eq!(server_case.rework_count, 1);
+    let reference = timeline(&supervisor.store, c);
+    assert_eq!(
+        reference.len(),
+        9,
+        "report, register, dispatch, 2×(acknowledge, rectify), verify fail, verify pass"
+    );
+    for d in [&inspector, &unit, &supervisor] {
+        let detail = d.store.case_detail(c).expect("detail");
+        assert_eq!(detail.case, server_case, "device view equals the server");
+        assert_eq!(timeline(&d.store, c), reference, "same timeline everywhere");
+        assert_eq!(d.store.pending_count().expect("pending"), 0);
+        assert!(d.store.rejections().expect("inbox").is_empty());
+    }
+}
+
+#[test]
+fn units_see_only_their_cases_and_drop_what_leaves() {
+    let server = TestServer::start();
+    let inspector = Device::signed_in(&server, "inspector1", 0);
+    let supervisor = Device::signed_in(&server, "supervisor1", 0);
+    let unit1 = Device::signed_in(&server, "unit1", 0);
+    let unit2 = Device::signed_in(&server, "unit2", 0);
+    let a = inspector.report("0101", 1);
+    let b = inspector.report("0503", 2);
+    inspector.sync();
+    supervisor.sync();
+    for (c, u) in [(a, "u1"), (b, "u2")] {
+        act(
+            &supervisor,
+            c,
+            OpBody::Register {
+                note: String::new(),
+            },
+        );
+        act(&supervisor, c, dispatch(u));
+    }
+    supervisor.sync();
+    unit1.sync();
+    unit2.sync();
+    assert_eq!(ids(&unit1), vec![a]);
+    assert_eq!(ids(&unit2), vec![b]);
+    // Unit 2 cannot act on unit 1's case even by pushing an op for it.
+    assert!(unit2.store.case_detail(a).is_err());
+
+    // Re-dispatch a: unit 1 drops it, unit 2 receives it whole.
+    act(&supervisor, a, dispatch("u2"));
+    supervisor.sync();
+    unit1.sync();
+    unit2.sync();
+    assert!(ids(&unit1).is_empty(), "unit 1's device dropped the case");
+    let mut both = vec![a, b];
+    both.sort();
+    assert_eq!(ids(&unit2), both);
+    assert_eq!(timeline(&unit2.store, a).len(), 4, "whole timeline");
+}
+
+#[test]
+fn conflicting_redispatch_and_rectify_resolve_deterministically() {
+    for redispatch_first in [true, false] {
+        let server = TestServer::start();
+        let inspector = Device::signed_in(&server, "inspector1", 0);
+        let supervisor = Device::signed_in(&server, "supervisor1", 0);
+        let unit = Device::signed_in(&server, "unit1", 0);
+        let c = inspector.report("0101", 1);
+        inspector.sync();
+        supervisor.sync();
+        act(
+            &supervisor,
+            c,
+            OpBody::Register {
+                note: String::new(),
+            },
+        );
+        act(&supervisor, c, dispatch("u1"));
+        supervisor.sync();
+        unit.sync();
+        act(
+            &unit,
+            c,
+            OpBody::Acknowledge {
+                note: String::new(),
+            },
+        );
+        unit.sync();
+        supervisor.sync();
+        // Both offline: the supervisor re-dispatches, the unit rectifies.
+        act(&supervisor, c, dispatch("u2"));
+        unit.store
+            .act(
+                c,
+                OpBody::Rectify {
+                    note: "done".into(),
+                    photos: vec![],
+                },
+                vec![photo(9)],
+            )
+            .expect("rectify offline");
+        // Concurrent comments from both.
+        supervisor
+            .store
+            .comment(c, "督查意见", vec![])
+            .expect("comment");
+        if redispatch_first {
+            supervisor.sync();
+            let r = unit.sync();
+            assert_eq!(r.rejected, 1, "the rectify lost");
+            let inbox = unit.store.rejections().expect("inbox");
+            assert_eq!(inbox.len(), 1);
+            assert_eq!(inbox[0].code, "not_in_scope");
+            assert!(!inbox[0].reason.is_empty());
+            assert!(ids(&unit).is_empty(), "the case left the unit");
+            assert_eq!(status(&supervisor, c), Some(Status::Dispatched));
+            let server_case = server.state.store.case(c).expect("case").expect("exists");
+            assert_eq!(server_case.unit_id.as_deref(), Some("u2"));
+        } else {
+            unit.sync();
+            let r = supervisor.sync();
+            assert_eq!(
+                (r.accepted, r.rejected),
+                (1, 1),
+                "the comment goes in, the re-dispatch loses"
+            );
+            let inbox = supervisor.store.rejections().expect("inbox");
+            assert_eq!(inbox.len(), 1);
+            assert_eq!(inbox[0].code, "illegal_transition");
+            assert!(inbox[0].reason.contains("待核查"), "{}", inbox[0].reason);
+            assert_eq!(
+                status(&supervisor, c),
+                Some(Status::Rectified),
+                "the server's truth"
+            );
+            unit.sync();
+            assert_eq!(ids(&unit), vec![c], "still the unit's case");
+            let server_case = server.state.store.case(c).expect("case").expect("exists");
+            assert_eq!(server_case.unit_id.as_deref(), Some("u1"));
+        }
+        // Whatever the order, every device ends on the server's state and timeline.
+        supervisor.sync();
+        let server_case = server.state.store.case(c).expect("case").expect("exists");
+        assert_eq!(
+            supervisor.store.case_detail(c).expect("detail").case,
+            server_case
+        );
+    }
+}
+
+#[test]
+fn concurrent_comments_both_survive() {
+    let server = TestServer::start();
+    let inspector = Device::signed_in(&server, "inspector1", 0);
+    let supervisor = Device::signed_in(&server, "supervisor1", 0);
+    let c = inspector.report("0101", 1);
+    inspector.sync();
+    supervisor.sync();
+    inspector
+        .store
+        .comment(c, "现场补充：堆了三天", vec![])
+        .expect("comment");
+    supervisor
+        .store
+        .comment(c, "已知悉", vec![])
+        .expect("comment");
+    inspector.sync();
+    supervisor.sync();
+    inspector.sync();
+    for d in [&inspector, &supervisor] {
+        let detail = d.store.case_detail(c).expect("detail");
+        let comments = detail
+            .timeline
+            .iter()
+            .filter(|e| matches!(e.op.body, OpBody::Comment { .. }))
+            .count();
+        assert_eq!(comments, 2);
+    }
+    assert_eq!(
+        timeline(&inspector.store, c),
+        timeline(&supervisor.store, c)
+    );
+}
+
+#[test]
+fn skewed_clocks_keep_their_own_order_and_the_server_time() {
+    const DAY: i64 = 86_400_000;
+    let server = TestServer::start();
+    let behind = Device::signed_in(&server, "inspector1", -3 * DAY);
+    let ahead = Device::signed_in(&server, "inspector2", 3 * DAY);
+    for d in [&behind, &ahead] {
+        let c = d.report("0101", 1);
+        d.store
+            .edit(
+                c,
+                xuncha_core::CaseEdit {
+                    description: Some("第一次修改".into()),
+                    ..Default::default()
+                },
+            )
+            .expect("edit 1");
+        d.store
+            .edit(
+                c,
+                xuncha_core::CaseEdit {
+                    description: Some("第二次修改".into()),
+                    ..Default::default()
+                },
+            )
+            .expect("edit 2");
+        d.sync();
+        let detail = d.store.case_detail(c).expect("detail");
+        assert_eq!(detail.case.description, "第二次修改", "own order kept");
+        let server_case = server.state.store.case(c).expect("case").expect("exists");
+        assert_eq!(server_case.description, "第二次修改");
+        let received = server_case.server_received_at_ms.expect("receipt time");
+        let skew = d.clock.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            (received - (server_case.reported_at_ms - skew)).abs() < 60_000,
+            "device time and server time are both kept"
+        );
+        for e in &detail.timeline {
+            assert!(e.server_time_ms.is_some());
+            assert!((e.op.device_time_ms - e.server_time_ms.unwrap_or(0) - skew).abs() < 60_000);
+        }
+    }
+}
+
+#[test]
+fn an_expired_token_costs_nothing_pending() {
+    let server = TestServer::start_with(xuncha_server::Config {
+        token_ttl_ms: 1,
+        ..xuncha_server::Config::default()
+    });
+    let dir = tempfile::TempDir::new().expect("tmp");
+    let store = Store::open(dir.path()).expect("open");
+    store
+        .sign_in_remote(&server.url, "inspector1", "demo", "phone")
+        .expect("sign in");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let opts = xuncha_core::sync::client::SyncOptions::default();
+    let err = store
+        .sync(
+            &opts,
+            &mut |_| {},
+            &std::sync::atomic::AtomicBool::new(false),
+        )
+        .expect_err("expired");
+    assert_eq!(err.code(), "auth_required");
+    assert!(err.to_string().contains("保留"));
+    // Reference data never arrived, yet the outbox is intact and goes up after signing in again.
+    assert_eq!(store.pending_count().expect("pending"), 0);
+    assert!(
+        store
+            .sign_in_remote(&server.url, "inspector1", "wrong", "phone")
+            .is_err()
+    );
+    assert_eq!(
+        store.session().map(|s| s.user_id),
+        Some("inspector1".to_string())
+    );
+}
