@@ -13,7 +13,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 use xuncha_core::sync::protocol::{PROTOCOL_HEADER, PROTOCOL_VERSION, SERVER_TIME_HEADER};
 
 use crate::error::ApiError;
-use crate::handlers::{auth, meta, sync};
+use crate::handlers::{auth, meta, photos, sync};
 use crate::state::AppState;
 
 /// The whole HTTP API.
@@ -28,6 +28,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/push", post(sync::push))
         .route("/v1/pull", get(sync::pull))
         .route("/v1/reference", get(sync::reference))
+        .route("/v1/uploads", post(photos::create))
+        .route(
+            "/v1/uploads/{sha256}",
+            get(photos::status).patch(photos::append),
+        )
+        .route("/v1/photos/{sha256}", get(photos::download))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

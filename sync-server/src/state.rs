@@ -46,6 +46,23 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Clock (UTC ms); replaceable in tests.
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    /// Photos being appended to right now (one writer per upload).
+    uploading: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+}
+
+/// Held while a request appends to an upload; releases it on drop.
+pub struct UploadGuard {
+    set: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    sha: String,
+}
+
+impl Drop for UploadGuard {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.sha);
+    }
 }
 
 impl AppState {
@@ -66,6 +83,16 @@ impl AppState {
                     .map(|d| d.as_millis() as i64)
                     .unwrap_or(0)
             }),
+            uploading: Arc::default(),
+        })
+    }
+
+    /// Take the upload of `sha` for this request, unless another request holds it.
+    pub fn upload_lock(&self, sha: &str) -> Option<UploadGuard> {
+        let mut set = self.uploading.lock().unwrap_or_else(|p| p.into_inner());
+        set.insert(sha.to_string()).then(|| UploadGuard {
+            set: self.uploading.clone(),
+            sha: sha.to_string(),
         })
     }
 

@@ -3,7 +3,7 @@
 //! applies it to the local view, so nothing is ever half-written.
 
 mod cases;
-mod photos;
+pub(crate) mod photos;
 mod reference;
 mod schema;
 mod sync_state;
@@ -191,6 +191,11 @@ impl Store {
                 refs,
             }),
         })
+    }
+
+    /// The folder of photo files.
+    pub(crate) fn photo_dir(&self) -> &Path {
+        &self.photo_dir
     }
 
     /// The store's folder.

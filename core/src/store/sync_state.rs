@@ -199,6 +199,26 @@ impl Store {
         Ok(())
     }
 
+    /// Photos imported on this device that the server has not confirmed: (sha256, size).
+    pub fn photos_to_upload(&self) -> Result<Vec<(String, u64)>> {
+        let inner = self.lock();
+        let mut st = inner.conn.prepare(
+            "SELECT sha256, size FROM photos WHERE uploaded = 0 ORDER BY added_at_ms, sha256",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The server confirmed it holds this photo.
+    pub fn mark_photo_uploaded(&self, sha256: &str) -> Result<()> {
+        self.lock()
+            .conn
+            .execute("UPDATE photos SET uploaded = 1 WHERE sha256 = ?1", [sha256])?;
+        Ok(())
+    }
+
     /// The rejection inbox, newest first.
     pub fn rejections(&self) -> Result<Vec<Rejection>> {
         let inner = self.lock();

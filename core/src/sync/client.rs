@@ -10,10 +10,11 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 use crate::reference::ReferenceData;
+use crate::store::photos::{self, StagedPhoto};
 use crate::store::{Session, Store};
 use crate::sync::protocol::{
-    ApiError, LoginRequest, LoginResponse, OpStatus, PROTOCOL_HEADER, PROTOCOL_VERSION,
-    PullResponse, PushRequest, PushResponse,
+    ApiError, CreateUpload, LoginRequest, LoginResponse, OpStatus, PROTOCOL_HEADER,
+    PROTOCOL_VERSION, PullResponse, PushRequest, PushResponse, UPLOAD_OFFSET, UploadStatus,
 };
 
 /// Tuning of [`Store::sync`].
@@ -29,6 +30,8 @@ pub struct SyncOptions {
     pub backoff: Duration,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Bytes per upload request (a cut loses at most the chunk in flight).
+    pub upload_chunk: usize,
 }
 
 impl Default for SyncOptions {
@@ -39,6 +42,7 @@ impl Default for SyncOptions {
             attempts: 5,
             backoff: Duration::from_millis(300),
             timeout: Duration::from_secs(60),
+            upload_chunk: 512 * 1024,
         }
     }
 }
@@ -79,6 +83,8 @@ pub struct SyncReport {
     pub changes: u64,
     /// Photos uploaded.
     pub photos_uploaded: u64,
+    /// Photos the server refused (kept on the device; see the log of the sync).
+    pub photos_refused: u64,
     /// Reference data refreshed.
     pub reference_updated: bool,
 }
@@ -162,6 +168,79 @@ impl Http {
     pub(crate) fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R> {
         self.send(self.request(reqwest::Method::GET, path))
     }
+
+    pub(crate) fn patch_bytes<R: DeserializeOwned>(
+        &self,
+        path: &str,
+        offset: u64,
+        bytes: Vec<u8>,
+    ) -> Result<R> {
+        self.send(
+            self.request(reqwest::Method::PATCH, path)
+                .header(UPLOAD_OFFSET, offset.to_string())
+                .header("content-type", "application/offset+octet-stream")
+                .body(bytes),
+        )
+    }
+
+    pub(crate) fn get_bytes(&self, path: &str) -> Result<Vec<u8>> {
+        let resp = self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .map_err(|e| Error::Network(e.to_string()))?;
+        match resp.status().as_u16() {
+            200 => Ok(resp
+                .bytes()
+                .map_err(|e| Error::Network(e.to_string()))?
+                .to_vec()),
+            401 => Err(Error::AuthRequired),
+            s if s >= 500 => Err(Error::Network(format!("server answered {s}"))),
+            s => {
+                let body: Option<ApiError> = resp.json().ok();
+                Err(Error::Server {
+                    status: s,
+                    code: body.as_ref().map(|b| b.code.clone()).unwrap_or_default(),
+                    message: body.as_ref().map(|b| b.message.clone()).unwrap_or_default(),
+                    message_en: body.map(|b| b.message_en).unwrap_or_default(),
+                })
+            }
+        }
+    }
+}
+
+/// Upload one photo, resuming from the server's offset; chunks of `opts.upload_chunk`.
+fn upload_photo(
+    http: &Http,
+    file: &std::path::Path,
+    sha: &str,
+    size: u64,
+    opts: &SyncOptions,
+    cancel: &AtomicBool,
+) -> Result<()> {
+    let create = CreateUpload {
+        sha256: sha.to_string(),
+        size,
+    };
+    let mut st: UploadStatus = with_retry(opts, cancel, || http.post("/v1/uploads", &create))?;
+    let path = format!("/v1/uploads/{sha}");
+    let bytes = std::fs::read(file)?;
+    while !st.complete {
+        let from = (st.offset as usize).min(bytes.len());
+        let to = (from + opts.upload_chunk.max(1)).min(bytes.len());
+        let chunk = bytes[from..to].to_vec();
+        st = with_retry(opts, cancel, || {
+            match http.patch_bytes(&path, from as u64, chunk.clone()) {
+                // A cut: ask where the server got to, and go on from there.
+                Err(Error::Network(e)) => match http.get::<UploadStatus>(&path) {
+                    Ok(now) if now.offset != from as u64 || now.complete => Ok(now),
+                    _ => Err(Error::Network(e)),
+                },
+                Err(Error::Server { code, .. }) if code == "offset_mismatch" => http.get(&path),
+                other => other,
+            }
+        })?;
+    }
+    Ok(())
 }
 
 /// Run `f` until it succeeds, fails with a non-network error, runs out of attempts, or the sync
@@ -299,6 +378,32 @@ impl Store {
             }
         }
 
+        // Photos follow the operations that name them (DESIGN §4: text first on a weak link).
+        let pending_photos = self.photos_to_upload()?;
+        let total = pending_photos.len() as u64;
+        progress(SyncProgress {
+            phase: SyncPhase::Photos,
+            done: 0,
+            total,
+        });
+        for (i, (sha, size)) in pending_photos.iter().enumerate() {
+            let file = photos::blob_path(self.photo_dir(), sha);
+            match upload_photo(&http, &file, sha, *size, opts, cancel) {
+                Ok(()) => {
+                    self.mark_photo_uploaded(sha)?;
+                    report.photos_uploaded += 1;
+                }
+                // The server refused these bytes (hash or type): keep the photo, go on.
+                Err(Error::Server { .. }) => report.photos_refused += 1,
+                Err(e) => return Err(e),
+            }
+            progress(SyncProgress {
+                phase: SyncPhase::Photos,
+                done: i as u64 + 1,
+                total,
+            });
+        }
+
         // Pull to the end.
         let mut cursor = self.sync_state()?.cursor;
         let mut reference_version = st.reference_version;
@@ -341,5 +446,40 @@ impl Store {
             total: 1,
         });
         Ok(report)
+    }
+}
+
+impl Store {
+    /// The file of a photo, downloading it from the server first if this device does not hold
+    /// it (the server checks that the signed-in user may see a case that uses it).
+    pub fn fetch_photo(&self, sha256: &str) -> Result<std::path::PathBuf> {
+        if !photos::is_sha256_hex(sha256) {
+            return Err(Error::InvalidField {
+                field: "sha256",
+                reason: "not a lowercase hex SHA-256".into(),
+            });
+        }
+        if let Some(p) = self.photo_path(sha256) {
+            return Ok(p);
+        }
+        let st = self.sync_state()?;
+        let url = st.server_url.ok_or(Error::NotConfigured)?;
+        let token = st.token.ok_or(Error::AuthRequired)?;
+        let http = Http::new(&url, Some(token), SyncOptions::default().timeout)?;
+        let bytes = http.get_bytes(&format!("/v1/photos/{sha256}"))?;
+        if photos::sha256_hex(&bytes) != sha256 {
+            return Err(Error::Network(
+                "downloaded photo does not match its hash".into(),
+            ));
+        }
+        let mime = photos::sniff_image_type(&bytes).ok_or(Error::UnsupportedPhoto)?;
+        let staged = StagedPhoto {
+            bytes,
+            sha256: sha256.to_string(),
+            mime,
+            captured_at_ms: None,
+            location: None,
+        };
+        photos::write_blob(self.photo_dir(), &staged)
     }
 }

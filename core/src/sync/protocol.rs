@@ -139,3 +139,28 @@ pub struct ApiError {
     #[serde(default)]
     pub message_en: String,
 }
+
+/// Header with the byte offset of an upload PATCH (as in tus 1.0).
+pub const UPLOAD_OFFSET: &str = "upload-offset";
+
+/// `POST /v1/uploads`: announce a photo.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateUpload {
+    /// SHA-256 of the whole photo, lowercase hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// State of a photo upload on the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadStatus {
+    /// The photo.
+    pub sha256: String,
+    /// Bytes the server holds; the next PATCH starts here.
+    pub offset: u64,
+    /// Total size.
+    pub size: u64,
+    /// True once the photo is stored (checked and content-addressed).
+    pub complete: bool,
+}

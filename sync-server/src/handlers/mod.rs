@@ -2,4 +2,5 @@
 
 pub mod auth;
 pub mod meta;
+pub mod photos;
 pub mod sync;

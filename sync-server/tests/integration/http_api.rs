@@ -178,3 +178,213 @@ fn health_metrics_and_openapi_are_served() {
     assert!(text.contains("xuncha_ops_accepted_total 1"), "{text}");
     assert!(text.contains("xuncha_http_requests_total"));
 }
+
+fn jpeg(len: usize, seed: u8) -> Vec<u8> {
+    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    b.extend((0..len - 6).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
+    b.extend_from_slice(&[0xFF, 0xD9]);
+    b
+}
+
+fn metric(server: &TestServer, name: &str) -> u64 {
+    let text = client()
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .expect("metrics")
+        .text()
+        .expect("text");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|v| v as u64)
+        .unwrap_or(0)
+}
+
+#[test]
+fn an_upload_cut_at_half_resumes_from_the_offset() {
+    use std::io::Write;
+    let server = TestServer::start();
+    let token = login(&server, "inspector1", "dev-i1");
+    let bytes = jpeg(1_000_000, 7);
+    let sha = xuncha_core::store::sha256_hex(&bytes);
+    let url = |p: &str| format!("{}{p}", server.url);
+    let (s, b) = call(
+        client()
+            .post(url("/v1/uploads"))
+            .bearer_auth(&token)
+            .json(&json!({"sha256": sha, "size": bytes.len()})),
+    );
+    assert_eq!((s, b["offset"].as_u64()), (201, Some(0)));
+
+    // Send half the body, then cut the connection.
+    let half = bytes.len() / 2;
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let mut tcp = std::net::TcpStream::connect(&addr).expect("connect");
+    write!(
+        tcp,
+        "PATCH /v1/uploads/{sha} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: {}\r\n\r\n",
+        bytes.len()
+    )
+    .expect("headers");
+    tcp.write_all(&bytes[..half]).expect("half the body");
+    tcp.flush().expect("flush");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    drop(tcp);
+
+    // Ask where to continue, then send only the rest.
+    let mut offset = 0;
+    for _ in 0..50 {
+        let (_, b) = call(
+            client()
+                .get(url(&format!("/v1/uploads/{sha}")))
+                .bearer_auth(&token),
+        );
+        offset = b["offset"].as_u64().expect("offset");
+        if offset == half as u64 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        offset, half as u64,
+        "the server kept the bytes received before the cut"
+    );
+    let (s, b) = call(
+        client()
+            .patch(url(&format!("/v1/uploads/{sha}")))
+            .bearer_auth(&token)
+            .header("upload-offset", offset.to_string())
+            .body(bytes[half..].to_vec()),
+    );
+    assert_eq!((s, b["complete"].as_bool()), (200, Some(true)));
+    assert_eq!(
+        metric(&server, "xuncha_blob_bytes_in_total"),
+        bytes.len() as u64,
+        "each byte received once"
+    );
+    // A wrong offset is refused with the right one.
+    let (s, b) = call(
+        client()
+            .post(url("/v1/uploads"))
+            .bearer_auth(&token)
+            .json(&json!({"sha256": sha, "size": bytes.len()})),
+    );
+    assert_eq!(
+        (s, b["complete"].as_bool()),
+        (200, Some(true)),
+        "dedup: already stored"
+    );
+}
+
+#[test]
+fn wrong_hashes_and_fake_images_are_refused() {
+    let server = TestServer::start();
+    let token = login(&server, "inspector1", "dev-i1");
+    let url = |p: &str| format!("{}{p}", server.url);
+    let upload = |claimed: &str, bytes: Vec<u8>| -> (u16, Value) {
+        let (s, b) = call(
+            client()
+                .post(url("/v1/uploads"))
+                .bearer_auth(&token)
+                .json(&json!({"sha256": claimed, "size": bytes.len()})),
+        );
+        assert_eq!(s, 201, "{b}");
+        call(
+            client()
+                .patch(url(&format!("/v1/uploads/{claimed}")))
+                .bearer_auth(&token)
+                .header("upload-offset", "0")
+                .body(bytes),
+        )
+    };
+    let real = jpeg(5000, 1);
+    let other = xuncha_core::store::sha256_hex(&jpeg(5000, 2));
+    let (s, b) = upload(&other, real);
+    assert_eq!((s, b["code"].as_str()), (422, Some("hash_mismatch")));
+    let text = b"GET /secret HTTP/1.1 this is plain text, not a JPEG at all....".to_vec();
+    let (s, b) = upload(&xuncha_core::store::sha256_hex(&text), text);
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (415, Some("unsupported_photo_type"))
+    );
+    let (s, b) = call(
+        client()
+            .post(url("/v1/uploads"))
+            .bearer_auth(&token)
+            .json(&json!({"sha256": "../../etc/passwd", "size": 10})),
+    );
+    assert_eq!((s, b["code"].as_str()), (400, Some("invalid_sha256")));
+    let (s, b) = call(
+        client()
+            .get(url("/v1/photos/..%2F..%2Fxuncha-server.db"))
+            .bearer_auth(&token),
+    );
+    assert_eq!((s, b["code"].as_str()), (400, Some("invalid_sha256")));
+    let (s, b) = call(
+        client()
+            .post(url("/v1/uploads"))
+            .bearer_auth(&token)
+            .json(&json!({"sha256": other, "size": 500_000_000u64})),
+    );
+    assert_eq!((s, b["code"].as_str()), (413, Some("photo_too_large")));
+    assert_eq!(
+        server.state.store.stats().expect("stats").photos,
+        0,
+        "nothing stored"
+    );
+}
+
+#[test]
+fn photos_download_only_for_callers_who_see_the_case() {
+    let server = TestServer::start();
+    let inspector = Device::signed_in(&server, "inspector1", 0);
+    let supervisor = Device::signed_in(&server, "supervisor1", 0);
+    let unit1 = Device::signed_in(&server, "unit1", 0);
+    let unit2 = Device::signed_in(&server, "unit2", 0);
+    let c = inspector.report("0101", 5);
+    let report = inspector.sync();
+    assert_eq!(report.photos_uploaded, 1);
+    supervisor.sync();
+    supervisor
+        .store
+        .act(
+            c,
+            xuncha_core::OpBody::Register {
+                note: String::new(),
+            },
+            vec![],
+        )
+        .expect("register");
+    supervisor
+        .store
+        .act(
+            c,
+            xuncha_core::OpBody::Dispatch {
+                unit_id: "u1".into(),
+                deadline_ms: None,
+                note: String::new(),
+            },
+            vec![],
+        )
+        .expect("dispatch");
+    supervisor.sync();
+    unit1.sync();
+    unit2.sync();
+    let sha = unit1.store.case_detail(c).expect("detail").photos[0]
+        .photo
+        .sha256
+        .clone();
+    assert!(
+        unit1.store.photo_path(&sha).is_none(),
+        "not on the unit's phone yet"
+    );
+    let path = unit1.store.fetch_photo(&sha).expect("unit 1 downloads");
+    let original = inspector.store.photo_path(&sha).expect("original");
+    assert_eq!(
+        std::fs::read(path).expect("read"),
+        std::fs::read(original).expect("read")
+    );
+    let err = unit2.store.fetch_photo(&sha).expect_err("unit 2 must not");
+    assert_eq!(err.code(), "server_refused");
+    assert!(err.to_string().contains("404"));
+}

@@ -181,6 +181,22 @@ fn the_whole_loop_reaches_every_device_identically() {
         assert_eq!(d.store.pending_count().expect("pending"), 0);
         assert!(d.store.rejections().expect("inbox").is_empty());
     }
+    // Every photo reached the server intact: the supervisor's phone downloads each one.
+    let photos = supervisor.store.case_detail(c).expect("detail").photos;
+    assert_eq!(photos.len(), 3, "one before, two after");
+    for p in photos {
+        let path = supervisor
+            .store
+            .fetch_photo(&p.photo.sha256)
+            .expect("download");
+        let bytes = std::fs::read(path).expect("read");
+        assert_eq!(xuncha_core::store::sha256_hex(&bytes), p.photo.sha256);
+    }
+    assert_eq!(
+        server.state.store.stats().expect("stats").photos,
+        5,
+        "3 before + 2 after"
+    );
 }
 
 #[test]

@@ -1,0 +1,317 @@
+//! Photos: resumable uploads with tus 1.0 core semantics (create with size and SHA-256, append
+//! at an offset, ask the offset after a cut), checked against their hash and image type before
+//! they are stored content-addressed; downloads only for callers who can see a case that uses
+//! the photo.
+
+use std::path::{Path, PathBuf};
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use tokio::io::AsyncWriteExt;
+use xuncha_core::scope;
+use xuncha_core::store::{is_sha256_hex, sha256_hex, sniff_image_type};
+use xuncha_core::sync::protocol::{CreateUpload, UPLOAD_OFFSET, UploadStatus};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::state::AppState;
+use crate::store::Principal;
+
+fn check_sha(sha: &str) -> ApiResult<()> {
+    if is_sha256_hex(sha) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_sha256",
+            "照片标识必须是 64 位小写十六进制 SHA-256",
+            "photo id must be a lowercase hex SHA-256",
+        ))
+    }
+}
+
+/// Where a stored photo lives.
+pub fn blob_path(dir: &Path, sha: &str) -> PathBuf {
+    dir.join(&sha[..2]).join(sha)
+}
+
+fn partial_path(dir: &Path, sha: &str) -> PathBuf {
+    dir.join("partial").join(sha)
+}
+
+async fn status_of(state: &AppState, sha: &str) -> ApiResult<Option<UploadStatus>> {
+    let s = sha.to_string();
+    let sqlite = state.sqlite.clone();
+    let row = tokio::task::spawn_blocking(move || sqlite.upload_state(&s))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(row.map(|(size, received, complete)| UploadStatus {
+        sha256: sha.to_string(),
+        offset: if complete { size } else { received },
+        size,
+        complete,
+    }))
+}
+
+/// `POST /v1/uploads`: announce a photo; answers where to continue (or that it is stored).
+#[utoipa::path(post, path = "/v1/uploads", tag = "photos",
+    request_body(content = Object, description = "{sha256, size}"),
+    responses((status = 201, description = "UploadStatus {sha256, offset, size, complete}", body = Object),
+              (status = 200, description = "already stored", body = Object),
+              (status = 413, description = "photo too large", body = Object)))]
+pub async fn create(
+    State(state): State<AppState>,
+    _who: Principal,
+    ApiJson(req): ApiJson<CreateUpload>,
+) -> ApiResult<Response> {
+    check_sha(&req.sha256)?;
+    if req.size == 0 || req.size > state.config.max_photo_bytes {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "photo_too_large",
+            format!(
+                "照片大小须在 1 字节到 {} 字节之间",
+                state.config.max_photo_bytes
+            ),
+            format!(
+                "photo size must be 1..={} bytes",
+                state.config.max_photo_bytes
+            ),
+        ));
+    }
+    if let Some(st) = status_of(&state, &req.sha256).await?
+        && (st.complete || st.size == req.size)
+    {
+        let code = if st.complete {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        return Ok((code, Json(st)).into_response());
+    }
+    let (sha, size, now) = (req.sha256.clone(), req.size, state.now_ms());
+    let sqlite = state.sqlite.clone();
+    tokio::task::spawn_blocking(move || sqlite.create_upload(&sha, size, now))
+        .await
+        .map_err(ApiError::internal)??;
+    let _ = tokio::fs::remove_file(partial_path(&state.blob_dir, &req.sha256)).await;
+    Ok((
+        StatusCode::CREATED,
+        Json(UploadStatus {
+            sha256: req.sha256,
+            offset: 0,
+            size: req.size,
+            complete: false,
+        }),
+    )
+        .into_response())
+}
+
+/// `GET /v1/uploads/{sha256}`: the offset to resume from after a cut.
+#[utoipa::path(get, path = "/v1/uploads/{sha256}", tag = "photos",
+    params(("sha256" = String, Path, description = "SHA-256 of the photo")),
+    responses((status = 200, description = "UploadStatus", body = Object),
+              (status = 404, description = "no such upload", body = Object)))]
+pub async fn status(
+    State(state): State<AppState>,
+    _who: Principal,
+    UrlPath(sha): UrlPath<String>,
+) -> ApiResult<Response> {
+    check_sha(&sha)?;
+    match status_of(&state, &sha).await? {
+        Some(st) => Ok(([(UPLOAD_OFFSET, st.offset.to_string())], Json(st)).into_response()),
+        None => Err(ApiError::not_found("上传任务", "upload")),
+    }
+}
+
+/// `PATCH /v1/uploads/{sha256}` with `Upload-Offset: N`: append bytes from offset N. Bytes
+/// received before a cut are kept, so the next attempt resumes where this one stopped.
+#[utoipa::path(patch, path = "/v1/uploads/{sha256}", tag = "photos",
+    params(("sha256" = String, Path, description = "SHA-256 of the photo"),
+           ("upload-offset" = u64, Header, description = "byte offset of this chunk")),
+    request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
+    responses((status = 200, description = "UploadStatus", body = Object),
+              (status = 409, description = "offset mismatch or upload busy", body = Object),
+              (status = 415, description = "not a JPEG/PNG/WebP/HEIC image", body = Object),
+              (status = 422, description = "bytes do not match the SHA-256", body = Object)))]
+pub async fn append(
+    State(state): State<AppState>,
+    _who: Principal,
+    UrlPath(sha): UrlPath<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    check_sha(&sha)?;
+    let offset: u64 = headers
+        .get(UPLOAD_OFFSET)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "missing_offset",
+                "缺少 Upload-Offset 请求头",
+                "Upload-Offset header required",
+            )
+        })?;
+    let Some(st) = status_of(&state, &sha).await? else {
+        return Err(ApiError::not_found("上传任务", "upload"));
+    };
+    if st.complete {
+        return Ok(Json(st).into_response());
+    }
+    let Some(_guard) = state.upload_lock(&sha) else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "upload_busy",
+            "该照片正在上传中",
+            "this photo is being uploaded by another request",
+        ));
+    };
+    if offset != st.offset {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "offset_mismatch",
+            format!("上传位置不符：服务器已有 {} 字节", st.offset),
+            format!("offset mismatch: the server holds {} bytes", st.offset),
+        ));
+    }
+    let part = partial_path(&state.blob_dir, &sha);
+    let mut file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&part)
+        .await
+        .map_err(ApiError::internal)?;
+    // The partial file may hold bytes past the recorded offset from an earlier cut; cut it back.
+    file.set_len(st.offset).await.map_err(ApiError::internal)?;
+    let mut received = st.offset;
+    let mut body = body;
+    let mut too_much = false;
+    let mut cut = false;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            cut = true;
+            break;
+        };
+        if let Ok(data) = frame.into_data() {
+            if received + data.len() as u64 > st.size {
+                too_much = true;
+                break;
+            }
+            file.write_all(&data).await.map_err(ApiError::internal)?;
+            received += data.len() as u64;
+            state.metrics.blob_bytes_in.inc_by(data.len() as u64);
+        }
+    }
+    file.sync_all().await.map_err(ApiError::internal)?;
+    drop(file);
+    let (s2, sqlite) = (sha.clone(), state.sqlite.clone());
+    tokio::task::spawn_blocking(move || sqlite.upload_progress(&s2, received))
+        .await
+        .map_err(ApiError::internal)??;
+    if too_much {
+        return Err(ApiError::bad_request(
+            "too_many_bytes",
+            "上传的字节数超过声明的大小",
+            "more bytes than the announced size",
+        ));
+    }
+    if cut || received < st.size {
+        return Ok(Json(UploadStatus {
+            sha256: sha,
+            offset: received,
+            size: st.size,
+            complete: false,
+        })
+        .into_response());
+    }
+    finish(&state, &sha, st.size).await
+}
+
+/// Check a complete upload and store it under its hash.
+async fn finish(state: &AppState, sha: &str, size: u64) -> ApiResult<Response> {
+    let part = partial_path(&state.blob_dir, sha);
+    let bytes = tokio::fs::read(&part).await.map_err(ApiError::internal)?;
+    let discard = || async {
+        let _ = tokio::fs::remove_file(&part).await;
+        let (s, sqlite) = (sha.to_string(), state.sqlite.clone());
+        let _ = tokio::task::spawn_blocking(move || sqlite.forget_upload(&s)).await;
+    };
+    let actual = tokio::task::spawn_blocking({
+        let b = bytes.clone();
+        move || sha256_hex(&b)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    if actual != sha {
+        discard().await;
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "hash_mismatch",
+            "照片内容与其 SHA-256 不符，已丢弃，请重新上传",
+            "the bytes do not match the SHA-256; discarded, upload again",
+        ));
+    }
+    let Some(mime) = sniff_image_type(&bytes) else {
+        discard().await;
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_photo_type",
+            "照片格式不支持：只接受 JPEG、PNG、WebP、HEIC 图片",
+            "only JPEG, PNG, WebP and HEIC images are accepted",
+        ));
+    };
+    let dest = blob_path(&state.blob_dir, sha);
+    if let Some(parent) = dest.parent() {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    tokio::fs::rename(&part, &dest)
+        .await
+        .map_err(ApiError::internal)?;
+    let (s, sqlite, now) = (sha.to_string(), state.sqlite.clone(), state.now_ms());
+    tokio::task::spawn_blocking(move || sqlite.photo_stored(&s, mime, size, now))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(Json(UploadStatus {
+        sha256: sha.to_string(),
+        offset: size,
+        size,
+        complete: true,
+    })
+    .into_response())
+}
+
+/// `GET /v1/photos/{sha256}`: the bytes, for callers who can see a case that uses the photo.
+#[utoipa::path(get, path = "/v1/photos/{sha256}", tag = "photos",
+    params(("sha256" = String, Path, description = "SHA-256 of the photo")),
+    responses((status = 200, description = "the image", content_type = "image/*"),
+              (status = 404, description = "no such photo, or not visible to you", body = Object)))]
+pub async fn download(
+    State(state): State<AppState>,
+    who: Principal,
+    UrlPath(sha): UrlPath<String>,
+) -> ApiResult<Response> {
+    check_sha(&sha)?;
+    let (s, sqlite) = (sha.clone(), state.sqlite.clone());
+    let found = tokio::task::spawn_blocking(move || sqlite.photo_with_cases(&s))
+        .await
+        .map_err(ApiError::internal)??;
+    let actor = who.actor();
+    let hidden = || ApiError::not_found("照片（或无权查看）", "photo (or not visible to you)");
+    let Some((mime, cases)) = found else {
+        return Err(hidden());
+    };
+    if !cases.iter().any(|c| scope::can_see(&actor, c)) {
+        return Err(hidden());
+    }
+    let bytes = tokio::fs::read(blob_path(&state.blob_dir, &sha))
+        .await
+        .map_err(|_| hidden())?;
+    state.metrics.blob_bytes_out.inc_by(bytes.len() as u64);
+    Ok(([(header::CONTENT_TYPE, mime)], bytes).into_response())
+}
