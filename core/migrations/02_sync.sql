@@ -19,4 +19,7 @@ CREATE TABLE rejections (
 ) STRICT;
 CREATE INDEX rejections_by_time ON rejections(rejected_at_ms);
 
+-- Server annotations of an event (probable duplicates of a report), as JSON.
+ALTER TABLE events ADD COLUMN dups TEXT;
+
 CREATE INDEX events_by_server_seq ON events(server_seq) WHERE server_seq IS NOT NULL;

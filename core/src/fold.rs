@@ -17,6 +17,8 @@ pub struct ApplyContext {
     pub server_time_ms: Option<i64>,
     /// Case number to give on registration (the server's; None on a device).
     pub case_no: Option<String>,
+    /// Probable duplicates of a new report (the server's finding; empty on a device).
+    pub probable_duplicates: Vec<uuid::Uuid>,
 }
 
 /// Check `op` against the table and the case, and return the new case and its timeline event.
@@ -38,8 +40,9 @@ pub fn apply(case: Option<&Case>, op: &Op, ctx: &ApplyContext) -> Result<(Case, 
     };
     if let Some(c) = case {
         apply_effects(&mut next, c, op, ctx)?;
-    } else if let Some(t) = ctx.server_time_ms {
-        next.server_received_at_ms = Some(t);
+    } else {
+        next.server_received_at_ms = ctx.server_time_ms;
+        next.probable_duplicates = ctx.probable_duplicates.clone();
     }
     next.status = to;
     if !matches!(to, Status::Dispatched | Status::InProgress) {
@@ -60,6 +63,11 @@ pub fn apply(case: Option<&Case>, op: &Op, ctx: &ApplyContext) -> Result<(Case, 
             None
         },
         server_seq: None,
+        probable_duplicates: if case.is_none() {
+            ctx.probable_duplicates.clone()
+        } else {
+            Vec::new()
+        },
     };
     Ok((next, event))
 }
@@ -180,6 +188,7 @@ fn new_case(op: &Op, body: &OpBody) -> Result<Case> {
         updated_hlc: op.hlc,
         updated_at_ms: op.device_time_ms,
         server_received_at_ms: None,
+        probable_duplicates: Vec::new(),
         // Fields not in the map were last written by the report itself.
         field_hlc: Default::default(),
     })

@@ -437,6 +437,10 @@ pub struct Case {
     /// When the server received the report (None until synced).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_received_at_ms: Option<i64>,
+    /// Open cases of the same category reported within 50 m and 24 h before this one, found by
+    /// the server on receipt: a hint for the supervisor, never an automatic merge.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probable_duplicates: Vec<Uuid>,
     /// HLC of the last edit of each field (last-writer-wins merge); a field that was never
     /// edited is absent and counts as written at `reported_hlc`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -467,4 +471,7 @@ pub struct Event {
     /// Position in the server's change feed (None while only on this device).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_seq: Option<i64>,
+    /// For a report: the probable duplicates the server found on receipt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probable_duplicates: Vec<Uuid>,
 }

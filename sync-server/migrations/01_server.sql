@@ -44,11 +44,16 @@ CREATE TABLE cases (
     unit_id     TEXT,
     reporter_id TEXT NOT NULL,
     category    TEXT NOT NULL,
+    lat         REAL NOT NULL,
+    lon         REAL NOT NULL,
+    received_ms INTEGER NOT NULL,
     last_seq    INTEGER NOT NULL,
     doc         TEXT NOT NULL
 ) STRICT;
 CREATE INDEX cases_by_unit ON cases(unit_id, status);
 CREATE INDEX cases_by_status ON cases(status);
+-- Probable-duplicate search: same category, received recently.
+CREATE INDEX cases_by_category_received ON cases(category, received_ms);
 
 -- The change feed: one row per accepted operation, in commit order. unit_before/unit_after and
 -- reporter_id are the scope keys pulls filter on.

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use uuid::Uuid;
 use xuncha_core::Lang;
 use xuncha_core::fold::{self, ApplyContext};
+use xuncha_core::geo::{LatLon, distance_m};
 use xuncha_core::model::{Case, Event, Op, OpBody};
 use xuncha_core::reference::ReferenceIndex;
 use xuncha_core::scope;
@@ -21,6 +22,13 @@ pub trait PushTx {
     fn op_result(&mut self, op_id: Uuid) -> StoreResult<Option<OpResult>>;
     /// The current case.
     fn case(&mut self, id: Uuid) -> StoreResult<Option<Case>>;
+    /// Open cases of `category` received since `since_ms` with their positions (candidates for
+    /// probable duplicates).
+    fn recent_open_cases(
+        &mut self,
+        category: &str,
+        since_ms: i64,
+    ) -> StoreResult<Vec<(Uuid, LatLon)>>;
     /// The next case number (立案号) for the year of `now_ms`.
     fn next_case_no(&mut self, now_ms: i64) -> StoreResult<String>;
     /// Append the event to the feed (setting its `server_seq`) and store the case; returns the
@@ -35,6 +43,11 @@ pub trait PushTx {
     /// Keep the first answer to an operation.
     fn save_result(&mut self, device_id: &str, result: &OpResult) -> StoreResult<()>;
 }
+
+/// A report this close to an open case of the same category is flagged as a probable duplicate.
+pub const DUPLICATE_RADIUS_M: f64 = 50.0;
+/// … if that case was received this recently.
+pub const DUPLICATE_WINDOW_MS: i64 = 24 * 3_600_000;
 
 /// A refusal: a stable code and a reason for a person.
 struct Refusal {
@@ -178,9 +191,21 @@ fn decide(
         }
         .into()));
     }
+    let probable_duplicates = match &op.body {
+        OpBody::Report {
+            category, location, ..
+        } => tx
+            .recent_open_cases(category, now_ms - DUPLICATE_WINDOW_MS)?
+            .into_iter()
+            .filter(|(_, at)| distance_m(*at, location.point()) <= DUPLICATE_RADIUS_M)
+            .map(|(id, _)| id)
+            .collect(),
+        _ => Vec::new(),
+    };
     let ctx = ApplyContext {
         server_time_ms: Some(now_ms),
         case_no: None,
+        probable_duplicates,
     };
     let (mut next, mut event) = match fold::apply(case.as_ref(), op, &ctx) {
         Ok(x) => x,

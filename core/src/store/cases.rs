@@ -293,6 +293,7 @@ impl Store {
             let ctx = ApplyContext {
                 server_time_ms: ev.server_time_ms,
                 case_no: ev.case_no.clone(),
+                probable_duplicates: ev.probable_duplicates.clone(),
             };
             case = Some(fold::apply(case.as_ref(), &ev.op, &ctx)?.0);
         }
@@ -470,8 +471,8 @@ pub(crate) fn insert_event(
 ) -> Result<i64> {
     conn.prepare_cached(
         "INSERT INTO events (op_id, case_id, action, from_status, to_status,
-                             server_time_ms, case_no, pending, op, server_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                             server_time_ms, case_no, pending, op, server_seq, dups)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         &*ev.op.id.hyphenated().encode_lower(&mut [0u8; 36]),
@@ -483,9 +484,25 @@ pub(crate) fn insert_event(
         ev.case_no,
         pending,
         op_json,
-        ev.server_seq
+        ev.server_seq,
+        dups_json(&ev.probable_duplicates)?
     ])?;
     Ok(conn.last_insert_rowid())
+}
+
+/// Server annotations as stored in `events.dups` (NULL when there are none).
+pub(crate) fn dups_json(dups: &[Uuid]) -> Result<Option<String>> {
+    Ok(if dups.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(dups)?)
+    })
+}
+
+/// Parse `events.dups`.
+pub(crate) fn parse_dups(json: Option<String>) -> Vec<Uuid> {
+    json.and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default()
 }
 
 /// Write the local view of a case; `changed_seq` is the local_seq of the event that changed it.
@@ -531,7 +548,7 @@ pub(crate) fn load_case(conn: &Connection, id: Uuid) -> Result<Option<Case>> {
 
 pub(crate) fn load_events(conn: &Connection, case_id: Uuid) -> Result<Vec<Event>> {
     let mut st = conn.prepare_cached(
-        "SELECT op, from_status, to_status, server_time_ms, case_no, server_seq FROM events
+        "SELECT op, from_status, to_status, server_time_ms, case_no, server_seq, dups FROM events
          WHERE case_id = ?1 ORDER BY server_seq IS NULL, server_seq, local_seq",
     )?;
     let rows = st.query_map([case_id.to_string()], |r| {
@@ -542,11 +559,12 @@ pub(crate) fn load_events(conn: &Connection, case_id: Uuid) -> Result<Vec<Event>
             r.get::<_, Option<i64>>(3)?,
             r.get::<_, Option<String>>(4)?,
             r.get::<_, Option<i64>>(5)?,
+            r.get::<_, Option<String>>(6)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (op, from, to, server_time_ms, case_no, server_seq) = row?;
+        let (op, from, to, server_time_ms, case_no, server_seq, dups) = row?;
         out.push(Event {
             op: serde_json::from_str(&op)?,
             from_status: from.as_deref().and_then(Status::parse),
@@ -554,6 +572,7 @@ pub(crate) fn load_events(conn: &Connection, case_id: Uuid) -> Result<Vec<Event>
             server_time_ms,
             case_no,
             server_seq,
+            probable_duplicates: parse_dups(dups),
         });
     }
     Ok(out)

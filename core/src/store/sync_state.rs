@@ -253,7 +253,7 @@ fn upsert_server_event(conn: &Connection, ev: &Event) -> Result<()> {
     let updated = conn
         .prepare_cached(
             "UPDATE events SET pending = 0, server_seq = ?2, server_time_ms = ?3, case_no = ?4,
-                    from_status = ?5, to_status = ?6
+                    from_status = ?5, to_status = ?6, dups = ?7
              WHERE op_id = ?1",
         )?
         .execute(params![
@@ -262,7 +262,8 @@ fn upsert_server_event(conn: &Connection, ev: &Event) -> Result<()> {
             ev.server_time_ms,
             ev.case_no,
             ev.from_status.map(|s| s.as_str()),
-            ev.to_status.as_str()
+            ev.to_status.as_str(),
+            super::cases::dups_json(&ev.probable_duplicates)?
         ])?;
     if updated == 0 {
         let op_json = serde_json::to_string(&ev.op)?;
@@ -300,7 +301,7 @@ pub(crate) fn rebase(conn: &Connection, case_id: Uuid) -> Result<()> {
         None => (0, None),
     };
     let mut st = conn.prepare_cached(
-        "SELECT op, server_time_ms, case_no, local_seq FROM events
+        "SELECT op, server_time_ms, case_no, local_seq, dups FROM events
          WHERE case_id = ?1 AND (pending = 1 OR server_seq > ?2)
          ORDER BY pending, server_seq, local_seq",
     )?;
@@ -310,15 +311,17 @@ pub(crate) fn rebase(conn: &Connection, case_id: Uuid) -> Result<()> {
             r.get::<_, Option<i64>>(1)?,
             r.get::<_, Option<String>>(2)?,
             r.get::<_, i64>(3)?,
+            r.get::<_, Option<String>>(4)?,
         ))
     })?;
     let mut changed_seq = 0;
     for row in rows {
-        let (op, server_time_ms, case_no, local_seq) = row?;
+        let (op, server_time_ms, case_no, local_seq, dups) = row?;
         let op: Op = serde_json::from_str(&op)?;
         let ctx = ApplyContext {
             server_time_ms,
             case_no,
+            probable_duplicates: super::cases::parse_dups(dups),
         };
         if let Ok((next, _)) = fold::apply(view.as_ref(), &op, &ctx) {
             view = Some(next);

@@ -406,6 +406,7 @@ fn effects_of_key_transitions() {
     let ctx = ApplyContext {
         server_time_ms: Some(5),
         case_no: Some("XC-2026-000001".into()),
+        ..ApplyContext::default()
     };
     let (case, op) = setup(
         Some(Status::Submitted),

@@ -258,6 +258,34 @@ impl PushTx for SqlitePush<'_> {
         load_case(self.tx, id)
     }
 
+    fn recent_open_cases(
+        &mut self,
+        category: &str,
+        since_ms: i64,
+    ) -> StoreResult<Vec<(Uuid, xuncha_core::geo::LatLon)>> {
+        let mut st = self.tx.prepare_cached(
+            "SELECT id, lat, lon FROM cases WHERE category = ?1 AND received_ms >= ?2
+               AND status NOT IN ('closed', 'rejected', 'duplicate')",
+        )?;
+        let rows = st.query_map(params![category, since_ms], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                xuncha_core::geo::LatLon {
+                    lat: r.get(1)?,
+                    lon: r.get(2)?,
+                },
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, at) = row?;
+            if let Ok(id) = id.parse() {
+                out.push((id, at));
+            }
+        }
+        Ok(out)
+    }
+
     fn next_case_no(&mut self, now_ms: i64) -> StoreResult<String> {
         let year = Utc
             .timestamp_millis_opt(now_ms + 8 * 3_600_000)
@@ -303,11 +331,12 @@ impl PushTx for SqlitePush<'_> {
             .prepare_cached("UPDATE events SET event = ?2 WHERE seq = ?1")?
             .execute(params![seq, serde_json::to_string(&*event)?])?;
         let sql = if is_new {
-            "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id,
+                                lat, lon, received_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         } else {
             "UPDATE cases SET case_no = ?1, status = ?2, unit_id = ?3, reporter_id = ?4, category = ?5,
-                    last_seq = ?6, doc = ?7 WHERE id = ?8"
+                    last_seq = ?6, doc = ?7, lat = ?9, lon = ?10, received_ms = ?11 WHERE id = ?8"
         };
         self.tx.prepare_cached(sql)?.execute(params![
             case.case_no,
@@ -317,7 +346,11 @@ impl PushTx for SqlitePush<'_> {
             case.category,
             seq,
             serde_json::to_string(case)?,
-            case_id
+            case_id,
+            case.location.lat,
+            case.location.lon,
+            case.server_received_at_ms
+                .unwrap_or(event.server_time_ms.unwrap_or(0))
         ])?;
         for p in event.op.body.photos() {
             self.tx

@@ -442,3 +442,40 @@ fn an_expired_token_costs_nothing_pending() {
         Some("inspector1".to_string())
     );
 }
+
+#[test]
+fn reports_near_an_open_case_of_the_same_category_are_flagged() {
+    let server = TestServer::start();
+    let a = Device::signed_in(&server, "inspector1", 0);
+    let b = Device::signed_in(&server, "inspector2", 0);
+    let supervisor = Device::signed_in(&server, "supervisor1", 0);
+    let first = a.report("0101", 1);
+    a.sync();
+    let same = b.report("0101", 2);
+    let other_kind = b.report("0503", 3);
+    b.sync();
+    supervisor.sync();
+    let detail = |c| supervisor.store.case_detail(c).expect("detail").case;
+    assert_eq!(
+        detail(same).probable_duplicates,
+        vec![first],
+        "flagged for the supervisor"
+    );
+    assert!(detail(other_kind).probable_duplicates.is_empty());
+    assert!(detail(first).probable_duplicates.is_empty());
+    assert_eq!(
+        detail(same).status,
+        Status::Submitted,
+        "a hint, never a merge"
+    );
+    // The reporter's own device learns it too, and a refold from its events agrees.
+    b.sync();
+    assert_eq!(
+        b.store
+            .case_detail(same)
+            .expect("detail")
+            .case
+            .probable_duplicates,
+        vec![first]
+    );
+}
