@@ -50,6 +50,7 @@ fn case_in(status: Status, pending_extension: bool) -> Case {
         updated_hlc: Hlc::default(),
         updated_at_ms: 0,
         server_received_at_ms: None,
+        probable_duplicates: Vec::new(),
         field_hlc: BTreeMap::new(),
     }
 }
