@@ -53,3 +53,66 @@ pub fn seed_demo(state: &AppState) -> Result<bool, error::ApiError> {
     state.store.set_reference(&city)?;
     Ok(true)
 }
+
+/// A server running on its own runtime thread, on a free loopback port, until dropped. For tests,
+/// the simulator and benchmarks, which drive it with real HTTP from blocking clients.
+pub struct RunningServer {
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Start serving `state` on 127.0.0.1 with an OS-chosen port.
+    pub fn start(state: AppState) -> std::io::Result<Self> {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = addr_tx.send(Err(e));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let listener = match TcpListener::bind("127.0.0.1:0").await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let _ = addr_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = addr_tx.send(listener.local_addr());
+                let _ = serve(listener, state, async {
+                    let _ = rx.await;
+                })
+                .await;
+            });
+        });
+        let addr = addr_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("server thread ended before listening"))??;
+        Ok(RunningServer {
+            url: format!("http://{addr}"),
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -9,17 +9,15 @@ use xuncha_core::sync::client::{SyncOptions, SyncReport};
 use xuncha_core::{Location, Store};
 use xuncha_server::{AppState, Config};
 
-/// A server running on its own runtime thread until dropped.
+/// A demo server (demo city and users, password `demo`) on a free port.
 pub struct TestServer {
     pub url: String,
     pub state: AppState,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _running: xuncha_server::RunningServer,
     _dir: TempDir,
 }
 
 impl TestServer {
-    /// Start a demo server (demo city and users, password `demo`).
     pub fn start() -> Self {
         Self::start_with(Config::default())
     }
@@ -28,47 +26,12 @@ impl TestServer {
         let dir = TempDir::new().expect("tmp");
         let state = AppState::open(dir.path(), config).expect("open server state");
         xuncha_server::seed_demo(&state).expect("seed");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let st = state.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                addr_tx
-                    .send(listener.local_addr().expect("addr"))
-                    .expect("send addr");
-                xuncha_server::serve(listener, st, async {
-                    let _ = rx.await;
-                })
-                .await
-                .expect("serve");
-            });
-        });
-        let addr = addr_rx.recv().expect("server address");
+        let running = xuncha_server::RunningServer::start(state.clone()).expect("start server");
         TestServer {
-            url: format!("http://{addr}"),
+            url: running.url.clone(),
             state,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _running: running,
             _dir: dir,
-        }
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
         }
     }
 }

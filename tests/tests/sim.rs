@@ -1,0 +1,38 @@
+//! The device simulator against a real server: every operation of every simulated phone ends up
+//! accepted exactly once or in that phone's rejection inbox.
+
+use std::process::Command;
+
+use xuncha_server::{AppState, Config, RunningServer};
+
+#[test]
+fn simulated_phones_lose_and_duplicate_nothing() {
+    let dir = tempfile::TempDir::new().expect("tmp");
+    let state = AppState::open(dir.path(), Config::default()).expect("server state");
+    xuncha_server::seed_demo(&state).expect("seed");
+    let server = RunningServer::start(state.clone()).expect("server");
+    let out = Command::new(env!("CARGO_BIN_EXE_xuncha-sim"))
+        .args([
+            "--server",
+            &server.url,
+            "--inspectors",
+            "3",
+            "--units",
+            "4",
+            "--reports",
+            "24",
+        ])
+        .args(["--offline-rounds", "3", "--seed", "7"])
+        .output()
+        .expect("run simulator");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}{stderr}");
+    assert!(out.status.success(), "simulator failed");
+    assert!(
+        stdout.trim_end().ends_with("lost: 0 duplicated: 0"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("cases: 24"), "{stdout}");
+    assert!(state.store.stats().expect("stats").photos >= 24);
+}
