@@ -52,8 +52,9 @@ CREATE TABLE cases (
 ) STRICT;
 CREATE INDEX cases_by_unit ON cases(unit_id, status);
 CREATE INDEX cases_by_status ON cases(status);
--- Probable-duplicate search: same category, received recently.
-CREATE INDEX cases_by_category_received ON cases(category, received_ms);
+-- Probable-duplicate search: same category, nearby (a latitude band), then recent; covering, so
+-- the search never visits the table.
+CREATE INDEX cases_by_category_lat ON cases(category, lat, lon, received_ms, status, id);
 
 -- The change feed: one row per accepted operation, in commit order. unit_before/unit_after and
 -- reporter_id are the scope keys pulls filter on.

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use uuid::Uuid;
 use xuncha_core::Lang;
 use xuncha_core::fold::{self, ApplyContext};
-use xuncha_core::geo::{LatLon, distance_m};
+use xuncha_core::geo::{LatLon, bounding_box, distance_m};
 use xuncha_core::model::{Case, Event, Op, OpBody};
 use xuncha_core::reference::ReferenceIndex;
 use xuncha_core::scope;
@@ -22,12 +22,14 @@ pub trait PushTx {
     fn op_result(&mut self, op_id: Uuid) -> StoreResult<Option<OpResult>>;
     /// The current case.
     fn case(&mut self, id: Uuid) -> StoreResult<Option<Case>>;
-    /// Open cases of `category` received since `since_ms` with their positions (candidates for
-    /// probable duplicates).
+    /// Open cases of `category` received since `since_ms` inside the box `lo..hi`, with their
+    /// positions (candidates for probable duplicates).
     fn recent_open_cases(
         &mut self,
         category: &str,
         since_ms: i64,
+        lo: LatLon,
+        hi: LatLon,
     ) -> StoreResult<Vec<(Uuid, LatLon)>>;
     /// The next case number (立案号) for the year of `now_ms`.
     fn next_case_no(&mut self, now_ms: i64) -> StoreResult<String>;
@@ -194,12 +196,14 @@ fn decide(
     let probable_duplicates = match &op.body {
         OpBody::Report {
             category, location, ..
-        } => tx
-            .recent_open_cases(category, now_ms - DUPLICATE_WINDOW_MS)?
-            .into_iter()
-            .filter(|(_, at)| distance_m(*at, location.point()) <= DUPLICATE_RADIUS_M)
-            .map(|(id, _)| id)
-            .collect(),
+        } => {
+            let (lo, hi) = bounding_box(location.point(), DUPLICATE_RADIUS_M);
+            tx.recent_open_cases(category, now_ms - DUPLICATE_WINDOW_MS, lo, hi)?
+        }
+        .into_iter()
+        .filter(|(_, at)| distance_m(*at, location.point()) <= DUPLICATE_RADIUS_M)
+        .map(|(id, _)| id)
+        .collect(),
         _ => Vec::new(),
     };
     let ctx = ApplyContext {

@@ -39,7 +39,8 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), around))
         .layer(RequestDecompressionLayer::new())
-        .layer(CompressionLayer::new())
+        // Fast gzip: most of the win on a 3G link for a fraction of the CPU of the default level.
+        .layer(CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal("handler panicked").into_response()
         }))

@@ -303,10 +303,13 @@ impl Store {
     /// Every operation made on this device that the server has not confirmed, oldest first.
     pub fn outbox(&self) -> Result<Vec<OutboxEntry>> {
         let inner = self.lock();
-        let mut st = inner
-            .conn
-            .prepare("SELECT local_seq, op FROM events WHERE pending = 1 ORDER BY local_seq")?;
-        let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        let floor = super::sync_state::outbox_floor(&inner.conn)?;
+        let mut st = inner.conn.prepare(
+            "SELECT local_seq, op FROM events WHERE local_seq >= ?1 AND pending = 1 ORDER BY local_seq",
+        )?;
+        let rows = st.query_map([floor], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
         let mut out = Vec::new();
         for row in rows {
             let (seq, op) = row?;

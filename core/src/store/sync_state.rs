@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::cases::{load_case, save_case};
+use super::cases::save_case;
 use super::{Store, begin, meta_get, meta_set};
 use crate::error::Result;
 use crate::fold::{self, ApplyContext};
@@ -72,10 +72,11 @@ impl Store {
     /// Up to `limit` pending operations, oldest first (what the next push sends).
     pub fn pending_ops(&self, limit: usize) -> Result<Vec<Op>> {
         let inner = self.lock();
+        let floor = outbox_floor(&inner.conn)?;
         let mut st = inner.conn.prepare_cached(
-            "SELECT op FROM events WHERE pending = 1 ORDER BY local_seq LIMIT ?1",
+            "SELECT op FROM events WHERE local_seq >= ?1 AND pending = 1 ORDER BY local_seq LIMIT ?2",
         )?;
-        let rows = st.query_map([limit as i64], |r| r.get::<_, String>(0))?;
+        let rows = st.query_map([floor, limit as i64], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
         for r in rows {
             out.push(serde_json::from_str(&r?)?);
@@ -86,11 +87,12 @@ impl Store {
     /// How many operations wait for the server.
     pub fn pending_count(&self) -> Result<u64> {
         let inner = self.lock();
-        Ok(inner
-            .conn
-            .query_row("SELECT COUNT(*) FROM events WHERE pending = 1", [], |r| {
-                r.get::<_, i64>(0)
-            })? as u64)
+        let floor = outbox_floor(&inner.conn)?;
+        Ok(inner.conn.query_row(
+            "SELECT COUNT(*) FROM events WHERE local_seq >= ?1 AND pending = 1",
+            [floor],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
     }
 
     /// Record the server's answers to a push: accepted operations are confirmed; rejected ones
@@ -139,6 +141,7 @@ impl Store {
         for case_id in touched {
             rebase(&tx, case_id)?;
         }
+        raise_outbox_floor(&tx)?;
         tx.commit()?;
         Ok(())
     }
@@ -182,7 +185,17 @@ impl Store {
                         seq,
                         serde_json::to_string(case)?
                     ])?;
-                    rebase(&tx, case.id)?;
+                    if has_local_work(&tx, case.id, *seq)? {
+                        rebase(&tx, case.id)?;
+                    } else {
+                        // Nothing of ours to replay: the local view is the server's case.
+                        let changed: i64 = tx
+                            .prepare_cached(
+                                "SELECT COALESCE(MAX(local_seq), 0) FROM events WHERE case_id = ?1",
+                            )?
+                            .query_row([case.id.to_string()], |r| r.get(0))?;
+                        upsert_case(&tx, case, changed)?;
+                    }
                 }
             }
         }
@@ -194,6 +207,7 @@ impl Store {
         st.clock_skew_ms = page.server_time_ms - now;
         meta_set(&tx, SYNC_STATE, &serde_json::to_string(&st)?)?;
         meta_set(&tx, "hlc", &clock.last().encode())?;
+        raise_outbox_floor(&tx)?;
         tx.commit()?;
         inner.clock = clock;
         Ok(())
@@ -247,6 +261,30 @@ impl Store {
     }
 }
 
+/// Every event below this local_seq is confirmed: outbox reads scan from here, not from the start
+/// (no index on pending rows, which would cost every write).
+pub(crate) fn outbox_floor(conn: &Connection) -> Result<i64> {
+    Ok(meta_get(conn, "outbox_floor")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Move the floor up to the oldest operation still pending (or past the end if none is).
+fn raise_outbox_floor(conn: &Connection) -> Result<()> {
+    let floor = outbox_floor(conn)?;
+    let next: i64 = conn.query_row(
+        "SELECT COALESCE(
+            (SELECT MIN(local_seq) FROM events WHERE local_seq >= ?1 AND pending = 1),
+            (SELECT COALESCE(MAX(local_seq), 0) + 1 FROM events))",
+        [floor],
+        |r| r.get(0),
+    )?;
+    if next > floor {
+        meta_set(conn, "outbox_floor", &next.to_string())?;
+    }
+    Ok(())
+}
+
 /// Insert a server event, or confirm our own pending copy of it.
 fn upsert_server_event(conn: &Connection, ev: &Event) -> Result<()> {
     let id = ev.op.id.to_string();
@@ -283,6 +321,26 @@ fn upsert_server_event(conn: &Connection, ev: &Event) -> Result<()> {
                 p.location.as_ref().map(|l| l.lon)
             ])?;
         }
+    }
+    Ok(())
+}
+
+/// Does the case have pending operations, or confirmed events newer than `base_seq`?
+fn has_local_work(conn: &Connection, case_id: Uuid, base_seq: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM events WHERE case_id = ?1 AND (pending = 1 OR server_seq > ?2) LIMIT 1",
+        )?
+        .query_row(params![case_id.to_string(), base_seq], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Write a case whether or not it exists yet.
+fn upsert_case(conn: &Connection, case: &Case, changed_seq: i64) -> Result<()> {
+    let updated = save_case(conn, case, changed_seq, false).map(|_| conn.changes())?;
+    if updated == 0 {
+        save_case(conn, case, changed_seq, true)?;
     }
     Ok(())
 }
@@ -328,7 +386,6 @@ pub(crate) fn rebase(conn: &Connection, case_id: Uuid) -> Result<()> {
         }
         changed_seq = changed_seq.max(local_seq);
     }
-    let existed = load_case(conn, case_id)?.is_some();
     match view {
         Some(case) => {
             if changed_seq == 0 {
@@ -338,7 +395,7 @@ pub(crate) fn rebase(conn: &Connection, case_id: Uuid) -> Result<()> {
                     )?
                     .query_row([&id], |r| r.get(0))?;
             }
-            save_case(conn, &case, changed_seq, !existed)?;
+            upsert_case(conn, &case, changed_seq)?;
         }
         None => {
             conn.execute("DELETE FROM cases WHERE id = ?1", [&id])?;

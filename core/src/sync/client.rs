@@ -32,6 +32,8 @@ pub struct SyncOptions {
     pub timeout: Duration,
     /// Bytes per upload request (a cut loses at most the chunk in flight).
     pub upload_chunk: usize,
+    /// Pull after pushing (false: only send what is pending, e.g. on a weak link).
+    pub pull: bool,
 }
 
 impl Default for SyncOptions {
@@ -43,6 +45,7 @@ impl Default for SyncOptions {
             backoff: Duration::from_millis(300),
             timeout: Duration::from_secs(60),
             upload_chunk: 512 * 1024,
+            pull: true,
         }
     }
 }
@@ -94,20 +97,31 @@ pub(crate) struct Http {
     client: reqwest::blocking::Client,
     base: String,
     token: Option<String>,
+    timeout: Duration,
+}
+
+/// One connection pool for the whole process: a blocking reqwest client owns a runtime thread,
+/// and keeping connections alive makes a no-op sync one round trip.
+fn shared_client() -> Result<reqwest::blocking::Client> {
+    static CLIENT: std::sync::OnceLock<reqwest::blocking::Client> = std::sync::OnceLock::new();
+    if let Some(c) = CLIENT.get() {
+        return Ok(c.clone());
+    }
+    let c = reqwest::blocking::Client::builder()
+        .connect_timeout(Duration::from_secs(15))
+        .gzip(true)
+        .build()
+        .map_err(|e| Error::Network(e.to_string()))?;
+    Ok(CLIENT.get_or_init(|| c).clone())
 }
 
 impl Http {
     pub(crate) fn new(base: &str, token: Option<String>, timeout: Duration) -> Result<Self> {
-        let client = reqwest::blocking::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(15))
-            .gzip(true)
-            .build()
-            .map_err(|e| Error::Network(e.to_string()))?;
         Ok(Http {
-            client,
+            client: shared_client()?,
             base: base.trim_end_matches('/').to_string(),
             token,
+            timeout,
         })
     }
 
@@ -115,6 +129,7 @@ impl Http {
         let mut rb = self
             .client
             .request(method, format!("{}{path}", self.base))
+            .timeout(self.timeout)
             .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string());
         if let Some(t) = &self.token {
             rb = rb.bearer_auth(t);
@@ -402,6 +417,15 @@ impl Store {
                 done: i as u64 + 1,
                 total,
             });
+        }
+
+        if !opts.pull {
+            progress(SyncProgress {
+                phase: SyncPhase::Done,
+                done: 1,
+                total: 1,
+            });
+            return Ok(report);
         }
 
         // Pull to the end.

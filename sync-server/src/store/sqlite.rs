@@ -262,20 +262,26 @@ impl PushTx for SqlitePush<'_> {
         &mut self,
         category: &str,
         since_ms: i64,
+        lo: xuncha_core::geo::LatLon,
+        hi: xuncha_core::geo::LatLon,
     ) -> StoreResult<Vec<(Uuid, xuncha_core::geo::LatLon)>> {
         let mut st = self.tx.prepare_cached(
-            "SELECT id, lat, lon FROM cases WHERE category = ?1 AND received_ms >= ?2
-               AND status NOT IN ('closed', 'rejected', 'duplicate')",
+            "SELECT id, lat, lon FROM cases
+             WHERE category = ?1 AND lat BETWEEN ?3 AND ?4 AND lon BETWEEN ?5 AND ?6
+               AND received_ms >= ?2 AND status NOT IN ('closed', 'rejected', 'duplicate')",
         )?;
-        let rows = st.query_map(params![category, since_ms], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                xuncha_core::geo::LatLon {
-                    lat: r.get(1)?,
-                    lon: r.get(2)?,
-                },
-            ))
-        })?;
+        let rows = st.query_map(
+            params![category, since_ms, lo.lat, hi.lat, lo.lon, hi.lon],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    xuncha_core::geo::LatLon {
+                        lat: r.get(1)?,
+                        lon: r.get(2)?,
+                    },
+                ))
+            },
+        )?;
         let mut out = Vec::new();
         for row in rows {
             let (id, at) = row?;

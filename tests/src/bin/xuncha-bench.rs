@@ -1,7 +1,7 @@
 //! Xuncha benchmarks. Prints one figure per line as `name: value unit`, with ratios against a
 //! baseline measured in the same run. Lines starting with `#` are context, not figures.
 //!
-//! Usage: xuncha-bench core
+//! Usage: xuncha-bench [core] [sync]   (XUNCHA_BENCH_QUICK=1 stops `core` after the report figures)
 
 use std::time::{Duration, Instant};
 
@@ -20,8 +20,9 @@ fn main() {
     for w in which {
         let res = match w.as_str() {
             "core" => core(),
+            "sync" => sync(),
             other => {
-                eprintln!("unknown benchmark '{other}' (known: core)");
+                eprintln!("unknown benchmark '{other}' (known: core, sync)");
                 std::process::exit(2);
             }
         };
@@ -74,36 +75,7 @@ fn core() -> xuncha_core::Result<()> {
     let op_bytes = serde_json::to_string(&op)?.len();
     println!("# one report operation: {op_bytes} bytes of JSON");
 
-    // Baseline: plain rusqlite inserts of rows of that size, one transaction. Best of three
-    // rounds, like the figure it is compared with.
-    let raw_rows = 100_000;
-    let mut raw_rate: f64 = 0.0;
-    for round in 0..3 {
-        let mut conn = rusqlite::Connection::open(tmp.path().join(format!("raw{round}.db")))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute(
-            "CREATE TABLE raw (id TEXT PRIMARY KEY, kind TEXT NOT NULL, created INTEGER NOT NULL, payload TEXT NOT NULL)",
-            [],
-        )?;
-        let payload = "x".repeat(op_bytes);
-        let t = Instant::now();
-        let tx = conn.transaction()?;
-        {
-            let mut st =
-                tx.prepare("INSERT INTO raw (id, kind, created, payload) VALUES (?1, ?2, ?3, ?4)")?;
-            for i in 0..raw_rows {
-                st.execute(rusqlite::params![
-                    Uuid::now_v7().to_string(),
-                    "report",
-                    i as i64,
-                    payload
-                ])?;
-            }
-        }
-        tx.commit()?;
-        raw_rate = raw_rate.max(per_sec(raw_rows, t.elapsed()));
-    }
+    let raw_rate = raw_insert_rate(tmp.path(), op_bytes)?;
     figure("raw_insert_baseline", raw_rate, "rows/s");
 
     // Reports without photo, BATCH per transaction (bulk import, sync apply); best of three
@@ -250,6 +222,147 @@ fn core() -> xuncha_core::Result<()> {
     };
     let (p50, _) = latency(20, || big.list_cases(&query).map(|p| p.items.len()))?;
     figure("list_100k_text_search_p50", p50, "ms");
+    Ok(())
+}
+
+/// Baseline: plain rusqlite inserts of `row_bytes`-sized rows in one transaction, best of three
+/// rounds, in rows per second.
+fn raw_insert_rate(dir: &std::path::Path, row_bytes: usize) -> xuncha_core::Result<f64> {
+    let raw_rows = 100_000;
+    let mut raw_rate: f64 = 0.0;
+    for round in 0..3 {
+        let mut conn = rusqlite::Connection::open(dir.join(format!("raw{round}.db")))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.execute(
+            "CREATE TABLE raw (id TEXT PRIMARY KEY, kind TEXT NOT NULL, created INTEGER NOT NULL, payload TEXT NOT NULL)",
+            [],
+        )?;
+        let payload = "x".repeat(row_bytes);
+        let t = Instant::now();
+        let tx = conn.transaction()?;
+        {
+            let mut st =
+                tx.prepare("INSERT INTO raw (id, kind, created, payload) VALUES (?1, ?2, ?3, ?4)")?;
+            for i in 0..raw_rows {
+                st.execute(rusqlite::params![
+                    Uuid::now_v7().to_string(),
+                    "report",
+                    i as i64,
+                    payload
+                ])?;
+            }
+        }
+        tx.commit()?;
+        raw_rate = raw_rate.max(per_sec(raw_rows, t.elapsed()));
+    }
+    Ok(raw_rate)
+}
+
+/// A device store in `dir` signed in to `url` as `user` (password `demo`).
+fn phone(dir: &std::path::Path, url: &str, user: &str) -> xuncha_core::Result<Store> {
+    let store = Store::open(dir)?;
+    store.sign_in_remote(url, user, "demo", "bench")?;
+    Ok(store)
+}
+
+fn sync_once(
+    store: &Store,
+    pull: bool,
+) -> xuncha_core::Result<xuncha_core::sync::client::SyncReport> {
+    let opts = xuncha_core::sync::client::SyncOptions {
+        pull_limit: 1000,
+        push_batch: 1000,
+        pull,
+        ..Default::default()
+    };
+    store.sync(
+        &opts,
+        &mut |_| {},
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+}
+
+fn sync() -> xuncha_core::Result<()> {
+    let tmp = tempfile::TempDir::new()?;
+    let mut rng = Rng::new(7);
+    println!(
+        "# xuncha-bench sync (server and devices on {})",
+        tmp.path().display()
+    );
+    let state = xuncha_server::AppState::open(
+        &tmp.path().join("server"),
+        xuncha_server::Config::default(),
+    )?;
+    xuncha_server::seed_demo(&state).map_err(|e| xuncha_core::Error::Network(e.message))?;
+    let server = xuncha_server::RunningServer::start(state.clone())?;
+
+    // Push: 100,000 reports made offline on 5 phones, pushed in batches of 1,000 over HTTP into
+    // the SQLite server (synchronous=FULL).
+    let per_phone = 20_000;
+    let mut push_time = Duration::ZERO;
+    let mut pushed = 0u64;
+    for p in 0..5 {
+        let store = phone(
+            &tmp.path().join(format!("inspector{p}")),
+            &server.url,
+            "inspector1",
+        )?;
+        sync_once(&store, true)?;
+        for _ in 0..per_phone / 1000 {
+            let chunk: Vec<NewReport> = (0..1000).map(|_| new_report(&mut rng, vec![])).collect();
+            store.batch(|b| {
+                for r in chunk {
+                    b.report(r)?;
+                }
+                Ok(())
+            })?;
+        }
+        let t = Instant::now();
+        let r = sync_once(&store, false)?;
+        push_time += t.elapsed();
+        pushed += r.accepted;
+    }
+    let push_rate = pushed as f64 / push_time.as_secs_f64();
+    println!(
+        "# pushed {pushed} operations (each a new case) in {:.1} s",
+        push_time.as_secs_f64()
+    );
+    figure("sync_push", push_rate, "ops/s");
+    println!("# target: sync_push >= 20000 ops/s");
+
+    // Bootstrap: a fresh supervisor phone pulls all 100,000 cases.
+    let sup = phone(&tmp.path().join("supervisor"), &server.url, "supervisor1")?;
+    let t = Instant::now();
+    let r = sync_once(&sup, true)?;
+    let el = t.elapsed();
+    figure(
+        "sync_bootstrap",
+        r.changes as f64 / el.as_secs_f64(),
+        "changes/s",
+    );
+    println!(
+        "# bootstrapped {} changes in {:.1} s; target: sync_bootstrap >= 50000 changes/s",
+        r.changes,
+        el.as_secs_f64()
+    );
+
+    // No-op sync: nothing to push, nothing to pull.
+    let (p50, p95) = latency(50, || sync_once(&sup, true).map(|r| r.changes as usize))?;
+    figure("sync_noop_p50", p50, "ms");
+    figure("sync_noop_p95", p95, "ms");
+    println!("# target: sync_noop_p50 <= 5 ms");
+
+    let probe = serde_json::to_string(&sup.pending_ops(1)?)?.len().max(565);
+    let raw = raw_insert_rate(tmp.path(), probe)?;
+    figure("raw_insert_baseline", raw, "rows/s");
+    figure("sync_push_vs_raw_insert", push_rate / raw, "ratio");
+    figure(
+        "sync_bootstrap_vs_raw_insert",
+        r.changes as f64 / el.as_secs_f64() / raw,
+        "ratio",
+    );
+    drop(server);
     Ok(())
 }
 
