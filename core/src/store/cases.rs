@@ -536,6 +536,34 @@ pub(crate) fn save_case(conn: &Connection, c: &Case, changed_seq: i64, is_new: b
     Ok(())
 }
 
+/// Write the local view of a case whether or not it exists yet (pulls, rebases).
+pub(crate) fn upsert_case(conn: &Connection, c: &Case, changed_seq: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO cases (status, category, unit_id, site_id, reporter_id, deadline_ms, due_sort,
+                            changed_seq, description, doc, id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT(id) DO UPDATE SET status = excluded.status, category = excluded.category,
+            unit_id = excluded.unit_id, site_id = excluded.site_id,
+            reporter_id = excluded.reporter_id, deadline_ms = excluded.deadline_ms,
+            due_sort = excluded.due_sort, changed_seq = excluded.changed_seq,
+            description = excluded.description, doc = excluded.doc",
+    )?
+    .execute(params![
+        c.status.as_str(),
+        c.category,
+        c.unit_id,
+        c.site_id,
+        c.reporter_id,
+        c.deadline_ms,
+        c.deadline_ms.unwrap_or(i64::MAX),
+        changed_seq,
+        c.description,
+        serde_json::to_string(c)?,
+        &*c.id.hyphenated().encode_lower(&mut [0u8; 36]),
+    ])?;
+    Ok(())
+}
+
 pub(crate) fn load_case(conn: &Connection, id: Uuid) -> Result<Option<Case>> {
     let doc: Option<String> = conn
         .prepare_cached("SELECT doc FROM cases WHERE id = ?1")?

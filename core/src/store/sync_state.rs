@@ -6,7 +6,6 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::cases::save_case;
 use super::{Store, begin, meta_get, meta_set};
 use crate::error::Result;
 use crate::fold::{self, ApplyContext};
@@ -285,42 +284,45 @@ fn raise_outbox_floor(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Insert a server event, or confirm our own pending copy of it.
+/// Insert a server event, or confirm our own pending copy of it (one statement either way).
 fn upsert_server_event(conn: &Connection, ev: &Event) -> Result<()> {
     let id = ev.op.id.to_string();
-    let updated = conn
-        .prepare_cached(
-            "UPDATE events SET pending = 0, server_seq = ?2, server_time_ms = ?3, case_no = ?4,
-                    from_status = ?5, to_status = ?6, dups = ?7
-             WHERE op_id = ?1",
+    let op_json = serde_json::to_string(&ev.op)?;
+    conn.prepare_cached(
+        "INSERT INTO events (op_id, case_id, action, from_status, to_status, server_time_ms,
+                                 case_no, pending, op, server_seq, dups)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)
+             ON CONFLICT(op_id) DO UPDATE SET pending = 0, server_seq = excluded.server_seq,
+                server_time_ms = excluded.server_time_ms, case_no = excluded.case_no,
+                from_status = excluded.from_status, to_status = excluded.to_status,
+                dups = excluded.dups",
+    )?
+    .execute(params![
+        id,
+        ev.op.case_id.to_string(),
+        ev.op.body.action().as_str(),
+        ev.from_status.map(|s| s.as_str()),
+        ev.to_status.as_str(),
+        ev.server_time_ms,
+        ev.case_no,
+        op_json,
+        ev.server_seq,
+        super::cases::dups_json(&ev.probable_duplicates)?
+    ])?;
+    for p in ev.op.body.photos() {
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO case_photos (case_id, op_id, sha256, kind, captured_at_ms, lat, lon)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
         .execute(params![
+            ev.op.case_id.to_string(),
             id,
-            ev.server_seq,
-            ev.server_time_ms,
-            ev.case_no,
-            ev.from_status.map(|s| s.as_str()),
-            ev.to_status.as_str(),
-            super::cases::dups_json(&ev.probable_duplicates)?
+            p.sha256,
+            p.kind.as_str(),
+            p.captured_at_ms,
+            p.location.as_ref().map(|l| l.lat),
+            p.location.as_ref().map(|l| l.lon)
         ])?;
-    if updated == 0 {
-        let op_json = serde_json::to_string(&ev.op)?;
-        super::cases::insert_event(conn, ev, false, &op_json)?;
-        for p in ev.op.body.photos() {
-            conn.prepare_cached(
-                "INSERT OR IGNORE INTO case_photos (case_id, op_id, sha256, kind, captured_at_ms, lat, lon)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                ev.op.case_id.to_string(),
-                id,
-                p.sha256,
-                p.kind.as_str(),
-                p.captured_at_ms,
-                p.location.as_ref().map(|l| l.lat),
-                p.location.as_ref().map(|l| l.lon)
-            ])?;
-        }
     }
     Ok(())
 }
@@ -338,11 +340,7 @@ fn has_local_work(conn: &Connection, case_id: Uuid, base_seq: i64) -> Result<boo
 
 /// Write a case whether or not it exists yet.
 fn upsert_case(conn: &Connection, case: &Case, changed_seq: i64) -> Result<()> {
-    let updated = save_case(conn, case, changed_seq, false).map(|_| conn.changes())?;
-    if updated == 0 {
-        save_case(conn, case, changed_seq, true)?;
-    }
-    Ok(())
+    super::cases::upsert_case(conn, case, changed_seq)
 }
 
 /// Recompute the local view of a case: the server's base, then confirmed events newer than the

@@ -420,6 +420,7 @@ struct FeedRow {
     seq: i64,
     case_id: String,
     unit_before: Option<String>,
+    event: String,
 }
 
 impl ServerStore for SqliteStore {
@@ -611,18 +612,19 @@ impl ServerStore for SqliteStore {
                     seq: r.get(0)?,
                     case_id: r.get(1)?,
                     unit_before: r.get(2)?,
+                    event: r.get(3)?,
                 })
             };
             let mut rows: Vec<FeedRow> = match (who.user.role, &who.user.unit_id) {
                 (Role::Supervisor | Role::Admin, _) => tx
                     .prepare_cached(
-                        "SELECT seq, case_id, unit_before FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                        "SELECT seq, case_id, unit_before, event FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
                     )?
                     .query_map(params![cursor, fetch], map)?
                     .collect::<rusqlite::Result<_>>()?,
                 (Role::UnitStaff, Some(unit)) => tx
                     .prepare_cached(
-                        "SELECT seq, case_id, unit_before FROM events
+                        "SELECT seq, case_id, unit_before, event FROM events
                          WHERE seq > ?1 AND (unit_after = ?3 OR unit_before = ?3) ORDER BY seq LIMIT ?2",
                     )?
                     .query_map(params![cursor, fetch, unit], map)?
@@ -630,7 +632,7 @@ impl ServerStore for SqliteStore {
                 (Role::UnitStaff, None) => Vec::new(),
                 (Role::Inspector, _) => tx
                     .prepare_cached(
-                        "SELECT seq, case_id, unit_before FROM events
+                        "SELECT seq, case_id, unit_before, event FROM events
                          WHERE seq > ?1 AND reporter_id = ?3 ORDER BY seq LIMIT ?2",
                     )?
                     .query_map(params![cursor, fetch, who.user.id], map)?
@@ -665,8 +667,15 @@ impl ServerStore for SqliteStore {
                     });
                 let events = if full {
                     events_of(&tx, case_id, 0, i64::MAX)?
-                } else {
+                } else if who.user.role == Role::UnitStaff {
+                    // Events made while the case was briefly elsewhere are not in the scoped
+                    // rows; take the case's whole window.
                     events_of(&tx, case_id, cursor, page_end)?
+                } else {
+                    rows.iter()
+                        .filter(|r| r.case_id == case_id)
+                        .map(|r| serde_json::from_str(&r.event))
+                        .collect::<Result<Vec<Event>, _>>()?
                 };
                 changes.push(Change::Upsert {
                     case: Box::new(case),

@@ -80,17 +80,19 @@ fn bad_input_gets_a_coded_4xx_and_changes_nothing() {
     let token = login(&server, "unit2", "dev-u2");
     let url = |p: &str| format!("{}{p}", server.url);
     let before = server.state.store.stats().expect("stats");
-    let c = client();
+    // A fresh connection per request: after a 413 the server closes the connection it refused.
 
     let (s, b) = call(
-        c.post(url("/v1/push"))
+        client()
+            .post(url("/v1/push"))
             .bearer_auth(&token)
             .header("content-type", "application/json")
             .body("{not json"),
     );
     assert_eq!((s, b["code"].as_str()), (400, Some("malformed_json")));
     let (s, b) = call(
-        c.post(url("/v1/push"))
+        client()
+            .post(url("/v1/push"))
             .bearer_auth(&token)
             .json(&json!({"ops": [{"id": "x", "kind": "teleport"}]})),
     );
@@ -101,33 +103,40 @@ fn bad_input_gets_a_coded_4xx_and_changes_nothing() {
     );
     let big = "x".repeat(9 * 1024 * 1024);
     let (s, b) = call(
-        c.post(url("/v1/push"))
+        client()
+            .post(url("/v1/push"))
             .bearer_auth(&token)
             .json(&json!({"ops": [], "pad": big})),
     );
     assert_eq!((s, b["code"].as_str()), (413, Some("payload_too_large")));
-    let (s, b) = call(c.get(url("/v1/pull?cursor=abc")).bearer_auth(&token));
+    let (s, b) = call(client().get(url("/v1/pull?cursor=abc")).bearer_auth(&token));
     assert_eq!((s, b["code"].as_str()), (400, Some("malformed_query")));
-    let (s, _) = call(c.get(url("/v1/pull?cursor=-5")).bearer_auth(&token));
+    let (s, _) = call(client().get(url("/v1/pull?cursor=-5")).bearer_auth(&token));
     assert_eq!(s, 400);
-    let (s, b) = call(c.get(url("/v1/../../etc/passwd")).bearer_auth(&token));
+    let (s, b) = call(
+        client()
+            .get(url("/v1/../../etc/passwd"))
+            .bearer_auth(&token),
+    );
     assert!(s == 404 || s == 400, "{s} {b}");
-    let (s, b) = call(c.get(url("/v1/pull")));
+    let (s, b) = call(client().get(url("/v1/pull")));
     assert_eq!((s, b["code"].as_str()), (401, Some("unauthorized")));
-    let (s, b) = call(c.get(url("/v1/pull")).bearer_auth("forged"));
+    let (s, b) = call(client().get(url("/v1/pull")).bearer_auth("forged"));
     assert_eq!((s, b["code"].as_str()), (401, Some("unauthorized")));
     let (s, b) = call(
-        c.get(url("/v1/pull"))
+        client()
+            .get(url("/v1/pull"))
             .bearer_auth(&token)
             .header("x-xuncha-protocol", "99"),
     );
     assert_eq!((s, b["code"].as_str()), (426, Some("protocol_unsupported")));
     let (s, b) = call(
-        c.post(url("/v1/auth/login"))
+        client()
+            .post(url("/v1/auth/login"))
             .json(&json!({"user_id": "unit2", "password": "nope", "device_id": "d"})),
     );
     assert_eq!((s, b["code"].as_str()), (401, Some("wrong_credentials")));
-    let (s, b) = call(c.delete(url("/v1/push")).bearer_auth(&token));
+    let (s, b) = call(client().delete(url("/v1/push")).bearer_auth(&token));
     assert_eq!((s, b["code"].as_str()), (405, Some("method_not_allowed")));
 
     // Well-formed ops that must be refused, each with a reason, nothing applied.
@@ -140,7 +149,8 @@ fn bad_input_gets_a_coded_4xx_and_changes_nothing() {
     foreign = phone.store.pending_ops(1).expect("ops");
     // unit2 pushes the inspector's op: wrong device and actor.
     let (s, b) = call(
-        c.post(url("/v1/push"))
+        client()
+            .post(url("/v1/push"))
             .bearer_auth(&token)
             .json(&json!({"ops": foreign})),
     );
