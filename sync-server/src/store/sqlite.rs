@@ -320,7 +320,7 @@ impl PushTx for SqlitePush<'_> {
             .prepare_cached(
                 "INSERT INTO events (op_id, case_id, unit_before, unit_after, reporter_id, device_id,
                                      server_time_ms, event)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '')",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 op_id,
@@ -329,13 +329,12 @@ impl PushTx for SqlitePush<'_> {
                 case.unit_id,
                 case.reporter_id,
                 event.op.device_id,
-                event.server_time_ms
+                event.server_time_ms,
+                // Stored without its sequence, which is the row's `seq` (set again on reading).
+                serde_json::to_string(&*event)?
             ])?;
         let seq = self.tx.last_insert_rowid();
         event.server_seq = Some(seq);
-        self.tx
-            .prepare_cached("UPDATE events SET event = ?2 WHERE seq = ?1")?
-            .execute(params![seq, serde_json::to_string(&*event)?])?;
         let sql = if is_new {
             "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id,
                                 lat, lon, received_ms)
@@ -406,14 +405,24 @@ fn case_with_seq(conn: &Connection, id: &str) -> StoreResult<Option<(Case, i64)>
 
 fn events_of(conn: &Connection, case_id: &str, after: i64, upto: i64) -> StoreResult<Vec<Event>> {
     let mut st = conn.prepare_cached(
-        "SELECT event FROM events WHERE case_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
+        "SELECT seq, event FROM events WHERE case_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
     )?;
-    let rows = st.query_map(params![case_id, after, upto], |r| r.get::<_, String>(0))?;
+    let rows = st.query_map(params![case_id, after, upto], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
     let mut out = Vec::new();
     for r in rows {
-        out.push(serde_json::from_str(&r?)?);
+        let (seq, json) = r?;
+        out.push(event_from_row(seq, &json)?);
     }
     Ok(out)
+}
+
+/// An event as stored, with its feed sequence.
+fn event_from_row(seq: i64, json: &str) -> StoreResult<Event> {
+    let mut ev: Event = serde_json::from_str(json)?;
+    ev.server_seq = Some(seq);
+    Ok(ev)
 }
 
 struct FeedRow {
@@ -674,8 +683,8 @@ impl ServerStore for SqliteStore {
                 } else {
                     rows.iter()
                         .filter(|r| r.case_id == case_id)
-                        .map(|r| serde_json::from_str(&r.event))
-                        .collect::<Result<Vec<Event>, _>>()?
+                        .map(|r| event_from_row(r.seq, &r.event))
+                        .collect::<StoreResult<Vec<Event>>>()?
                 };
                 changes.push(Change::Upsert {
                     case: Box::new(case),
