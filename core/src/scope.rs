@@ -16,8 +16,3 @@ pub fn can_see(who: &Actor, case: &Case) -> bool {
         Role::Inspector => case.reporter_id == who.user_id,
     }
 }
-
-/// The scope key of a case for unit staff: the unit it is dispatched to, if any.
-pub fn unit_scope(case: &Case) -> Option<&str> {
-    case.unit_id.as_deref()
-}

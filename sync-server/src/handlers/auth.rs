@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use xuncha_core::sync::protocol::{LoginRequest, LoginResponse};
 
-use crate::auth::{hash_password, new_token, token_hash, verify_password};
+use crate::auth::{new_token, token_hash, verify_password};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -113,9 +113,4 @@ pub async fn logout(
     let hash = token_hash(&token);
     state.blocking(move |s| s.revoke_token(&hash)).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Used by the admin CLI and the demo seed.
-pub fn hash_for_cli(password: &str) -> Result<String, ApiError> {
-    hash_password(password)
 }
