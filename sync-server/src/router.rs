@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
             get(photos::status).patch(photos::append),
         )
         .route("/v1/photos/{sha256}", get(photos::download))
+        .route("/v1/photos/{sha256}/thumb", get(photos::thumbnail))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -47,6 +47,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         crate::handlers::photos::status,
         crate::handlers::photos::append,
         crate::handlers::photos::download,
+        crate::handlers::photos::thumbnail,
         healthz,
     ),
     modifiers(&BearerAuth),

@@ -315,3 +315,78 @@ pub async fn download(
     state.metrics.blob_bytes_out.inc_by(bytes.len() as u64);
     Ok(([(header::CONTENT_TYPE, mime)], bytes).into_response())
 }
+
+/// Longest side of a list thumbnail, in pixels.
+pub const THUMB_PX: u32 = 256;
+
+fn thumb_path(dir: &Path, sha: &str) -> PathBuf {
+    dir.join("thumbs").join(format!("{sha}.jpg"))
+}
+
+/// Make a JPEG thumbnail of an image (None if it cannot be decoded here, e.g. HEIC).
+fn make_thumbnail(bytes: &[u8]) -> Option<Vec<u8>> {
+    let img = image::load_from_memory(bytes).ok()?;
+    let thumb = img.thumbnail(THUMB_PX, THUMB_PX).into_rgb8();
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&thumb)
+        .ok()?;
+    Some(out.into_inner())
+}
+
+/// `GET /v1/photos/{sha256}/thumb`: a small JPEG for lists (made once, then served from disk),
+/// for callers who can see a case that uses the photo.
+#[utoipa::path(get, path = "/v1/photos/{sha256}/thumb", tag = "photos",
+    params(("sha256" = String, Path, description = "SHA-256 of the photo")),
+    responses((status = 200, description = "JPEG thumbnail, longest side 256 px", content_type = "image/jpeg"),
+              (status = 404, description = "no such photo, or not visible to you", body = Object),
+              (status = 415, description = "no thumbnail for this format (HEIC): use the photo itself", body = Object)))]
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    who: Principal,
+    UrlPath(sha): UrlPath<String>,
+) -> ApiResult<Response> {
+    check_sha(&sha)?;
+    let (s, sqlite) = (sha.clone(), state.sqlite.clone());
+    let found = tokio::task::spawn_blocking(move || sqlite.photo_with_cases(&s))
+        .await
+        .map_err(ApiError::internal)??;
+    let actor = who.actor();
+    let hidden = || ApiError::not_found("照片（或无权查看）", "photo (or not visible to you)");
+    let Some((_, cases)) = found else {
+        return Err(hidden());
+    };
+    if !cases.iter().any(|c| scope::can_see(&actor, c)) {
+        return Err(hidden());
+    }
+    let cached = thumb_path(&state.blob_dir, &sha);
+    let bytes = match tokio::fs::read(&cached).await {
+        Ok(b) => b,
+        Err(_) => {
+            let original = tokio::fs::read(blob_path(&state.blob_dir, &sha))
+                .await
+                .map_err(|_| hidden())?;
+            let thumb = tokio::task::spawn_blocking(move || make_thumbnail(&original))
+                .await
+                .map_err(ApiError::internal)?
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "thumbnail_unavailable",
+                        "该格式（如 HEIC）暂无缩略图，请查看原图",
+                        "no thumbnail for this format (e.g. HEIC); use the photo itself",
+                    )
+                })?;
+            if let Some(dir) = cached.parent() {
+                let _ = tokio::fs::create_dir_all(dir).await;
+                let tmp = dir.join(format!(".{sha}.tmp"));
+                if tokio::fs::write(&tmp, &thumb).await.is_ok() {
+                    let _ = tokio::fs::rename(&tmp, &cached).await;
+                }
+            }
+            thumb
+        }
+    };
+    state.metrics.blob_bytes_out.inc_by(bytes.len() as u64);
+    Ok(([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response())
+}

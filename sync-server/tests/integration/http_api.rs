@@ -398,3 +398,100 @@ fn photos_download_only_for_callers_who_see_the_case() {
     assert_eq!(err.code(), "server_refused");
     assert!(err.to_string().contains("404"));
 }
+
+/// A real JPEG (a 640×480 gradient) made with the `image` crate.
+fn real_jpeg() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(640, 480, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode_image(&img)
+        .expect("encode");
+    out.into_inner()
+}
+
+#[test]
+fn thumbnails_are_small_jpegs_for_those_who_may_see_them() {
+    let server = TestServer::start();
+    let inspector = Device::signed_in(&server, "inspector1", 0);
+    let other = Device::signed_in(&server, "inspector2", 0);
+    let jpeg = real_jpeg();
+    let heic = [b"\0\0\0\x18ftypheic\0\0\0\0".as_slice(), &[7u8; 3000]].concat();
+    for bytes in [jpeg.clone(), heic.clone()] {
+        inspector
+            .store
+            .report(xuncha_core::store::NewReport {
+                category: "0101".into(),
+                description: "有真实照片的案件".into(),
+                location: xuncha_core::Location {
+                    lat: 30.2552,
+                    lon: 120.1552,
+                    accuracy_m: None,
+                    address: String::new(),
+                },
+                site_id: None,
+                campaign_id: None,
+                undercover: false,
+                photos: vec![xuncha_core::store::PhotoInput::bytes(bytes)],
+            })
+            .expect("report");
+    }
+    inspector.sync();
+    let token = inspector
+        .store
+        .sync_state()
+        .expect("state")
+        .token
+        .expect("token");
+    let sha = xuncha_core::store::sha256_hex(&jpeg);
+    let resp = client()
+        .get(format!("{}/v1/photos/{sha}/thumb", server.url))
+        .bearer_auth(&token)
+        .send()
+        .expect("thumb");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["content-type"], "image/jpeg");
+    let thumb = resp.bytes().expect("bytes").to_vec();
+    assert!(
+        thumb.len() < jpeg.len() / 2,
+        "{} vs {}",
+        thumb.len(),
+        jpeg.len()
+    );
+    let decoded = image::load_from_memory(&thumb).expect("a real JPEG");
+    assert_eq!((decoded.width(), decoded.height()), (256, 192));
+    // Served again from the cache, identical.
+    let again = client()
+        .get(format!("{}/v1/photos/{sha}/thumb", server.url))
+        .bearer_auth(&token)
+        .send()
+        .expect("thumb")
+        .bytes()
+        .expect("bytes");
+    assert_eq!(again.to_vec(), thumb);
+    // HEIC: no thumbnail, a clear answer.
+    let heic_sha = xuncha_core::store::sha256_hex(&heic);
+    let (s, b) = call(
+        client()
+            .get(format!("{}/v1/photos/{heic_sha}/thumb", server.url))
+            .bearer_auth(&token),
+    );
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (415, Some("thumbnail_unavailable"))
+    );
+    // Another inspector does not see the case: no thumbnail either.
+    let other_token = other
+        .store
+        .sync_state()
+        .expect("state")
+        .token
+        .expect("token");
+    let (s, _) = call(
+        client()
+            .get(format!("{}/v1/photos/{sha}/thumb", server.url))
+            .bearer_auth(&other_token),
+    );
+    assert_eq!(s, 404);
+}
