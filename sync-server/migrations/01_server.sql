@@ -74,7 +74,7 @@ CREATE INDEX events_by_unit_after ON events(unit_after, seq);
 CREATE INDEX events_by_unit_before ON events(unit_before, seq);
 CREATE INDEX events_by_reporter ON events(reporter_id, seq);
 
--- First answer to every pushed operation, accepted or rejected.
+-- First answer to every refused operation (an accepted one's answer is its row in events).
 CREATE TABLE op_results (
     op_id     TEXT PRIMARY KEY,
     device_id TEXT NOT NULL,

@@ -83,6 +83,18 @@ impl Store {
         Ok(out)
     }
 
+    /// Up to `limit` pending operations as their stored JSON, oldest first (the push body is made
+    /// from these without decoding them).
+    pub fn pending_ops_json(&self, limit: usize) -> Result<Vec<String>> {
+        let inner = self.lock();
+        let floor = outbox_floor(&inner.conn)?;
+        let mut st = inner.conn.prepare_cached(
+            "SELECT op FROM events WHERE local_seq >= ?1 AND pending = 1 ORDER BY local_seq LIMIT ?2",
+        )?;
+        let rows = st.query_map([floor, limit as i64], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// How many operations wait for the server.
     pub fn pending_count(&self) -> Result<u64> {
         let inner = self.lock();

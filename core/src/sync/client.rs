@@ -14,7 +14,7 @@ use crate::store::photos::{self, StagedPhoto};
 use crate::store::{Session, Store};
 use crate::sync::protocol::{
     ApiError, CreateUpload, LoginRequest, LoginResponse, OpStatus, PROTOCOL_HEADER,
-    PROTOCOL_VERSION, PullResponse, PushRequest, PushResponse, UPLOAD_OFFSET, UploadStatus,
+    PROTOCOL_VERSION, PullResponse, PushResponse, UPLOAD_OFFSET, UploadStatus,
 };
 
 /// Tuning of [`Store::sync`].
@@ -178,6 +178,14 @@ impl Http {
         body: &B,
     ) -> Result<R> {
         self.send(self.request(reqwest::Method::POST, path).json(body))
+    }
+
+    pub(crate) fn post_raw_json<R: DeserializeOwned>(&self, path: &str, body: String) -> Result<R> {
+        self.send(
+            self.request(reqwest::Method::POST, path)
+                .header("content-type", "application/json")
+                .body(body),
+        )
     }
 
     pub(crate) fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R> {
@@ -369,12 +377,15 @@ impl Store {
             total,
         });
         loop {
-            let ops = self.pending_ops(opts.push_batch.max(1))?;
+            let ops = self.pending_ops_json(opts.push_batch.max(1))?;
             if ops.is_empty() {
                 break;
             }
-            let req = PushRequest { ops };
-            let resp: PushResponse = with_retry(opts, cancel, || http.post("/v1/push", &req))?;
+            // `{"ops": [...]}` from the stored JSON of each operation (a PushRequest).
+            let body = format!("{{\"ops\":[{}]}}", ops.join(","));
+            let resp: PushResponse = with_retry(opts, cancel, || {
+                http.post_raw_json("/v1/push", body.clone())
+            })?;
             self.apply_push_results(&resp.results)?;
             for r in &resp.results {
                 match r.status {

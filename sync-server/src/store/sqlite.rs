@@ -243,10 +243,28 @@ struct SqlitePush<'a> {
 
 impl PushTx for SqlitePush<'_> {
     fn op_result(&mut self, op_id: Uuid) -> StoreResult<Option<OpResult>> {
+        let id = op_id.to_string();
+        // An accepted operation is its event: the answer is rebuilt from the feed row.
+        let accepted: Option<(i64, String, i64)> = self
+            .tx
+            .prepare_cached("SELECT seq, case_id, server_time_ms FROM events WHERE op_id = ?1")?
+            .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        if let Some((seq, case_id, server_time_ms)) = accepted {
+            return Ok(Some(OpResult {
+                op_id,
+                case_id: case_id.parse().unwrap_or_default(),
+                status: xuncha_core::sync::protocol::OpStatus::Accepted,
+                code: None,
+                reason: None,
+                seq: Some(seq),
+                server_time_ms,
+            }));
+        }
         let json: Option<String> = self
             .tx
             .prepare_cached("SELECT result FROM op_results WHERE op_id = ?1")?
-            .query_row([op_id.to_string()], |r| r.get(0))
+            .query_row([&id], |r| r.get(0))
             .optional()?;
         Ok(match json {
             Some(j) => Some(serde_json::from_str(&j)?),
@@ -368,6 +386,10 @@ impl PushTx for SqlitePush<'_> {
     }
 
     fn save_result(&mut self, device_id: &str, result: &OpResult) -> StoreResult<()> {
+        if result.status == xuncha_core::sync::protocol::OpStatus::Accepted {
+            // Kept already: the event row with this op id is the answer (see `op_result`).
+            return Ok(());
+        }
         self.tx
             .prepare_cached(
                 "INSERT INTO op_results (op_id, device_id, result) VALUES (?1, ?2, ?3)",
