@@ -495,3 +495,46 @@ fn thumbnails_are_small_jpegs_for_those_who_may_see_them() {
     );
     assert_eq!(s, 404);
 }
+
+#[test]
+fn unknown_ids_are_404_with_a_code() {
+    let server = TestServer::start();
+    let token = login(&server, "supervisor1", "dev-s1");
+    let nobody = "0".repeat(64);
+    for path in [
+        format!("/v1/uploads/{nobody}"),
+        format!("/v1/photos/{nobody}"),
+        format!("/v1/photos/{nobody}/thumb"),
+        "/v1/cases/whatever".to_string(),
+    ] {
+        let (s, b) = call(
+            client()
+                .get(format!("{}{path}", server.url))
+                .bearer_auth(&token),
+        );
+        assert_eq!(s, 404, "{path}: {b}");
+    }
+    let (s, b) = call(
+        client()
+            .patch(format!("{}/v1/uploads/{nobody}", server.url))
+            .bearer_auth(&token)
+            .header("upload-offset", "0")
+            .body(vec![1u8; 10]),
+    );
+    assert_eq!((s, b["code"].as_str()), (404, Some("not_found")));
+    let (s, b) = call(
+        client()
+            .patch(format!("{}/v1/uploads/{nobody}", server.url))
+            .bearer_auth(&token)
+            .body(vec![1u8; 10]),
+    );
+    assert_eq!((s, b["code"].as_str()), (400, Some("missing_offset")));
+    // An operation on a case that does not exist is refused by the push, with a reason.
+    let phone = Device::signed_in(&server, "supervisor1", 0);
+    let ghost = uuid::Uuid::now_v7();
+    let err = phone
+        .store
+        .comment(ghost, "?", vec![])
+        .expect_err("no such case locally");
+    assert_eq!(err.code(), "not_found");
+}
