@@ -440,7 +440,12 @@ impl Batch<'_> {
         }
         let op_json = serde_json::to_string(&op)?;
         let local_seq = insert_event(tx, &event, true, &op_json)?;
-        save_case(tx, &new_case, local_seq, case.is_none())?;
+        let how = if case.is_none() {
+            Write::Insert
+        } else {
+            Write::Update
+        };
+        save_case(tx, &new_case, local_seq, how)?;
         for (s, r) in staged.iter().zip(op.body.photos()) {
             tx.prepare_cached(
             "INSERT OR IGNORE INTO photos (sha256, mime, size, added_at_ms) VALUES (?1, ?2, ?3, ?4)",
@@ -508,47 +513,42 @@ pub(crate) fn parse_dups(json: Option<String>) -> Vec<Uuid> {
         .unwrap_or_default()
 }
 
-/// Write the local view of a case; `changed_seq` is the local_seq of the event that changed it.
-/// `is_new` picks a plain insert (the common report path) over an update.
-pub(crate) fn save_case(conn: &Connection, c: &Case, changed_seq: i64, is_new: bool) -> Result<()> {
-    let sql = if is_new {
-        "INSERT INTO cases (status, category, unit_id, site_id, reporter_id, deadline_ms, due_sort,
-                            changed_seq, description, doc, id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
-    } else {
-        "UPDATE cases SET status = ?1, category = ?2, unit_id = ?3, site_id = ?4, reporter_id = ?5,
-                deadline_ms = ?6, due_sort = ?7, changed_seq = ?8, description = ?9, doc = ?10
-         WHERE id = ?11"
-    };
-    conn.prepare_cached(sql)?.execute(params![
-        c.status.as_str(),
-        c.category,
-        c.unit_id,
-        c.site_id,
-        c.reporter_id,
-        c.deadline_ms,
-        c.deadline_ms.unwrap_or(i64::MAX),
-        changed_seq,
-        c.description,
-        serde_json::to_string(c)?,
-        &*c.id.hyphenated().encode_lower(&mut [0u8; 36]),
-    ])?;
-    Ok(())
+/// How [`save_case`] writes the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Write {
+    /// A new case (the common report path: a plain insert).
+    Insert,
+    /// A case known to exist.
+    Update,
+    /// Either (pulls, rebases).
+    Upsert,
 }
 
-/// Write the local view of a case whether or not it exists yet (pulls, rebases).
-pub(crate) fn upsert_case(conn: &Connection, c: &Case, changed_seq: i64) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO cases (status, category, unit_id, site_id, reporter_id, deadline_ms, due_sort,
-                            changed_seq, description, doc, id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT(id) DO UPDATE SET status = excluded.status, category = excluded.category,
-            unit_id = excluded.unit_id, site_id = excluded.site_id,
-            reporter_id = excluded.reporter_id, deadline_ms = excluded.deadline_ms,
-            due_sort = excluded.due_sort, changed_seq = excluded.changed_seq,
-            description = excluded.description, doc = excluded.doc",
-    )?
-    .execute(params![
+/// Write the local view of a case; `changed_seq` is the local_seq of the event that changed it.
+pub(crate) fn save_case(conn: &Connection, c: &Case, changed_seq: i64, how: Write) -> Result<()> {
+    let sql = match how {
+        Write::Insert => {
+            "INSERT INTO cases (status, category, unit_id, site_id, reporter_id, deadline_ms, due_sort,
+                                changed_seq, description, doc, id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        }
+        Write::Update => {
+            "UPDATE cases SET status = ?1, category = ?2, unit_id = ?3, site_id = ?4, reporter_id = ?5,
+                    deadline_ms = ?6, due_sort = ?7, changed_seq = ?8, description = ?9, doc = ?10
+             WHERE id = ?11"
+        }
+        Write::Upsert => {
+            "INSERT INTO cases (status, category, unit_id, site_id, reporter_id, deadline_ms, due_sort,
+                                changed_seq, description, doc, id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT(id) DO UPDATE SET status = excluded.status, category = excluded.category,
+                unit_id = excluded.unit_id, site_id = excluded.site_id,
+                reporter_id = excluded.reporter_id, deadline_ms = excluded.deadline_ms,
+                due_sort = excluded.due_sort, changed_seq = excluded.changed_seq,
+                description = excluded.description, doc = excluded.doc"
+        }
+    };
+    conn.prepare_cached(sql)?.execute(params![
         c.status.as_str(),
         c.category,
         c.unit_id,

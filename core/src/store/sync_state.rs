@@ -70,17 +70,10 @@ impl Store {
 
     /// Up to `limit` pending operations, oldest first (what the next push sends).
     pub fn pending_ops(&self, limit: usize) -> Result<Vec<Op>> {
-        let inner = self.lock();
-        let floor = outbox_floor(&inner.conn)?;
-        let mut st = inner.conn.prepare_cached(
-            "SELECT op FROM events WHERE local_seq >= ?1 AND pending = 1 ORDER BY local_seq LIMIT ?2",
-        )?;
-        let rows = st.query_map([floor, limit as i64], |r| r.get::<_, String>(0))?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(serde_json::from_str(&r?)?);
-        }
-        Ok(out)
+        self.pending_ops_json(limit)?
+            .iter()
+            .map(|j| Ok(serde_json::from_str(j)?))
+            .collect()
     }
 
     /// Up to `limit` pending operations as their stored JSON, oldest first (the push body is made
@@ -352,7 +345,7 @@ fn has_local_work(conn: &Connection, case_id: Uuid, base_seq: i64) -> Result<boo
 
 /// Write a case whether or not it exists yet.
 fn upsert_case(conn: &Connection, case: &Case, changed_seq: i64) -> Result<()> {
-    super::cases::upsert_case(conn, case, changed_seq)
+    super::cases::save_case(conn, case, changed_seq, super::cases::Write::Upsert)
 }
 
 /// Recompute the local view of a case: the server's base, then confirmed events newer than the

@@ -286,6 +286,25 @@ async fn finish(state: &AppState, sha: &str, size: u64) -> ApiResult<Response> {
     .into_response())
 }
 
+fn hidden() -> ApiError {
+    ApiError::not_found("照片（或无权查看）", "photo (or not visible to you)")
+}
+
+/// The type of a stored photo, if the caller can see a case that uses it; 404 otherwise (the
+/// same answer for "no such photo" and "not yours", so existence does not leak).
+async fn visible_photo(state: &AppState, who: &Principal, sha: &str) -> ApiResult<String> {
+    check_sha(sha)?;
+    let (s, sqlite) = (sha.to_string(), state.sqlite.clone());
+    let found = tokio::task::spawn_blocking(move || sqlite.photo_with_cases(&s))
+        .await
+        .map_err(ApiError::internal)??;
+    let actor = who.actor();
+    match found {
+        Some((mime, cases)) if cases.iter().any(|c| scope::can_see(&actor, c)) => Ok(mime),
+        _ => Err(hidden()),
+    }
+}
+
 /// `GET /v1/photos/{sha256}`: the bytes, for callers who can see a case that uses the photo.
 #[utoipa::path(get, path = "/v1/photos/{sha256}", tag = "photos",
     params(("sha256" = String, Path, description = "SHA-256 of the photo")),
@@ -296,19 +315,7 @@ pub async fn download(
     who: Principal,
     UrlPath(sha): UrlPath<String>,
 ) -> ApiResult<Response> {
-    check_sha(&sha)?;
-    let (s, sqlite) = (sha.clone(), state.sqlite.clone());
-    let found = tokio::task::spawn_blocking(move || sqlite.photo_with_cases(&s))
-        .await
-        .map_err(ApiError::internal)??;
-    let actor = who.actor();
-    let hidden = || ApiError::not_found("照片（或无权查看）", "photo (or not visible to you)");
-    let Some((mime, cases)) = found else {
-        return Err(hidden());
-    };
-    if !cases.iter().any(|c| scope::can_see(&actor, c)) {
-        return Err(hidden());
-    }
+    let mime = visible_photo(&state, &who, &sha).await?;
     let bytes = tokio::fs::read(blob_path(&state.blob_dir, &sha))
         .await
         .map_err(|_| hidden())?;
@@ -346,19 +353,7 @@ pub async fn thumbnail(
     who: Principal,
     UrlPath(sha): UrlPath<String>,
 ) -> ApiResult<Response> {
-    check_sha(&sha)?;
-    let (s, sqlite) = (sha.clone(), state.sqlite.clone());
-    let found = tokio::task::spawn_blocking(move || sqlite.photo_with_cases(&s))
-        .await
-        .map_err(ApiError::internal)??;
-    let actor = who.actor();
-    let hidden = || ApiError::not_found("照片（或无权查看）", "photo (or not visible to you)");
-    let Some((_, cases)) = found else {
-        return Err(hidden());
-    };
-    if !cases.iter().any(|c| scope::can_see(&actor, c)) {
-        return Err(hidden());
-    }
+    visible_photo(&state, &who, &sha).await?;
     let cached = thumb_path(&state.blob_dir, &sha);
     let bytes = match tokio::fs::read(&cached).await {
         Ok(b) => b,
