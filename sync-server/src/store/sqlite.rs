@@ -200,41 +200,35 @@ fn read_reference(conn: &Connection) -> StoreResult<(i64, ReferenceData)> {
         Some((v, j)) => (v, serde_json::from_str::<ReferenceData>(&j)?),
         None => (0, ReferenceData::default()),
     };
-    let mut st =
-        conn.prepare("SELECT id, name, role, unit_id FROM users WHERE disabled = 0 ORDER BY id")?;
-    let rows = st.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-        ))
-    })?;
-    data.users.clear();
-    for row in rows {
-        let (id, name, role, unit_id) = row?;
-        data.users.push(User {
-            id,
-            name,
-            role: Role::parse_required(&role)?,
-            unit_id,
-        });
-    }
+    data.users = conn
+        .prepare("SELECT id, name, role, unit_id FROM users WHERE disabled = 0 ORDER BY id")?
+        .query_map([], directory_user)?
+        .collect::<rusqlite::Result<_>>()?;
     Ok((version, data))
 }
 
-fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String, bool)> {
+/// A directory entry from columns `id, name, role, unit_id` (0..=3). A role this code does not
+/// know is an error, never a silent default.
+fn directory_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let role: String = r.get(2)?;
-    Ok((
-        User {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            role: Role::parse(&role).unwrap_or(Role::Inspector),
-            unit_id: r.get(3)?,
-        },
-        r.get(4)?,
-        r.get(5)?,
-    ))
+    let role = Role::parse(&role).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            2,
+            rusqlite::types::Type::Text,
+            format!("unknown role '{role}'").into(),
+        )
+    })?;
+    Ok(User {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role,
+        unit_id: r.get(3)?,
+    })
+}
+
+/// A user with `password_hash, disabled` in columns 4 and 5.
+fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String, bool)> {
+    Ok((directory_user(r)?, r.get(4)?, r.get(5)?))
 }
 
 struct SqlitePush<'a> {
