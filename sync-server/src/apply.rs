@@ -2,7 +2,7 @@
 //! transition table (through `xuncha_core::fold`, the same rules the device used). Written once
 //! over [`PushTx`] so every storage backend applies operations identically.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use uuid::Uuid;
 use xuncha_core::Lang;
@@ -18,8 +18,8 @@ use crate::store::{Principal, StoreResult};
 
 /// What a backend provides inside the transaction of one push.
 pub trait PushTx {
-    /// The stored first result of an operation, if it was pushed before.
-    fn op_result(&mut self, op_id: Uuid) -> StoreResult<Option<OpResult>>;
+    /// The stored first results of those of `op_ids` that were pushed before.
+    fn op_results(&mut self, op_ids: &[Uuid]) -> StoreResult<HashMap<Uuid, OpResult>>;
     /// The current case.
     fn case(&mut self, id: Uuid) -> StoreResult<Option<Case>>;
     /// Open cases of `category` received since `since_ms` inside the box `lo..hi`, with their
@@ -85,9 +85,12 @@ pub fn push_batch(
 ) -> StoreResult<Vec<OpResult>> {
     let mut refused_reports: HashSet<Uuid> = HashSet::new();
     let mut results = Vec::with_capacity(ops.len());
+    // First answers, from earlier pushes and (for an id repeated in this batch) from this one.
+    let ids: Vec<Uuid> = ops.iter().map(|op| op.id).collect();
+    let mut first_results = tx.op_results(&ids)?;
     for op in ops {
-        if let Some(first) = tx.op_result(op.id)? {
-            results.push(first);
+        if let Some(first) = first_results.get(&op.id) {
+            results.push(first.clone());
             continue;
         }
         let result = match decide(tx, index, who, op, now_ms, &refused_reports)? {
@@ -116,6 +119,7 @@ pub fn push_batch(
             }
         };
         tx.save_result(&who.device_id, &result)?;
+        first_results.insert(op.id, result.clone());
         results.push(result);
     }
     Ok(results)

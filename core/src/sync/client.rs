@@ -355,6 +355,54 @@ impl Store {
         self.clear_session()
     }
 
+    /// Pull pages until the server has no more; returns the server's reference-data version.
+    ///
+    /// Each page names the cursor of the next, so the next page is fetched on a second thread
+    /// while this one is written (at most one page waits): on two cores a bootstrap overlaps the
+    /// network and JSON decoding with the SQLite writes. Only applied pages move the stored
+    /// cursor, so stopping anywhere (error, cancel, crash) re-pulls from the last applied page.
+    fn pull_to_end(
+        &self,
+        http: &Http,
+        opts: &SyncOptions,
+        cancel: &AtomicBool,
+        applied: &mut dyn FnMut(u64),
+    ) -> Result<i64> {
+        let start = self.sync_state()?.cursor;
+        std::thread::scope(|s| {
+            let (pages, next_page) = std::sync::mpsc::sync_channel::<Result<PullResponse>>(1);
+            s.spawn(move || {
+                let mut cursor = start;
+                loop {
+                    let path = format!("/v1/pull?cursor={cursor}&limit={}", opts.pull_limit.max(1));
+                    let page: Result<PullResponse> = with_retry(opts, cancel, || http.get(&path));
+                    let next = match &page {
+                        Ok(p) if p.has_more => Some(p.cursor),
+                        _ => None,
+                    };
+                    // A closed channel means the writer stopped (an error): stop fetching.
+                    if pages.send(page).is_err() {
+                        return;
+                    }
+                    match next {
+                        Some(c) => cursor = c,
+                        None => return,
+                    }
+                }
+            });
+            loop {
+                let page = next_page
+                    .recv()
+                    .map_err(|_| Error::Network("pull stopped".into()))??;
+                self.apply_pull(&page)?;
+                applied(page.changes.len() as u64);
+                if !page.has_more {
+                    return Ok(page.reference_version);
+                }
+            }
+        })
+    }
+
     /// Push everything pending, pull everything new, refresh reference data.
     pub fn sync(
         &self,
@@ -440,23 +488,15 @@ impl Store {
         }
 
         // Pull to the end.
-        let mut cursor = self.sync_state()?.cursor;
         let mut reference_version = st.reference_version;
-        let server_reference = loop {
-            let path = format!("/v1/pull?cursor={cursor}&limit={}", opts.pull_limit.max(1));
-            let page: PullResponse = with_retry(opts, cancel, || http.get(&path))?;
-            self.apply_pull(&page)?;
-            report.changes += page.changes.len() as u64;
-            cursor = page.cursor;
+        let server_reference = self.pull_to_end(&http, opts, cancel, &mut |changes| {
+            report.changes += changes;
             progress(SyncProgress {
                 phase: SyncPhase::Pull,
                 done: report.changes,
                 total: 0,
             });
-            if !page.has_more {
-                break page.reference_version;
-            }
-        };
+        })?;
 
         // Reference data, when the server's changed.
         if server_reference != reference_version {

@@ -91,9 +91,11 @@ pub struct PushResponse {
     pub server_time_ms: i64,
 }
 
-/// One change in a pull page.
+/// One change in a pull page: `{"kind": "upsert"|"remove", "data": {…}}`. Adjacently tagged with
+/// the tag first, so a device decodes a page in one pass (an internally tagged enum would buffer
+/// every case and its timeline before decoding it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum Change {
     /// The case as the server has it now, with timeline events (all of them when `full`).
     Upsert {

@@ -3,12 +3,12 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use xuncha_core::sync::protocol::{OpStatus, PullResponse, PushRequest, PushResponse};
+use xuncha_core::sync::protocol::{OpStatus, PushRequest, PushResponse};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
-use crate::store::Principal;
+use crate::store::{Principal, PullPage};
 
 /// `POST /v1/push`: ordered operations; one result each, idempotent by op id.
 #[utoipa::path(post, path = "/v1/push", tag = "sync",
@@ -72,7 +72,7 @@ pub async fn pull(
     State(state): State<AppState>,
     who: Principal,
     ApiQuery(q): ApiQuery<PullParams>,
-) -> ApiResult<Json<PullResponse>> {
+) -> ApiResult<Json<PullPage>> {
     if q.cursor < 0 {
         return Err(ApiError::bad_request(
             "invalid_cursor",

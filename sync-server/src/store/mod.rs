@@ -4,9 +4,11 @@
 pub mod sqlite;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use uuid::Uuid;
 use xuncha_core::model::{Actor, Case, Op};
 use xuncha_core::reference::{ReferenceData, User};
-use xuncha_core::sync::protocol::{OpResult, PullResponse};
+use xuncha_core::sync::protocol::OpResult;
 use xuncha_core::workflow::Role;
 
 /// Storage errors: core errors (including SQLite) or a conflict the caller should report.
@@ -136,9 +138,48 @@ pub trait ServerStore: Send + Sync + 'static {
         cursor: i64,
         limit: usize,
         now_ms: i64,
-    ) -> StoreResult<PullResponse>;
+    ) -> StoreResult<PullPage>;
     /// A case by id, regardless of scope (callers check scope).
     fn case(&self, id: uuid::Uuid) -> StoreResult<Option<Case>>;
     /// Counters.
     fn stats(&self) -> StoreResult<StoreStats>;
+}
+
+/// A pull page built from the stored JSON of cases and events, sent without decoding and
+/// re-encoding them. It serializes exactly as [`xuncha_core::sync::protocol::PullResponse`],
+/// which is what devices decode (a test holds the two together).
+#[derive(Debug, Serialize)]
+pub struct PullPage {
+    /// Changes in the caller's scope after the cursor.
+    pub changes: Vec<PageChange>,
+    /// Cursor to send next time.
+    pub cursor: i64,
+    /// True if more pages follow now.
+    pub has_more: bool,
+    /// Version of the reference data.
+    pub reference_version: i64,
+    /// Server clock.
+    pub server_time_ms: i64,
+}
+
+/// One change of a [`PullPage`], as [`xuncha_core::sync::protocol::Change`].
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum PageChange {
+    /// The case as stored now, with timeline events (all of them when `full`).
+    Upsert {
+        /// The case document.
+        case: Box<RawValue>,
+        /// Feed sequence of the last event the case reflects.
+        seq: i64,
+        /// Event documents, by sequence (each carries its `server_seq`).
+        events: Vec<Box<RawValue>>,
+        /// The case just entered the caller's scope.
+        full: bool,
+    },
+    /// The case left the caller's scope.
+    Remove {
+        /// The case.
+        case_id: Uuid,
+    },
 }

@@ -3,25 +3,31 @@
 //! one read transaction, so a page and its cursor come from the same snapshot, and sequences are
 //! assigned inside the single writer's transactions, so a cursor never skips a change.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{Datelike, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
+use serde_json::value::RawValue;
 use uuid::Uuid;
 use xuncha_core::model::{Case, Event, Op};
 use xuncha_core::reference::{ReferenceData, ReferenceIndex, User};
 use xuncha_core::scope;
-use xuncha_core::sync::protocol::{Change, OpResult, PullResponse};
+use xuncha_core::sync::protocol::{OpResult, OpStatus};
 use xuncha_core::workflow::Role;
 
 use super::{
-    DeviceRecord, Principal, ServerStore, StoreResult, StoreStats, TokenRecord, UserRecord,
+    DeviceRecord, PageChange, Principal, PullPage, ServerStore, StoreResult, StoreStats,
+    TokenRecord, UserRecord,
 };
 use crate::apply::{PushTx, push_batch};
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/01_server.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/01_server.sql"),
+    include_str!("../../migrations/02_feed.sql"),
+];
 
 /// File name of the database inside the data folder.
 pub const DB_FILE: &str = "xuncha-server.db";
@@ -233,37 +239,53 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String, bool)
 
 struct SqlitePush<'a> {
     tx: &'a Transaction<'a>,
+    /// The sequence the next event gets (the only writer assigns them, inside its transaction).
+    next_seq: Option<i64>,
 }
 
 impl PushTx for SqlitePush<'_> {
-    fn op_result(&mut self, op_id: Uuid) -> StoreResult<Option<OpResult>> {
-        let id = op_id.to_string();
+    fn op_results(&mut self, op_ids: &[Uuid]) -> StoreResult<HashMap<Uuid, OpResult>> {
+        let ids = serde_json::to_string(op_ids)?;
+        let mut out = HashMap::new();
         // An accepted operation is its event: the answer is rebuilt from the feed row.
-        let accepted: Option<(i64, String, i64)> = self
-            .tx
-            .prepare_cached("SELECT seq, case_id, server_time_ms FROM events WHERE op_id = ?1")?
-            .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
-        if let Some((seq, case_id, server_time_ms)) = accepted {
-            return Ok(Some(OpResult {
+        let mut st = self.tx.prepare_cached(
+            "SELECT op_id, seq, case_id, server_time_ms FROM events
+             WHERE op_id IN (SELECT value FROM json_each(?1))",
+        )?;
+        let rows = st.query_map([&ids], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        for row in rows {
+            let (op_id, seq, case_id, server_time_ms) = row?;
+            let op_id: Uuid = op_id.parse().map_err(|_| bad_id("op_id", &op_id))?;
+            let case_id: Uuid = case_id.parse().map_err(|_| bad_id("case_id", &case_id))?;
+            out.insert(
                 op_id,
-                case_id: case_id.parse().unwrap_or_default(),
-                status: xuncha_core::sync::protocol::OpStatus::Accepted,
-                code: None,
-                reason: None,
-                seq: Some(seq),
-                server_time_ms,
-            }));
+                OpResult {
+                    op_id,
+                    case_id,
+                    status: OpStatus::Accepted,
+                    code: None,
+                    reason: None,
+                    seq: Some(seq),
+                    server_time_ms,
+                },
+            );
         }
-        let json: Option<String> = self
-            .tx
-            .prepare_cached("SELECT result FROM op_results WHERE op_id = ?1")?
-            .query_row([&id], |r| r.get(0))
-            .optional()?;
-        Ok(match json {
-            Some(j) => Some(serde_json::from_str(&j)?),
-            None => None,
-        })
+        let mut st = self.tx.prepare_cached(
+            "SELECT result FROM op_results WHERE op_id IN (SELECT value FROM json_each(?1))",
+        )?;
+        let rows = st.query_map([&ids], |r| r.get::<_, String>(0))?;
+        for row in rows {
+            let result: OpResult = serde_json::from_str(&row?)?;
+            out.insert(result.op_id, result);
+        }
+        Ok(out)
     }
 
     fn case(&mut self, id: Uuid) -> StoreResult<Option<Case>> {
@@ -328,11 +350,23 @@ impl PushTx for SqlitePush<'_> {
     ) -> StoreResult<i64> {
         let op_id = event.op.id.to_string();
         let case_id = case.id.to_string();
+        let seq = match self.next_seq {
+            Some(s) => s,
+            None => self.tx.query_row(
+                "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0),
+                            COALESCE((SELECT MAX(seq) FROM events), 0)) + 1",
+                [],
+                |r| r.get(0),
+            )?,
+        };
+        self.next_seq = Some(seq + 1);
+        // Stored with its sequence, so a pull sends the JSON as it is.
+        event.server_seq = Some(seq);
         self.tx
             .prepare_cached(
-                "INSERT INTO events (op_id, case_id, unit_before, unit_after, reporter_id, device_id,
-                                     server_time_ms, event)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO events (seq, op_id, case_id, unit_before, unit_after, reporter_id,
+                                     device_id, server_time_ms, event)
+                 VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                 op_id,
@@ -342,11 +376,9 @@ impl PushTx for SqlitePush<'_> {
                 case.reporter_id,
                 event.op.device_id,
                 event.server_time_ms,
-                // Stored without its sequence, which is the row's `seq` (set again on reading).
-                serde_json::to_string(&*event)?
+                serde_json::to_string(&*event)?,
+                seq
             ])?;
-        let seq = self.tx.last_insert_rowid();
-        event.server_seq = Some(seq);
         let sql = if is_new {
             "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id,
                                 lat, lon, received_ms)
@@ -380,7 +412,7 @@ impl PushTx for SqlitePush<'_> {
     }
 
     fn save_result(&mut self, device_id: &str, result: &OpResult) -> StoreResult<()> {
-        if result.status == xuncha_core::sync::protocol::OpStatus::Accepted {
+        if result.status == OpStatus::Accepted {
             // Kept already: the event row with this op id is the answer (see `op_result`).
             return Ok(());
         }
@@ -408,37 +440,53 @@ fn load_case(conn: &Connection, id: Uuid) -> StoreResult<Option<Case>> {
     })
 }
 
-fn case_with_seq(conn: &Connection, id: &str) -> StoreResult<Option<(Case, i64)>> {
-    let row: Option<(String, i64)> = conn
-        .prepare_cached("SELECT doc, last_seq FROM cases WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+/// A case as stored: its document, the last sequence it reflects, and its scope keys.
+struct StoredCase {
+    doc: Box<RawValue>,
+    seq: i64,
+    unit_id: Option<String>,
+    reporter_id: String,
+}
+
+fn stored_case(conn: &Connection, id: &str) -> StoreResult<Option<StoredCase>> {
+    let row: Option<(String, i64, Option<String>, String)> = conn
+        .prepare_cached("SELECT doc, last_seq, unit_id, reporter_id FROM cases WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
     Ok(match row {
-        Some((d, s)) => Some((serde_json::from_str(&d)?, s)),
+        Some((doc, seq, unit_id, reporter_id)) => Some(StoredCase {
+            doc: RawValue::from_string(doc)?,
+            seq,
+            unit_id,
+            reporter_id,
+        }),
         None => None,
     })
 }
 
-fn events_of(conn: &Connection, case_id: &str, after: i64, upto: i64) -> StoreResult<Vec<Event>> {
+/// Stored event documents of a case in `after..=upto`, by sequence.
+fn events_of(
+    conn: &Connection,
+    case_id: &str,
+    after: i64,
+    upto: i64,
+) -> StoreResult<Vec<Box<RawValue>>> {
     let mut st = conn.prepare_cached(
-        "SELECT seq, event FROM events WHERE case_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
+        "SELECT event FROM events WHERE case_id = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq",
     )?;
-    let rows = st.query_map(params![case_id, after, upto], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-    })?;
+    let rows = st.query_map(params![case_id, after, upto], |r| r.get::<_, String>(0))?;
     let mut out = Vec::new();
     for r in rows {
-        let (seq, json) = r?;
-        out.push(event_from_row(seq, &json)?);
+        out.push(RawValue::from_string(r?)?);
     }
     Ok(out)
 }
 
-/// An event as stored, with its feed sequence.
-fn event_from_row(seq: i64, json: &str) -> StoreResult<Event> {
-    let mut ev: Event = serde_json::from_str(json)?;
-    ev.server_seq = Some(seq);
-    Ok(ev)
+fn bad_id(field: &'static str, value: &str) -> xuncha_core::Error {
+    xuncha_core::Error::InvalidField {
+        field,
+        reason: format!("stored id '{value}' is not a UUID"),
+    }
 }
 
 struct FeedRow {
@@ -613,7 +661,11 @@ impl ServerStore for SqliteStore {
         let index = self.index();
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let results = push_batch(&mut SqlitePush { tx: &tx }, &index, who, ops, now_ms)?;
+        let mut push = SqlitePush {
+            tx: &tx,
+            next_seq: None,
+        };
+        let results = push_batch(&mut push, &index, who, ops, now_ms)?;
         tx.commit()?;
         Ok(results)
     }
@@ -624,7 +676,7 @@ impl ServerStore for SqliteStore {
         cursor: i64,
         limit: usize,
         now_ms: i64,
-    ) -> StoreResult<PullResponse> {
+    ) -> StoreResult<PullPage> {
         let limit = limit.clamp(1, 1000);
         let reference_version = self.reference.read().unwrap_or_else(|p| p.into_inner()).0;
         self.with_reader(|conn| {
@@ -670,26 +722,30 @@ impl ServerStore for SqliteStore {
                 _ => tx
                     .query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?,
             };
-            let mut order: Vec<&str> = Vec::new();
-            for r in &rows {
-                if !order.contains(&r.case_id.as_str()) {
-                    order.push(&r.case_id);
-                }
-            }
+            // Cases in the order of their first change in this page.
+            let mut seen = HashSet::new();
+            let order: Vec<&str> = rows
+                .iter()
+                .map(|r| r.case_id.as_str())
+                .filter(|id| seen.insert(*id))
+                .collect();
+            let unit = who.user.unit_id.as_deref();
             let mut changes = Vec::with_capacity(order.len());
             for case_id in order {
-                let Some((case, seq)) = case_with_seq(&tx, case_id)? else {
+                let Some(case) = stored_case(&tx, case_id)? else {
                     continue;
                 };
-                if !scope::can_see(&actor, &case) {
-                    changes.push(Change::Remove { case_id: case.id });
+                if !scope::can_see_keys(&actor, case.unit_id.as_deref(), &case.reporter_id) {
+                    changes.push(PageChange::Remove {
+                        case_id: case_id.parse().map_err(|_| bad_id("case_id", case_id))?,
+                    });
                     continue;
                 }
                 // A case that entered a unit's scope in this window arrives whole.
                 let full = who.user.role == Role::UnitStaff
-                    && rows.iter().any(|r| {
-                        r.case_id == case_id && r.unit_before.as_deref() != who.user.unit_id.as_deref()
-                    });
+                    && rows
+                        .iter()
+                        .any(|r| r.case_id == case_id && r.unit_before.as_deref() != unit);
                 let events = if full {
                     events_of(&tx, case_id, 0, i64::MAX)?
                 } else if who.user.role == Role::UnitStaff {
@@ -697,19 +753,20 @@ impl ServerStore for SqliteStore {
                     // rows; take the case's whole window.
                     events_of(&tx, case_id, cursor, page_end)?
                 } else {
-                    rows.iter()
-                        .filter(|r| r.case_id == case_id)
-                        .map(|r| event_from_row(r.seq, &r.event))
-                        .collect::<StoreResult<Vec<Event>>>()?
+                    let mut evs = Vec::new();
+                    for r in rows.iter().filter(|r| r.case_id == case_id) {
+                        evs.push(RawValue::from_string(r.event.clone())?);
+                    }
+                    evs
                 };
-                changes.push(Change::Upsert {
-                    case: Box::new(case),
-                    seq,
+                changes.push(PageChange::Upsert {
+                    case: case.doc,
+                    seq: case.seq,
                     events,
                     full,
                 });
             }
-            Ok(PullResponse {
+            Ok(PullPage {
                 changes,
                 cursor: page_end.max(cursor),
                 has_more,

@@ -68,10 +68,30 @@ fn the_same_batch_twice_changes_nothing_the_second_time() {
         server.state.store.stats().expect("stats").events,
         events_after_first
     );
+    // A new operation twice in one batch (beside the two old ones): one effect, the same answer
+    // both times.
+    phone.report("0103", 3);
+    let ops = phone.store.pending_ops(100).expect("ops");
+    assert_eq!(ops.len(), 3);
+    let doubled: Vec<_> = ops.iter().chain(ops.iter()).cloned().collect();
+    let third: PushResponse = client()
+        .post(format!("{}/v1/push", server.url))
+        .bearer_auth(&token)
+        .json(&json!({ "ops": doubled }))
+        .send()
+        .expect("push")
+        .json()
+        .expect("json");
+    assert_eq!(third.results[..2], first.results[..]);
+    assert_eq!(third.results[..3], third.results[3..]);
+    assert_eq!(
+        server.state.store.stats().expect("stats").events,
+        events_after_first + 1
+    );
     // The device never heard the first answer (lost response): its own sync replays harmlessly.
     let r = phone.sync();
-    assert_eq!((r.accepted, r.rejected), (2, 0));
-    assert_eq!(server.state.store.stats().expect("stats").cases, 2);
+    assert_eq!((r.accepted, r.rejected), (3, 0));
+    assert_eq!(server.state.store.stats().expect("stats").cases, 3);
 }
 
 #[test]

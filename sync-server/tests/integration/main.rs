@@ -3,4 +3,5 @@
 
 mod helpers;
 mod http_api;
+mod store_format;
 mod sync_flow;

@@ -1,0 +1,96 @@
+//! What the SQLite store keeps and sends: pull pages built from stored JSON read exactly as the
+//! protocol types say, and an older database is upgraded in place.
+
+use xuncha_core::reference::User;
+use xuncha_core::sync::protocol::{Change, PullResponse};
+use xuncha_core::workflow::Role;
+use xuncha_server::store::sqlite::{DB_FILE, SqliteStore};
+use xuncha_server::store::Principal;
+
+use crate::helpers::{Device, TestServer, now_ms};
+
+#[test]
+fn a_pull_page_of_stored_json_reads_exactly_as_the_protocol_types() {
+    let server = TestServer::start();
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    phone.report("0101", 1);
+    phone.report("0102", 2);
+    phone.sync();
+    let supervisor = Principal {
+        user: User {
+            id: "supervisor1".into(),
+            name: "督查一组".into(),
+            role: Role::Supervisor,
+            unit_id: None,
+        },
+        device_id: "desk".into(),
+    };
+    let page = server
+        .state
+        .store
+        .pull(&supervisor, 0, 100, now_ms())
+        .expect("pull");
+    let sent = serde_json::to_value(&page).expect("page json");
+    let typed: PullResponse = serde_json::from_value(sent.clone()).expect("a device decodes it");
+    assert_eq!(
+        serde_json::to_value(&typed).expect("typed json"),
+        sent,
+        "nothing lost or added between the stored JSON and the protocol types"
+    );
+    assert_eq!(typed.changes.len(), 2);
+    for change in &typed.changes {
+        let Change::Upsert {
+            case, seq, events, ..
+        } = change
+        else {
+            panic!("expected upserts, got {change:?}");
+        };
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            events[0].server_seq,
+            Some(*seq),
+            "events carry their sequence"
+        );
+        assert_eq!(events[0].op.case_id, case.id);
+    }
+}
+
+#[test]
+fn a_schema_1_database_is_upgraded_and_its_events_carry_their_sequence() {
+    let dir = tempfile::TempDir::new().expect("tmp");
+    {
+        let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).expect("db");
+        conn.execute_batch(include_str!("../../migrations/01_server.sql"))
+            .expect("schema 1");
+        conn.pragma_update(None, "user_version", 1)
+            .expect("version");
+        conn.execute(
+            "INSERT INTO events (seq, op_id, case_id, unit_before, unit_after, reporter_id,
+                                 device_id, server_time_ms, event)
+             VALUES (7, 'op', 'case', NULL, 'u1', 'inspector1', 'dev', 1, '{\"to_status\":\"submitted\"}')",
+            [],
+        )
+        .expect("old event");
+    }
+    let store = SqliteStore::open(dir.path()).expect("upgrade");
+    drop(store);
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).expect("db");
+    let (version, seq_in_json, status): (i64, i64, String) = conn
+        .query_row(
+            "SELECT (SELECT user_version FROM pragma_user_version),
+                    json_extract(event, '$.server_seq'), json_extract(event, '$.to_status')
+             FROM events WHERE seq = 7",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("row");
+    assert_eq!((version, seq_in_json, status.as_str()), (2, 7, "submitted"));
+    let index: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'events_by_unit_after'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("index");
+    assert!(index.contains("IS NOT NULL"), "{index}");
+}
