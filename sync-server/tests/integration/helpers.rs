@@ -112,11 +112,25 @@ impl Device {
     }
 }
 
-/// JPEG-signed photo bytes, distinct per seed.
+/// A small real JPEG (it decodes, so thumbnails work), distinct per seed.
+pub fn photo_bytes(seed: u64) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 5) as u8, (seed % 256) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&img)
+        .expect("encode");
+    let mut bytes = out.into_inner();
+    // Distinct bytes even where seeds share a colour (a JPEG comment segment after SOI).
+    let comment = seed.to_le_bytes();
+    let mut segment = vec![0xFF, 0xFE, 0x00, 10];
+    segment.extend_from_slice(&comment);
+    bytes.splice(2..2, segment);
+    bytes
+}
+
+/// [`photo_bytes`] as a photo to attach.
 pub fn photo(seed: u64) -> PhotoInput {
-    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    b.extend_from_slice(&seed.to_le_bytes());
-    b.extend(std::iter::repeat_n(0x42, 2000));
-    b.extend_from_slice(&[0xFF, 0xD9]);
-    PhotoInput::bytes(b)
+    PhotoInput::bytes(photo_bytes(seed))
 }

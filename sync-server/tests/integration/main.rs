@@ -1,6 +1,7 @@
 //! Integration tests of the sync server: a real server on port 0 (real HTTP, real SQLite file)
 //! and real device stores, each in its own temporary folder.
 
+mod access_matrix;
 mod helpers;
 mod http_api;
 mod store_format;

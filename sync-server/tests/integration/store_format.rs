@@ -4,8 +4,8 @@
 use xuncha_core::reference::User;
 use xuncha_core::sync::protocol::{Change, PullResponse};
 use xuncha_core::workflow::Role;
-use xuncha_server::store::sqlite::{DB_FILE, SqliteStore};
 use xuncha_server::store::Principal;
+use xuncha_server::store::sqlite::{DB_FILE, SqliteStore};
 
 use crate::helpers::{Device, TestServer, now_ms};
 
