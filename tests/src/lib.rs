@@ -4,7 +4,11 @@
 
 #![forbid(unsafe_code)]
 
-use xuncha_core::Location;
+use uuid::Uuid;
+use xuncha_core::model::Case;
+use xuncha_core::store::PhotoInput;
+use xuncha_core::workflow::Action;
+use xuncha_core::{Location, OpBody};
 
 /// xorshift64*: small, seedable, good enough to pick test inputs.
 #[derive(Debug, Clone)]
@@ -65,6 +69,114 @@ pub fn random_location(rng: &mut Rng) -> Location {
         accuracy_m: Some(rng.range(3, 30) as f64),
         address: "演示市某街道".into(),
     }
+}
+
+/// The body of `action` on `case` as a person would fill it in (reasons, a unit, a later
+/// deadline, a duplicate target from `others`), with the photos it needs. None for actions this
+/// builder does not make (`report`, `edit`) or a duplicate mark with no other case to point at.
+pub fn body_for(
+    action: Action,
+    case: &Case,
+    others: &[Uuid],
+    rng: &mut Rng,
+) -> Option<(OpBody, Vec<PhotoInput>)> {
+    let photo = |rng: &mut Rng| vec![PhotoInput::bytes(jpeg_bytes(rng.next_u64(), 3_000))];
+    let reason = || "测试理由".to_string();
+    let later = case.deadline_ms.map(|d| d + 3 * 86_400_000);
+    Some(match action {
+        Action::Report | Action::Edit => return None,
+        Action::Comment => (
+            OpBody::Comment {
+                text: "现场补充说明".into(),
+                photos: vec![],
+            },
+            vec![],
+        ),
+        Action::Register => (
+            OpBody::Register {
+                note: String::new(),
+            },
+            vec![],
+        ),
+        Action::Reject => (OpBody::Reject { reason: reason() }, vec![]),
+        Action::MarkDuplicate => {
+            let target = others.iter().find(|id| **id != case.id)?;
+            (
+                OpBody::MarkDuplicate {
+                    duplicate_of: Some(*target),
+                    note: String::new(),
+                },
+                vec![],
+            )
+        }
+        Action::Dispatch => (
+            OpBody::Dispatch {
+                unit_id: if rng.range(0, 2) == 0 { "u1" } else { "u2" }.into(),
+                deadline_ms: None,
+                note: String::new(),
+            },
+            vec![],
+        ),
+        Action::Acknowledge => (
+            OpBody::Acknowledge {
+                note: String::new(),
+            },
+            vec![],
+        ),
+        Action::Rectify => (
+            OpBody::Rectify {
+                note: "已整改".into(),
+                photos: vec![],
+            },
+            photo(rng),
+        ),
+        Action::RequestReturn => (OpBody::RequestReturn { reason: reason() }, vec![]),
+        Action::GrantReturn => (
+            OpBody::GrantReturn {
+                note: String::new(),
+            },
+            vec![],
+        ),
+        Action::RefuseReturn => (OpBody::RefuseReturn { reason: reason() }, vec![]),
+        Action::RequestExtension => (
+            OpBody::RequestExtension {
+                reason: reason(),
+                until_ms: later,
+            },
+            vec![],
+        ),
+        Action::GrantExtension => (
+            OpBody::GrantExtension {
+                until_ms: None,
+                note: String::new(),
+            },
+            vec![],
+        ),
+        Action::RefuseExtension => (OpBody::RefuseExtension { reason: reason() }, vec![]),
+        Action::VerifyPass => (
+            OpBody::VerifyPass {
+                note: String::new(),
+                photos: vec![],
+            },
+            photo(rng),
+        ),
+        Action::VerifyFail => (
+            OpBody::VerifyFail {
+                reason: reason(),
+                deadline_ms: None,
+                photos: vec![],
+            },
+            photo(rng),
+        ),
+        Action::Reopen => (
+            OpBody::Reopen {
+                reason: reason(),
+                deadline_ms: None,
+            },
+            vec![],
+        ),
+        Action::Park => (OpBody::Park { reason: reason() }, vec![]),
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,385 @@
+//! Convergence, property-based: 3–6 devices of mixed roles act offline on shared cases, sync in
+//! random interleavings (some only push, some re-send a batch the server already answered), and
+//! at the end
+//! - every device's cases are exactly the server's cases in its scope, field for field;
+//! - every case's timeline is in the same order on every device that holds it as on the server;
+//! - every operation any device made is on the server exactly once, or in that device's
+//!   rejection inbox (never both, never neither), and no outbox holds anything.
+//!
+//! A real server (real HTTP, real SQLite file) and real device stores per case. Failing inputs
+//! are kept by proptest in `tests/proptest-regressions/convergence.txt` and replayed first.
+//! `PROPTEST_CASES=200 cargo test --release -p xuncha-tests --test convergence` for a long run.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicBool;
+
+use proptest::prelude::*;
+use uuid::Uuid;
+use xuncha_core::model::{Case, Event, Op};
+use xuncha_core::reference::User;
+use xuncha_core::store::{CaseQuery, NewReport, PhotoInput};
+use xuncha_core::sync::client::SyncOptions;
+use xuncha_core::sync::protocol::{Change, PullResponse};
+use xuncha_core::workflow::{Action, Role};
+use xuncha_core::{Store, scope};
+use xuncha_server::store::Principal;
+use xuncha_server::{AppState, Config, RunningServer};
+use xuncha_tests::{Rng, TAXONOMY, body_for, jpeg_bytes, random_location};
+
+/// Who a device may be. Two devices may be the same person (a supervisor at a desk and on a
+/// phone), which is where conflicts come from.
+const PEOPLE: [&str; 5] = ["inspector1", "inspector2", "supervisor1", "unit1", "unit2"];
+
+/// Actions that move a case along its lifecycle.
+const FORWARD: [Action; 8] = [
+    Action::Register,
+    Action::Dispatch,
+    Action::Acknowledge,
+    Action::Rectify,
+    Action::VerifyPass,
+    Action::VerifyFail,
+    Action::GrantReturn,
+    Action::GrantExtension,
+];
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// An inspector device reports a case (other roles skip).
+    Report { device: usize },
+    /// A device takes one of the actions its role may take now on one of its cases.
+    Act { device: usize, pick: u64 },
+    /// A device comments on one of its cases.
+    Comment { device: usize, pick: u64 },
+    /// Push, upload, pull.
+    Sync { device: usize },
+    /// Push only (a weak link).
+    PushOnly { device: usize },
+    /// Send the device's last pushed batch again, as a retry whose answer was lost.
+    Replay { device: usize },
+    /// Every device syncs, in order (everyone back in signal).
+    Everyone,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let device = 0usize..6;
+    prop_oneof![
+        2 => device.clone().prop_map(|device| Step::Report { device }),
+        9 => (device.clone(), any::<u64>()).prop_map(|(device, pick)| Step::Act { device, pick }),
+        1 => (device.clone(), any::<u64>()).prop_map(|(device, pick)| Step::Comment { device, pick }),
+        6 => device.clone().prop_map(|device| Step::Sync { device }),
+        1 => device.clone().prop_map(|device| Step::PushOnly { device }),
+        1 => device.prop_map(|device| Step::Replay { device }),
+        2 => Just(Step::Everyone),
+    ]
+}
+
+struct Phone {
+    user: &'static str,
+    store: Store,
+    token: String,
+    /// Every operation this device made.
+    made: HashSet<Uuid>,
+    /// The last batch it pushed.
+    last_batch: Vec<Op>,
+    _dir: tempfile::TempDir,
+}
+
+impl Phone {
+    fn sync(&mut self, pull: bool) -> Result<(), TestCaseError> {
+        let pending = self
+            .store
+            .pending_ops(10_000)
+            .map_err(|e| fail(format!("{}: outbox: {e}", self.user)))?;
+        self.made.extend(pending.iter().map(|op| op.id));
+        if !pending.is_empty() {
+            self.last_batch = pending;
+        }
+        let opts = SyncOptions {
+            pull,
+            backoff: std::time::Duration::from_millis(5),
+            ..SyncOptions::default()
+        };
+        self.store
+            .sync(&opts, &mut |_| {}, &AtomicBool::new(false))
+            .map_err(|e| fail(format!("{}: sync: {e:?}", self.user)))?;
+        Ok(())
+    }
+
+    fn case_ids(&self) -> Vec<Uuid> {
+        let mut ids: Vec<Uuid> = self
+            .store
+            .list_cases(&CaseQuery {
+                limit: 10_000,
+                ..CaseQuery::default()
+            })
+            .expect("list")
+            .items
+            .into_iter()
+            .map(|i| i.case.id)
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+fn fail(msg: String) -> TestCaseError {
+    TestCaseError::fail(msg)
+}
+
+/// The server's cases and, per case, its events in feed order (as a supervisor pulls them).
+fn server_truth(state: &AppState) -> (HashMap<Uuid, Case>, HashMap<Uuid, Vec<Event>>) {
+    let everyone = Principal {
+        user: User {
+            id: "supervisor1".into(),
+            name: "audit".into(),
+            role: Role::Supervisor,
+            unit_id: None,
+        },
+        device_id: "audit".into(),
+    };
+    let (mut cases, mut events) = (HashMap::new(), HashMap::<Uuid, Vec<Event>>::new());
+    let mut cursor = 0;
+    loop {
+        let page = state.store.pull(&everyone, cursor, 1000, 0).expect("pull");
+        let page: PullResponse =
+            serde_json::from_value(serde_json::to_value(&page).expect("page")).expect("decode");
+        for change in page.changes {
+            if let Change::Upsert {
+                case, events: evs, ..
+            } = change
+            {
+                events.entry(case.id).or_default().extend(evs);
+                cases.insert(case.id, *case);
+            }
+        }
+        cursor = page.cursor;
+        if !page.has_more {
+            break;
+        }
+    }
+    (cases, events)
+}
+
+fn run(extra_people: &[usize], steps: &[Step], seed: u64) -> Result<(), TestCaseError> {
+    let dir = tempfile::TempDir::new().expect("tmp");
+    let state = AppState::open(&dir.path().join("server"), Config::default()).expect("state");
+    xuncha_server::seed_demo(&state).expect("seed");
+    let server = RunningServer::start(state.clone()).expect("server");
+    let mut rng = Rng::new(seed);
+
+    // Always an inspector, a supervisor and a unit's staff, then up to 3 more of anyone.
+    let people: Vec<&'static str> = [0usize, 2, 3]
+        .iter()
+        .chain(extra_people)
+        .map(|i| PEOPLE[*i % PEOPLE.len()])
+        .collect();
+    let mut phones = Vec::new();
+    for (i, user) in people.iter().enumerate() {
+        let dir = tempfile::TempDir::new().expect("tmp");
+        let store = Store::open(dir.path()).expect("store");
+        store
+            .sign_in_remote(&server.url, user, "demo", &format!("phone {i}"))
+            .expect("sign in");
+        let token = store.sync_state().expect("state").token.expect("token");
+        let mut phone = Phone {
+            user,
+            store,
+            token,
+            made: HashSet::new(),
+            last_batch: Vec::new(),
+            _dir: dir,
+        };
+        phone.sync(true)?;
+        phones.push(phone);
+    }
+
+    let http = reqwest::blocking::Client::new();
+    let n = phones.len();
+    for step in steps {
+        match *step {
+            Step::Report { device } => {
+                let phone = &phones[device % phones.len()];
+                if !phone.user.starts_with("inspector") {
+                    continue;
+                }
+                let (code, name, ..) = TAXONOMY[rng.range(0, TAXONOMY.len() as u64) as usize];
+                phone
+                    .store
+                    .report(NewReport {
+                        category: code.into(),
+                        description: name.into(),
+                        location: random_location(&mut rng),
+                        site_id: None,
+                        campaign_id: None,
+                        undercover: false,
+                        photos: vec![PhotoInput::bytes(jpeg_bytes(rng.next_u64(), 2_000))],
+                    })
+                    .map_err(|e| fail(format!("report: {e:?}")))?;
+            }
+            Step::Act { device, pick } | Step::Comment { device, pick } => {
+                let phone = &phones[device % n];
+                let ids = phone.case_ids();
+                let comment = matches!(step, Step::Comment { .. });
+                // Cases where this device can do something now, with what it can do.
+                let mut choices = Vec::new();
+                for id in &ids {
+                    let detail = phone.store.case_detail(*id).expect("detail");
+                    let acts: Vec<Action> = if comment {
+                        vec![Action::Comment]
+                    } else {
+                        detail
+                            .allowed_actions
+                            .iter()
+                            .filter(|a| **a != Action::Comment)
+                            .copied()
+                            .collect()
+                    };
+                    if !acts.is_empty() {
+                        choices.push((detail.case, acts));
+                    }
+                }
+                if choices.is_empty() {
+                    continue;
+                }
+                let (case, acts) = &choices[(pick % choices.len() as u64) as usize];
+                // Moving a case on is likelier than ending it, so runs reach the later states.
+                let weight = |a: &Action| if FORWARD.contains(a) { 4 } else { 1 };
+                let total: u64 = acts.iter().map(weight).sum();
+                let mut at = (pick >> 32) % total;
+                let mut action = acts[0];
+                for a in acts {
+                    if at < weight(a) {
+                        action = *a;
+                        break;
+                    }
+                    at -= weight(a);
+                }
+                let Some((body, photos)) = body_for(action, case, &ids, &mut rng) else {
+                    continue;
+                };
+                // The device's own table says yes; it must record the op.
+                phone
+                    .store
+                    .act(case.id, body, photos)
+                    .map_err(|e| fail(format!("{} {action:?}: {e:?}", phone.user)))?;
+            }
+            Step::Sync { device } => phones[device % n].sync(true)?,
+            Step::PushOnly { device } => phones[device % n].sync(false)?,
+            Step::Everyone => {
+                for phone in &mut phones {
+                    phone.sync(true)?;
+                }
+            }
+            Step::Replay { device } => {
+                let phone = &phones[device % phones.len()];
+                if phone.last_batch.is_empty() {
+                    continue;
+                }
+                let resp = http
+                    .post(format!("{}/v1/push", server.url))
+                    .bearer_auth(&phone.token)
+                    .json(&serde_json::json!({ "ops": phone.last_batch }))
+                    .send()
+                    .map_err(|e| fail(format!("replay: {e}")))?;
+                prop_assert!(resp.status().is_success(), "replay: {}", resp.status());
+            }
+        }
+    }
+
+    // Everyone syncs until nothing moves (a device's push reaches the others on the next round).
+    for _ in 0..3 {
+        for phone in &mut phones {
+            phone.sync(true)?;
+        }
+    }
+
+    let (cases, events) = server_truth(&state);
+    let mut on_server: HashMap<Uuid, usize> = HashMap::new();
+    for evs in events.values() {
+        for e in evs {
+            *on_server.entry(e.op.id).or_default() += 1;
+        }
+    }
+    for phone in &phones {
+        let who = phone.store.session().expect("session").actor();
+        let mut expected: Vec<Uuid> = cases
+            .values()
+            .filter(|c| scope::can_see(&who, c))
+            .map(|c| c.id)
+            .collect();
+        expected.sort();
+        prop_assert_eq!(phone.case_ids(), expected, "{}: cases in scope", phone.user);
+        for (id, case) in cases.iter().filter(|(_, c)| scope::can_see(&who, c)) {
+            let detail = phone.store.case_detail(*id).expect("detail");
+            prop_assert_eq!(&detail.case, case, "{}: case {}", phone.user, id);
+            let mine: Vec<Uuid> = detail.timeline.iter().map(|e| e.op.id).collect();
+            let theirs: Vec<Uuid> = events[id].iter().map(|e| e.op.id).collect();
+            prop_assert_eq!(mine, theirs, "{}: timeline of {}", phone.user, id);
+        }
+        prop_assert_eq!(phone.store.pending_count().expect("pending"), 0);
+        let inbox: HashSet<Uuid> = phone
+            .store
+            .rejections()
+            .expect("inbox")
+            .into_iter()
+            .map(|r| r.op.id)
+            .collect();
+        for op in &phone.made {
+            let n = on_server.get(op).copied().unwrap_or(0);
+            prop_assert!(
+                (n == 1) != inbox.contains(op) && n <= 1,
+                "{}: op {} on server {} times, in inbox: {}",
+                phone.user,
+                op,
+                n,
+                inbox.contains(op)
+            );
+        }
+    }
+    let integrity: String = rusqlite::Connection::open(
+        dir.path()
+            .join("server")
+            .join(xuncha_server::store::sqlite::DB_FILE),
+    )
+    .expect("db")
+    .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+    .expect("check");
+    prop_assert_eq!(integrity, "ok");
+    let made: usize = phones.iter().map(|p| p.made.len()).sum();
+    let statuses: HashSet<&str> = cases.values().map(|c| c.status.as_str()).collect();
+    println!(
+        "devices {} cases {} ops {made} accepted {} statuses {statuses:?}",
+        phones.len(),
+        cases.len(),
+        on_server.len(),
+    );
+    drop(server);
+    Ok(())
+}
+
+fn cases_from_env(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: cases_from_env(12),
+        max_shrink_iters: 200,
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn devices_and_server_converge(
+        extra_people in prop::collection::vec(0usize..5, 0..4),
+        steps in prop::collection::vec(step(), 40..160),
+        seed in any::<u64>(),
+    ) {
+        run(&extra_people, &steps, seed)?;
+    }
+}
