@@ -31,7 +31,7 @@ fn free_port() -> u16 {
 }
 
 fn start_server(port: u16, data: &Path) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_xuncha-server"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xuncha-server"))
         .args(["demo", "--addr", &format!("127.0.0.1:{port}"), "--data"])
         .arg(data)
         .env("RUST_LOG", "warn")
@@ -47,6 +47,8 @@ fn start_server(port: u16, data: &Path) -> Child {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not start on port {port}");
 }
 
