@@ -18,6 +18,9 @@ pub struct Config {
     pub max_photo_bytes: u64,
     /// Most operations in one push.
     pub max_push_ops: usize,
+    /// An upload that sends no bytes for this long is treated as cut: its progress is kept and
+    /// the photo is free for the phone's next attempt (a dead link never locks a photo out).
+    pub upload_idle_timeout: std::time::Duration,
 }
 
 impl Default for Config {
@@ -27,6 +30,7 @@ impl Default for Config {
             max_body_bytes: 8 * 1024 * 1024,
             max_photo_bytes: xuncha_core::store::MAX_PHOTO_BYTES,
             max_push_ops: 1000,
+            upload_idle_timeout: std::time::Duration::from_secs(30),
         }
     }
 }

@@ -88,6 +88,8 @@ pub struct SyncReport {
     pub photos_uploaded: u64,
     /// Photos the server refused (kept on the device; see the log of the sync).
     pub photos_refused: u64,
+    /// Photos the server was still receiving from an earlier, broken attempt (sent next sync).
+    pub photos_deferred: u64,
     /// Reference data refreshed.
     pub reference_updated: bool,
 }
@@ -247,11 +249,13 @@ fn upload_photo(
     let mut st: UploadStatus = with_retry(opts, cancel, || http.post("/v1/uploads", &create))?;
     let path = format!("/v1/uploads/{sha}");
     let bytes = std::fs::read(file)?;
+    let mut busy_wait = opts.backoff;
+    let mut busy_tries = 0;
     while !st.complete {
         let from = (st.offset as usize).min(bytes.len());
         let to = (from + opts.upload_chunk.max(1)).min(bytes.len());
         let chunk = bytes[from..to].to_vec();
-        st = with_retry(opts, cancel, || {
+        let sent = with_retry(opts, cancel, || {
             match http.patch_bytes(&path, from as u64, chunk.clone()) {
                 // A cut: ask where the server got to, and go on from there.
                 Err(Error::Network(e)) => match http.get::<UploadStatus>(&path) {
@@ -261,7 +265,35 @@ fn upload_photo(
                 Err(Error::Server { code, .. }) if code == "offset_mismatch" => http.get(&path),
                 other => other,
             }
-        })?;
+        });
+        st = match sent {
+            // An earlier attempt of ours is still open on the server (a link that died without
+            // closing): it lets go when it times out, so wait and ask again — a photo that is
+            // busy is late, not refused.
+            Err(Error::Server { code, .. }) if code == "upload_busy" && busy_tries < BUSY_TRIES => {
+                busy_tries += 1;
+                pause(busy_wait, cancel)?;
+                busy_wait = busy_wait.saturating_mul(2).min(Duration::from_secs(5));
+                http.get(&path)?
+            }
+            other => other?,
+        };
+    }
+    Ok(())
+}
+
+/// How many times a photo upload waits for the server to let go of an earlier, dead attempt
+/// (with doubling pauses up to 5 s each: about a minute with the default backoff).
+const BUSY_TRIES: u32 = 16;
+
+/// Sleep `wait`, waking early to honour a cancellation.
+fn pause(wait: Duration, cancel: &AtomicBool) -> Result<()> {
+    let until = std::time::Instant::now() + wait;
+    while std::time::Instant::now() < until {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        std::thread::sleep(Duration::from_millis(20).min(wait));
     }
     Ok(())
 }
@@ -281,13 +313,7 @@ fn with_retry<T>(
         }
         match f() {
             Err(Error::Network(_)) if attempt < opts.attempts => {
-                let until = std::time::Instant::now() + wait;
-                while std::time::Instant::now() < until {
-                    if cancel.load(Ordering::Relaxed) {
-                        return Err(Error::Cancelled);
-                    }
-                    std::thread::sleep(Duration::from_millis(20).min(wait));
-                }
+                pause(wait, cancel)?;
                 wait = wait.saturating_mul(2).min(Duration::from_secs(30));
                 attempt += 1;
             }
@@ -466,6 +492,10 @@ impl Store {
                 Ok(()) => {
                     self.mark_photo_uploaded(sha)?;
                     report.photos_uploaded += 1;
+                }
+                // Still held by an earlier attempt that has not timed out: next sync.
+                Err(Error::Server { code, .. }) if code == "upload_busy" => {
+                    report.photos_deferred += 1
                 }
                 // The server refused these bytes (hash or type): keep the photo, go on.
                 Err(Error::Server { .. }) => report.photos_refused += 1,

@@ -191,7 +191,14 @@ pub async fn append(
     let mut body = body;
     let mut too_much = false;
     let mut cut = false;
-    while let Some(frame) = body.frame().await {
+    loop {
+        // A link that goes quiet is a cut too: keep what came, free the photo for a retry.
+        let Ok(next) = tokio::time::timeout(state.config.upload_idle_timeout, body.frame()).await
+        else {
+            cut = true;
+            break;
+        };
+        let Some(frame) = next else { break };
         let Ok(frame) = frame else {
             cut = true;
             break;

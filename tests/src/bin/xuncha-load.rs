@@ -1,0 +1,315 @@
+//! Load: many phones at once against one server, each a real device store (its own SQLite file)
+//! on its own thread, working and syncing for a bounded time: inspectors report with photos,
+//! supervisors register and dispatch what came in, unit staff acknowledge and rectify with
+//! after-photos. Prints throughput and sync latency, then audits that every operation is on the
+//! server exactly once or in its phone's rejection inbox. Exits non-zero on any failed sync, lost
+//! or duplicated operation.
+//!
+//! cargo run --release -p xuncha-tests --bin xuncha-load -- --server URL --devices 300 --seconds 60
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Barrier, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use uuid::Uuid;
+use xuncha_core::store::{CaseQuery, NewReport, PhotoInput};
+use xuncha_core::sync::client::SyncOptions;
+use xuncha_core::{OpBody, Status, Store};
+use xuncha_tests::{Rng, TAXONOMY, jpeg_bytes, random_location};
+
+#[derive(Parser)]
+#[command(about = "Drive many simulated Xuncha phones at once against a running server")]
+struct Args {
+    /// Server base URL, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    server: String,
+    /// Phones working at the same time.
+    #[arg(long, default_value_t = 300)]
+    devices: usize,
+    /// How long they work (seconds).
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+    /// Longest pause between two rounds of a phone (ms).
+    #[arg(long, default_value_t = 1000)]
+    think_ms: u64,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Inspector,
+    Supervisor,
+    Unit,
+}
+
+/// Who device `i` is: mostly inspectors, some unit staff, a few supervisors.
+fn person(i: usize) -> (Kind, &'static str) {
+    match i % 20 {
+        0 => (Kind::Supervisor, "supervisor1"),
+        1 | 2 => (Kind::Unit, "unit1"),
+        3 | 4 => (Kind::Unit, "unit2"),
+        n if n % 2 == 0 => (Kind::Inspector, "inspector1"),
+        _ => (Kind::Inspector, "inspector2"),
+    }
+}
+
+fn sync_opts() -> SyncOptions {
+    SyncOptions {
+        timeout: Duration::from_secs(60),
+        ..SyncOptions::default()
+    }
+}
+
+fn sync(store: &Store) -> xuncha_core::Result<()> {
+    store
+        .sync(&sync_opts(), &mut |_| {}, &AtomicBool::new(false))
+        .map(|_| ())
+}
+
+fn in_status(store: &Store, status: Status, limit: u32) -> xuncha_core::Result<Vec<Uuid>> {
+    Ok(store
+        .list_cases(&CaseQuery {
+            statuses: vec![status],
+            limit,
+            ..CaseQuery::default()
+        })?
+        .items
+        .into_iter()
+        .map(|i| i.case.id)
+        .collect())
+}
+
+/// One round of a phone's work (without the sync).
+fn work(kind: Kind, store: &Store, rng: &mut Rng) -> xuncha_core::Result<()> {
+    match kind {
+        Kind::Inspector => {
+            let (code, name, ..) = TAXONOMY[rng.range(0, TAXONOMY.len() as u64) as usize];
+            store.report(NewReport {
+                category: code.into(),
+                description: name.into(),
+                location: random_location(rng),
+                site_id: None,
+                campaign_id: None,
+                undercover: false,
+                photos: vec![PhotoInput::bytes(jpeg_bytes(rng.next_u64(), 20_000))],
+            })?;
+        }
+        Kind::Supervisor => {
+            for c in in_status(store, Status::Submitted, 5)? {
+                store.act(
+                    c,
+                    OpBody::Register {
+                        note: String::new(),
+                    },
+                    vec![],
+                )?;
+                store.act(
+                    c,
+                    OpBody::Dispatch {
+                        unit_id: if rng.range(0, 2) == 0 { "u1" } else { "u2" }.into(),
+                        deadline_ms: None,
+                        note: String::new(),
+                    },
+                    vec![],
+                )?;
+            }
+        }
+        Kind::Unit => {
+            for c in in_status(store, Status::Dispatched, 3)? {
+                store.act(
+                    c,
+                    OpBody::Acknowledge {
+                        note: String::new(),
+                    },
+                    vec![],
+                )?;
+                store.act(
+                    c,
+                    OpBody::Rectify {
+                        note: "已整改".into(),
+                        photos: vec![],
+                    },
+                    vec![PhotoInput::bytes(jpeg_bytes(rng.next_u64(), 20_000))],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn main() {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("xuncha-load: {e} ({})", e.code());
+            std::process::exit(2);
+        }
+    }
+}
+
+fn run(args: &Args) -> xuncha_core::Result<bool> {
+    let root = tempfile::Builder::new().prefix("xuncha-load-").tempdir()?;
+    println!("device stores: {}", root.path().display());
+    let n = args.devices.max(1);
+    let t = Instant::now();
+    // Sign in (argon2 on the server) before the clock starts, a few at a time.
+    let stores: Vec<Store> = std::thread::scope(|s| {
+        let chunks: Vec<_> = (0..n)
+            .collect::<Vec<_>>()
+            .chunks(n.div_ceil(8))
+            .map(|c| c.to_vec())
+            .collect();
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let root = root.path();
+                let url = &args.server;
+                s.spawn(move || {
+                    chunk
+                        .into_iter()
+                        .map(|i| {
+                            let store = Store::open(root.join(format!("phone-{i}")))?;
+                            store.sign_in_remote(url, person(i).1, "demo", &format!("load {i}"))?;
+                            sync(&store)?;
+                            Ok(store)
+                        })
+                        .collect::<xuncha_core::Result<Vec<Store>>>()
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.join().map_err(|_| xuncha_core::Error::Cancelled)??);
+        }
+        Ok::<_, xuncha_core::Error>(all)
+    })?;
+    println!(
+        "signed in and synced {n} phones in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let latencies = Mutex::new(Vec::<f64>::new());
+    let failures = AtomicU64::new(0);
+    let made: Mutex<HashMap<usize, HashSet<Uuid>>> = Mutex::new(HashMap::new());
+    let start = Barrier::new(n);
+    let deadline = Duration::from_secs(args.seconds);
+    let began = Instant::now();
+    std::thread::scope(|s| {
+        for (i, store) in stores.iter().enumerate() {
+            let (latencies, failures, made, start) = (&latencies, &failures, &made, &start);
+            let mut rng = Rng::new(args.seed.wrapping_mul(1000).wrapping_add(i as u64 + 1));
+            s.spawn(move || {
+                start.wait();
+                let t0 = Instant::now();
+                let mut mine = HashSet::new();
+                let mut local = Vec::new();
+                while t0.elapsed() < deadline {
+                    std::thread::sleep(Duration::from_millis(rng.range(0, args.think_ms + 1)));
+                    if let Err(e) = work(person(i).0, store, &mut rng) {
+                        eprintln!("phone {i}: local action failed: {e:?}");
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if let Ok(ops) = store.pending_ops(100_000) {
+                        mine.extend(ops.into_iter().map(|o| o.id));
+                    }
+                    let t = Instant::now();
+                    match sync(store) {
+                        Ok(()) => local.push(t.elapsed().as_secs_f64() * 1000.0),
+                        Err(e) => {
+                            eprintln!("phone {i}: sync failed: {e:?}");
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                latencies
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend(local);
+                made.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(i, mine);
+            });
+        }
+    });
+    let elapsed = began.elapsed();
+
+    // Everyone syncs once more, then a fresh supervisor phone audits the whole feed.
+    for store in &stores {
+        sync(store)?;
+    }
+    let auditor = Store::open(root.path().join("auditor"))?;
+    auditor.sign_in_remote(&args.server, "supervisor1", "demo", "auditor")?;
+    sync(&auditor)?;
+    let mut on_server: HashMap<Uuid, usize> = HashMap::new();
+    let mut cases = 0;
+    for status in Status::ALL {
+        let mut offset = 0;
+        loop {
+            let page = auditor.list_cases(&CaseQuery {
+                statuses: vec![*status],
+                limit: 500,
+                offset,
+                ..CaseQuery::default()
+            })?;
+            for item in &page.items {
+                cases += 1;
+                for e in auditor.case_detail(item.case.id)?.timeline {
+                    *on_server.entry(e.op.id).or_default() += 1;
+                }
+            }
+            if !page.has_more {
+                break;
+            }
+            offset += 500;
+        }
+    }
+    let made = made.into_inner().unwrap_or_else(|p| p.into_inner());
+    let (mut ops, mut accepted, mut rejected, mut lost, mut duplicated) = (0, 0, 0, 0, 0);
+    for (i, store) in stores.iter().enumerate() {
+        let inbox: HashSet<Uuid> = store.rejections()?.into_iter().map(|r| r.op.id).collect();
+        for op in made.get(&i).into_iter().flatten() {
+            ops += 1;
+            match (on_server.get(op).copied().unwrap_or(0), inbox.contains(op)) {
+                (1, false) => accepted += 1,
+                (0, true) => rejected += 1,
+                (0, false) => lost += 1,
+                _ => duplicated += 1,
+            }
+        }
+    }
+    let mut lat = latencies.into_inner().unwrap_or_else(|p| p.into_inner());
+    lat.sort_by(f64::total_cmp);
+    let failed = failures.load(Ordering::Relaxed);
+    let secs = elapsed.as_secs_f64();
+    println!("devices: {n}, worked for {secs:.1} s");
+    println!(
+        "syncs: {} ({:.1}/s), failed syncs: {failed}",
+        lat.len(),
+        lat.len() as f64 / secs
+    );
+    println!(
+        "ops: {ops} ({:.1}/s) accepted: {accepted} rejected (in inboxes): {rejected}; cases: {cases}",
+        ops as f64 / secs
+    );
+    println!(
+        "sync latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.99),
+        lat.last().copied().unwrap_or(0.0)
+    );
+    println!("lost: {lost} duplicated: {duplicated}");
+    Ok(failed == 0 && lost == 0 && duplicated == 0)
+}
