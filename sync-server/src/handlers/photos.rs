@@ -337,9 +337,19 @@ fn thumb_path(dir: &Path, sha: &str) -> PathBuf {
     dir.join("thumbs").join(format!("{sha}.jpg"))
 }
 
-/// Make a JPEG thumbnail of an image (None if it cannot be decoded here, e.g. HEIC).
-fn make_thumbnail(bytes: &[u8]) -> Option<Vec<u8>> {
-    let img = image::load_from_memory(bytes).ok()?;
+/// Make a JPEG thumbnail of an image (None if it cannot be decoded here, e.g. HEIC, or if it
+/// claims more pixels than any phone camera makes: a few hostile bytes must not cost the server
+/// gigabytes of memory).
+pub fn make_thumbnail(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(16_384);
+    limits.max_image_height = Some(16_384);
+    limits.max_alloc = Some(384 * 1024 * 1024);
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()?;
+    reader.limits(limits);
+    let img = reader.decode().ok()?;
     let thumb = img.thumbnail(THUMB_PX, THUMB_PX).into_rgb8();
     let mut out = std::io::Cursor::new(Vec::new());
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
