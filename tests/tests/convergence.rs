@@ -7,7 +7,7 @@
 //!   rejection inbox (never both, never neither), and no outbox holds anything.
 //!
 //! A real server (real HTTP, real SQLite file) and real device stores per case. Failing inputs
-//! are kept by proptest in `tests/proptest-regressions/convergence.txt` and replayed first.
+//! are kept by proptest in `tests/tests/proptest-regressions/convergence.txt` and replayed first.
 //! `PROPTEST_CASES=200 cargo test --release -p xuncha-tests --test convergence` for a long run.
 
 use std::collections::{HashMap, HashSet};
