@@ -1,8 +1,21 @@
-//! `xuncha-ffi`: the uniffi surface of `xuncha-core` for the Android and iOS apps.
+//! `xuncha-ffi`: the phone's Xuncha, exported through uniffi to Kotlin (Android) and Swift (iOS).
 //!
-//! Not built yet: the exported surface arrives with the issue "Mobile: Kotlin bindings and the
-//! Android app". Until then this crate only links the core, so the workspace layout is final.
+//! Thin by design: `XunchaClient` wraps `xuncha_core::Store` and its sync client; records are flat
+//! views of the core's types; every error becomes one `XunchaError` with the core's stable code
+//! and its zh-CN and English message. No workflow rule lives here.
+//!
+//! Bindings: `cargo build -p xuncha-ffi --release`, then
+//! `cargo run -p xuncha-ffi --features cli --bin uniffi-bindgen -- generate --language kotlin
+//! --out-dir OUT target/release/libxuncha_ffi.so`.
 
-#![forbid(unsafe_code)]
+uniffi::setup_scaffolding!();
 
-pub use xuncha_core;
+mod actions;
+mod client;
+mod error;
+mod types;
+
+pub use actions::CaseAction;
+pub use client::{CancelToken, SyncListener, XunchaClient, gcj02_to_wgs84, wgs84_to_gcj02};
+pub use error::XunchaError;
+pub use types::*;

@@ -150,8 +150,11 @@ impl Http {
             return resp.json::<R>().map_err(|e| Error::Network(e.to_string()));
         }
         let body: Option<ApiError> = resp.json().ok();
+        let wrong_password = body.as_ref().is_some_and(|b| b.code == "wrong_credentials");
         match status.as_u16() {
-            401 => Err(Error::AuthRequired),
+            // A wrong password at sign-in is the person's mistake, said as the server says it;
+            // any other 401 means the token is no longer good: sign in again.
+            401 if !wrong_password => Err(Error::AuthRequired),
             426 => Err(Error::ProtocolUnsupported),
             s if s >= 500 || s == 408 || s == 429 => Err(Error::Network(format!(
                 "server answered {s}{}",

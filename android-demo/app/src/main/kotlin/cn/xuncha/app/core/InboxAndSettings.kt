@@ -1,0 +1,40 @@
+package cn.xuncha.app.core
+
+import cn.xuncha.ffi.RejectionInfo
+import cn.xuncha.ffi.SessionInfo
+import cn.xuncha.ffi.XunchaClient
+
+/** 退回记录: operations the server refused, with its reasons, newest first. */
+class InboxViewModel(private val client: XunchaClient, private val lang: Lang) {
+    data class Row(val caseId: String, val action: String, val reason: String, val atMs: Long, val code: String)
+
+    val state = State<List<Row>>(emptyList())
+
+    fun load() {
+        state.set(client.rejections().map { r: RejectionInfo -> Row(r.caseId, Labels.action(r.action, lang), r.reason, r.rejectedAtMs, r.code) })
+    }
+}
+
+/** Sign in, the server address, sign out. */
+class SessionViewModel(private val client: XunchaClient, private val lang: Lang) {
+    data class Ui(val session: SessionInfo?, val serverUrl: String?, val problem: Problem? = null)
+
+    val state = State(Ui(client.session(), client.serverUrl()))
+
+    fun signIn(serverUrl: String, user: String, password: String, deviceName: String): Boolean =
+        runCatching { client.signIn(serverUrl.trim(), user.trim(), password, deviceName) }.fold(
+            onSuccess = {
+                state.set(Ui(it, serverUrl.trim()))
+                true
+            },
+            onFailure = {
+                state.set(state.value.copy(problem = problemOf(it, lang)))
+                false
+            },
+        )
+
+    fun signOut() {
+        runCatching { client.signOut() }
+        state.set(Ui(client.session(), client.serverUrl()))
+    }
+}
