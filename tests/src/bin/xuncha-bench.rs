@@ -21,8 +21,9 @@ fn main() {
         let res = match w.as_str() {
             "core" => core(),
             "sync" => sync(),
+            "mobile" => mobile(),
             other => {
-                eprintln!("unknown benchmark '{other}' (known: core, sync)");
+                eprintln!("unknown benchmark '{other}' (known: core, sync, mobile)");
                 std::process::exit(2);
             }
         };
@@ -366,6 +367,36 @@ fn sync() -> xuncha_core::Result<()> {
         "ratio",
     );
     drop(server);
+    Ok(())
+}
+
+/// The phone's heaviest everyday call, in Rust: a report with a 3 MB photo from bytes (hash,
+/// fsync'd file, rows), for comparison with the same call made from Kotlin through the uniffi
+/// bindings (`android-demo/app/src/test/kotlin/cn/xuncha/app/ReportBench.kt`).
+fn mobile() -> xuncha_core::Result<()> {
+    let tmp = tempfile::TempDir::new()?;
+    let state = xuncha_server::AppState::open(
+        &tmp.path().join("server"),
+        xuncha_server::Config::default(),
+    )?;
+    xuncha_server::seed_demo(&state).map_err(|e| xuncha_core::Error::Network(e.message))?;
+    let server = xuncha_server::RunningServer::start(state)?;
+    let store = phone(&tmp.path().join("phone"), &server.url, "inspector1")?;
+    sync_once(&store, true)?;
+    let mut rng = Rng::new(3);
+    let n = 25;
+    let photos: Vec<Vec<u8>> = (0..n)
+        .map(|i| jpeg_bytes(5000 + i as u64, 3 * 1024 * 1024))
+        .collect();
+    let t = Instant::now();
+    for bytes in photos {
+        store.report(new_report(&mut rng, vec![PhotoInput::bytes(bytes)]))?;
+    }
+    figure(
+        "report_3mb_photo_rust",
+        t.elapsed().as_secs_f64() * 1000.0 / n as f64,
+        "ms",
+    );
     Ok(())
 }
 
