@@ -415,4 +415,36 @@ impl ReferenceIndex {
         let cat = self.category(category)?;
         self.calendar.add(now_ms, cat.deadline)
     }
+
+    /// What a client decides for the person on a dispatch, a failed verification or a reopen
+    /// that names no deadline: the category's default from now, in working time. A deadline in
+    /// the past is refused. Devices and the console both complete operations this way.
+    pub fn complete_deadline(
+        &self,
+        case: Option<&crate::model::Case>,
+        body: &mut crate::model::OpBody,
+        now_ms: i64,
+    ) -> Result<()> {
+        use crate::model::OpBody;
+        if let OpBody::Dispatch { deadline_ms, .. }
+        | OpBody::VerifyFail { deadline_ms, .. }
+        | OpBody::Reopen { deadline_ms, .. } = body
+        {
+            match deadline_ms {
+                None => {
+                    if let Some(c) = case {
+                        *deadline_ms = Some(self.default_deadline(&c.category, now_ms)?);
+                    }
+                }
+                Some(d) if *d <= now_ms => {
+                    return Err(Error::InvalidField {
+                        field: "deadline",
+                        reason: "the deadline is in the past".into(),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
 }

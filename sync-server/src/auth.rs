@@ -52,51 +52,87 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .map(str::trim)
 }
 
+/// The name of the console's session cookie (its value is a token like a device's).
+pub const SESSION_COOKIE: &str = "xc_session";
+
+/// A cookie's value from the request headers.
+pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Who holds `token`, if it is still good: the same checks for a phone's bearer token and a
+/// console session.
+pub async fn principal_for_token(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let hash = token_hash(token);
+    let now = state.now_ms();
+    let rec = state.blocking(move |s| s.token(&hash)).await?;
+    let Some(rec) = rec else {
+        return Err(ApiError::unauthorized(
+            "unauthorized",
+            "登录凭证无效，请重新登录",
+            "invalid token, sign in again",
+        ));
+    };
+    if rec.device_revoked {
+        return Err(ApiError::forbidden(
+            "device_revoked",
+            "本设备已被管理员停用",
+            "this device was revoked by an administrator",
+        ));
+    }
+    if rec.user_disabled {
+        return Err(ApiError::forbidden(
+            "user_disabled",
+            "该账号已停用",
+            "this account is disabled",
+        ));
+    }
+    if rec.revoked || rec.expires_at_ms <= now {
+        return Err(ApiError::unauthorized(
+            "token_expired",
+            "登录已过期，请重新登录（未同步的记录会保留）",
+            "session expired, sign in again (unsynced records are kept)",
+        ));
+    }
+    Ok(Principal {
+        user: rec.user,
+        device_id: rec.device_id,
+    })
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
+    /// A bearer token; or, for reads only (GET/HEAD: photos and thumbnails shown in the console),
+    /// the console's session cookie. A cookie never authorizes a change through the API, so the
+    /// API needs no CSRF defence; the console's own forms carry a CSRF token.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(token) = bearer(parts) else {
-            return Err(ApiError::unauthorized(
-                "unauthorized",
-                "请先登录",
-                "sign in first (missing bearer token)",
-            ));
+        let token = match bearer(parts) {
+            Some(t) => t.to_string(),
+            None if matches!(
+                parts.method,
+                axum::http::Method::GET | axum::http::Method::HEAD
+            ) =>
+            {
+                cookie(&parts.headers, SESSION_COOKIE).ok_or_else(missing_token)?
+            }
+            None => return Err(missing_token()),
         };
-        let hash = token_hash(token);
-        let now = state.now_ms();
-        let rec = state.blocking(move |s| s.token(&hash)).await?;
-        let Some(rec) = rec else {
-            return Err(ApiError::unauthorized(
-                "unauthorized",
-                "登录凭证无效，请重新登录",
-                "invalid token, sign in again",
-            ));
-        };
-        if rec.device_revoked {
-            return Err(ApiError::forbidden(
-                "device_revoked",
-                "本设备已被管理员停用",
-                "this device was revoked by an administrator",
-            ));
-        }
-        if rec.user_disabled {
-            return Err(ApiError::forbidden(
-                "user_disabled",
-                "该账号已停用",
-                "this account is disabled",
-            ));
-        }
-        if rec.revoked || rec.expires_at_ms <= now {
-            return Err(ApiError::unauthorized(
-                "token_expired",
-                "登录已过期，请重新登录（未同步的记录会保留）",
-                "session expired, sign in again (unsynced records are kept)",
-            ));
-        }
-        Ok(Principal {
-            user: rec.user,
-            device_id: rec.device_id,
-        })
+        principal_for_token(state, &token).await
     }
+}
+
+fn missing_token() -> ApiError {
+    ApiError::unauthorized(
+        "unauthorized",
+        "请先登录",
+        "sign in first (missing bearer token)",
+    )
 }

@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod handlers;

@@ -52,6 +52,8 @@ pub struct AppState {
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
     /// Photos being appended to right now (one writer per upload).
     uploading: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// The console's hybrid logical clock: the console is one more device.
+    pub console_clock: Arc<std::sync::Mutex<xuncha_core::hlc::HlcClock>>,
 }
 
 /// Held while a request appends to an upload; releases it on drop.
@@ -88,6 +90,14 @@ impl AppState {
                     .unwrap_or(0)
             }),
             uploading: Arc::default(),
+            console_clock: Arc::new(std::sync::Mutex::new(xuncha_core::hlc::HlcClock::new(
+                u64::from_le_bytes(
+                    uuid::Uuid::new_v4().as_bytes()[..8]
+                        .try_into()
+                        .unwrap_or([1; 8]),
+                ),
+                xuncha_core::hlc::Hlc::default(),
+            ))),
         })
     }
 

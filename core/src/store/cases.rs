@@ -360,25 +360,7 @@ fn complete_body(
     staged: &[StagedPhoto],
     now: i64,
 ) -> Result<OpBody> {
-    let default_deadline = || -> Result<Option<i64>> {
-        let Some(c) = case else { return Ok(None) };
-        Ok(Some(refs.default_deadline(&c.category, now)?))
-    };
-    match &mut body {
-        OpBody::Dispatch { deadline_ms, .. }
-        | OpBody::VerifyFail { deadline_ms, .. }
-        | OpBody::Reopen { deadline_ms, .. } => match deadline_ms {
-            None => *deadline_ms = default_deadline()?,
-            Some(d) if *d <= now => {
-                return Err(Error::InvalidField {
-                    field: "deadline",
-                    reason: "the deadline is in the past".into(),
-                });
-            }
-            Some(_) => {}
-        },
-        _ => {}
-    }
+    refs.complete_deadline(case, &mut body, now)?;
     let kind = match body.action() {
         Action::Report => PhotoKind::Before,
         Action::Rectify => PhotoKind::After,

@@ -141,6 +141,18 @@ pub trait ServerStore: Send + Sync + 'static {
     ) -> StoreResult<PullPage>;
     /// A case by id, regardless of scope (callers check scope).
     fn case(&self, id: uuid::Uuid) -> StoreResult<Option<Case>>;
+    /// Cases in any of `statuses` (all when empty), of `unit` when given, most recently received
+    /// first, at most `limit` (callers check scope).
+    fn cases(
+        &self,
+        statuses: &[xuncha_core::workflow::Status],
+        unit: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Case>>;
+    /// The reference data's index (categories, calendar, units) as push validation uses it.
+    fn reference_index(&self) -> std::sync::Arc<xuncha_core::reference::ReferenceIndex>;
+    /// A case's timeline, in feed order.
+    fn timeline(&self, id: uuid::Uuid) -> StoreResult<Vec<xuncha_core::model::Event>>;
     /// Counters.
     fn stats(&self) -> StoreResult<StoreStats>;
 }

@@ -16,7 +16,7 @@ use xuncha_core::model::{Case, Event, Op};
 use xuncha_core::reference::{ReferenceData, ReferenceIndex, User};
 use xuncha_core::scope;
 use xuncha_core::sync::protocol::{OpResult, OpStatus};
-use xuncha_core::workflow::Role;
+use xuncha_core::workflow::{Role, Status};
 
 use super::{
     DeviceRecord, PageChange, Principal, PullPage, ServerStore, StoreResult, StoreStats,
@@ -778,6 +778,49 @@ impl ServerStore for SqliteStore {
 
     fn case(&self, id: Uuid) -> StoreResult<Option<Case>> {
         self.with_reader(|conn| load_case(conn, id))
+    }
+
+    fn cases(
+        &self,
+        statuses: &[Status],
+        unit: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Case>> {
+        let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+        let names = serde_json::to_string(&names)?;
+        self.with_reader(|conn| {
+            let mut st = conn.prepare_cached(
+                "SELECT doc FROM cases
+                 WHERE (?1 = '[]' OR status IN (SELECT value FROM json_each(?1)))
+                   AND (?2 IS NULL OR unit_id = ?2)
+                 ORDER BY received_ms DESC LIMIT ?3",
+            )?;
+            let rows = st.query_map(params![names, unit, limit as i64], |r| {
+                r.get::<_, String>(0)
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(serde_json::from_str(&row?)?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn reference_index(&self) -> Arc<ReferenceIndex> {
+        self.index()
+    }
+
+    fn timeline(&self, id: Uuid) -> StoreResult<Vec<Event>> {
+        self.with_reader(|conn| {
+            let mut st =
+                conn.prepare_cached("SELECT event FROM events WHERE case_id = ?1 ORDER BY seq")?;
+            let rows = st.query_map([id.to_string()], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(serde_json::from_str(&row?)?);
+            }
+            Ok(out)
+        })
     }
 
     fn stats(&self) -> StoreResult<StoreStats> {

@@ -2,6 +2,7 @@
 //! and real device stores, each in its own temporary folder.
 
 mod access_matrix;
+mod console;
 mod helpers;
 mod http_api;
 mod store_format;

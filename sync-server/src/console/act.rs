@@ -1,0 +1,201 @@
+//! A console action: a form becomes one operation, pushed through the same path as a phone's
+//! (`ServerStore::push` → `apply::push_batch` → the transition table). A forged form, another
+//! unit's case or a page that went stale changes nothing and says why on the page.
+
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+use xuncha_core::model::{Op, OpBody};
+use xuncha_core::scope;
+use xuncha_core::sync::protocol::OpStatus;
+use xuncha_core::workflow::Action;
+
+use super::pages::{Lang, render_case, t};
+use super::session::{csrf_for, forged, signed_in};
+
+/// The fields of every action form (unused ones are empty).
+#[derive(Debug, Deserialize)]
+pub struct ActForm {
+    #[serde(default)]
+    csrf: String,
+    /// The case's `updated_hlc` when the page was rendered.
+    #[serde(default)]
+    seen: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    unit_id: String,
+    #[serde(default)]
+    duplicate_of: String,
+}
+
+/// The operation body of a form, or what is wrong with it.
+fn body_of(action: Action, f: &ActForm, lang: Lang) -> Result<OpBody, String> {
+    let text = f.text.trim().to_string();
+    Ok(match action {
+        Action::Comment => OpBody::Comment {
+            text,
+            photos: vec![],
+        },
+        Action::Register => OpBody::Register { note: text },
+        Action::Reject => OpBody::Reject { reason: text },
+        Action::MarkDuplicate => OpBody::MarkDuplicate {
+            duplicate_of: Some(f.duplicate_of.trim().parse::<Uuid>().map_err(|_| {
+                t(lang, "请填写原案件编号", "Give the id of the original case").to_string()
+            })?),
+            note: text,
+        },
+        Action::Dispatch => OpBody::Dispatch {
+            unit_id: f.unit_id.trim().to_string(),
+            deadline_ms: None,
+            note: text,
+        },
+        Action::GrantReturn => OpBody::GrantReturn { note: text },
+        Action::RefuseReturn => OpBody::RefuseReturn { reason: text },
+        Action::GrantExtension => OpBody::GrantExtension {
+            until_ms: None,
+            note: text,
+        },
+        Action::RefuseExtension => OpBody::RefuseExtension { reason: text },
+        Action::VerifyPass => OpBody::VerifyPass {
+            note: text,
+            photos: vec![],
+        },
+        Action::VerifyFail => OpBody::VerifyFail {
+            reason: text,
+            deadline_ms: None,
+            photos: vec![],
+        },
+        Action::Reopen => OpBody::Reopen {
+            reason: text,
+            deadline_ms: None,
+        },
+        Action::Park => OpBody::Park { reason: text },
+        Action::Acknowledge => OpBody::Acknowledge { note: text },
+        Action::RequestReturn => OpBody::RequestReturn { reason: text },
+        Action::RequestExtension => OpBody::RequestExtension {
+            reason: text,
+            until_ms: None,
+        },
+        Action::Report | Action::Edit | Action::Rectify => {
+            return Err(t(
+                lang,
+                "控制台暂不支持此操作",
+                "The console does not offer this action yet",
+            )
+            .to_string());
+        }
+    })
+}
+
+/// `POST /console/cases/{id}/act`.
+pub async fn act(
+    State(state): State<crate::state::AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<ActForm>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let (who, session) = match signed_in(&state, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if f.csrf != csrf_for(&session) {
+        return forged(lang);
+    }
+    let Ok(case_id) = id.parse::<Uuid>() else {
+        return (StatusCode::NOT_FOUND, "no such case").into_response();
+    };
+    let refuse = |msg: String| {
+        let (state, who, session) = (state.clone(), who.clone(), session.clone());
+        async move {
+            let mut r =
+                render_case(&state, lang, &who, &session, case_id, Some((false, msg))).await;
+            if r.status() == StatusCode::OK {
+                *r.status_mut() = StatusCode::CONFLICT;
+            }
+            r
+        }
+    };
+    let Some(action) = Action::parse(&f.action) else {
+        return refuse(t(lang, "未知操作", "Unknown action").to_string()).await;
+    };
+    let current = match state.blocking(move |s| s.case(case_id)).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let actor = who.actor();
+    match &current {
+        Some(c) if scope::can_see(&actor, c) => {
+            if c.updated_hlc.encode() != f.seen {
+                return refuse(
+                    t(lang, "该案件已被他人更新，未执行您的操作。请查看最新情况后再操作。", "This case changed since you opened it; your action was not taken. Check the latest state and try again.")
+                        .to_string(),
+                )
+                .await;
+            }
+        }
+        // Another unit's case, or none: the same answer (nothing leaks), nothing changes.
+        _ => return refuse(String::new()).await,
+    }
+    let now = state.now_ms();
+    let mut body = match body_of(action, &f, lang) {
+        Ok(b) => b,
+        Err(m) => return refuse(m).await,
+    };
+    // As a phone does: the category's default deadline when none is chosen.
+    if let Err(e) =
+        state
+            .store
+            .reference_index()
+            .complete_deadline(current.as_ref(), &mut body, now)
+    {
+        let l = if lang == Lang::Zh {
+            xuncha_core::Lang::ZhCn
+        } else {
+            xuncha_core::Lang::En
+        };
+        return refuse(e.message(l)).await;
+    }
+    let hlc = state
+        .console_clock
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .tick(now.max(0) as u64);
+    let op = Op {
+        id: Uuid::now_v7(),
+        case_id,
+        device_id: who.device_id.clone(),
+        actor,
+        hlc,
+        device_time_ms: now,
+        body,
+    };
+    let principal = who.clone();
+    let results = match state
+        .blocking(move |s| s.push(&principal, &[op], now))
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    match results.first() {
+        Some(r) if r.status == OpStatus::Accepted => {
+            state.metrics.ops_accepted.inc();
+            Redirect::to(&format!("/console/cases/{case_id}")).into_response()
+        }
+        Some(r) => {
+            state
+                .metrics
+                .ops_rejected
+                .with_label_values(&[r.code.as_deref().unwrap_or("rejected")])
+                .inc();
+            refuse(r.reason.clone().unwrap_or_default()).await
+        }
+        None => refuse(String::new()).await,
+    }
+}

@@ -1,0 +1,207 @@
+//! Console sign-in: a password form (login-CSRF protected by a double-submit cookie), a session
+//! cookie holding a token like a device's, and the CSRF token every other form carries.
+
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use uuid::Uuid;
+use xuncha_core::store::sha256_hex;
+use xuncha_core::workflow::Role;
+
+use super::pages::{Lang, layout_bare, t};
+use crate::auth::{
+    SESSION_COOKIE, cookie, new_token, principal_for_token, token_hash, verify_password,
+};
+use crate::state::AppState;
+use crate::store::Principal;
+
+/// Cookie of the login form's double-submit token.
+const PRE_COOKIE: &str = "xc_pre";
+
+/// The CSRF token of a session: only a page served to that session can know it.
+pub fn csrf_for(session: &str) -> String {
+    sha256_hex(format!("xuncha-console-csrf:{session}").as_bytes())[..32].to_string()
+}
+
+/// The signed-in console user and their session token, or a redirect to the sign-in page.
+pub async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Principal, String), Response> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return Err(Redirect::to("/console/login").into_response());
+    };
+    match principal_for_token(state, &token).await {
+        Ok(p) => Ok((p, token)),
+        Err(_) => Err(Redirect::to("/console/login").into_response()),
+    }
+}
+
+/// A form whose CSRF token does not match its session: refused, nothing changed.
+pub fn forged(lang: Lang) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        layout_bare(
+            lang,
+            t(lang, "请求无效", "Invalid request"),
+            html! { div.msg.err { (t(lang, "表单已过期或来源不明，未做任何修改。请刷新页面后重试。", "This form expired or did not come from this console; nothing was changed. Reload the page and try again.")) } },
+        ),
+    )
+        .into_response()
+}
+
+fn login_form(lang: Lang, pre: &str, message: Option<&str>) -> Markup {
+    layout_bare(
+        lang,
+        t(lang, "登录", "Sign in"),
+        html! {
+            form.login method="post" action="/console/login" {
+                h1 { (t(lang, "巡查 · 督查控制台", "Xuncha · supervision console")) }
+                @if let Some(m) = message { div.msg.err { (m) } }
+                input type="hidden" name="csrf" value=(pre);
+                label for="user" { (t(lang, "用户名", "User name")) }
+                input #user name="user" autocomplete="username" required;
+                label for="password" { (t(lang, "密码", "Password")) }
+                input #password name="password" type="password" autocomplete="current-password" required;
+                p { button.primary type="submit" { (t(lang, "登录", "Sign in")) } }
+            }
+        },
+    )
+}
+
+fn pre_cookie(value: &str) -> String {
+    format!("{PRE_COOKIE}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=3600")
+}
+
+/// `GET /console/login`.
+pub async fn login_page(headers: HeaderMap) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let pre = Uuid::new_v4().simple().to_string();
+    (
+        [(header::SET_COOKIE, pre_cookie(&pre))],
+        login_form(lang, &pre, None),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /console/login`.
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let pre = cookie(&headers, PRE_COOKIE).unwrap_or_default();
+    if pre.is_empty() || f.csrf != pre {
+        return forged(lang);
+    }
+    let again =
+        |msg: &str| (StatusCode::UNAUTHORIZED, login_form(lang, &pre, Some(msg))).into_response();
+    let user_id = f.user.trim().to_string();
+    let rec = match state.blocking(move |s| s.user(&user_id)).await {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let Some(rec) = rec else {
+        return again(t(lang, "用户名或密码错误", "Wrong user name or password"));
+    };
+    let (password, hash) = (f.password.clone(), rec.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    if !ok {
+        return again(t(lang, "用户名或密码错误", "Wrong user name or password"));
+    }
+    if rec.disabled {
+        return again(t(lang, "该账号已停用", "This account is disabled"));
+    }
+    if rec.user.role == Role::Inspector {
+        return again(t(
+            lang,
+            "巡查员请使用手机应用",
+            "Inspectors use the phone app",
+        ));
+    }
+    // A console session is a device of its own, so it can be listed and revoked like one.
+    let now = state.now_ms();
+    let device = format!("console-{}", Uuid::new_v4().simple());
+    let token = new_token();
+    let (uid, dev, hash, ttl) = (
+        rec.user.id.clone(),
+        device.clone(),
+        token_hash(&token),
+        state.config.token_ttl_ms.min(12 * 3_600_000),
+    );
+    let stored = state
+        .blocking(move |s| {
+            s.register_device(&dev, &uid, "浏览器控制台", now)?;
+            s.insert_token(&hash, &uid, &dev, now, now + ttl)
+        })
+        .await;
+    if let Err(e) = stored {
+        return e.into_response();
+    }
+    let session = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        ttl / 1000
+    );
+    // Two cookies: appended, since a plain header list would keep only the last one.
+    (
+        StatusCode::SEE_OTHER,
+        AppendHeaders([
+            (header::SET_COOKIE, session),
+            (
+                header::SET_COOKIE,
+                format!("{PRE_COOKIE}=; Path=/console; Max-Age=0"),
+            ),
+            (header::LOCATION, "/console".to_string()),
+        ]),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /console/logout`: the session's token is revoked at once.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let Some(token) = cookie(&headers, SESSION_COOKIE) else {
+        return Redirect::to("/console/login").into_response();
+    };
+    if f.csrf != csrf_for(&token) {
+        return forged(lang);
+    }
+    let hash = token_hash(&token);
+    let _ = state.blocking(move |s| s.revoke_token(&hash)).await;
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (
+                header::SET_COOKIE,
+                format!("{SESSION_COOKIE}=; Path=/; Max-Age=0"),
+            ),
+            (header::LOCATION, "/console/login".to_string()),
+        ],
+    )
+        .into_response()
+}

@@ -1,0 +1,220 @@
+//! The console over real HTTP with a cookie-keeping client: sign-in with CSRF, the review queue,
+//! actions through the phones' op path, and bad input (forged forms, another unit's case, a stale
+//! page) refused on the page with nothing changed.
+
+use reqwest::blocking::Client;
+use reqwest::redirect::Policy;
+use uuid::Uuid;
+use xuncha_core::Status;
+
+use crate::helpers::{Device, TestServer};
+
+fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// The value of `name="field" value="…"` on a page (the first one).
+fn field(page: &str, name: &str) -> String {
+    let at = page
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no field {name} in page"));
+    let rest = &page[at + name.len() + 15..];
+    rest[..rest.find('"').expect("closing quote")].to_string()
+}
+
+fn sign_in(server: &TestServer, user: &str, password: &str) -> (Client, u16, String) {
+    let b = browser();
+    let page = b
+        .get(format!("{}/console/login", server.url))
+        .send()
+        .expect("login page")
+        .text()
+        .expect("html");
+    let csrf = field(&page, "csrf");
+    let resp = b
+        .post(format!("{}/console/login", server.url))
+        .form(&[("user", user), ("password", password), ("csrf", &csrf)])
+        .send()
+        .expect("login");
+    let status = resp.status().as_u16();
+    (b, status, resp.text().unwrap_or_default())
+}
+
+fn get(b: &Client, server: &TestServer, path: &str) -> (u16, String) {
+    let r = b.get(format!("{}{path}", server.url)).send().expect("get");
+    (r.status().as_u16(), r.text().unwrap_or_default())
+}
+
+fn act(b: &Client, server: &TestServer, case: Uuid, form: &[(&str, &str)]) -> (u16, String) {
+    let r = b
+        .post(format!("{}/console/cases/{case}/act", server.url))
+        .form(form)
+        .send()
+        .expect("act");
+    (r.status().as_u16(), r.text().unwrap_or_default())
+}
+
+fn status(server: &TestServer, case: Uuid) -> Status {
+    server
+        .state
+        .store
+        .case(case)
+        .expect("case")
+        .expect("exists")
+        .status
+}
+
+#[test]
+fn a_supervisor_registers_and_dispatches_from_the_console_and_the_unit_receives_it() {
+    let server = TestServer::start();
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let case = phone.report("0101", 1);
+    phone.sync();
+
+    // Not signed in: sent to the sign-in page. Wrong password: told so. No CSRF: refused.
+    let anon = browser();
+    let r = anon
+        .get(format!("{}/console", server.url))
+        .send()
+        .expect("get");
+    assert_eq!(r.status().as_u16(), 303);
+    let (_, s, page) = sign_in(&server, "supervisor1", "wrong");
+    assert_eq!(s, 401);
+    assert!(page.contains("用户名或密码错误"), "{page}");
+    let r = anon
+        .post(format!("{}/console/login", server.url))
+        .form(&[("user", "supervisor1"), ("password", "demo"), ("csrf", "x")])
+        .send()
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 403);
+    let (_, s, page) = sign_in(&server, "inspector1", "demo");
+    assert_eq!(s, 401, "inspectors use the phone app: {page}");
+
+    let (b, s, _) = sign_in(&server, "supervisor1", "demo");
+    assert_eq!(s, 303);
+    let (s, queue) = get(&b, &server, "/console");
+    assert_eq!(s, 200);
+    assert!(
+        queue.contains("测试案件 1"),
+        "the phone's report is in the queue"
+    );
+    assert!(queue.contains("/v1/photos/"), "with its thumbnail");
+    let (s, page) = get(&b, &server, &format!("/console/cases/{case}"));
+    assert_eq!(s, 200);
+    let csrf = field(&page, "csrf");
+    let seen = field(&page, "seen");
+    // The thumbnail is served to the console's session (a read; cookies never authorize writes).
+    let sha = queue
+        .split("/v1/photos/")
+        .nth(1)
+        .expect("img")
+        .split('/')
+        .next()
+        .expect("sha");
+    assert_eq!(get(&b, &server, &format!("/v1/photos/{sha}/thumb")).0, 200);
+
+    // A forged form (wrong CSRF) changes nothing.
+    let (s, _) = act(
+        &b,
+        &server,
+        case,
+        &[("csrf", "forged"), ("seen", &seen), ("action", "register")],
+    );
+    assert_eq!(s, 403);
+    assert_eq!(status(&server, case), Status::Submitted);
+    // An action the table does not allow now (dispatch before registering): the reason, no change.
+    let (s, page) = act(
+        &b,
+        &server,
+        case,
+        &[
+            ("csrf", &csrf),
+            ("seen", &seen),
+            ("action", "dispatch"),
+            ("unit_id", "u1"),
+        ],
+    );
+    assert_eq!(s, 409, "{page}");
+    assert_eq!(status(&server, case), Status::Submitted);
+
+    let (s, page) = act(
+        &b,
+        &server,
+        case,
+        &[
+            ("csrf", &csrf),
+            ("seen", &seen),
+            ("action", "register"),
+            ("text", "属实"),
+        ],
+    );
+    assert_eq!(s, 303, "{}", page.split("msg").nth(1).unwrap_or(&page));
+    assert_eq!(status(&server, case), Status::Registered);
+    // The page it was done from is now stale: a second action from it is refused.
+    let (s, page) = act(
+        &b,
+        &server,
+        case,
+        &[
+            ("csrf", &csrf),
+            ("seen", &seen),
+            ("action", "reject"),
+            ("text", "x"),
+        ],
+    );
+    assert_eq!(s, 409);
+    assert!(page.contains("已被他人更新"), "{page}");
+    assert_eq!(status(&server, case), Status::Registered);
+
+    let (_, page) = get(&b, &server, &format!("/console/cases/{case}"));
+    let seen = field(&page, "seen");
+    let (s, _) = act(
+        &b,
+        &server,
+        case,
+        &[
+            ("csrf", &csrf),
+            ("seen", &seen),
+            ("action", "dispatch"),
+            ("unit_id", "u1"),
+            ("text", "今日处理"),
+        ],
+    );
+    assert_eq!(s, 303);
+    assert_eq!(status(&server, case), Status::Dispatched);
+
+    // The console's decision reaches the unit's phone like any other operation.
+    let unit = Device::signed_in(&server, "unit1", 0);
+    let detail = unit.store.case_detail(case).expect("the unit has the case");
+    assert_eq!(detail.case.status, Status::Dispatched);
+    assert_eq!(detail.timeline.len(), 3);
+
+    // Another unit's staff: the case does not exist for them, and acting on it changes nothing.
+    let (b2, s, _) = sign_in(&server, "unit2", "demo");
+    assert_eq!(s, 303);
+    let (s, _) = get(&b2, &server, &format!("/console/cases/{case}"));
+    assert_eq!(s, 404);
+    let (_, q2) = get(&b2, &server, "/console");
+    let csrf2 = field(&q2, "csrf");
+    let (s, _) = act(
+        &b2,
+        &server,
+        case,
+        &[("csrf", &csrf2), ("seen", &seen), ("action", "acknowledge")],
+    );
+    assert_eq!(s, 404);
+    assert_eq!(status(&server, case), Status::Dispatched);
+
+    // Signing out revokes the session at once.
+    let r = b
+        .post(format!("{}/console/logout", server.url))
+        .form(&[("csrf", &csrf)])
+        .send()
+        .expect("logout");
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(get(&b, &server, "/console").0, 303);
+}
