@@ -8,6 +8,7 @@ pub mod error;
 pub mod fold;
 pub mod geo;
 pub mod hlc;
+pub mod kpi;
 pub mod model;
 pub mod reference;
 pub mod scope;

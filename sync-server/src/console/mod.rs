@@ -8,6 +8,7 @@
 
 mod act;
 mod pages;
+mod ranking;
 mod session;
 
 use axum::Router;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/logout", post(session::logout))
         .route("/console/cases/{id}", get(pages::case_page))
         .route("/console/cases/{id}/act", post(act::act))
+        .route("/console/ranking", get(ranking::ranking))
         .route("/console/style.css", get(style))
 }
 

@@ -60,7 +60,7 @@ pub fn layout_bare(lang: Lang, title: &str, body: Markup) -> Markup {
     }
 }
 
-fn layout(lang: Lang, who: &Principal, session: &str, title: &str, body: Markup) -> Markup {
+pub fn layout(lang: Lang, who: &Principal, session: &str, title: &str, body: Markup) -> Markup {
     layout_bare(
         lang,
         title,
@@ -68,6 +68,9 @@ fn layout(lang: Lang, who: &Principal, session: &str, title: &str, body: Markup)
             header {
                 strong { (t(lang, "巡查 · 督查控制台", "Xuncha console")) }
                 a href="/console" { (t(lang, "待办", "Queue")) }
+                @if matches!(who.user.role, Role::Supervisor | Role::Admin) {
+                    a href="/console/ranking" { (t(lang, "单位排名", "Ranking")) }
+                }
                 span.who { (who.user.name) " (" (who.user.role.label_zh()) ")" }
                 form method="post" action="/console/logout" {
                     input type="hidden" name="csrf" value=(csrf_for(session));

@@ -193,6 +193,27 @@ fn a_supervisor_registers_and_dispatches_from_the_console_and_the_unit_receives_
     assert_eq!(detail.case.status, Status::Dispatched);
     assert_eq!(detail.timeline.len(), 3);
 
+    // The ranking counts the dispatched case as due for unit 1 in a period holding its deadline.
+    let (s, page) = get(
+        &b,
+        &server,
+        "/console/ranking?from=2020-01-01&to=2099-12-31",
+    );
+    assert_eq!(s, 200);
+    let row = page
+        .split("data-unit=\"u1\"")
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .expect("a row for unit 1");
+    assert!(
+        row.contains("<td>1</td><td>0</td>"),
+        "due 1, closed 0: {row}"
+    );
+    assert!(
+        page.contains("data-unit=\"u2\""),
+        "units without cases are listed"
+    );
+
     // Another unit's staff: the case does not exist for them, and acting on it changes nothing.
     let (b2, s, _) = sign_in(&server, "unit2", "demo");
     assert_eq!(s, 303);
@@ -208,6 +229,11 @@ fn a_supervisor_registers_and_dispatches_from_the_console_and_the_unit_receives_
     );
     assert_eq!(s, 404);
     assert_eq!(status(&server, case), Status::Dispatched);
+    assert_eq!(
+        get(&b2, &server, "/console/ranking").0,
+        403,
+        "the ranking is for supervisors"
+    );
 
     // Signing out revokes the session at once.
     let r = b

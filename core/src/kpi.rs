@@ -1,0 +1,396 @@
+//! How units are measured (DOMAIN.md "How units are measured"): the published ratios per unit
+//! for a period, deduction points with configurable weights, and the ranking. Computed from
+//! cases and their timelines, so the console, the bulletin and any export agree.
+//!
+//! For a period `[from, to)` and a unit (the case's responsible unit):
+//! - **due**: cases whose deadline falls in the period;
+//! - **closed**: due cases now closed; **closed on time**: closed cases whose last
+//!   rectification reached the server by the deadline (the unit's part; verification is not);
+//! - **parked**: due cases now parked;
+//! - 结案率 = closed / due; 按期结案率 = closed on time / (due − parked);
+//!   返工率 = closed cases that were ever sent back / closed; 延期率 = dispatched cases with an
+//!   extension granted / cases dispatched to the unit in the period;
+//! - mean time to rectify: from the (last) dispatch to the last rectification, in hours;
+//! - deductions: each failed check (`verify_fail`) costs `per_send_back`; a case failing three
+//!   times or more costs `per_triple_fail` more; each refused return request is not counted.
+//!   Score = 100 − deductions; the ranking is by 按期结案率, then score, then unit id.
+
+use std::collections::BTreeMap;
+
+use crate::model::{Case, Event};
+use crate::workflow::{Action, Status};
+
+/// Deduction weights (points per occurrence), configurable per city.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weights {
+    /// Per case sent back after a failed check.
+    pub per_send_back: f64,
+    /// Extra, per case failing a check three times or more.
+    pub per_triple_fail: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            per_send_back: 0.2,
+            per_triple_fail: 0.5,
+        }
+    }
+}
+
+/// One unit's figures for a period.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnitScore {
+    /// The unit.
+    pub unit_id: String,
+    /// Cases due in the period.
+    pub due: u32,
+    /// Of those, closed.
+    pub closed: u32,
+    /// Of those, closed with the rectification in time.
+    pub closed_on_time: u32,
+    /// Due cases parked.
+    pub parked: u32,
+    /// Closed cases that were sent back at least once.
+    pub reworked: u32,
+    /// Cases dispatched to the unit in the period.
+    pub dispatched: u32,
+    /// Of those, with an extension granted.
+    pub extended: u32,
+    /// Mean hours from dispatch to rectification (None without rectifications).
+    pub mean_hours_to_rectify: Option<f64>,
+    /// Deduction points.
+    pub deductions: f64,
+}
+
+fn ratio(n: u32, d: u32) -> Option<f64> {
+    (d > 0).then(|| n as f64 / d as f64)
+}
+
+impl UnitScore {
+    /// 结案率.
+    pub fn close_rate(&self) -> Option<f64> {
+        ratio(self.closed, self.due)
+    }
+    /// 按期结案率.
+    pub fn on_time_rate(&self) -> Option<f64> {
+        ratio(self.closed_on_time, self.due.saturating_sub(self.parked))
+    }
+    /// 返工率.
+    pub fn rework_rate(&self) -> Option<f64> {
+        ratio(self.reworked, self.closed)
+    }
+    /// 延期率.
+    pub fn extension_rate(&self) -> Option<f64> {
+        ratio(self.extended, self.dispatched)
+    }
+    /// 100 − deductions.
+    pub fn score(&self) -> f64 {
+        100.0 - self.deductions
+    }
+}
+
+/// When an event took effect: the server's receipt time, or the device's for local events.
+fn at(e: &Event) -> i64 {
+    e.server_time_ms.unwrap_or(e.op.device_time_ms)
+}
+
+/// Figures per unit for `[from_ms, to_ms)`, ranked (best first). `units` lists units to show
+/// even without cases; `cases` pairs each case with its timeline in feed order.
+pub fn rank_units(
+    units: &[String],
+    cases: &[(Case, Vec<Event>)],
+    from_ms: i64,
+    to_ms: i64,
+    weights: &Weights,
+) -> Vec<UnitScore> {
+    let in_period = |t: i64| t >= from_ms && t < to_ms;
+    let mut by_unit: BTreeMap<String, UnitScore> = units
+        .iter()
+        .map(|u| {
+            (
+                u.clone(),
+                UnitScore {
+                    unit_id: u.clone(),
+                    ..UnitScore::default()
+                },
+            )
+        })
+        .collect();
+    let mut hours: BTreeMap<String, (f64, u32)> = BTreeMap::new();
+    for (case, timeline) in cases {
+        let Some(unit) = &case.unit_id else { continue };
+        let s = by_unit.entry(unit.clone()).or_insert_with(|| UnitScore {
+            unit_id: unit.clone(),
+            ..UnitScore::default()
+        });
+        let last = |a: Action| timeline.iter().rev().find(|e| e.op.body.action() == a);
+        let fails = timeline
+            .iter()
+            .filter(|e| e.op.body.action() == Action::VerifyFail)
+            .count() as u32;
+        let dispatch = last(Action::Dispatch);
+        let rectify = last(Action::Rectify);
+        if dispatch.is_some_and(|d| in_period(at(d))) {
+            s.dispatched += 1;
+            if case.extension_count > 0 {
+                s.extended += 1;
+            }
+        }
+        if let (Some(d), Some(r)) = (dispatch, rectify)
+            && at(r) >= at(d)
+            && in_period(at(r))
+        {
+            let h = hours.entry(unit.clone()).or_default();
+            h.0 += (at(r) - at(d)) as f64 / 3_600_000.0;
+            h.1 += 1;
+        }
+        if let Some(deadline) = case.deadline_ms
+            && in_period(deadline)
+        {
+            s.due += 1;
+            match case.status {
+                Status::Closed => {
+                    s.closed += 1;
+                    if rectify.is_some_and(|r| at(r) <= deadline) {
+                        s.closed_on_time += 1;
+                    }
+                    if fails > 0 {
+                        s.reworked += 1;
+                    }
+                }
+                Status::Parked => s.parked += 1,
+                _ => {}
+            }
+        }
+        // Deductions count the failed checks made in the period.
+        let fails_in_period = timeline
+            .iter()
+            .filter(|e| e.op.body.action() == Action::VerifyFail && in_period(at(e)))
+            .count() as f64;
+        s.deductions += fails_in_period * weights.per_send_back;
+        if fails >= 3 && fails_in_period > 0.0 {
+            s.deductions += weights.per_triple_fail;
+        }
+    }
+    for (unit, (sum, n)) in hours {
+        if let Some(s) = by_unit.get_mut(&unit) {
+            s.mean_hours_to_rectify = Some(sum / n as f64);
+        }
+    }
+    let mut out: Vec<UnitScore> = by_unit.into_values().collect();
+    out.sort_by(|a, b| {
+        b.on_time_rate()
+            .unwrap_or(-1.0)
+            .total_cmp(&a.on_time_rate().unwrap_or(-1.0))
+            .then(b.score().total_cmp(&a.score()))
+            .then(a.unit_id.cmp(&b.unit_id))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fold::{ApplyContext, apply};
+    use crate::hlc::Hlc;
+    use crate::model::{Actor, Location, Op, OpBody};
+    use crate::workflow::Role;
+
+    const H: i64 = 3_600_000;
+
+    /// Build a case by folding `steps` (action body, server time) through the real fold.
+    fn case(steps: &[(OpBody, Role, Option<&str>, i64)]) -> (Case, Vec<Event>) {
+        let id = uuid::Uuid::now_v7();
+        let mut current: Option<Case> = None;
+        let mut timeline = Vec::new();
+        for (i, (body, role, unit, t)) in steps.iter().enumerate() {
+            let op = Op {
+                id: uuid::Uuid::now_v7(),
+                case_id: id,
+                device_id: "d".into(),
+                actor: Actor {
+                    user_id: format!("{role}"),
+                    role: *role,
+                    unit_id: unit.map(str::to_string),
+                },
+                hlc: Hlc {
+                    wall_ms: *t as u64,
+                    counter: i as u32,
+                    node: 1,
+                },
+                device_time_ms: *t,
+                body: body.clone(),
+            };
+            let ctx = ApplyContext {
+                server_time_ms: Some(*t),
+                case_no: None,
+                probable_duplicates: vec![],
+            };
+            let (next, ev) = apply(current.as_ref(), &op, &ctx)
+                .unwrap_or_else(|e| panic!("step {i} {body:?}: {e}"));
+            current = Some(next);
+            timeline.push(ev);
+        }
+        (current.expect("a case"), timeline)
+    }
+
+    fn report() -> (OpBody, Role, Option<&'static str>, i64) {
+        (
+            OpBody::Report {
+                category: "0101".into(),
+                description: String::new(),
+                location: Location {
+                    lat: 30.0,
+                    lon: 120.0,
+                    accuracy_m: None,
+                    address: String::new(),
+                },
+                site_id: None,
+                grid_id: None,
+                suggested_unit_id: None,
+                campaign_id: None,
+                undercover: false,
+                photos: vec![],
+            },
+            Role::Inspector,
+            None,
+            0,
+        )
+    }
+
+    fn sup(body: OpBody, t: i64) -> (OpBody, Role, Option<&'static str>, i64) {
+        (body, Role::Supervisor, None, t)
+    }
+
+    fn unit(body: OpBody, t: i64) -> (OpBody, Role, Option<&'static str>, i64) {
+        (body, Role::UnitStaff, Some("u1"), t)
+    }
+
+    fn photo() -> Vec<crate::model::PhotoRef> {
+        vec![crate::model::PhotoRef {
+            sha256: "a".repeat(64),
+            kind: crate::model::PhotoKind::After,
+            mime: "image/jpeg".into(),
+            size: 1,
+            captured_at_ms: None,
+            location: None,
+        }]
+    }
+
+    fn lifecycle(rectify_at: i64, deadline: i64, fails: usize) -> (Case, Vec<Event>) {
+        let mut steps = vec![
+            report(),
+            sup(
+                OpBody::Register {
+                    note: String::new(),
+                },
+                H,
+            ),
+            sup(
+                OpBody::Dispatch {
+                    unit_id: "u1".into(),
+                    deadline_ms: Some(deadline),
+                    note: String::new(),
+                },
+                2 * H,
+            ),
+            unit(
+                OpBody::Acknowledge {
+                    note: String::new(),
+                },
+                3 * H,
+            ),
+        ];
+        let mut t = rectify_at;
+        for _ in 0..fails {
+            steps.push(unit(
+                OpBody::Rectify {
+                    note: String::new(),
+                    photos: photo(),
+                },
+                t,
+            ));
+            steps.push(sup(
+                OpBody::VerifyFail {
+                    reason: "不到位".into(),
+                    deadline_ms: Some(deadline),
+                    photos: vec![],
+                },
+                t + 1,
+            ));
+            steps.push(unit(
+                OpBody::Acknowledge {
+                    note: String::new(),
+                },
+                t + 2,
+            ));
+            t += 3;
+        }
+        steps.push(unit(
+            OpBody::Rectify {
+                note: String::new(),
+                photos: photo(),
+            },
+            t,
+        ));
+        steps.push(sup(
+            OpBody::VerifyPass {
+                note: String::new(),
+                photos: vec![],
+            },
+            t + H,
+        ));
+        case(&steps)
+    }
+
+    #[test]
+    fn ratios_follow_the_published_definitions() {
+        let day = 24 * H;
+        let cases = vec![
+            lifecycle(5 * H, day, 0),   // closed on time
+            lifecycle(2 * day, day, 0), // closed late
+            lifecycle(6 * H, day, 3),   // closed on time after three failed checks
+            case(&[
+                report(),
+                sup(
+                    OpBody::Register {
+                        note: String::new(),
+                    },
+                    H,
+                ),
+            ]), // no unit
+        ];
+        let units = vec!["u1".to_string(), "u2".to_string()];
+        let ranked = rank_units(&units, &cases, 0, 3 * day, &Weights::default());
+        let u1 = ranked.iter().find(|s| s.unit_id == "u1").expect("u1");
+        assert_eq!((u1.due, u1.closed, u1.closed_on_time), (3, 3, 2));
+        assert_eq!((u1.reworked, u1.dispatched, u1.parked), (1, 3, 0));
+        assert_eq!(u1.close_rate(), Some(1.0));
+        assert!((u1.on_time_rate().expect("rate") - 2.0 / 3.0).abs() < 1e-9);
+        assert!((u1.rework_rate().expect("rate") - 1.0 / 3.0).abs() < 1e-9);
+        assert!((u1.deductions - (3.0 * 0.2 + 0.5)).abs() < 1e-9);
+        assert!(u1.mean_hours_to_rectify.expect("hours") > 0.0);
+        // A unit with no cases is listed, with no ratios, after those with figures.
+        let u2 = ranked.last().expect("u2");
+        assert_eq!(
+            (u2.unit_id.as_str(), u2.due, u2.on_time_rate()),
+            ("u2", 0, None)
+        );
+    }
+
+    #[test]
+    fn the_period_decides_what_is_due_and_what_is_deducted() {
+        let day = 24 * H;
+        let cases = vec![lifecycle(5 * H, 10 * day, 1)];
+        let before = rank_units(&[], &cases, 0, day, &Weights::default());
+        assert_eq!(before[0].due, 0, "deadline after the period");
+        assert!(
+            (before[0].deductions - 0.2).abs() < 1e-9,
+            "the failed check was in it"
+        );
+        let later = rank_units(&[], &cases, 9 * day, 11 * day, &Weights::default());
+        assert_eq!((later[0].due, later[0].closed_on_time), (1, 1));
+        assert_eq!(later[0].deductions, 0.0);
+    }
+}
