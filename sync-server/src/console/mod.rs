@@ -7,6 +7,7 @@
 //! SameSite=Strict cookie; every form carries a CSRF token derived from the session.
 
 mod act;
+mod boards;
 mod pages;
 mod ranking;
 mod session;
@@ -28,6 +29,8 @@ pub fn routes() -> Router<AppState> {
         .route("/console/cases/{id}", get(pages::case_page))
         .route("/console/cases/{id}/act", post(act::act))
         .route("/console/ranking", get(ranking::ranking))
+        .route("/console/boards", get(boards::boards))
+        .route("/console/export.csv", get(boards::export_csv))
         .route("/console/style.css", get(style))
 }
 

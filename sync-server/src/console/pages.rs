@@ -68,6 +68,7 @@ pub fn layout(lang: Lang, who: &Principal, session: &str, title: &str, body: Mar
             header {
                 strong { (t(lang, "巡查 · 督查控制台", "Xuncha console")) }
                 a href="/console" { (t(lang, "待办", "Queue")) }
+                a href="/console/boards" { (t(lang, "看板", "Boards")) }
                 @if matches!(who.user.role, Role::Supervisor | Role::Admin) {
                     a href="/console/ranking" { (t(lang, "单位排名", "Ranking")) }
                 }

@@ -214,6 +214,24 @@ fn a_supervisor_registers_and_dispatches_from_the_console_and_the_unit_receives_
         "units without cases are listed"
     );
 
+    // The boards show it as dispatched; the CSV export has its row (Excel-readable Chinese).
+    let (s, page) = get(&b, &server, "/console/boards?unit=u1");
+    assert_eq!(s, 200);
+    assert!(page.contains("测试案件 1"), "on the boards");
+    let csv = b
+        .get(format!("{}/console/export.csv?unit=u1", server.url))
+        .send()
+        .expect("csv")
+        .bytes()
+        .expect("bytes");
+    let csv = String::from_utf8(csv.to_vec()).expect("utf-8");
+    assert!(csv.starts_with('\u{feff}'), "BOM for Excel");
+    assert_eq!(csv.lines().count(), 2, "header + one case: {csv}");
+    assert!(
+        csv.contains("\"测试案件 1\"") && csv.contains("\"已派遣\""),
+        "{csv}"
+    );
+
     // Another unit's staff: the case does not exist for them, and acting on it changes nothing.
     let (b2, s, _) = sign_in(&server, "unit2", "demo");
     assert_eq!(s, 303);
@@ -233,6 +251,11 @@ fn a_supervisor_registers_and_dispatches_from_the_console_and_the_unit_receives_
         get(&b2, &server, "/console/ranking").0,
         403,
         "the ranking is for supervisors"
+    );
+    let (_, boards2) = get(&b2, &server, "/console/boards?unit=u1");
+    assert!(
+        !boards2.contains("测试案件 1"),
+        "unit 2's boards hold only unit 2's cases"
     );
 
     // Signing out revokes the session at once.
