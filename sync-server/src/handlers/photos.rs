@@ -178,6 +178,10 @@ pub async fn append(
             format!("offset mismatch: the server holds {} bytes", st.offset),
         ));
     }
+    // Every byte is already here (a crash came between receiving them and storing the photo).
+    if st.offset == st.size {
+        return finish(&state, &sha, st.size).await;
+    }
     let part = partial_path(&state.blob_dir, &sha);
     let mut file = tokio::fs::OpenOptions::new()
         .create(true)
@@ -185,6 +189,21 @@ pub async fn append(
         .open(&part)
         .await
         .map_err(ApiError::internal)?;
+    let held = file.metadata().await.map_err(ApiError::internal)?.len();
+    if held < st.offset {
+        // The recorded progress is ahead of the bytes on disk (a crash between the two): go back
+        // to what the file holds and let the phone resume from there. Never pad with zeros.
+        let (s2, sqlite) = (sha.clone(), state.sqlite.clone());
+        tokio::task::spawn_blocking(move || sqlite.upload_progress(&s2, held))
+            .await
+            .map_err(ApiError::internal)??;
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "offset_mismatch",
+            format!("上传位置不符：服务器已有 {held} 字节"),
+            format!("offset mismatch: the server holds {held} bytes"),
+        ));
+    }
     // The partial file may hold bytes past the recorded offset from an earlier cut; cut it back.
     file.set_len(st.offset).await.map_err(ApiError::internal)?;
     let mut received = st.offset;
@@ -241,6 +260,37 @@ pub async fn append(
 /// Check a complete upload and store it under its hash.
 async fn finish(state: &AppState, sha: &str, size: u64) -> ApiResult<Response> {
     let part = partial_path(&state.blob_dir, sha);
+    let dest = blob_path(&state.blob_dir, sha);
+    let stored = |mime: &'static str| async move {
+        let (s, sqlite, now) = (sha.to_string(), state.sqlite.clone(), state.now_ms());
+        tokio::task::spawn_blocking(move || sqlite.photo_stored(&s, mime, size, now))
+            .await
+            .map_err(ApiError::internal)??;
+        Ok::<_, ApiError>(
+            Json(UploadStatus {
+                sha256: sha.to_string(),
+                offset: size,
+                size,
+                complete: true,
+            })
+            .into_response(),
+        )
+    };
+    // Stored under its name already, but not recorded (a crash between the two): record it.
+    if let Ok(existing) = tokio::fs::read(&dest).await {
+        let want = sha.to_string();
+        let mime = tokio::task::spawn_blocking(move || {
+            (sha256_hex(&existing) == want)
+                .then(|| sniff_image_type(&existing))
+                .flatten()
+        })
+        .await
+        .map_err(ApiError::internal)?;
+        if let Some(mime) = mime {
+            let _ = tokio::fs::remove_file(&part).await;
+            return stored(mime).await;
+        }
+    }
     let bytes = tokio::fs::read(&part).await.map_err(ApiError::internal)?;
     let discard = || async {
         let _ = tokio::fs::remove_file(&part).await;
@@ -271,7 +321,6 @@ async fn finish(state: &AppState, sha: &str, size: u64) -> ApiResult<Response> {
             "only JPEG, PNG, WebP and HEIC images are accepted",
         ));
     };
-    let dest = blob_path(&state.blob_dir, sha);
     if let Some(parent) = dest.parent() {
         tokio::fs::create_dir_all(parent)
             .await
@@ -280,17 +329,7 @@ async fn finish(state: &AppState, sha: &str, size: u64) -> ApiResult<Response> {
     tokio::fs::rename(&part, &dest)
         .await
         .map_err(ApiError::internal)?;
-    let (s, sqlite, now) = (sha.to_string(), state.sqlite.clone(), state.now_ms());
-    tokio::task::spawn_blocking(move || sqlite.photo_stored(&s, mime, size, now))
-        .await
-        .map_err(ApiError::internal)??;
-    Ok(Json(UploadStatus {
-        sha256: sha.to_string(),
-        offset: size,
-        size,
-        complete: true,
-    })
-    .into_response())
+    stored(mime).await
 }
 
 fn hidden() -> ApiError {

@@ -571,3 +571,61 @@ fn unknown_ids_are_404_with_a_code() {
         .expect_err("no such case locally");
     assert_eq!(err.code(), "not_found");
 }
+
+/// The server killed between storing a photo's bytes and recording them, or between writing
+/// upload bytes and recording progress (found by the server crash test): the next sync heals
+/// both without refusing the photo or storing wrong bytes.
+#[test]
+fn crash_windows_of_a_photo_upload_heal_on_the_next_sync() {
+    let server = TestServer::start();
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    phone.report("0101", 1);
+    phone.sync();
+    let sha = xuncha_core::store::sha256_hex(&crate::helpers::photo_bytes(1));
+    let size = crate::helpers::photo_bytes(1).len() as i64;
+    let data = server
+        .state
+        .blob_dir
+        .parent()
+        .expect("data dir")
+        .to_path_buf();
+    let db = rusqlite::Connection::open(data.join("xuncha-server.db")).expect("db");
+    let phone_db =
+        rusqlite::Connection::open(phone.store.dir().join("xuncha.db")).expect("phone db");
+    let blob = xuncha_server::handlers::photos::blob_path(&server.state.blob_dir, &sha);
+
+    for (window, received, keep_blob) in [
+        ("bytes stored, not recorded", size, true),
+        ("progress recorded ahead of the bytes", 100, false),
+    ] {
+        db.execute("DELETE FROM photos WHERE sha256 = ?1", [&sha])
+            .expect("forget photo");
+        db.execute(
+            "INSERT OR REPLACE INTO uploads (sha256, size, received, created_ms) VALUES (?1, ?2, ?3, 0)",
+            rusqlite::params![sha, size, received],
+        )
+        .expect("upload row");
+        if !keep_blob {
+            std::fs::remove_file(&blob).expect("remove blob");
+        }
+        phone_db
+            .execute("UPDATE photos SET uploaded = 0", [])
+            .expect("phone forgets");
+        let r = phone.sync();
+        assert_eq!(
+            (r.photos_uploaded, r.photos_refused, r.photos_deferred),
+            (1, 0, 0),
+            "{window}"
+        );
+        let bytes = std::fs::read(&blob).expect("blob");
+        assert_eq!(xuncha_core::store::sha256_hex(&bytes), sha, "{window}");
+        let recorded: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM photos WHERE sha256 = ?1",
+                [&sha],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(recorded, 1, "{window}");
+    }
+}
