@@ -39,8 +39,11 @@ fn run(url: &str, dir: &str, seed: u64) -> xuncha_core::Result<()> {
         ..SyncOptions::default()
     };
     // The categories arrive with the first sync (possibly killed before, on an earlier run).
-    if store.category_tree()?.is_empty() {
-        store.sync(&opts, &mut |_| {}, &AtomicBool::new(false))?;
+    while store.category_tree()?.is_empty() {
+        match store.sync(&opts, &mut |_| {}, &AtomicBool::new(false)) {
+            Ok(_) | Err(xuncha_core::Error::Network(_)) => {}
+            Err(e) => return Err(e),
+        }
     }
     loop {
         for _ in 0..3 {
@@ -56,6 +59,10 @@ fn run(url: &str, dir: &str, seed: u64) -> xuncha_core::Result<()> {
                 photos: vec![PhotoInput::bytes(photo)],
             })?;
         }
-        store.sync(&opts, &mut |_| {}, &AtomicBool::new(false))?;
+        // A busy machine can make a sync run out of retries: like a phone, try again later.
+        match store.sync(&opts, &mut |_| {}, &AtomicBool::new(false)) {
+            Ok(_) | Err(xuncha_core::Error::Network(_)) => {}
+            Err(e) => return Err(e),
+        }
     }
 }
