@@ -32,6 +32,43 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A valid argon2 hash of a random string, verified against for unknown users.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Ld0cQuJ1E7BtZ7dCQ8xXzQdNiMCv+3dOgmgkKyMhNVI";
+
+/// The user whose password this is: `wrong_credentials` otherwise (after the same argon2 work
+/// for unknown users, so names cannot be probed by timing), `user_disabled` for a disabled
+/// account. Phones and the console sign in through this one check.
+pub async fn check_password(
+    state: &AppState,
+    user_id: &str,
+    password: &str,
+) -> Result<crate::store::UserRecord, ApiError> {
+    let id = user_id.to_string();
+    let rec = state.blocking(move |s| s.user(&id)).await?;
+    let hash = rec
+        .as_ref()
+        .map_or_else(|| DUMMY_HASH.to_string(), |r| r.password_hash.clone());
+    let password = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    let Some(rec) = rec.filter(|_| ok) else {
+        return Err(ApiError::unauthorized(
+            "wrong_credentials",
+            "用户名或密码错误",
+            "wrong user name or password",
+        ));
+    };
+    if rec.disabled {
+        return Err(ApiError::forbidden(
+            "user_disabled",
+            "该账号已停用",
+            "this account is disabled",
+        ));
+    }
+    Ok(rec)
+}
+
 /// A new random bearer token (244 random bits).
 pub fn new_token() -> String {
     format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())

@@ -12,7 +12,7 @@ use xuncha_core::workflow::Role;
 
 use super::pages::{Lang, layout_bare, t};
 use crate::auth::{
-    SESSION_COOKIE, cookie, new_token, principal_for_token, token_hash, verify_password,
+    SESSION_COOKIE, check_password, cookie, new_token, principal_for_token, token_hash,
 };
 use crate::state::AppState;
 use crate::store::Principal;
@@ -109,24 +109,16 @@ pub async fn login(
     }
     let again =
         |msg: &str| (StatusCode::UNAUTHORIZED, login_form(lang, &pre, Some(msg))).into_response();
-    let user_id = f.user.trim().to_string();
-    let rec = match state.blocking(move |s| s.user(&user_id)).await {
+    let rec = match check_password(&state, f.user.trim(), &f.password).await {
         Ok(r) => r,
+        Err(e) if e.code == "wrong_credentials" => {
+            return again(t(lang, "用户名或密码错误", "Wrong user name or password"));
+        }
+        Err(e) if e.code == "user_disabled" => {
+            return again(t(lang, "该账号已停用", "This account is disabled"));
+        }
         Err(e) => return e.into_response(),
     };
-    let Some(rec) = rec else {
-        return again(t(lang, "用户名或密码错误", "Wrong user name or password"));
-    };
-    let (password, hash) = (f.password.clone(), rec.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
-    if !ok {
-        return again(t(lang, "用户名或密码错误", "Wrong user name or password"));
-    }
-    if rec.disabled {
-        return again(t(lang, "该账号已停用", "This account is disabled"));
-    }
     if rec.user.role == Role::Inspector {
         return again(t(
             lang,

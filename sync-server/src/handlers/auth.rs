@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use xuncha_core::sync::protocol::{LoginRequest, LoginResponse};
 
-use crate::auth::{new_token, token_hash, verify_password};
+use crate::auth::{check_password, new_token, token_hash};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -30,35 +30,7 @@ pub async fn login(
         ));
     }
     let now = state.now_ms();
-    let user_id = req.user_id.clone();
-    let rec = state.blocking(move |s| s.user(&user_id)).await?;
-    let wrong = || {
-        ApiError::unauthorized(
-            "wrong_credentials",
-            "用户名或密码错误",
-            "wrong user name or password",
-        )
-    };
-    let Some(rec) = rec else {
-        // Spend the same time as a real check, so user names cannot be probed by timing.
-        let _ = verify_password(&req.password, DUMMY_HASH);
-        return Err(wrong());
-    };
-    let password = req.password.clone();
-    let hash = rec.password_hash.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(ApiError::internal)?;
-    if !ok {
-        return Err(wrong());
-    }
-    if rec.disabled {
-        return Err(ApiError::forbidden(
-            "user_disabled",
-            "该账号已停用",
-            "this account is disabled",
-        ));
-    }
+    let rec = check_password(&state, &req.user_id, &req.password).await?;
     let (device_id, user_id, name) = (
         req.device_id.clone(),
         rec.user.id.clone(),
@@ -91,9 +63,6 @@ pub async fn login(
         server_time_ms: now,
     }))
 }
-
-/// A valid argon2 hash of a random string, verified against for unknown users.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Ld0cQuJ1E7BtZ7dCQ8xXzQdNiMCv+3dOgmgkKyMhNVI";
 
 /// `POST /v1/auth/logout`: revoke the caller's token.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
