@@ -189,6 +189,96 @@ pub fn rank_units(
     out
 }
 
+/// One day of the console's charts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DayFlow {
+    /// Start of the day (UTC ms of local midnight).
+    pub day_start_ms: i64,
+    /// Cases reported that day (by server receipt, else device time).
+    pub new: u32,
+    /// Checks passed (`verify_pass`) that day: closures.
+    pub closed: u32,
+    /// Cases overdue at the end of the day: the deadline had passed and the unit still had it
+    /// (status then was dispatched, in progress or return requested), judged against the case's
+    /// current deadline.
+    pub overdue: u32,
+}
+
+/// The status of a case after the events that took effect before `end_ms`, by the transition
+/// table; `None` if it did not exist yet.
+fn status_at(timeline: &[Event], end_ms: i64) -> Option<Status> {
+    let mut status = None;
+    for e in timeline.iter().filter(|e| at(e) < end_ms) {
+        if let Some(t) = crate::workflow::find(status, e.op.body.action(), e.op.actor.role) {
+            status = Some(t.target(status));
+        }
+    }
+    status
+}
+
+/// New, closed and overdue cases for each of `days` days starting at `from_ms` (each
+/// `day_ms` long; 86,400,000 for calendar days).
+pub fn daily_flow(
+    cases: &[(Case, Vec<Event>)],
+    from_ms: i64,
+    days: usize,
+    day_ms: i64,
+) -> Vec<DayFlow> {
+    let mut out: Vec<DayFlow> = (0..days)
+        .map(|i| DayFlow {
+            day_start_ms: from_ms + i as i64 * day_ms,
+            ..DayFlow::default()
+        })
+        .collect();
+    let day_of = |t: i64| {
+        (t >= from_ms && t < from_ms + days as i64 * day_ms)
+            .then(|| ((t - from_ms) / day_ms) as usize)
+    };
+    for (case, timeline) in cases {
+        if let Some(d) = day_of(case.server_received_at_ms.unwrap_or(case.reported_at_ms)) {
+            out[d].new += 1;
+        }
+        for e in timeline {
+            if e.op.body.action() == Action::VerifyPass
+                && let Some(d) = day_of(at(e))
+            {
+                out[d].closed += 1;
+            }
+        }
+        let Some(deadline) = case.deadline_ms else {
+            continue;
+        };
+        for day in out.iter_mut() {
+            let end = day.day_start_ms + day_ms;
+            if deadline < end && status_at(timeline, end).is_some_and(Status::deadline_running) {
+                day.overdue += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Site coverage for `[from_ms, to_ms)`: how many of `site_ids` had at least one case reported
+/// at them in the period (a report is the trace an inspection leaves), and how many sites there
+/// are.
+pub fn site_coverage(
+    site_ids: &[String],
+    cases: &[Case],
+    from_ms: i64,
+    to_ms: i64,
+) -> (usize, usize) {
+    let seen: std::collections::BTreeSet<&str> = cases
+        .iter()
+        .filter(|c| (from_ms..to_ms).contains(&c.reported_at_ms))
+        .filter_map(|c| c.site_id.as_deref())
+        .collect();
+    let inspected = site_ids
+        .iter()
+        .filter(|s| seen.contains(s.as_str()))
+        .count();
+    (inspected, site_ids.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,5 +482,34 @@ mod tests {
         let later = rank_units(&[], &cases, 9 * day, 11 * day, &Weights::default());
         assert_eq!((later[0].due, later[0].closed_on_time), (1, 1));
         assert_eq!(later[0].deductions, 0.0);
+    }
+
+    #[test]
+    fn daily_flow_counts_new_closed_and_overdue_at_each_day_end() {
+        let day = 24 * H;
+        let cases = vec![lifecycle(5 * H, day, 0), lifecycle(2 * day, day, 0)];
+        let flow = daily_flow(&cases, 0, 3, day);
+        let got: Vec<(u32, u32, u32)> = flow.iter().map(|d| (d.new, d.closed, d.overdue)).collect();
+        // Both reported on day 0; the first closed on day 0; the second was late through day 1
+        // (deadline = end of day 0, rectified on day 2) and closed on day 2.
+        assert_eq!(got, vec![(2, 1, 0), (0, 0, 1), (0, 1, 0)]);
+        assert_eq!(flow[2].day_start_ms, 2 * day);
+    }
+
+    #[test]
+    fn site_coverage_counts_sites_with_a_report_in_the_period() {
+        let (mut a, _) = case(&[report()]);
+        a.site_id = Some("s1".into());
+        let mut b = a.clone();
+        b.site_id = Some("s9".into()); // not a listed site
+        let mut late = a.clone();
+        late.site_id = Some("s2".into());
+        late.reported_at_ms = 10 * H;
+        let sites: Vec<String> = ["s1", "s2", "s3"].map(String::from).to_vec();
+        assert_eq!(
+            site_coverage(&sites, &[a.clone(), b.clone(), late.clone()], 0, H),
+            (1, 3)
+        );
+        assert_eq!(site_coverage(&sites, &[a, b, late], 0, 11 * H), (2, 3));
     }
 }

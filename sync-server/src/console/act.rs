@@ -7,13 +7,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
-use xuncha_core::model::{Op, OpBody};
+use xuncha_core::model::{Case, Op, OpBody};
 use xuncha_core::scope;
-use xuncha_core::sync::protocol::OpStatus;
+use xuncha_core::sync::protocol::{OpResult, OpStatus};
 use xuncha_core::workflow::Action;
 
 use super::pages::{Lang, render_case, t};
 use super::session::{csrf_for, forged, signed_in};
+use crate::state::AppState;
+use crate::store::Principal;
 
 /// The fields of every action form (unused ones are empty).
 #[derive(Debug, Deserialize)]
@@ -31,11 +33,29 @@ pub struct ActForm {
     unit_id: String,
     #[serde(default)]
     duplicate_of: String,
+    /// A deadline chosen on the page (Beijing wall-clock, `YYYY-MM-DDTHH:MM`); empty: the
+    /// category's default.
+    #[serde(default)]
+    deadline: String,
+}
+
+/// A `datetime-local` value read as Beijing time, in UTC ms.
+fn deadline_ms(v: &str, lang: Lang) -> Result<Option<i64>, String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
+        .ok()
+        .and_then(|t| t.and_local_timezone(super::filter::beijing()).single())
+        .map(|t| Some(t.timestamp_millis()))
+        .ok_or_else(|| t(lang, "期限格式不对", "The deadline is not a date and time").to_string())
 }
 
 /// The operation body of a form, or what is wrong with it.
 fn body_of(action: Action, f: &ActForm, lang: Lang) -> Result<OpBody, String> {
     let text = f.text.trim().to_string();
+    let deadline = deadline_ms(&f.deadline, lang)?;
     Ok(match action {
         Action::Comment => OpBody::Comment {
             text,
@@ -51,7 +71,7 @@ fn body_of(action: Action, f: &ActForm, lang: Lang) -> Result<OpBody, String> {
         },
         Action::Dispatch => OpBody::Dispatch {
             unit_id: f.unit_id.trim().to_string(),
-            deadline_ms: None,
+            deadline_ms: deadline,
             note: text,
         },
         Action::GrantReturn => OpBody::GrantReturn { note: text },
@@ -67,12 +87,12 @@ fn body_of(action: Action, f: &ActForm, lang: Lang) -> Result<OpBody, String> {
         },
         Action::VerifyFail => OpBody::VerifyFail {
             reason: text,
-            deadline_ms: None,
+            deadline_ms: deadline,
             photos: vec![],
         },
         Action::Reopen => OpBody::Reopen {
             reason: text,
-            deadline_ms: None,
+            deadline_ms: deadline,
         },
         Action::Park => OpBody::Park { reason: text },
         Action::Acknowledge => OpBody::Acknowledge { note: text },
@@ -94,7 +114,7 @@ fn body_of(action: Action, f: &ActForm, lang: Lang) -> Result<OpBody, String> {
 
 /// `POST /console/cases/{id}/act`.
 pub async fn act(
-    State(state): State<crate::state::AppState>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     Form(f): Form<ActForm>,
@@ -128,74 +148,106 @@ pub async fn act(
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    let actor = who.actor();
-    match &current {
-        Some(c) if scope::can_see(&actor, c) => {
-            if c.updated_hlc.encode() != f.seen {
-                return refuse(
-                    t(lang, "该案件已被他人更新，未执行您的操作。请查看最新情况后再操作。", "This case changed since you opened it; your action was not taken. Check the latest state and try again.")
-                        .to_string(),
-                )
-                .await;
-            }
-        }
-        // Another unit's case, or none: the same answer (nothing leaks), nothing changes.
-        _ => return refuse(String::new()).await,
+    if let Err(m) = check_seen(current.as_ref(), &who, &f.seen, lang) {
+        return refuse(m).await;
     }
-    let now = state.now_ms();
-    let mut body = match body_of(action, &f, lang) {
+    let body = match body_of(action, &f, lang) {
         Ok(b) => b,
         Err(m) => return refuse(m).await,
     };
-    // As a phone does: the category's default deadline when none is chosen.
-    if let Err(e) =
-        state
-            .store
-            .reference_index()
-            .complete_deadline(current.as_ref(), &mut body, now)
-    {
-        let l = if lang == Lang::Zh {
-            xuncha_core::Lang::ZhCn
-        } else {
-            xuncha_core::Lang::En
-        };
-        return refuse(e.message(l)).await;
+    match push_bodies(&state, &who, lang, vec![(current, case_id, body)]).await {
+        Err(Refused::Failed(r)) => r,
+        Err(Refused::Said(m)) => refuse(m).await,
+        Ok(results) => match results.first() {
+            Some(r) if r.status == OpStatus::Accepted => {
+                Redirect::to(&format!("/console/cases/{case_id}")).into_response()
+            }
+            Some(r) => refuse(r.reason.clone().unwrap_or_default()).await,
+            None => refuse(String::new()).await,
+        },
     }
-    let hlc = state
-        .console_clock
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .tick(now.max(0) as u64);
-    let op = Op {
-        id: Uuid::now_v7(),
-        case_id,
-        device_id: who.device_id.clone(),
-        actor,
-        hlc,
-        device_time_ms: now,
-        body,
-    };
-    let principal = who.clone();
-    let results = match state
-        .blocking(move |s| s.push(&principal, &[op], now))
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
-    };
-    match results.first() {
-        Some(r) if r.status == OpStatus::Accepted => {
-            state.metrics.ops_accepted.inc();
-            Redirect::to(&format!("/console/cases/{case_id}")).into_response()
+}
+
+/// The case as the page saw it may be acted on: visible to `who` and unchanged since (`seen` is
+/// its `updated_hlc` then). Another unit's case and no case get the same empty message, so
+/// nothing leaks.
+pub fn check_seen(
+    current: Option<&Case>,
+    who: &Principal,
+    seen: &str,
+    lang: Lang,
+) -> Result<(), String> {
+    match current {
+        Some(c) if scope::can_see(&who.actor(), c) => {
+            if c.updated_hlc.encode() == seen {
+                Ok(())
+            } else {
+                Err(t(lang, "该案件已被他人更新，未执行您的操作。请查看最新情况后再操作。", "This case changed since you opened it; your action was not taken. Check the latest state and try again.").to_string())
+            }
         }
-        Some(r) => {
+        _ => Err(String::new()),
+    }
+}
+
+/// Why nothing was pushed.
+pub enum Refused {
+    /// A message for the page (a deadline in the past, say).
+    Said(String),
+    /// The store failed: the error page.
+    Failed(Response),
+}
+
+/// Complete each body as a phone does (the category's default deadline when none is chosen),
+/// stamp it as the console device's operation and push them all as one batch through the same
+/// path as a phone's push. Returns each operation's result, in order.
+pub async fn push_bodies(
+    state: &AppState,
+    who: &Principal,
+    lang: Lang,
+    items: Vec<(Option<Case>, Uuid, OpBody)>,
+) -> Result<Vec<OpResult>, Refused> {
+    let now = state.now_ms();
+    let index = state.store.reference_index();
+    let mut ops = Vec::with_capacity(items.len());
+    for (current, case_id, mut body) in items {
+        if let Err(e) = index.complete_deadline(current.as_ref(), &mut body, now) {
+            let l = if lang == Lang::Zh {
+                xuncha_core::Lang::ZhCn
+            } else {
+                xuncha_core::Lang::En
+            };
+            return Err(Refused::Said(e.message(l)));
+        }
+        let hlc = state
+            .console_clock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .tick(now.max(0) as u64);
+        ops.push(Op {
+            id: Uuid::now_v7(),
+            case_id,
+            device_id: who.device_id.clone(),
+            actor: who.actor(),
+            hlc,
+            device_time_ms: now,
+            body,
+        });
+    }
+    let principal = who.clone();
+    let results = state
+        .blocking(move |s| s.push(&principal, &ops, now))
+        .await
+        .map_err(|e| Refused::Failed(e.into_response()))?;
+    for r in &results {
+        if r.status == OpStatus::Accepted {
+            state.metrics.ops_accepted.inc();
+        } else {
             state
                 .metrics
                 .ops_rejected
                 .with_label_values(&[r.code.as_deref().unwrap_or("rejected")])
                 .inc();
-            refuse(r.reason.clone().unwrap_or_default()).await
         }
-        None => refuse(String::new()).await,
     }
+    Ok(results)
 }

@@ -8,8 +8,13 @@
 
 mod act;
 mod boards;
+mod bulk;
+mod exports;
+mod filter;
+mod map;
 mod pages;
 mod ranking;
+mod rectify;
 mod session;
 
 use axum::Router;
@@ -27,10 +32,14 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/console/logout", post(session::logout))
         .route("/console/cases/{id}", get(pages::case_page))
+        .route("/console/bulk", post(bulk::bulk))
         .route("/console/cases/{id}/act", post(act::act))
+        .route("/console/cases/{id}/rectify", post(rectify::rectify))
         .route("/console/ranking", get(ranking::ranking))
         .route("/console/boards", get(boards::boards))
-        .route("/console/export.csv", get(boards::export_csv))
+        .route("/console/export.csv", get(exports::export_csv))
+        .route("/console/export.xlsx", get(exports::export_xlsx))
+        .route("/console/bulletin.xlsx", get(exports::bulletin_xlsx))
         .route("/console/style.css", get(style))
 }
 

@@ -3,13 +3,14 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use std::collections::HashMap;
 
 use chrono::{FixedOffset, TimeZone};
 use maud::{DOCTYPE, Markup, html};
 use uuid::Uuid;
 use xuncha_core::fold::available_actions;
+use xuncha_core::geo::{LatLon, distance_m};
 use xuncha_core::model::{Case, Event};
+use xuncha_core::reference::ReferenceData;
 use xuncha_core::scope;
 use xuncha_core::workflow::{Action, Role, Status};
 
@@ -83,6 +84,14 @@ pub fn layout(lang: Lang, who: &Principal, session: &str, title: &str, body: Mar
     )
 }
 
+/// A Beijing date as month-day, for chart axes.
+pub fn day(ms: i64) -> String {
+    FixedOffset::east_opt(8 * 3600)
+        .and_then(|tz| tz.timestamp_millis_opt(ms).single())
+        .map(|t| t.format("%m-%d").to_string())
+        .unwrap_or_default()
+}
+
 /// Beijing time, as people read it.
 pub fn when(ms: i64) -> String {
     FixedOffset::east_opt(8 * 3600)
@@ -98,12 +107,12 @@ fn status_badge(c: &Case, now: i64) -> Markup {
     }
 }
 
-/// What waits for this person: new reports for the office; dispatched and running cases for a
-/// unit.
+/// What waits for this person: new and registered reports for the office; dispatched and
+/// running cases for a unit.
 fn queue_statuses(role: Role) -> Vec<Status> {
     match role {
         Role::UnitStaff => vec![Status::Dispatched, Status::InProgress],
-        _ => vec![Status::Submitted],
+        _ => vec![Status::Submitted, Status::Registered],
     }
 }
 
@@ -114,6 +123,17 @@ pub async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Respons
         Ok(x) => x,
         Err(r) => return r,
     };
+    render_queue(&state, lang, &who, &session, None).await
+}
+
+/// The queue, with an optional message (after a bulk action).
+pub async fn render_queue(
+    state: &AppState,
+    lang: Lang,
+    who: &Principal,
+    session: &str,
+    message: Option<(bool, String)>,
+) -> Response {
     let statuses = queue_statuses(who.user.role);
     let unit = match who.user.role {
         Role::UnitStaff => who.user.unit_id.clone(),
@@ -122,7 +142,7 @@ pub async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Respons
     let actor = who.actor();
     let loaded = state
         .blocking(move |s| {
-            let names = category_names(s)?;
+            let reference = s.reference()?.1;
             let mut rows = Vec::new();
             for c in s.cases(&statuses, unit.as_deref(), 200)? {
                 if !scope::can_see(&actor, &c) {
@@ -131,47 +151,80 @@ pub async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Respons
                 let photo = first_photo(&s.timeline(c.id)?);
                 rows.push((c, photo));
             }
-            Ok((names, rows))
+            let open: Vec<Case> = s
+                .cases(&NOT_FINISHED, None, 5_000)?
+                .into_iter()
+                .filter(|c| scope::can_see(&actor, c))
+                .collect();
+            Ok((reference, rows, open))
         })
         .await;
-    let (names, cases) = match loaded {
+    let (reference, cases, open) = match loaded {
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
     let now = state.now_ms();
+    let office = matches!(who.user.role, Role::Supervisor | Role::Admin);
     let title = t(lang, "待办案件", "Cases waiting");
     layout(
         lang,
-        &who,
-        &session,
+        who,
+        session,
         title,
         html! {
+            @if let Some((ok, m)) = &message { div.msg.ok[*ok].err[!*ok] #message { (m) } }
             h1 { (title) " (" (cases.len()) ")" }
             @if cases.is_empty() {
                 p.muted { (t(lang, "暂无待办案件。", "Nothing waiting.")) }
             } @else {
-                table {
+                form #bulk method="post" action="/console/bulk" {
+                input type="hidden" name="csrf" value=(csrf_for(session));
+                table #queue {
                     tr {
+                        @if office { th { input type="checkbox" #select-all title=(t(lang, "全选", "select all")) onclick="for (const b of document.querySelectorAll('input[name=case]')) b.checked = this.checked"; } }
                         th { (t(lang, "照片", "Photo")) } th { (t(lang, "类别 / 描述", "Category / description")) }
                         th { (t(lang, "地点", "Place")) } th { (t(lang, "上报人", "Reporter")) }
                         th { (t(lang, "设备时间 / 接收时间", "Device time / received")) } th { (t(lang, "状态", "Status")) }
                     }
                     @for (c, photo) in &cases {
-                        tr {
-                            td { @if let Some(p) = photo { img.thumb src=(format!("/v1/photos/{p}/thumb")) alt=""; } }
+                        @let close_by = nearby(c, &open, 100.0);
+                        tr data-case=(c.id) {
+                            @if office { td { input type="checkbox" name="case" value=(format!("{}:{}", c.id, c.updated_hlc.encode())); } }
+                            td { @if let Some(p) = photo {
+                                a href=(format!("/v1/photos/{p}")) target="_blank" title=(t(lang, "点击查看大图", "open full size")) {
+                                    img.thumb src=(format!("/v1/photos/{p}/thumb")) alt=(t(lang, "现场照片", "photo"));
+                                }
+                            } }
                             td {
-                                a href=(format!("/console/cases/{}", c.id)) { (name_of(&names, &c.category)) }
+                                a href=(format!("/console/cases/{}", c.id)) { (category_name(&reference, &c.category)) }
                                 br; (c.description)
                                 @if !c.probable_duplicates.is_empty() {
                                     br; span.status.overdue { (t(lang, "疑似重复", "Probable duplicate")) " ×" (c.probable_duplicates.len()) }
                                 }
+                                @if !close_by.is_empty() {
+                                    br; span.status { (t(lang, "100 米内未结案件", "Open cases within 100 m")) " ×" (close_by.len()) }
+                                }
                             }
                             td { (c.location.address) }
                             td { (c.reporter_id) }
-                            td { (when(c.reported_at_ms)) " / " (c.server_received_at_ms.map(when).unwrap_or_default()) }
+                            td { (when(c.reported_at_ms)) br; span.muted { (c.server_received_at_ms.map(when).unwrap_or_default()) } }
                             td { (status_badge(c, now)) }
                         }
                     }
+                }
+                @if office {
+                    div.card.bulk {
+                        (t(lang, "对选中的案件：", "For the selected cases:")) " "
+                        select name="unit_id" {
+                            option value="" { (t(lang, "按点位/网格建议的单位", "the unit suggested by site/grid")) }
+                            @for u in &reference.units { option value=(u.id) { (u.name) } }
+                        }
+                        " "
+                        button.primary type="submit" name="action" value="dispatch" { (t(lang, "登记并派遣（期限按类别）", "Register and dispatch (category deadline)")) }
+                        " "
+                        button type="submit" name="action" value="register" { (t(lang, "仅登记", "Register only")) }
+                    }
+                }
                 }
             }
         },
@@ -179,21 +232,62 @@ pub async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Respons
     .into_response()
 }
 
-/// Category code → "code name", from the reference data.
-fn category_names(
-    s: &dyn crate::store::ServerStore,
-) -> xuncha_core::Result<HashMap<String, String>> {
-    Ok(s.reference()?
-        .1
-        .categories
-        .into_iter()
-        .map(|c| (c.code.clone(), format!("{} {}", c.code, c.name)))
-        .collect())
+/// "code name" of a category, from the reference data.
+pub fn category_name(r: &ReferenceData, code: &str) -> String {
+    r.categories
+        .iter()
+        .find(|c| c.code == code)
+        .map(|c| format!("{} {}", c.code, c.name))
+        .unwrap_or_else(|| code.to_string())
 }
 
-fn name_of(names: &HashMap<String, String>, code: &str) -> String {
-    names.get(code).cloned().unwrap_or_else(|| code.to_string())
+/// A unit's name, or its id if unknown, or nothing.
+pub fn unit_name(r: &ReferenceData, id: Option<&str>) -> String {
+    id.map(|id| {
+        r.units
+            .iter()
+            .find(|u| u.id == id)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    })
+    .unwrap_or_default()
 }
+
+/// Open cases (not closed, parked, rejected or duplicate) within `radius_m` of `c`, nearest
+/// first, with their distances.
+pub fn nearby<'a>(c: &Case, others: &'a [Case], radius_m: f64) -> Vec<(&'a Case, f64)> {
+    let here = LatLon {
+        lat: c.location.lat,
+        lon: c.location.lon,
+    };
+    let mut v: Vec<(&Case, f64)> = others
+        .iter()
+        .filter(|o| o.id != c.id)
+        .map(|o| {
+            let d = distance_m(
+                here,
+                LatLon {
+                    lat: o.location.lat,
+                    lon: o.location.lon,
+                },
+            );
+            (o, d)
+        })
+        .filter(|(_, d)| *d <= radius_m)
+        .collect();
+    v.sort_by(|a, b| a.1.total_cmp(&b.1));
+    v
+}
+
+/// Statuses of cases still being worked on, for "nearby open cases".
+pub const NOT_FINISHED: [Status; 6] = [
+    Status::Submitted,
+    Status::Registered,
+    Status::Dispatched,
+    Status::InProgress,
+    Status::ReturnRequested,
+    Status::Rectified,
+];
 
 /// The first photo of a timeline (the report's before-photo).
 fn first_photo(timeline: &[Event]) -> Option<String> {
@@ -202,6 +296,14 @@ fn first_photo(timeline: &[Event]) -> Option<String> {
         .flat_map(|e| e.op.body.photos().iter())
         .map(|p| p.sha256.clone())
         .next()
+}
+
+/// A Beijing wall-clock time for a `datetime-local` field.
+pub fn local_input(ms: i64) -> String {
+    FixedOffset::east_opt(8 * 3600)
+        .and_then(|tz| tz.timestamp_millis_opt(ms).single())
+        .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
+        .unwrap_or_default()
 }
 
 /// The case page of `id` for `who`, with an optional message (after an action).
@@ -213,17 +315,18 @@ pub async fn render_case(
     id: Uuid,
     message: Option<(bool, String)>,
 ) -> Response {
+    let actor = who.actor();
     let found = state
         .blocking(move |s| {
-            Ok((
-                s.case(id)?,
-                s.timeline(id)?,
-                category_names(s)?,
-                s.reference()?.1.units,
-            ))
+            let open: Vec<Case> = s
+                .cases(&NOT_FINISHED, None, 5_000)?
+                .into_iter()
+                .filter(|c| scope::can_see(&actor, c))
+                .collect();
+            Ok((s.case(id)?, s.timeline(id)?, s.reference()?.1, open))
         })
         .await;
-    let (case, timeline, names, units) = match found {
+    let (case, timeline, reference, open) = match found {
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
@@ -240,69 +343,126 @@ pub async fn render_case(
     let now = state.now_ms();
     let actions: Vec<Action> = available_actions(&case, &actor)
         .into_iter()
-        .filter(|a| !matches!(a, Action::Edit | Action::Rectify))
+        .filter(|a| *a != Action::Edit)
         .collect();
     let photos: Vec<(String, String)> = timeline
         .iter()
         .flat_map(|e| e.op.body.photos().to_vec())
         .map(|p| (p.kind.as_str().to_string(), p.sha256))
         .collect();
+    let around: Vec<(Case, f64)> = nearby(&case, &open, 400.0)
+        .into_iter()
+        .map(|(c, d)| (c.clone(), d))
+        .collect();
+    // Candidates for "duplicate of": the server's probable duplicates, then open cases within
+    // 200 m, nearest first.
+    let mut candidates: Vec<(Case, f64)> = around
+        .iter()
+        .filter(|(c, d)| case.probable_duplicates.contains(&c.id) || *d <= 200.0)
+        .cloned()
+        .collect();
+    candidates.sort_by_key(|(c, _)| !case.probable_duplicates.contains(&c.id));
+    let default_deadline = state
+        .store
+        .reference_index()
+        .default_deadline(&case.category, now)
+        .ok();
     let seen = case.updated_hlc.encode();
     let csrf = csrf_for(session);
     let title = format!(
         "{} {}",
         case.case_no.clone().unwrap_or_default(),
-        name_of(&names, &case.category)
+        category_name(&reference, &case.category)
     );
+    let photo_link = |sha: &str| {
+        html! {
+            a href=(format!("/v1/photos/{sha}")) target="_blank" title=(t(lang, "点击查看原图", "open full size")) {
+                img src=(format!("/v1/photos/{sha}")) alt="";
+            }
+        }
+    };
     layout(
         lang,
         who,
         session,
         &title,
         html! {
-            @if let Some((ok, m)) = &message { div.msg.ok[*ok].err[!*ok] { (m) } }
+            @if let Some((ok, m)) = &message { div.msg.ok[*ok].err[!*ok] #message { (m) } }
             h1 { (title) " " (status_badge(&case, now)) }
             div.card {
                 p { (case.description) }
                 p.muted {
                     (case.location.address) " · " (format!("{:.5}, {:.5}", case.location.lat, case.location.lon))
                     " · " (t(lang, "上报人", "reporter")) " " (case.reporter_id)
-                    @if let Some(u) = &case.unit_id { " · " (t(lang, "责任单位", "unit")) " " (u) }
+                    " · " (t(lang, "设备时间", "device time")) " " (when(case.reported_at_ms))
+                    " · " (t(lang, "接收时间", "received")) " " (case.server_received_at_ms.map(when).unwrap_or_default())
+                    @if case.unit_id.is_some() { " · " (t(lang, "责任单位", "unit")) " " (unit_name(&reference, case.unit_id.as_deref())) }
                     @if let Some(d) = case.deadline_ms { " · " (t(lang, "期限", "deadline")) " " (when(d)) }
                 }
             }
             div.photos {
                 figure { figcaption { (t(lang, "整改前", "Before")) }
-                    @for (_, sha) in photos.iter().filter(|(k, _)| k == "before") { img src=(format!("/v1/photos/{sha}")) alt=""; } }
+                    @for (_, sha) in photos.iter().filter(|(k, _)| k == "before") { (photo_link(sha)) } }
                 figure { figcaption { (t(lang, "整改后", "After")) }
-                    @for (_, sha) in photos.iter().filter(|(k, _)| k == "after" || k == "verify") { img src=(format!("/v1/photos/{sha}")) alt=""; } }
+                    @for (_, sha) in photos.iter().filter(|(k, _)| k == "after" || k == "verify") { (photo_link(sha)) } }
             }
-            div.card {
-                h1 { (t(lang, "可执行操作", "Actions")) }
-                @if actions.is_empty() { p.muted { (t(lang, "当前没有您可执行的操作。", "Nothing for you to do now.")) } }
-                @for a in &actions {
-                    form.act method="post" action=(format!("/console/cases/{}/act", case.id)) {
-                        input type="hidden" name="csrf" value=(csrf);
-                        input type="hidden" name="seen" value=(seen);
-                        input type="hidden" name="action" value=(a.as_str());
-                        @if *a == Action::Dispatch {
-                            select name="unit_id" {
-                                @for u in &units {
-                                    option value=(u.id) selected[Some(&u.id) == case.suggested_unit_id.as_ref()] { (u.name) }
+            div.side {
+                div.card #actions {
+                    h1 { (t(lang, "可执行操作", "Actions")) }
+                    @if actions.is_empty() { p.muted { (t(lang, "当前没有您可执行的操作。", "Nothing for you to do now.")) } }
+                    @for a in &actions {
+                        @if *a == Action::Rectify {
+                            form.act method="post" enctype="multipart/form-data" action=(format!("/console/cases/{}/rectify", case.id)) {
+                                input type="hidden" name="csrf" value=(csrf);
+                                input type="hidden" name="seen" value=(seen);
+                                label { (t(lang, "整改后照片", "After-photo")) " " input type="file" name="photo" accept="image/jpeg,image/png,image/webp" required; }
+                                input name="text" placeholder=(t(lang, "整改说明", "what was done"));
+                                button.primary type="submit" data-action="rectify" { (a.label_zh()) }
+                            }
+                        } @else {
+                            form.act method="post" action=(format!("/console/cases/{}/act", case.id)) {
+                                input type="hidden" name="csrf" value=(csrf);
+                                input type="hidden" name="seen" value=(seen);
+                                input type="hidden" name="action" value=(a.as_str());
+                                @if *a == Action::Dispatch {
+                                    select name="unit_id" {
+                                        @for u in &reference.units {
+                                            option value=(u.id) selected[Some(&u.id) == case.suggested_unit_id.as_ref()] { (u.name) }
+                                        }
+                                    }
                                 }
+                                @if matches!(a, Action::Dispatch | Action::VerifyFail | Action::Reopen) {
+                                    label { (t(lang, "期限", "deadline")) " "
+                                        input type="datetime-local" name="deadline" value=(default_deadline.map(local_input).unwrap_or_default()); }
+                                }
+                                @if *a == Action::MarkDuplicate {
+                                    fieldset.candidates {
+                                        legend { (t(lang, "重复于（选择原案件）", "Duplicate of (choose the original)")) }
+                                        @for (i, (c, d)) in candidates.iter().enumerate() {
+                                            label {
+                                                input type="radio" name="duplicate_of" value=(c.id) checked[i == 0];
+                                                " " (category_name(&reference, &c.category)) " · " (c.description) " · "
+                                                (format!("{d:.0}")) " m · " (c.status.label_zh())
+                                                @if case.probable_duplicates.contains(&c.id) { " · " span.status.overdue { (t(lang, "疑似重复", "probable duplicate")) } }
+                                            }
+                                        }
+                                        @if candidates.is_empty() {
+                                            input name="duplicate_of" placeholder=(t(lang, "附近没有未结案件：填写原案件编号 (UUID)", "no open case nearby: the original case's id")) ;
+                                        }
+                                    }
+                                }
+                                input name="text" placeholder=(t(lang, "说明 / 理由", "note / reason"));
+                                button.primary type="submit" data-action=(a.as_str()) { (a.label_zh()) }
                             }
                         }
-                        @if *a == Action::MarkDuplicate {
-                            input name="duplicate_of" placeholder=(t(lang, "原案件编号 (UUID)", "original case id")) value=(case.probable_duplicates.first().map(|d| d.to_string()).unwrap_or_default());
-                        }
-                        input name="text" placeholder=(t(lang, "说明 / 理由", "note / reason"));
-                        button.primary type="submit" { (a.label_zh()) }
                     }
                 }
+                (super::map::case_map(lang, &case, &around, &reference))
             }
             div.card {
                 h1 { (t(lang, "处理记录", "Timeline")) }
-                table {
+                table #timeline {
+                    tr { th { (t(lang, "操作", "Action")) } th { (t(lang, "操作人", "By")) } th { (t(lang, "设备时间", "Device time")) } th { (t(lang, "接收时间", "Received")) } th { (t(lang, "说明", "Note")) } }
                     @for e in &timeline {
                         tr {
                             td { (e.op.body.action().label_zh()) }

@@ -1,93 +1,151 @@
 //! `GET /console/ranking?from=YYYY-MM-DD&to=YYYY-MM-DD`: units ranked for a period (Beijing
-//! dates, `to` inclusive; default the last 7 days), by the rules of `xuncha_core::kpi`.
+//! dates, `to` inclusive; default the last 7 days) by the rules of `xuncha_core::kpi`, site
+//! coverage, and daily charts of new / closed / overdue cases drawn on the server as SVG.
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{Duration, FixedOffset, NaiveDate, TimeZone};
-use maud::html;
+use maud::{Markup, html};
 use serde::Deserialize;
-use xuncha_core::kpi::{Weights, rank_units};
+use xuncha_core::kpi::{DayFlow, UnitScore, Weights, daily_flow, rank_units, site_coverage};
+use xuncha_core::model::{Case, Event};
+use xuncha_core::reference::ReferenceData;
 use xuncha_core::workflow::Role;
 
-use super::pages::{Lang, layout, t};
+use super::filter::Period;
+use super::pages::{Lang, layout, t, unit_name};
 use super::session::signed_in;
 use crate::state::AppState;
+use crate::store::Principal;
 
+/// The period in a query string.
 #[derive(Debug, Deserialize)]
-pub struct Period {
+pub struct PeriodQuery {
     from: Option<String>,
     to: Option<String>,
 }
 
-fn beijing() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or(FixedOffset::east_opt(0).expect("UTC"))
-}
-
-fn midnight_ms(d: NaiveDate) -> i64 {
-    beijing()
-        .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
-        .single()
-        .map(|t| t.timestamp_millis())
-        .unwrap_or(0)
-}
-
-fn pct(v: Option<f64>) -> String {
+/// A ratio as a percentage, or a dash when there is nothing to divide.
+pub fn pct(v: Option<f64>) -> String {
     v.map(|x| format!("{:.1}%", x * 100.0))
         .unwrap_or_else(|| "—".into())
+}
+
+/// The ranking and the bulletin are for supervisors (and admins): a page saying so otherwise.
+pub fn supervisors_only(lang: Lang, who: &Principal, session: &str) -> Option<Response> {
+    (!matches!(who.user.role, Role::Supervisor | Role::Admin)).then(|| {
+        (StatusCode::FORBIDDEN, layout(lang, who, session, t(lang, "无权查看", "Not allowed"), html! {
+            div.msg.err { (t(lang, "单位排名和督查通报仅督查人员可见。", "The unit ranking and the bulletin are for supervisors.")) }
+        }))
+            .into_response()
+    })
+}
+
+/// The daily charts cover at most this many days (the end of a longer period).
+const MAX_CHART_DAYS: usize = 366;
+
+/// Everything the ranking page and the bulletin show for a period.
+pub struct PeriodData {
+    pub period: Period,
+    pub reference: ReferenceData,
+    /// Every case with its timeline.
+    pub cases: Vec<(Case, Vec<Event>)>,
+    pub ranked: Vec<UnitScore>,
+    /// (sites with a report in the period, all sites).
+    pub coverage: (usize, usize),
+    pub flow: Vec<DayFlow>,
+}
+
+/// Load and compute a period's figures.
+pub async fn load_period(state: &AppState, p: &PeriodQuery) -> Result<PeriodData, Response> {
+    let period = Period::parse(p.from.as_deref(), p.to.as_deref());
+    let loaded = state
+        .blocking(move |s| {
+            let reference = s.reference()?.1;
+            let mut cases = Vec::new();
+            for c in s.cases(&[], None, 1_000_000)? {
+                let timeline = s.timeline(c.id)?;
+                cases.push((c, timeline));
+            }
+            Ok((reference, cases))
+        })
+        .await;
+    let (reference, cases) = loaded.map_err(IntoResponse::into_response)?;
+    let (from_ms, to_ms) = period.range_ms();
+    let ids: Vec<String> = reference.units.iter().map(|u| u.id.clone()).collect();
+    let ranked = rank_units(&ids, &cases, from_ms, to_ms, &Weights::default());
+    let sites: Vec<String> = reference.sites.iter().map(|s| s.id.clone()).collect();
+    let plain: Vec<Case> = cases.iter().map(|(c, _)| c.clone()).collect();
+    let coverage = site_coverage(&sites, &plain, from_ms, to_ms);
+    // Daily charts for the last year of the period at most.
+    let days = period.days().min(MAX_CHART_DAYS);
+    let flow = daily_flow(&cases, to_ms - days as i64 * 86_400_000, days, 86_400_000);
+    Ok(PeriodData {
+        period,
+        reference,
+        cases,
+        ranked,
+        coverage,
+        flow,
+    })
+}
+
+/// A bar chart of one series per day, as inline SVG (no chart library, nothing downloaded).
+fn day_chart(
+    lang: Lang,
+    title: &str,
+    color: &str,
+    days: &[DayFlow],
+    value: fn(&DayFlow) -> u32,
+) -> Markup {
+    let (w, h, pad) = (560.0_f64, 160.0_f64, 28.0_f64);
+    let max = days.iter().map(value).max().unwrap_or(0).max(1) as f64;
+    let n = days.len().max(1) as f64;
+    let slot = (w - pad) / n;
+    let bar = (slot * 0.7).max(1.0);
+    let total: u32 = days.iter().map(value).sum();
+    html! {
+        figure.chart {
+            figcaption { (title) " · " (t(lang, "合计", "total")) " " (total) }
+            svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {w} {h}")) role="img" aria-label=(title) {
+                line x1=(pad) y1=(h - 20.0) x2=(w) y2=(h - 20.0) stroke="#9aa5b1" {}
+                text x="0" y="12" font-size="11" fill="#616e7c" { (max as u32) }
+                @for (i, d) in days.iter().enumerate() {
+                    @let v = value(d) as f64;
+                    @let bh = (h - 40.0) * v / max;
+                    @let x = pad + i as f64 * slot + (slot - bar) / 2.0;
+                    rect x=(format!("{x:.1}")) y=(format!("{:.1}", h - 20.0 - bh)) width=(format!("{bar:.1}")) height=(format!("{bh:.1}")) fill=(color) {
+                        title { (super::pages::day(d.day_start_ms)) ": " (v as u32) }
+                    }
+                    @if days.len() <= 14 || i % (days.len() / 7).max(1) == 0 {
+                        text x=(format!("{:.1}", x + bar / 2.0)) y=(h - 6.0) font-size="10" text-anchor="middle" fill="#616e7c" { (super::pages::day(d.day_start_ms)) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The ranking page.
 pub async fn ranking(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(p): Query<Period>,
+    Query(p): Query<PeriodQuery>,
 ) -> Response {
     let lang = Lang::from_headers(&headers);
     let (who, session) = match signed_in(&state, &headers).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if !matches!(who.user.role, Role::Supervisor | Role::Admin) {
-        return (StatusCode::FORBIDDEN, layout(lang, &who, &session, t(lang, "无权查看", "Not allowed"), html! {
-            div.msg.err { (t(lang, "单位排名仅督查人员可见。", "The unit ranking is for supervisors.")) }
-        }))
-            .into_response();
+    if let Some(r) = supervisors_only(lang, &who, &session) {
+        return r;
     }
-    let today = chrono::Utc::now().with_timezone(&beijing()).date_naive();
-    let parse = |s: &Option<String>| {
-        s.as_deref()
-            .and_then(|v| NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok())
+    let data = match load_period(&state, &p).await {
+        Ok(d) => d,
+        Err(r) => return r,
     };
-    let to = parse(&p.to).unwrap_or(today);
-    let from = parse(&p.from).unwrap_or(to - Duration::days(6));
-    let (from_ms, to_ms) = (midnight_ms(from), midnight_ms(to + Duration::days(1)));
-    let loaded = state
-        .blocking(move |s| {
-            let units = s.reference()?.1.units;
-            let mut cases = Vec::new();
-            for c in s.cases(&[], None, 1_000_000)? {
-                if c.unit_id.is_some() {
-                    let timeline = s.timeline(c.id)?;
-                    cases.push((c, timeline));
-                }
-            }
-            Ok((units, cases))
-        })
-        .await;
-    let (units, cases) = match loaded {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
-    let ids: Vec<String> = units.iter().map(|u| u.id.clone()).collect();
-    let ranked = rank_units(&ids, &cases, from_ms, to_ms, &Weights::default());
-    let name = |id: &str| {
-        units
-            .iter()
-            .find(|u| u.id == id)
-            .map(|u| u.name.clone())
-            .unwrap_or_else(|| id.to_string())
-    };
+    let (from, to) = (data.period.from, data.period.to);
+    let (inspected, sites) = data.coverage;
     let title = t(lang, "责任单位排名", "Unit ranking");
     layout(lang, &who, &session, title, html! {
         h1 { (title) }
@@ -95,6 +153,7 @@ pub async fn ranking(
             label { (t(lang, "从", "From")) " " input type="date" name="from" value=(from.to_string()); }
             label { (t(lang, "到", "to")) " " input type="date" name="to" value=(to.to_string()); }
             button.primary type="submit" { (t(lang, "查询", "Show")) }
+            a #bulletin href=(format!("/console/bulletin.xlsx?from={from}&to={to}")) { (t(lang, "下载督查通报 (Excel)", "Download bulletin (Excel)")) }
         }
         table #ranking {
             tr {
@@ -104,10 +163,10 @@ pub async fn ranking(
                 th { (t(lang, "平均整改时长(小时)", "Mean hours to rectify")) }
                 th { (t(lang, "扣分", "Deductions")) } th { (t(lang, "得分", "Score")) }
             }
-            @for (i, s) in ranked.iter().enumerate() {
+            @for (i, s) in data.ranked.iter().enumerate() {
                 tr data-unit=(s.unit_id) {
-                    td { (i + 1) } td { (name(&s.unit_id)) }
-                    td { (s.due) } td { (s.closed) }
+                    td { (i + 1) } td { (unit_name(&data.reference, Some(&s.unit_id))) }
+                    td.due { (s.due) } td.closed { (s.closed) }
                     td { (pct(s.close_rate())) } td { (pct(s.on_time_rate())) }
                     td { (pct(s.rework_rate())) } td { (pct(s.extension_rate())) }
                     td { (s.mean_hours_to_rectify.map(|h| format!("{h:.1}")).unwrap_or_else(|| "—".into())) }
@@ -115,8 +174,18 @@ pub async fn ranking(
                 }
             }
         }
-        p.muted { (t(lang, "口径：结案率=已结案/应结案；按期结案率=按期结案/(应结案−挂起)；返工率=曾被退回的已结案/已结案；延期率=获批延期/派遣。每次核查不通过扣 0.2 分，同一案件三次不通过另扣 0.5 分。",
-            "Definitions: close rate = closed/due; on-time = closed on time/(due − parked); rework = closed after a send-back/closed; extension = extended/dispatched. −0.2 per failed check, −0.5 more for a case failing three times.")) }
+        p.muted { (t(lang, "口径：应结案=期限落在期间内的案件；结案率=已结案/应结案；按期结案率=按期结案/(应结案−挂起)；返工率=曾被退回的已结案/已结案；延期率=获批延期/派遣。每次核查不通过扣 0.2 分，同一案件三次不通过另扣 0.5 分。",
+            "Definitions: due = deadline in the period; close rate = closed/due; on-time = closed on time/(due − parked); rework = closed after a send-back/closed; extension = extended/dispatched. −0.2 per failed check, −0.5 more for a case failing three times.")) }
+        div.card #coverage {
+            h1 { (t(lang, "点位覆盖率", "Site coverage")) ": "
+                (if sites == 0 { "—".to_string() } else { format!("{:.1}%", inspected as f64 * 100.0 / sites as f64) }) }
+            p.muted { (inspected) " / " (sites) " " (t(lang, "个点位在期间内有巡查上报", "sites had an inspection report in the period")) }
+        }
+        div.charts {
+            (day_chart(lang, t(lang, "每日新增", "New per day"), "#1e88e5", &data.flow, |d| d.new))
+            (day_chart(lang, t(lang, "每日结案", "Closed per day"), "#43a047", &data.flow, |d| d.closed))
+            (day_chart(lang, t(lang, "每日日终逾期", "Overdue at day end"), "#b71c1c", &data.flow, |d| d.overdue))
+        }
     })
     .into_response()
 }

@@ -332,6 +332,52 @@ async fn finish(state: &AppState, sha: &str, size: u64) -> ApiResult<Response> {
     stored(mime).await
 }
 
+/// Store a photo received whole (the console's browser upload): its type is checked, it is
+/// stored under its SHA-256 like an upload and recorded. Returns the hash and the type.
+pub async fn store_whole(state: &AppState, bytes: Vec<u8>) -> ApiResult<(String, &'static str)> {
+    let (sha, mime, bytes) =
+        tokio::task::spawn_blocking(move || (sha256_hex(&bytes), sniff_image_type(&bytes), bytes))
+            .await
+            .map_err(ApiError::internal)?;
+    let Some(mime) = mime else {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_photo_type",
+            "照片格式不支持：只接受 JPEG、PNG、WebP、HEIC 图片",
+            "only JPEG, PNG, WebP and HEIC images are accepted",
+        ));
+    };
+    let dest = blob_path(&state.blob_dir, &sha);
+    if tokio::fs::metadata(&dest).await.is_err() {
+        // Written beside the partial uploads, then renamed: a crash never leaves half a photo
+        // under its name.
+        let part = state.blob_dir.join("partial").join(format!("whole-{sha}"));
+        for dir in [part.parent(), dest.parent()].into_iter().flatten() {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        let mut f = tokio::fs::File::create(&part)
+            .await
+            .map_err(ApiError::internal)?;
+        f.write_all(&bytes).await.map_err(ApiError::internal)?;
+        f.sync_all().await.map_err(ApiError::internal)?;
+        tokio::fs::rename(&part, &dest)
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    let (s, sqlite, now, size) = (
+        sha.clone(),
+        state.sqlite.clone(),
+        state.now_ms(),
+        bytes.len() as u64,
+    );
+    tokio::task::spawn_blocking(move || sqlite.photo_stored(&s, mime, size, now))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok((sha, mime))
+}
+
 fn hidden() -> ApiError {
     ApiError::not_found("照片（或无权查看）", "photo (or not visible to you)")
 }

@@ -112,7 +112,7 @@ fn a_supervisor_registers_and_dispatches_from_the_console_and_the_unit_receives_
         .split("/v1/photos/")
         .nth(1)
         .expect("img")
-        .split('/')
+        .split(['/', '"'])
         .next()
         .expect("sha");
     assert_eq!(get(&b, &server, &format!("/v1/photos/{sha}/thumb")).0, 200);
@@ -206,7 +206,7 @@ fn a_supervisor_registers_and_dispatches_from_the_console_and_the_unit_receives_
         .and_then(|r| r.split("</tr>").next())
         .expect("a row for unit 1");
     assert!(
-        row.contains("<td>1</td><td>0</td>"),
+        row.contains("<td class=\"due\">1</td><td class=\"closed\">0</td>"),
         "due 1, closed 0: {row}"
     );
     assert!(
