@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Every Xuncha test, from a clean clone: formatting, lints, unit + integration tests (crash,
 # network-fault, convergence, access, load and long-offline tests included), the Kotlin host
-# tests of the Android app against the real library, then quick API fuzzing (schemathesis) and
-# cargo fuzz runs. Installs what the tests need by itself (JNA from apt, kotlinc from npm and a
+# tests of the Android app against the real library, the console's browser tests (Chromium),
+# then quick API fuzzing (schemathesis) and
+# cargo fuzz runs. Installs what the tests need by itself (JNA, Chromium and a CJK font from apt,
+# kotlinc and playwright-core from npm and a
 # Python venv under target/, cargo-fuzz); safe to run repeatedly. docs/reliability.md says what each
 # reliability test proves and how to run the long versions.
 set -euo pipefail
@@ -19,6 +21,9 @@ cargo test --workspace --locked
 
 echo "== Kotlin host tests (uniffi bindings + the app's pure-Kotlin layer on the JVM)"
 bash android-demo/run-host-tests.sh
+
+echo "== console in a real browser (Debian Chromium + playwright-core; screenshots in target/browser-artifacts)"
+bash tests/browser/run.sh
 
 echo "== API fuzzing (schemathesis, quick)"
 bash tests/api-fuzz.sh

@@ -217,12 +217,14 @@ fn status_at(timeline: &[Event], end_ms: i64) -> Option<Status> {
 }
 
 /// New, closed and overdue cases for each of `days` days starting at `from_ms` (each
-/// `day_ms` long; 86,400,000 for calendar days).
+/// `day_ms` long; 86,400,000 for calendar days). Today counts as far as `now_ms`: nothing is
+/// overdue in the future.
 pub fn daily_flow(
     cases: &[(Case, Vec<Event>)],
     from_ms: i64,
     days: usize,
     day_ms: i64,
+    now_ms: i64,
 ) -> Vec<DayFlow> {
     let mut out: Vec<DayFlow> = (0..days)
         .map(|i| DayFlow {
@@ -249,8 +251,11 @@ pub fn daily_flow(
             continue;
         };
         for day in out.iter_mut() {
-            let end = day.day_start_ms + day_ms;
-            if deadline < end && status_at(timeline, end).is_some_and(Status::deadline_running) {
+            let end = (day.day_start_ms + day_ms).min(now_ms);
+            if end > day.day_start_ms
+                && deadline < end
+                && status_at(timeline, end).is_some_and(Status::deadline_running)
+            {
                 day.overdue += 1;
             }
         }
@@ -488,12 +493,16 @@ mod tests {
     fn daily_flow_counts_new_closed_and_overdue_at_each_day_end() {
         let day = 24 * H;
         let cases = vec![lifecycle(5 * H, day, 0), lifecycle(2 * day, day, 0)];
-        let flow = daily_flow(&cases, 0, 3, day);
+        let flow = daily_flow(&cases, 0, 3, day, i64::MAX);
         let got: Vec<(u32, u32, u32)> = flow.iter().map(|d| (d.new, d.closed, d.overdue)).collect();
         // Both reported on day 0; the first closed on day 0; the second was late through day 1
         // (deadline = end of day 0, rectified on day 2) and closed on day 2.
         assert_eq!(got, vec![(2, 1, 0), (0, 0, 1), (0, 1, 0)]);
         assert_eq!(flow[2].day_start_ms, 2 * day);
+        // Seen from the middle of day 1, the late case is overdue then; day 2 has not come.
+        let early = daily_flow(&cases, 0, 3, day, day + H);
+        assert_eq!(early[1].overdue, 1);
+        assert_eq!(early[2].overdue, 0);
     }
 
     #[test]

@@ -330,6 +330,25 @@ impl OpBody {
         }
     }
 
+    /// The person's words on this operation: its reason, note or comment text.
+    pub fn text(&self) -> Option<&str> {
+        if let Some(r) = self.reason() {
+            return Some(r);
+        }
+        match self {
+            OpBody::Register { note }
+            | OpBody::MarkDuplicate { note, .. }
+            | OpBody::Dispatch { note, .. }
+            | OpBody::Acknowledge { note }
+            | OpBody::Rectify { note, .. }
+            | OpBody::GrantReturn { note }
+            | OpBody::GrantExtension { note, .. }
+            | OpBody::VerifyPass { note, .. } => Some(note),
+            OpBody::Comment { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
     /// The deadline this operation sets, for actions that set one.
     pub fn deadline_ms(&self) -> Option<i64> {
         match self {

@@ -168,6 +168,51 @@ string_enum!(
     }
 );
 
+impl Status {
+    /// English name, for screens in English.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Status::Submitted => "Submitted",
+            Status::Registered => "Registered",
+            Status::Dispatched => "Dispatched",
+            Status::InProgress => "In progress",
+            Status::ReturnRequested => "Return requested",
+            Status::Rectified => "Rectified, to verify",
+            Status::Closed => "Closed",
+            Status::Rejected => "Rejected",
+            Status::Duplicate => "Duplicate",
+            Status::Parked => "Parked",
+        }
+    }
+}
+
+impl Action {
+    /// English name, for screens in English.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Action::Report => "Report",
+            Action::Edit => "Edit",
+            Action::Comment => "Comment",
+            Action::Register => "Register",
+            Action::Reject => "Reject",
+            Action::MarkDuplicate => "Mark duplicate",
+            Action::Dispatch => "Dispatch",
+            Action::Acknowledge => "Acknowledge",
+            Action::Rectify => "Report rectified",
+            Action::RequestReturn => "Ask to return",
+            Action::GrantReturn => "Grant return",
+            Action::RefuseReturn => "Refuse return",
+            Action::RequestExtension => "Ask for more time",
+            Action::GrantExtension => "Grant extension",
+            Action::RefuseExtension => "Refuse extension",
+            Action::VerifyPass => "Verified: close",
+            Action::VerifyFail => "Send back for rework",
+            Action::Reopen => "Reopen",
+            Action::Park => "Park",
+        }
+    }
+}
+
 impl Requirement {
     /// English phrase for messages.
     pub fn label_en(self) -> &'static str {

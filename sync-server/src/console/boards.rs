@@ -10,7 +10,7 @@ use xuncha_core::model::Case;
 use xuncha_core::workflow::{Role, Status};
 
 use super::filter::{Filter, open_cases};
-use super::pages::{Lang, layout, t, unit_name, when};
+use super::pages::{Lang, category_name, layout, t, unit_name, when};
 use super::session::signed_in;
 use crate::state::AppState;
 
@@ -87,11 +87,12 @@ pub async fn boards(
         @for (name, list) in &columns {
             div.card {
                 h1 { (name) " (" (list.len()) ")" }
+                @if list.is_empty() { p.muted { (t(lang, "暂无", "None")) } }
                 table {
                     @for c in list {
                         tr {
                             td { a href=(format!("/console/cases/{}", c.id)) { (c.case_no.clone().unwrap_or_else(|| c.category.clone())) } }
-                            td { (c.description) }
+                            td { (category_name(&reference, &c.category)) br; (c.description) }
                             td { (unit_name(&reference, c.unit_id.as_deref())) }
                             td.muted { (t(lang, "期限", "due")) " " (c.deadline_ms.map(when).unwrap_or_default()) }
                             @if c.is_overdue(now) {

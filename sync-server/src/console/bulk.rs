@@ -38,6 +38,8 @@ pub async fn bulk(State(state): State<AppState>, headers: HeaderMap, body: Bytes
                 .split_once(':')
                 .and_then(|(id, seen)| Some((id.parse::<Uuid>().ok()?, seen.to_string())))
             {
+                // A row named twice (a hand-made form) is acted on once.
+                Some(x) if picked.iter().any(|(id, _)| *id == x.0) => {}
                 Some(x) => picked.push(x),
                 None => malformed = true,
             },

@@ -145,9 +145,4 @@ impl Period {
             midnight_ms(self.to + Duration::days(1)),
         )
     }
-
-    /// Days in the period.
-    pub fn days(&self) -> usize {
-        ((self.to - self.from).num_days() + 1) as usize
-    }
 }

@@ -40,6 +40,16 @@ impl Lang {
     }
 }
 
+/// A status in the page's language.
+pub fn status_label(lang: Lang, s: Status) -> &'static str {
+    t(lang, s.label_zh(), s.label_en())
+}
+
+/// An action in the page's language.
+pub fn action_label(lang: Lang, a: Action) -> &'static str {
+    t(lang, a.label_zh(), a.label_en())
+}
+
 /// Pick the text of the page's language.
 pub fn t<'a>(lang: Lang, zh: &'a str, en: &'a str) -> &'a str {
     if lang == Lang::Zh { zh } else { en }
@@ -73,7 +83,7 @@ pub fn layout(lang: Lang, who: &Principal, session: &str, title: &str, body: Mar
                 @if matches!(who.user.role, Role::Supervisor | Role::Admin) {
                     a href="/console/ranking" { (t(lang, "单位排名", "Ranking")) }
                 }
-                span.who { (who.user.name) " (" (who.user.role.label_zh()) ")" }
+                span.who { (who.user.name) " (" (t(lang, who.user.role.label_zh(), who.user.role.as_str())) ")" }
                 form method="post" action="/console/logout" {
                     input type="hidden" name="csrf" value=(csrf_for(session));
                     button type="submit" { (t(lang, "退出", "Sign out")) }
@@ -100,10 +110,10 @@ pub fn when(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn status_badge(c: &Case, now: i64) -> Markup {
+fn status_badge(lang: Lang, c: &Case, now: i64) -> Markup {
     let overdue = c.is_overdue(now);
     html! {
-        span.status.overdue[overdue] { (c.status.label_zh()) @if overdue { " · 逾期" } }
+        span.status.overdue[overdue] { (status_label(lang, c.status)) @if overdue { " · " (t(lang, "逾期", "overdue")) } }
     }
 }
 
@@ -206,9 +216,9 @@ pub async fn render_queue(
                                 }
                             }
                             td { (c.location.address) }
-                            td { (c.reporter_id) }
+                            td { (user_name(&reference, &c.reporter_id)) }
                             td { (when(c.reported_at_ms)) br; span.muted { (c.server_received_at_ms.map(when).unwrap_or_default()) } }
-                            td { (status_badge(c, now)) }
+                            td { (status_badge(lang, c, now)) }
                         }
                     }
                 }
@@ -251,6 +261,15 @@ pub fn unit_name(r: &ReferenceData, id: Option<&str>) -> String {
             .unwrap_or_else(|| id.to_string())
     })
     .unwrap_or_default()
+}
+
+/// A person's name, from the reference data (their login name if unknown).
+pub fn user_name(r: &ReferenceData, id: &str) -> String {
+    r.users
+        .iter()
+        .find(|u| u.id == id)
+        .map(|u| u.name.clone())
+        .unwrap_or_else(|| id.to_string())
 }
 
 /// Open cases (not closed, parked, rejected or duplicate) within `radius_m` of `c`, nearest
@@ -388,12 +407,12 @@ pub async fn render_case(
         &title,
         html! {
             @if let Some((ok, m)) = &message { div.msg.ok[*ok].err[!*ok] #message { (m) } }
-            h1 { (title) " " (status_badge(&case, now)) }
+            h1 { (title) " " (status_badge(lang, &case, now)) }
             div.card {
                 p { (case.description) }
                 p.muted {
                     (case.location.address) " · " (format!("{:.5}, {:.5}", case.location.lat, case.location.lon))
-                    " · " (t(lang, "上报人", "reporter")) " " (case.reporter_id)
+                    " · " (t(lang, "上报人", "reporter")) " " (user_name(&reference, &case.reporter_id))
                     " · " (t(lang, "设备时间", "device time")) " " (when(case.reported_at_ms))
                     " · " (t(lang, "接收时间", "received")) " " (case.server_received_at_ms.map(when).unwrap_or_default())
                     @if case.unit_id.is_some() { " · " (t(lang, "责任单位", "unit")) " " (unit_name(&reference, case.unit_id.as_deref())) }
@@ -404,7 +423,8 @@ pub async fn render_case(
                 figure { figcaption { (t(lang, "整改前", "Before")) }
                     @for (_, sha) in photos.iter().filter(|(k, _)| k == "before") { (photo_link(sha)) } }
                 figure { figcaption { (t(lang, "整改后", "After")) }
-                    @for (_, sha) in photos.iter().filter(|(k, _)| k == "after" || k == "verify") { (photo_link(sha)) } }
+                    @for (_, sha) in photos.iter().filter(|(k, _)| k == "after" || k == "verify") { (photo_link(sha)) }
+                    @if !photos.iter().any(|(k, _)| k == "after" || k == "verify") { p.muted { (t(lang, "尚无整改照片", "No after-photo yet")) } } }
             }
             div.side {
                 div.card #actions {
@@ -417,7 +437,7 @@ pub async fn render_case(
                                 input type="hidden" name="seen" value=(seen);
                                 label { (t(lang, "整改后照片", "After-photo")) " " input type="file" name="photo" accept="image/jpeg,image/png,image/webp" required; }
                                 input name="text" placeholder=(t(lang, "整改说明", "what was done"));
-                                button.primary type="submit" data-action="rectify" { (a.label_zh()) }
+                                button.primary type="submit" data-action="rectify" { (action_label(lang, *a)) }
                             }
                         } @else {
                             form.act method="post" action=(format!("/console/cases/{}/act", case.id)) {
@@ -442,7 +462,7 @@ pub async fn render_case(
                                             label {
                                                 input type="radio" name="duplicate_of" value=(c.id) checked[i == 0];
                                                 " " (category_name(&reference, &c.category)) " · " (c.description) " · "
-                                                (format!("{d:.0}")) " m · " (c.status.label_zh())
+                                                (format!("{d:.0}")) " m · " (status_label(lang, c.status))
                                                 @if case.probable_duplicates.contains(&c.id) { " · " span.status.overdue { (t(lang, "疑似重复", "probable duplicate")) } }
                                             }
                                         }
@@ -452,7 +472,7 @@ pub async fn render_case(
                                     }
                                 }
                                 input name="text" placeholder=(t(lang, "说明 / 理由", "note / reason"));
-                                button.primary type="submit" data-action=(a.as_str()) { (a.label_zh()) }
+                                button.primary type="submit" data-action=(a.as_str()) { (action_label(lang, *a)) }
                             }
                         }
                     }
@@ -465,11 +485,11 @@ pub async fn render_case(
                     tr { th { (t(lang, "操作", "Action")) } th { (t(lang, "操作人", "By")) } th { (t(lang, "设备时间", "Device time")) } th { (t(lang, "接收时间", "Received")) } th { (t(lang, "说明", "Note")) } }
                     @for e in &timeline {
                         tr {
-                            td { (e.op.body.action().label_zh()) }
-                            td { (e.op.actor.user_id) }
+                            td { (action_label(lang, e.op.body.action())) }
+                            td { (user_name(&reference, &e.op.actor.user_id)) }
                             td { (when(e.op.device_time_ms)) }
                             td.muted { (e.server_time_ms.map(when).unwrap_or_default()) }
-                            td { (e.op.body.reason().unwrap_or_default()) }
+                            td { (e.op.body.text().unwrap_or_default()) }
                         }
                     }
                 }

@@ -12,7 +12,7 @@ use xuncha_core::model::{Case, Event};
 use xuncha_core::reference::ReferenceData;
 use xuncha_core::workflow::Role;
 
-use super::filter::Period;
+use super::filter::{Period, midnight_ms, today};
 use super::pages::{Lang, layout, t, unit_name};
 use super::session::signed_in;
 use crate::state::AppState;
@@ -77,9 +77,17 @@ pub async fn load_period(state: &AppState, p: &PeriodQuery) -> Result<PeriodData
     let sites: Vec<String> = reference.sites.iter().map(|s| s.id.clone()).collect();
     let plain: Vec<Case> = cases.iter().map(|(c, _)| c.clone()).collect();
     let coverage = site_coverage(&sites, &plain, from_ms, to_ms);
-    // Daily charts for the last year of the period at most.
-    let days = period.days().min(MAX_CHART_DAYS);
-    let flow = daily_flow(&cases, to_ms - days as i64 * 86_400_000, days, 86_400_000);
+    // Daily charts up to today, for the last year of the period at most.
+    const DAY: i64 = 86_400_000;
+    let chart_to = to_ms.min(midnight_ms(today() + chrono::Duration::days(1)));
+    let days = (((chart_to - from_ms).max(0) / DAY) as usize).min(MAX_CHART_DAYS);
+    let flow = daily_flow(
+        &cases,
+        chart_to - days as i64 * DAY,
+        days,
+        DAY,
+        state.now_ms(),
+    );
     Ok(PeriodData {
         period,
         reference,

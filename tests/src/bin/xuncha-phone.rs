@@ -1,0 +1,224 @@
+//! One simulated phone, driven step by step from a script (the console's browser test): a real
+//! client store (SQLite file under `--dir`) signed in to a running server as a demo user. Each
+//! call opens the store, signs in on first use, does one thing and syncs.
+//!
+//! xuncha-phone --server URL --dir DIR --user inspector1 report --description "…" [--site s1]
+//! xuncha-phone --server URL --dir DIR --user unit1 cases          # after a sync: id status unit
+//! xuncha-phone --server URL --dir DIR --user unit1 acknowledge --case ID
+//! xuncha-phone --server URL --dir DIR --user unit1 rectify --case ID --note "…"
+//! xuncha-phone --server URL --dir DIR --user x photo --out after.jpg   # a JPEG for an upload
+//!
+//! Photos are real JPEGs (a drawn street scene, with a rubbish pile before and without after).
+
+use std::sync::atomic::AtomicBool;
+
+use clap::{Parser, Subcommand};
+use image::{Rgb, RgbImage};
+use uuid::Uuid;
+use xuncha_core::model::Location;
+use xuncha_core::store::{CaseQuery, NewReport, PhotoInput};
+use xuncha_core::sync::client::SyncOptions;
+use xuncha_core::{OpBody, Store};
+
+#[derive(Parser)]
+#[command(about = "One simulated Xuncha phone, a step at a time")]
+struct Args {
+    /// Server base URL.
+    #[arg(long)]
+    server: String,
+    /// Folder holding this phone's store.
+    #[arg(long)]
+    dir: std::path::PathBuf,
+    /// Demo user (password "demo").
+    #[arg(long)]
+    user: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Report a case with a before-photo at a demo site, then sync; prints the case id.
+    Report {
+        #[arg(long)]
+        description: String,
+        #[arg(long, default_value = "0101")]
+        category: String,
+        /// The demo site to report at (its owner is the suggested unit).
+        #[arg(long, default_value = "s1")]
+        site: String,
+    },
+    /// Sync and print the cases this phone holds: `id status unit`.
+    Cases,
+    /// Write a real after-photo JPEG to a file (for a browser upload); no sync.
+    Photo {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Acknowledge a dispatched case, then sync.
+    Acknowledge {
+        #[arg(long)]
+        case: Uuid,
+    },
+    /// Rectify with an after-photo, then sync.
+    Rectify {
+        #[arg(long)]
+        case: Uuid,
+        #[arg(long, default_value = "已清理完毕")]
+        note: String,
+    },
+}
+
+/// A 640×480 street scene as JPEG; with a rubbish pile when `dirty`.
+pub fn scene_jpeg(dirty: bool, seed: u32) -> Vec<u8> {
+    let mut img = RgbImage::from_fn(640, 480, |x, y| {
+        if y < 200 {
+            Rgb([150, 190, 225]) // sky
+        } else if y < 230 {
+            Rgb([120, 120, 120]) // kerb
+        } else {
+            let shade = 170 + ((x / 40 + y / 40) % 2) as u8 * 12;
+            Rgb([shade, shade - 8, shade - 20]) // paving
+        }
+    });
+    // A building.
+    for x in 40..260 {
+        for y in 60..200 {
+            img.put_pixel(x, y, Rgb([205, 120, 90]));
+        }
+    }
+    if dirty {
+        let mut s = seed.wrapping_mul(2_654_435_761).max(1);
+        for _ in 0..30 {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            let (cx, cy, r) = (260 + s % 160, 330 + (s >> 8) % 80, 18 + (s >> 16) % 30);
+            let colour =
+                [Rgb([96, 72, 40]), Rgb([60, 60, 60]), Rgb([30, 110, 60])][(s % 3) as usize];
+            for x in cx.saturating_sub(r)..(cx + r).min(640) {
+                for y in cy.saturating_sub(r)..(cy + r).min(480) {
+                    let (dx, dy) = (x as i64 - cx as i64, y as i64 - cy as i64);
+                    if dx * dx + dy * dy <= (r * r) as i64 {
+                        img.put_pixel(x, y, colour);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&img)
+        .expect("encoding a JPEG in memory");
+    out
+}
+
+fn sync(store: &Store) -> xuncha_core::Result<()> {
+    let report = store.sync(
+        &SyncOptions::default(),
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )?;
+    if !store.rejections()?.is_empty() {
+        eprintln!("refused: {:?}", store.rejections()?);
+    }
+    eprintln!("synced: {report:?}");
+    Ok(())
+}
+
+fn run(args: &Args) -> xuncha_core::Result<()> {
+    if let Command::Photo { out } = &args.command {
+        std::fs::write(out, scene_jpeg(false, 11))?;
+        return Ok(());
+    }
+    let store = Store::open(args.dir.join(&args.user))?;
+    if store.session().is_none() {
+        store.sign_in_remote(
+            &args.server,
+            &args.user,
+            "demo",
+            &format!("phone-{}", args.user),
+        )?;
+    }
+    sync(&store)?;
+    match &args.command {
+        Command::Report {
+            description,
+            category,
+            site,
+        } => {
+            let sites = store.sites_near(30.26, 120.17, 20_000.0, 1_000)?;
+            let s = sites.iter().map(|n| &n.site).find(|s| &s.id == site);
+            let (lat, lon, name) = s.map(|s| (s.lat, s.lon, s.name.clone())).unwrap_or((
+                30.251,
+                120.152,
+                site.clone(),
+            ));
+            let seed = Uuid::now_v7().as_u128() as u32;
+            let op = store.report(NewReport {
+                category: category.clone(),
+                description: description.clone(),
+                location: Location {
+                    lat: lat + 0.0002,
+                    lon: lon + 0.0002,
+                    accuracy_m: Some(8.0),
+                    address: format!("演示市{name}门前"),
+                },
+                site_id: Some(site.clone()),
+                campaign_id: None,
+                undercover: false,
+                photos: vec![PhotoInput::bytes(scene_jpeg(true, seed))],
+            })?;
+            sync(&store)?;
+            println!("{}", op.case_id);
+        }
+        Command::Cases => {
+            for item in store.list_cases(&CaseQuery::default())?.items {
+                let c = item.case;
+                println!(
+                    "{} {} {}",
+                    c.id,
+                    c.status.as_str(),
+                    c.unit_id.unwrap_or_default()
+                );
+            }
+        }
+        Command::Photo { .. } => {}
+        Command::Acknowledge { case } => {
+            store.act(
+                *case,
+                OpBody::Acknowledge {
+                    note: String::new(),
+                },
+                vec![],
+            )?;
+            sync(&store)?;
+        }
+        Command::Rectify { case, note } => {
+            store.act(
+                *case,
+                OpBody::Rectify {
+                    note: note.clone(),
+                    photos: vec![],
+                },
+                vec![PhotoInput::bytes(scene_jpeg(false, 7))],
+            )?;
+            sync(&store)?;
+        }
+    }
+    if !store.rejections()?.is_empty() {
+        return Err(xuncha_core::Error::InvalidField {
+            field: "rejections",
+            reason: "the server refused an operation of this phone".into(),
+        });
+    }
+    Ok(())
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Err(e) = run(&args) {
+        eprintln!("xuncha-phone: {e} ({})", e.code());
+        std::process::exit(2);
+    }
+}
