@@ -121,7 +121,9 @@ pub async fn bulk(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         })
         .unwrap_or_else(|| id.to_string())
     };
+    let mut names: Vec<(Uuid, String)> = Vec::new();
     for ((id, seen), case) in picked.iter().zip(current) {
+        names.push((*id, label(case.as_ref(), *id)));
         if let Err(m) = check_seen(case.as_ref(), &who, seen, lang) {
             let m = if m.is_empty() {
                 t(
@@ -188,7 +190,12 @@ pub async fn bulk(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         if r.status != OpStatus::Accepted {
             if !failed.contains(id) {
                 failed.push(*id);
-                problems.push(format!("{}：{}", id, r.reason.clone().unwrap_or_default()));
+                let name = names
+                    .iter()
+                    .find(|(n, _)| n == id)
+                    .map(|(_, l)| l.clone())
+                    .unwrap_or_else(|| id.to_string());
+                problems.push(format!("{name}：{}", r.reason.clone().unwrap_or_default()));
             }
         } else if !done.contains(id) {
             done.push(*id);

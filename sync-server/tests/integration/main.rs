@@ -3,6 +3,7 @@
 
 mod access_matrix;
 mod console;
+mod console_more;
 mod helpers;
 mod http_api;
 mod store_format;
