@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod auth;
 pub mod console;
+pub mod demo_cases;
 pub mod error;
 pub mod extract;
 pub mod handlers;

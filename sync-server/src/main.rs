@@ -38,6 +38,9 @@ enum Command {
         /// Data folder.
         #[arg(long, default_value = "xuncha-demo-data")]
         data: PathBuf,
+        /// Seed the city without its week of sample cases (tests start from an empty city).
+        #[arg(long)]
+        empty: bool,
     },
     /// Create a user.
     CreateUser {
@@ -118,10 +121,15 @@ fn api(e: xuncha_server::error::ApiError) -> String {
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve { addr, data } => serve(addr, open(&data)?),
-        Command::Demo { addr, data } => {
+        Command::Demo { addr, data, empty } => {
             let state = open(&data)?;
             if xuncha_server::seed_demo(&state).map_err(api)? {
                 println!("演示城市已创建 / demo city seeded in {}", data.display());
+                if !empty {
+                    let n = xuncha_server::demo_cases::seed_cases(&state, state.now_ms())
+                        .map_err(api)?;
+                    println!("示例案件 / sample cases: {n}");
+                }
             }
             println!(
                 "用户 / users: inspector1 inspector2 supervisor1 unit1 unit2 admin — 密码 / password: demo"

@@ -32,7 +32,13 @@ fn free_port() -> u16 {
 
 fn start_server(port: u16, data: &Path) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_xuncha-server"))
-        .args(["demo", "--addr", &format!("127.0.0.1:{port}"), "--data"])
+        .args([
+            "demo",
+            "--empty",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--data",
+        ])
         .arg(data)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

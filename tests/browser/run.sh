@@ -23,18 +23,27 @@ echo "== building the server and the simulated phone"
 cargo build --quiet --locked -p xuncha-server --bin xuncha-server
 cargo build --quiet --locked -p xuncha-tests --bin xuncha-phone
 
+# Wait up to 60 s for a server to answer /healthz; show its log if it does not.
+wait_for() {
+    for _ in $(seq 1 600); do
+        if curl -fsS "http://127.0.0.1:$1/healthz" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    echo "the server on port $1 did not start; its log:" >&2
+    cat "$2" >&2
+    return 1
+}
+
 work="$(mktemp -d)"
 artifacts="target/browser-artifacts"
 rm -rf "$artifacts"
 mkdir -p "$artifacts"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-target/debug/xuncha-server demo --addr "127.0.0.1:$port" --data "$work/server" >"$artifacts/server.log" 2>&1 &
+target/debug/xuncha-server demo --empty --addr "127.0.0.1:$port" --data "$work/server" >"$artifacts/server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do
-    if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then break; fi
-    sleep 0.1
-done
+demo_server=""
+trap 'kill $server $demo_server 2>/dev/null || true; rm -rf "$work"' EXIT
+wait_for "$port" "$artifacts/server.log"
 
 echo "== console in Chromium (server on port $port)"
 XUNCHA_URL="http://127.0.0.1:$port" \
@@ -42,3 +51,11 @@ XUNCHA_URL="http://127.0.0.1:$port" \
     XUNCHA_PHONES="$work/phones" \
     XUNCHA_ARTIFACTS="$PWD/$artifacts" \
     node tests/browser/console.test.mjs
+
+echo "== the demo city as a newcomer sees it (xuncha-server demo with its sample cases)"
+demo_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+target/debug/xuncha-server demo --addr "127.0.0.1:$demo_port" --data "$work/demo" >"$artifacts/demo-server.log" 2>&1 &
+demo_server=$!
+wait_for "$demo_port" "$artifacts/demo-server.log"
+XUNCHA_URL="http://127.0.0.1:$demo_port" XUNCHA_ARTIFACTS="$PWD/$artifacts" \
+    node tests/browser/demo.test.mjs

@@ -335,11 +335,21 @@ async fn finish(state: &AppState, sha: &str, size: u64) -> ApiResult<Response> {
 /// Store a photo received whole (the console's browser upload): its type is checked, it is
 /// stored under its SHA-256 like an upload and recorded. Returns the hash and the type.
 pub async fn store_whole(state: &AppState, bytes: Vec<u8>) -> ApiResult<(String, &'static str)> {
-    let (sha, mime, bytes) =
-        tokio::task::spawn_blocking(move || (sha256_hex(&bytes), sniff_image_type(&bytes), bytes))
-            .await
-            .map_err(ApiError::internal)?;
-    let Some(mime) = mime else {
+    let (dir, sqlite, now) = (state.blob_dir.clone(), state.sqlite.clone(), state.now_ms());
+    tokio::task::spawn_blocking(move || store_whole_blocking(&dir, &sqlite, &bytes, now))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+/// [`store_whole`] on the calling thread (also used to seed the demo city's photos).
+pub fn store_whole_blocking(
+    blob_dir: &Path,
+    sqlite: &crate::store::sqlite::SqliteStore,
+    bytes: &[u8],
+    now_ms: i64,
+) -> ApiResult<(String, &'static str)> {
+    let sha = sha256_hex(bytes);
+    let Some(mime) = sniff_image_type(bytes) else {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_photo_type",
@@ -347,34 +357,24 @@ pub async fn store_whole(state: &AppState, bytes: Vec<u8>) -> ApiResult<(String,
             "only JPEG, PNG, WebP and HEIC images are accepted",
         ));
     };
-    let dest = blob_path(&state.blob_dir, &sha);
-    if tokio::fs::metadata(&dest).await.is_err() {
+    let dest = blob_path(blob_dir, &sha);
+    if std::fs::metadata(&dest).is_err() {
         // Written beside the partial uploads, then renamed: a crash never leaves half a photo
         // under its name.
-        let part = state.blob_dir.join("partial").join(format!("whole-{sha}"));
+        let part = blob_dir.join("partial").join(format!("whole-{sha}"));
         for dir in [part.parent(), dest.parent()].into_iter().flatten() {
-            tokio::fs::create_dir_all(dir)
-                .await
-                .map_err(ApiError::internal)?;
+            std::fs::create_dir_all(dir).map_err(ApiError::internal)?;
         }
-        let mut f = tokio::fs::File::create(&part)
-            .await
-            .map_err(ApiError::internal)?;
-        f.write_all(&bytes).await.map_err(ApiError::internal)?;
-        f.sync_all().await.map_err(ApiError::internal)?;
-        tokio::fs::rename(&part, &dest)
-            .await
-            .map_err(ApiError::internal)?;
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&part)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&part, &dest)
+        };
+        write().map_err(ApiError::internal)?;
     }
-    let (s, sqlite, now, size) = (
-        sha.clone(),
-        state.sqlite.clone(),
-        state.now_ms(),
-        bytes.len() as u64,
-    );
-    tokio::task::spawn_blocking(move || sqlite.photo_stored(&s, mime, size, now))
-        .await
-        .map_err(ApiError::internal)??;
+    sqlite.photo_stored(&sha, mime, bytes.len() as u64, now_ms)?;
     Ok((sha, mime))
 }
 

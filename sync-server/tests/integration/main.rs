@@ -4,6 +4,7 @@
 mod access_matrix;
 mod console;
 mod console_more;
+mod demo_cases;
 mod helpers;
 mod http_api;
 mod store_format;

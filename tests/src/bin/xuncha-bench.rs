@@ -1,7 +1,7 @@
 //! Xuncha benchmarks. Prints one figure per line as `name: value unit`, with ratios against a
 //! baseline measured in the same run. Lines starting with `#` are context, not figures.
 //!
-//! Usage: xuncha-bench [core] [sync]   (XUNCHA_BENCH_QUICK=1 stops `core` after the report figures)
+//! Usage: xuncha-bench [core] [sync] [mobile] [console]   (XUNCHA_BENCH_QUICK=1 stops `core` after the report figures)
 
 use std::time::{Duration, Instant};
 
@@ -22,8 +22,9 @@ fn main() {
             "core" => core(),
             "sync" => sync(),
             "mobile" => mobile(),
+            "console" => console(),
             other => {
-                eprintln!("unknown benchmark '{other}' (known: core, sync, mobile)");
+                eprintln!("unknown benchmark '{other}' (known: core, sync, mobile, console)");
                 std::process::exit(2);
             }
         };
@@ -397,6 +398,124 @@ fn mobile() -> xuncha_core::Result<()> {
         t.elapsed().as_secs_f64() * 1000.0 / n as f64,
         "ms",
     );
+    Ok(())
+}
+
+/// The supervision console's pages over real HTTP against a city with 10,000 cases (half of
+/// them dispatched), against the baseline of `/healthz` on the same server in the same run.
+fn console() -> xuncha_core::Result<()> {
+    let tmp = tempfile::TempDir::new()?;
+    let mut rng = Rng::new(11);
+    let state = xuncha_server::AppState::open(
+        &tmp.path().join("server"),
+        xuncha_server::Config::default(),
+    )?;
+    xuncha_server::seed_demo(&state).map_err(|e| xuncha_core::Error::Network(e.message))?;
+    let server = xuncha_server::RunningServer::start(state)?;
+    let n = 10_000;
+    let inspector = phone(&tmp.path().join("inspector"), &server.url, "inspector1")?;
+    sync_once(&inspector, true)?;
+    for _ in 0..n / 1000 {
+        let chunk: Vec<NewReport> = (0..1000).map(|_| new_report(&mut rng, vec![])).collect();
+        inspector.batch(|b| {
+            for r in chunk {
+                b.report(r)?;
+            }
+            Ok(())
+        })?;
+    }
+    sync_once(&inspector, false)?;
+    let sup = phone(&tmp.path().join("supervisor"), &server.url, "supervisor1")?;
+    sync_once(&sup, true)?;
+    let submitted = sup.list_cases(&CaseQuery {
+        statuses: vec![Status::Submitted],
+        limit: n / 2,
+        ..CaseQuery::default()
+    })?;
+    sup.batch(|b| {
+        for (i, item) in submitted.items.iter().enumerate() {
+            b.act(
+                item.case.id,
+                OpBody::Register {
+                    note: String::new(),
+                },
+                vec![],
+            )?;
+            b.act(
+                item.case.id,
+                OpBody::Dispatch {
+                    unit_id: format!("u{}", i % 8 + 1),
+                    deadline_ms: None,
+                    note: String::new(),
+                },
+                vec![],
+            )?;
+        }
+        Ok(())
+    })?;
+    sync_once(&sup, false)?;
+    let case = submitted.items[0].case.id;
+    println!("# {n} cases, {} dispatched", submitted.items.len());
+
+    let http = |e: reqwest::Error| xuncha_core::Error::Network(e.to_string());
+    let browser = reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(http)?;
+    let login = browser
+        .get(format!("{}/console/login", server.url))
+        .send()
+        .and_then(|r| r.text())
+        .map_err(http)?;
+    let csrf = login
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_default()
+        .to_string();
+    browser
+        .post(format!("{}/console/login", server.url))
+        .form(&[
+            ("user", "supervisor1"),
+            ("password", "demo"),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .map_err(http)?;
+    let page = |path: String| {
+        let browser = &browser;
+        let url = format!("{}{path}", server.url);
+        move || -> xuncha_core::Result<usize> {
+            let r = browser.get(&url).send().map_err(http)?;
+            if !r.status().is_success() {
+                return Err(xuncha_core::Error::Network(format!(
+                    "{url}: {}",
+                    r.status()
+                )));
+            }
+            Ok(r.bytes().map_err(http)?.len())
+        }
+    };
+    let (base, _) = latency(50, page("/healthz".into()))?;
+    figure("console_baseline_healthz_p50", base, "ms");
+    for (name, path, runs) in [
+        ("console_queue", "/console".to_string(), 20),
+        ("console_case_page", format!("/console/cases/{case}"), 20),
+        ("console_boards", "/console/boards".to_string(), 10),
+        ("console_export_xlsx", "/console/export.xlsx".to_string(), 5),
+        ("console_ranking", "/console/ranking".to_string(), 5),
+        (
+            "console_bulletin_xlsx",
+            "/console/bulletin.xlsx".to_string(),
+            5,
+        ),
+    ] {
+        let (p50, _) = latency(runs, page(path))?;
+        figure(&format!("{name}_p50"), p50, "ms");
+        figure(&format!("{name}_vs_healthz"), p50 / base, "ratio");
+    }
+    drop(server);
     Ok(())
 }
 

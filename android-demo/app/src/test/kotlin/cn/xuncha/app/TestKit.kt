@@ -61,7 +61,7 @@ class DemoServer : AutoCloseable {
         val bin = System.getenv("XUNCHA_SERVER_BIN") ?: error("XUNCHA_SERVER_BIN is not set")
         val port = ServerSocket(0).use { it.localPort }
         url = "http://127.0.0.1:$port"
-        process = ProcessBuilder(bin, "demo", "--addr", "127.0.0.1:$port", "--data", data.path)
+        process = ProcessBuilder(bin, "demo", "--empty", "--addr", "127.0.0.1:$port", "--data", data.path)
             .redirectErrorStream(true)
             .redirectOutput(File(data, "server.log"))
             .start()

@@ -1,0 +1,295 @@
+//! Sample cases for the demo city: a week of reports in every state of the lifecycle, so the
+//! console shows a living city on first start (a queue with a probable duplicate, boards with
+//! overdue cases, a ranking with figures, daily charts). Each step is an operation pushed through
+//! the same path as a phone's (`ServerStore::push` → the transition table), by the demo user who
+//! would take it, from that user's own device, at the time it would have happened; photos are
+//! drawn street scenes stored like uploads.
+
+use image::{Rgb, RgbImage};
+use uuid::Uuid;
+use xuncha_core::geo::LatLon;
+use xuncha_core::hlc::{Hlc, HlcClock};
+use xuncha_core::model::{Location, Op, OpBody, PhotoKind, PhotoRef};
+use xuncha_core::sync::protocol::OpStatus;
+
+use crate::error::ApiError;
+use crate::seed::TAXONOMY;
+use crate::state::AppState;
+use crate::store::Principal;
+
+/// A 640×480 street scene as JPEG: a building, a kerb and paving; with a rubbish pile when
+/// `dirty` (its shape varies with `seed`).
+pub fn scene_jpeg(dirty: bool, seed: u32) -> Vec<u8> {
+    let mut img = RgbImage::from_fn(640, 480, |x, y| {
+        if y < 200 {
+            Rgb([150, 190, 225])
+        } else if y < 230 {
+            Rgb([120, 120, 120])
+        } else {
+            let shade = 170 + ((x / 40 + y / 40) % 2) as u8 * 12;
+            Rgb([shade, shade - 8, shade - 20])
+        }
+    });
+    for x in 40..260 {
+        for y in 60..200 {
+            img.put_pixel(x, y, Rgb([205, 120, 90]));
+        }
+    }
+    if dirty {
+        let mut s = seed.wrapping_mul(2_654_435_761).max(1);
+        for _ in 0..30 {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            let (cx, cy, r) = (260 + s % 160, 330 + (s >> 8) % 80, 18 + (s >> 16) % 30);
+            let colour =
+                [Rgb([96, 72, 40]), Rgb([60, 60, 60]), Rgb([30, 110, 60])][(s % 3) as usize];
+            for x in cx.saturating_sub(r)..(cx + r).min(640) {
+                for y in cy.saturating_sub(r)..(cy + r).min(480) {
+                    let (dx, dy) = (x as i64 - cx as i64, y as i64 - cy as i64);
+                    if dx * dx + dy * dy <= (r * r) as i64 {
+                        img.put_pixel(x, y, colour);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    // Encoding an in-memory RGB buffer cannot fail short of running out of memory.
+    let _ = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&img);
+    out
+}
+
+const MIN: i64 = 60_000;
+const HOUR: i64 = 60 * MIN;
+const DAY: i64 = 24 * HOUR;
+
+/// One planned step: when, by whom, on which case, what.
+struct Step {
+    at: i64,
+    user: &'static str,
+    case: Uuid,
+    body: OpBody,
+}
+
+/// Seed the sample cases into a server with none; returns how many cases it made.
+pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
+    if !state.store.cases(&[], None, 1)?.is_empty() {
+        return Ok(0);
+    }
+    let (_, city) = state.store.reference()?;
+    let index = state.store.reference_index();
+    let photo = |dirty: bool, seed: u32, at: i64, loc: &Location| -> Result<PhotoRef, ApiError> {
+        let bytes = scene_jpeg(dirty, seed);
+        let (sha256, mime) = crate::handlers::photos::store_whole_blocking(
+            &state.blob_dir,
+            &state.sqlite,
+            &bytes,
+            at,
+        )?;
+        Ok(PhotoRef {
+            sha256,
+            kind: if dirty {
+                PhotoKind::Before
+            } else {
+                PhotoKind::After
+            },
+            mime: mime.to_string(),
+            size: bytes.len() as u64,
+            captured_at_ms: Some(at),
+            location: Some(loc.clone()),
+        })
+    };
+    let note = String::new;
+    let mut steps: Vec<Step> = Vec::new();
+    let mut made = 0;
+    for k in 0..16usize {
+        // Case 15 is the same problem at the same place as case 14, reported by someone else.
+        let like = if k == 15 { 14 } else { k };
+        let (site_index, category) = (like, TAXONOMY[(like * 3) % TAXONOMY.len()].0);
+        let Some(site) = city.sites.get(site_index) else {
+            continue;
+        };
+        // Spread over the last week, some hours apart; the duplicate two hours after the original.
+        let base = |k: i64| now_ms - (6 - k * 6 / 15) * DAY - (k % 5) * HOUR - 3 * HOUR;
+        let reported = if k == 15 {
+            base(14) + 2 * HOUR
+        } else {
+            base(k as i64)
+        };
+        let loc = Location {
+            lat: site.lat + 0.0001,
+            lon: site.lon + 0.0001,
+            accuracy_m: Some(6.0),
+            address: format!("演示市{}门前", site.name),
+        };
+        let placement = index.locate(LatLon {
+            lat: loc.lat,
+            lon: loc.lon,
+        });
+        let name = TAXONOMY
+            .iter()
+            .find(|t| t.0 == category)
+            .map(|t| t.1)
+            .unwrap_or(category);
+        let case = Uuid::now_v7();
+        let unit = site.owner_unit_id.clone();
+        steps.push(Step {
+            at: reported,
+            user: if k % 2 == 0 {
+                "inspector1"
+            } else {
+                "inspector2"
+            },
+            case,
+            body: OpBody::Report {
+                category: category.to_string(),
+                description: format!("{}：{}", site.name, name),
+                location: loc.clone(),
+                site_id: Some(site.id.clone()),
+                grid_id: placement.as_ref().map(|p| p.grid_id.clone()),
+                suggested_unit_id: unit.clone(),
+                campaign_id: city.campaigns.first().map(|c| c.id.clone()),
+                undercover: k % 4 == 3,
+                photos: vec![photo(true, k as u32, reported, &loc)?],
+            },
+        });
+        made += 1;
+        let sup = |at: i64, body: OpBody| Step {
+            at,
+            user: "supervisor1",
+            case,
+            body,
+        };
+        match k {
+            14 | 15 => continue, // waiting in the queue
+            12 => {
+                steps.push(sup(
+                    reported + 30 * MIN,
+                    OpBody::Reject {
+                        reason: "不属于文明城市创建测评范围".into(),
+                    },
+                ));
+                continue;
+            }
+            _ => {}
+        }
+        steps.push(sup(reported + 20 * MIN, OpBody::Register { note: note() }));
+        let Some(unit) = unit.filter(|_| k != 13) else {
+            continue; // registered, waiting for dispatch
+        };
+        let dispatched = reported + 40 * MIN;
+        steps.push(sup(
+            dispatched,
+            OpBody::Dispatch {
+                unit_id: unit.clone(),
+                deadline_ms: Some(index.default_deadline(category, dispatched)?),
+                note: "请按期整改并上传整改后照片".into(),
+            },
+        ));
+        // Only units 1 and 2 have demo staff; the other units' cases stay dispatched.
+        let staff = match unit.as_str() {
+            "u1" => "unit1",
+            "u2" => "unit2",
+            _ => continue,
+        };
+        let by_unit = |at: i64, body: OpBody| Step {
+            at,
+            user: staff,
+            case,
+            body,
+        };
+        steps.push(by_unit(
+            reported + 2 * HOUR,
+            OpBody::Acknowledge { note: note() },
+        ));
+        if k == 9 {
+            continue; // in progress
+        }
+        let rectified = reported + 3 * HOUR;
+        steps.push(by_unit(
+            rectified,
+            OpBody::Rectify {
+                note: "已清理完毕".into(),
+                photos: vec![photo(false, k as u32, rectified, &loc)?],
+            },
+        ));
+        if k == 8 {
+            continue; // waiting for the check
+        }
+        let mut last = rectified;
+        if k == 1 {
+            let failed = reported + 5 * HOUR;
+            steps.push(sup(
+                failed,
+                OpBody::VerifyFail {
+                    reason: "复查仍有垃圾残留，整改不到位".into(),
+                    deadline_ms: Some(index.default_deadline(category, failed)?),
+                    photos: vec![],
+                },
+            ));
+            steps.push(by_unit(failed + HOUR, OpBody::Acknowledge { note: note() }));
+            last = failed + 3 * HOUR;
+            steps.push(by_unit(
+                last,
+                OpBody::Rectify {
+                    note: "已二次清理并冲洗地面".into(),
+                    photos: vec![photo(false, 100 + k as u32, last, &loc)?],
+                },
+            ));
+        }
+        steps.push(sup(
+            last + 20 * HOUR,
+            OpBody::VerifyPass {
+                note: "现场复查已整改到位".into(),
+                photos: vec![],
+            },
+        ));
+    }
+    // Push in time order, each user from their own device with their own clock.
+    steps.retain(|s| s.at <= now_ms);
+    steps.sort_by_key(|s| s.at);
+    let mut devices: Vec<(&str, Principal, HlcClock)> = Vec::new();
+    for (n, user) in ["inspector1", "inspector2", "supervisor1", "unit1", "unit2"]
+        .into_iter()
+        .enumerate()
+    {
+        let Some(record) = state.store.user(user)? else {
+            continue;
+        };
+        let device = format!("demo-seed-{user}");
+        state
+            .store
+            .register_device(&device, user, "演示数据", now_ms)?;
+        devices.push((
+            user,
+            Principal {
+                user: record.user,
+                device_id: device,
+            },
+            HlcClock::new(9_000 + n as u64, Hlc::default()),
+        ));
+    }
+    for step in steps {
+        let Some((_, who, clock)) = devices.iter_mut().find(|(u, ..)| *u == step.user) else {
+            continue;
+        };
+        let op = Op {
+            id: Uuid::now_v7(),
+            case_id: step.case,
+            device_id: who.device_id.clone(),
+            actor: who.actor(),
+            hlc: clock.tick(step.at.max(0) as u64),
+            device_time_ms: step.at,
+            body: step.body,
+        };
+        let result = state.store.push(who, &[op], step.at)?;
+        if let Some(r) = result.first().filter(|r| r.status != OpStatus::Accepted) {
+            return Err(ApiError::internal(format!(
+                "demo case step refused: {:?} {:?}",
+                r.code, r.reason
+            )));
+        }
+    }
+    Ok(made)
+}

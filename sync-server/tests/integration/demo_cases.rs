@@ -1,0 +1,77 @@
+//! The demo city's sample cases: a week of cases in every state, made through the real push path,
+//! that phones then pull like any other and the console shows.
+
+use xuncha_core::workflow::Status;
+
+use crate::helpers::{Device, TestServer, now_ms};
+
+#[test]
+fn the_demo_week_has_cases_in_every_state_and_phones_receive_them() {
+    let server = TestServer::start();
+    let state = &server.state;
+    let made = xuncha_server::demo_cases::seed_cases(state, now_ms()).expect("seed the week");
+    assert_eq!(made, 16);
+    assert_eq!(
+        xuncha_server::demo_cases::seed_cases(state, now_ms()).expect("again"),
+        0,
+        "a city that has cases is left alone"
+    );
+    let cases = state.store.cases(&[], None, 100).expect("cases");
+    assert_eq!(cases.len(), 16);
+    let count = |s: Status| cases.iter().filter(|c| c.status == s).count();
+    for s in [
+        Status::Submitted,
+        Status::Registered,
+        Status::Dispatched,
+        Status::InProgress,
+        Status::Rectified,
+        Status::Closed,
+        Status::Rejected,
+    ] {
+        assert!(count(s) > 0, "a sample case in {s:?}");
+    }
+    assert_eq!(count(Status::Closed), 2);
+    assert!(
+        cases.iter().any(|c| c.rework_count == 1),
+        "one was sent back once"
+    );
+    assert!(
+        cases.iter().any(|c| c.is_overdue(now_ms())),
+        "some are overdue, for the boards"
+    );
+    assert!(
+        cases.iter().any(|c| !c.probable_duplicates.is_empty()),
+        "the queue shows a probable duplicate"
+    );
+    let days: std::collections::BTreeSet<i64> = cases
+        .iter()
+        .map(|c| c.server_received_at_ms.expect("received") / 86_400_000)
+        .collect();
+    assert!(days.len() >= 5, "spread over the week: {days:?}");
+    // Every photo is stored and readable, and unit 1's phone pulls its cases with them.
+    let unit = Device::signed_in(&server, "unit1", 0);
+    let held = unit
+        .store
+        .list_cases(&xuncha_core::store::CaseQuery::default())
+        .expect("list");
+    assert!(!held.items.is_empty());
+    assert!(
+        held.items
+            .iter()
+            .all(|i| i.case.unit_id.as_deref() == Some("u1"))
+    );
+    for item in &held.items {
+        let detail = unit.store.case_detail(item.case.id).expect("detail");
+        let photos: Vec<_> = detail
+            .timeline
+            .iter()
+            .flat_map(|e| e.op.body.photos().to_vec())
+            .collect();
+        assert!(!photos.is_empty(), "each case has its before-photo");
+        for p in photos {
+            let path = xuncha_server::handlers::photos::blob_path(&state.blob_dir, &p.sha256);
+            let bytes = std::fs::read(&path).expect("photo stored");
+            assert_eq!(xuncha_core::store::sha256_hex(&bytes), p.sha256);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+// The demo city as a newcomer first sees it (`xuncha-server demo`, with its week of sample
+// cases): the queue, the boards and the ranking have something in them. Run by run.sh.
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const URL = process.env.XUNCHA_URL;
+const ART = process.env.XUNCHA_ARTIFACTS;
+assert.ok(URL && ART, "run through tests/browser/run.sh");
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
+});
+try {
+  const context = await browser.newContext({ locale: "zh-CN", viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(`${URL}/console`);
+  await page.fill("#user", "supervisor1");
+  await page.fill("#password", "demo");
+  await Promise.all([page.waitForURL(`${URL}/console`), page.click("button[type=submit]")]);
+  assert.equal(await page.locator("tr[data-case]").count(), 3, "two new reports and one registered");
+  assert.match(await page.locator("#queue").innerText(), /疑似重复/);
+  await page.screenshot({ path: join(ART, "demo-1-queue.png"), fullPage: true });
+
+  await page.goto(`${URL}/console/boards`);
+  assert.match(await page.locator(".card h1").first().innerText(), /逾期.*\((\d+)\)/);
+  assert.ok((await page.locator(".status.overdue").count()) > 0, "overdue cases on the boards");
+  await page.screenshot({ path: join(ART, "demo-2-boards.png"), fullPage: true });
+
+  await page.goto(`${URL}/console/ranking`);
+  const closed = await page.locator("td.closed").allInnerTexts();
+  assert.equal(closed.map(Number).reduce((a, b) => a + b, 0), 2, "two cases closed this week");
+  await page.screenshot({ path: join(ART, "demo-3-ranking.png"), fullPage: true });
+  console.log("demo city browser check passed");
+} finally {
+  await browser.close();
+}
