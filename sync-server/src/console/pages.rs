@@ -159,17 +159,14 @@ pub async fn render_queue(
                     continue;
                 }
                 let photo = first_photo(&s.timeline(c.id)?);
-                rows.push((c, photo));
+                let around = open_near(s, &actor, &c, 100.0)?;
+                let close_by = nearby(&c, &around, 100.0).len();
+                rows.push((c, photo, close_by));
             }
-            let open: Vec<Case> = s
-                .cases(&NOT_FINISHED, None, 5_000)?
-                .into_iter()
-                .filter(|c| scope::can_see(&actor, c))
-                .collect();
-            Ok((reference, rows, open))
+            Ok((reference, rows))
         })
         .await;
-    let (reference, cases, open) = match loaded {
+    let (reference, cases) = match loaded {
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
@@ -196,8 +193,7 @@ pub async fn render_queue(
                         th { (t(lang, "地点", "Place")) } th { (t(lang, "上报人", "Reporter")) }
                         th { (t(lang, "设备时间 / 接收时间", "Device time / received")) } th { (t(lang, "状态", "Status")) }
                     }
-                    @for (c, photo) in &cases {
-                        @let close_by = nearby(c, &open, 100.0);
+                    @for (c, photo, close_by) in &cases {
                         tr data-case=(c.id) {
                             @if office { td { input type="checkbox" name="case" value=(format!("{}:{}", c.id, c.updated_hlc.encode())); } }
                             td { @if let Some(p) = photo {
@@ -211,8 +207,8 @@ pub async fn render_queue(
                                 @if !c.probable_duplicates.is_empty() {
                                     br; span.status.overdue { (t(lang, "疑似重复", "Probable duplicate")) " ×" (c.probable_duplicates.len()) }
                                 }
-                                @if !close_by.is_empty() {
-                                    br; span.status { (t(lang, "100 米内未结案件", "Open cases within 100 m")) " ×" (close_by.len()) }
+                                @if *close_by > 0 {
+                                    br; span.status { (t(lang, "100 米内未结案件", "Open cases within 100 m")) " ×" (close_by) }
                                 }
                             }
                             td { (c.location.address) }
@@ -298,6 +294,23 @@ pub fn nearby<'a>(c: &Case, others: &'a [Case], radius_m: f64) -> Vec<(&'a Case,
     v
 }
 
+/// Cases still being worked on within about `radius_m` of `c` that `actor` may see.
+fn open_near(
+    s: &dyn crate::store::ServerStore,
+    actor: &xuncha_core::model::Actor,
+    c: &Case,
+    radius_m: f64,
+) -> xuncha_core::Result<Vec<Case>> {
+    let at = LatLon {
+        lat: c.location.lat,
+        lon: c.location.lon,
+    };
+    Ok(s.cases_near(at, radius_m, &NOT_FINISHED, 500)?
+        .into_iter()
+        .filter(|o| scope::can_see(actor, o))
+        .collect())
+}
+
 /// Statuses of cases still being worked on, for "nearby open cases".
 pub const NOT_FINISHED: [Status; 6] = [
     Status::Submitted,
@@ -337,12 +350,12 @@ pub async fn render_case(
     let actor = who.actor();
     let found = state
         .blocking(move |s| {
-            let open: Vec<Case> = s
-                .cases(&NOT_FINISHED, None, 5_000)?
-                .into_iter()
-                .filter(|c| scope::can_see(&actor, c))
-                .collect();
-            Ok((s.case(id)?, s.timeline(id)?, s.reference()?.1, open))
+            let case = s.case(id)?;
+            let open = match &case {
+                Some(c) => open_near(s, &actor, c, 400.0)?,
+                None => Vec::new(),
+            };
+            Ok((case, s.timeline(id)?, s.reference()?.1, open))
         })
         .await;
     let (case, timeline, reference, open) = match found {

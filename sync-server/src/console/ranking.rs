@@ -60,15 +60,7 @@ pub struct PeriodData {
 pub async fn load_period(state: &AppState, p: &PeriodQuery) -> Result<PeriodData, Response> {
     let period = Period::parse(p.from.as_deref(), p.to.as_deref());
     let loaded = state
-        .blocking(move |s| {
-            let reference = s.reference()?.1;
-            let mut cases = Vec::new();
-            for c in s.cases(&[], None, 1_000_000)? {
-                let timeline = s.timeline(c.id)?;
-                cases.push((c, timeline));
-            }
-            Ok((reference, cases))
-        })
+        .blocking(move |s| Ok((s.reference()?.1, s.cases_with_timelines()?)))
         .await;
     let (reference, cases) = loaded.map_err(IntoResponse::into_response)?;
     let (from_ms, to_ms) = period.range_ms();

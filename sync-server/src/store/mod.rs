@@ -149,6 +149,17 @@ pub trait ServerStore: Send + Sync + 'static {
         unit: Option<&str>,
         limit: usize,
     ) -> StoreResult<Vec<Case>>;
+    /// Cases in any of `statuses` (all when empty) within about `radius_m` of `at` (a bounding
+    /// box: callers measure the real distance), at most `limit` (callers check scope).
+    fn cases_near(
+        &self,
+        at: xuncha_core::geo::LatLon,
+        radius_m: f64,
+        statuses: &[xuncha_core::workflow::Status],
+        limit: usize,
+    ) -> StoreResult<Vec<Case>>;
+    /// Every case with its timeline in feed order (for the ranking and the bulletin).
+    fn cases_with_timelines(&self) -> StoreResult<Vec<(Case, Vec<xuncha_core::model::Event>)>>;
     /// The reference data's index (categories, calendar, units) as push validation uses it.
     fn reference_index(&self) -> std::sync::Arc<xuncha_core::reference::ReferenceIndex>;
     /// A case's timeline, in feed order.

@@ -27,6 +27,7 @@ use crate::apply::{PushTx, push_batch};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/01_server.sql"),
     include_str!("../../migrations/02_feed.sql"),
+    include_str!("../../migrations/03_nearby.sql"),
 ];
 
 /// File name of the database inside the data folder.
@@ -801,6 +802,72 @@ impl ServerStore for SqliteStore {
             let mut out = Vec::new();
             for row in rows {
                 out.push(serde_json::from_str(&row?)?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn cases_near(
+        &self,
+        at: xuncha_core::geo::LatLon,
+        radius_m: f64,
+        statuses: &[Status],
+        limit: usize,
+    ) -> StoreResult<Vec<Case>> {
+        let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+        let names = serde_json::to_string(&names)?;
+        // A box a little larger than the circle; callers measure the real distance.
+        let dlat = radius_m / 110_574.0 * 1.01;
+        let dlon = radius_m / (111_320.0 * at.lat.to_radians().cos().max(0.01)) * 1.01;
+        self.with_reader(|conn| {
+            let mut st = conn.prepare_cached(
+                "SELECT doc FROM cases
+                 WHERE lat BETWEEN ?1 AND ?2 AND lon BETWEEN ?3 AND ?4
+                   AND (?5 = '[]' OR status IN (SELECT value FROM json_each(?5)))
+                 LIMIT ?6",
+            )?;
+            let rows = st.query_map(
+                params![
+                    at.lat - dlat,
+                    at.lat + dlat,
+                    at.lon - dlon,
+                    at.lon + dlon,
+                    names,
+                    limit as i64
+                ],
+                |r| r.get::<_, String>(0),
+            )?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(serde_json::from_str(&row?)?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn cases_with_timelines(&self) -> StoreResult<Vec<(Case, Vec<Event>)>> {
+        self.with_reader(|conn| {
+            // Two scans in one read transaction (a consistent snapshot), not one query per case.
+            let tx = conn.transaction()?;
+            let mut by_case: std::collections::HashMap<String, Vec<Event>> =
+                std::collections::HashMap::new();
+            {
+                let mut st = tx.prepare("SELECT case_id, event FROM events ORDER BY seq")?;
+                let mut rows = st.query([])?;
+                while let Some(r) = rows.next()? {
+                    let event: Event = serde_json::from_str(&r.get::<_, String>(1)?)?;
+                    by_case.entry(r.get(0)?).or_default().push(event);
+                }
+            }
+            let mut out = Vec::new();
+            {
+                let mut st = tx.prepare("SELECT id, doc FROM cases ORDER BY received_ms")?;
+                let mut rows = st.query([])?;
+                while let Some(r) = rows.next()? {
+                    let id: String = r.get(0)?;
+                    let case: Case = serde_json::from_str(&r.get::<_, String>(1)?)?;
+                    out.push((case, by_case.remove(&id).unwrap_or_default()));
+                }
             }
             Ok(out)
         })

@@ -427,22 +427,30 @@ fn console() -> xuncha_core::Result<()> {
     sync_once(&inspector, false)?;
     let sup = phone(&tmp.path().join("supervisor"), &server.url, "supervisor1")?;
     sync_once(&sup, true)?;
-    let submitted = sup.list_cases(&CaseQuery {
-        statuses: vec![Status::Submitted],
-        limit: n / 2,
-        ..CaseQuery::default()
-    })?;
+    let mut submitted = Vec::new();
+    while submitted.len() < n / 2 {
+        let page = sup.list_cases(&CaseQuery {
+            statuses: vec![Status::Submitted],
+            limit: 500,
+            offset: submitted.len() as u32,
+            ..CaseQuery::default()
+        })?;
+        if page.items.is_empty() {
+            break;
+        }
+        submitted.extend(page.items.into_iter().map(|i| i.case));
+    }
     sup.batch(|b| {
-        for (i, item) in submitted.items.iter().enumerate() {
+        for (i, case) in submitted.iter().enumerate() {
             b.act(
-                item.case.id,
+                case.id,
                 OpBody::Register {
                     note: String::new(),
                 },
                 vec![],
             )?;
             b.act(
-                item.case.id,
+                case.id,
                 OpBody::Dispatch {
                     unit_id: format!("u{}", i % 8 + 1),
                     deadline_ms: None,
@@ -454,8 +462,8 @@ fn console() -> xuncha_core::Result<()> {
         Ok(())
     })?;
     sync_once(&sup, false)?;
-    let case = submitted.items[0].case.id;
-    println!("# {n} cases, {} dispatched", submitted.items.len());
+    let case = submitted[0].id;
+    println!("# {n} cases, {} dispatched", submitted.len());
 
     let http = |e: reqwest::Error| xuncha_core::Error::Network(e.to_string());
     let browser = reqwest::blocking::Client::builder()
