@@ -28,6 +28,13 @@ enum Command {
         /// Data folder (database and photos).
         #[arg(long, default_value = "xuncha-data")]
         data: PathBuf,
+        /// An online tile layer under the console's case map: a URL template with {z}, {x}, {y}
+        /// (e.g. an intranet mirror of the city's base map). Off by default.
+        #[arg(long)]
+        map_tiles: Option<String>,
+        /// The tiles are in WGS-84 (OpenStreetMap-style) rather than GCJ-02 (Amap, Tencent).
+        #[arg(long)]
+        map_tiles_wgs84: bool,
     },
     /// Seed the demo city on first run (users inspector1, inspector2, supervisor1, unit1, unit2,
     /// admin; password "demo"), then serve.
@@ -41,6 +48,13 @@ enum Command {
         /// Seed the city without its week of sample cases (tests start from an empty city).
         #[arg(long)]
         empty: bool,
+        /// An online tile layer under the console's case map: a URL template with {z}, {x}, {y}
+        /// (e.g. an intranet mirror of the city's base map). Off by default.
+        #[arg(long)]
+        map_tiles: Option<String>,
+        /// The tiles are in WGS-84 (OpenStreetMap-style) rather than GCJ-02 (Amap, Tencent).
+        #[arg(long)]
+        map_tiles_wgs84: bool,
     },
     /// Create a user.
     CreateUser {
@@ -111,7 +125,22 @@ fn main() -> ExitCode {
 }
 
 fn open(data: &std::path::Path) -> Result<AppState, String> {
-    AppState::open(data, Config::default()).map_err(|e| format!("{} ({})", e, e.code()))
+    open_with(data, None)
+}
+
+fn open_with(
+    data: &std::path::Path,
+    map_tiles: Option<xuncha_server::state::MapTiles>,
+) -> Result<AppState, String> {
+    let config = Config {
+        map_tiles,
+        ..Config::default()
+    };
+    AppState::open(data, config).map_err(|e| format!("{} ({})", e, e.code()))
+}
+
+fn tiles(url: Option<String>, wgs84: bool) -> Option<xuncha_server::state::MapTiles> {
+    url.map(|url| xuncha_server::state::MapTiles { url, gcj02: !wgs84 })
 }
 
 fn api(e: xuncha_server::error::ApiError) -> String {
@@ -120,9 +149,20 @@ fn api(e: xuncha_server::error::ApiError) -> String {
 
 fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { addr, data } => serve(addr, open(&data)?),
-        Command::Demo { addr, data, empty } => {
-            let state = open(&data)?;
+        Command::Serve {
+            addr,
+            data,
+            map_tiles,
+            map_tiles_wgs84,
+        } => serve(addr, open_with(&data, tiles(map_tiles, map_tiles_wgs84))?),
+        Command::Demo {
+            addr,
+            data,
+            empty,
+            map_tiles,
+            map_tiles_wgs84,
+        } => {
+            let state = open_with(&data, tiles(map_tiles, map_tiles_wgs84))?;
             if xuncha_server::seed_demo(&state).map_err(api)? {
                 println!("演示城市已创建 / demo city seeded in {}", data.display());
                 if !empty {

@@ -21,6 +21,19 @@ pub struct Config {
     /// An upload that sends no bytes for this long is treated as cut: its progress is kept and
     /// the photo is free for the phone's next attempt (a dead link never locks a photo out).
     pub upload_idle_timeout: std::time::Duration,
+    /// An online map tile layer under the console's case map (off by default: the plain SVG map
+    /// works on a closed intranet).
+    pub map_tiles: Option<MapTiles>,
+}
+
+/// A slippy-map tile server, e.g. an intranet mirror of a city's base map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapTiles {
+    /// URL template with `{z}`, `{x}` and `{y}`, e.g. `https://tiles.example.gov.cn/{z}/{x}/{y}.png`.
+    pub url: String,
+    /// The tiles are drawn in GCJ-02 (Amap, Tencent and most Chinese base maps) rather than
+    /// WGS-84 (OpenStreetMap); cases are stored in WGS-84 and converted for drawing.
+    pub gcj02: bool,
 }
 
 impl Default for Config {
@@ -31,6 +44,7 @@ impl Default for Config {
             max_photo_bytes: xuncha_core::store::MAX_PHOTO_BYTES,
             max_push_ops: 1000,
             upload_idle_timeout: std::time::Duration::from_secs(30),
+            map_tiles: None,
         }
     }
 }

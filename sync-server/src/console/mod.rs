@@ -15,6 +15,7 @@ mod map;
 mod pages;
 mod ranking;
 mod rectify;
+mod search;
 mod session;
 
 use axum::Router;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/cases/{id}/act", post(act::act))
         .route("/console/cases/{id}/rectify", post(rectify::rectify))
         .route("/console/ranking", get(ranking::ranking))
+        .route("/console/search", get(search::search))
         .route("/console/boards", get(boards::boards))
         .route("/console/export.csv", get(exports::export_csv))
         .route("/console/export.xlsx", get(exports::export_xlsx))

@@ -83,6 +83,9 @@ pub fn layout(lang: Lang, who: &Principal, session: &str, title: &str, body: Mar
                 @if matches!(who.user.role, Role::Supervisor | Role::Admin) {
                     a href="/console/ranking" { (t(lang, "单位排名", "Ranking")) }
                 }
+                form.search method="get" action="/console/search" {
+                    input name="q" type="search" placeholder=(t(lang, "案卷号 / 描述 / 地址", "case no. / words")) aria-label=(t(lang, "查找案件", "Find a case"));
+                }
                 span.who { (who.user.name) " (" (t(lang, who.user.role.label_zh(), who.user.role.as_str())) ")" }
                 form method="post" action="/console/logout" {
                     input type="hidden" name="csrf" value=(csrf_for(session));
@@ -126,6 +129,9 @@ fn queue_statuses(role: Role) -> Vec<Status> {
     }
 }
 
+/// The queue shows at most this many cases, newest first.
+const QUEUE_ROWS: usize = 200;
+
 /// `GET /console`: the review queue.
 pub async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let lang = Lang::from_headers(&headers);
@@ -154,7 +160,7 @@ pub async fn render_queue(
         .blocking(move |s| {
             let reference = s.reference()?.1;
             let mut rows = Vec::new();
-            for c in s.cases(&statuses, unit.as_deref(), 200)? {
+            for c in s.cases(&statuses, unit.as_deref(), QUEUE_ROWS)? {
                 if !scope::can_see(&actor, &c) {
                     continue;
                 }
@@ -181,6 +187,9 @@ pub async fn render_queue(
         html! {
             @if let Some((ok, m)) = &message { div.msg.ok[*ok].err[!*ok] #message { (m) } }
             h1 { (title) " (" (cases.len()) ")" }
+            @if cases.len() >= QUEUE_ROWS {
+                p.muted { (t(lang, "只显示最新的 200 件；可用看板筛选或上方查找。", "Showing the newest 200; use the boards' filters or search for others.")) }
+            }
             @if cases.is_empty() {
                 p.muted { (t(lang, "暂无待办案件。", "Nothing waiting.")) }
             } @else {
@@ -490,7 +499,7 @@ pub async fn render_case(
                         }
                     }
                 }
-                (super::map::case_map(lang, &case, &around, &reference))
+                (super::map::case_map(lang, &case, &around, &reference, state.config.map_tiles.as_ref()))
             }
             div.card {
                 h1 { (t(lang, "处理记录", "Timeline")) }

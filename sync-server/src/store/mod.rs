@@ -158,6 +158,9 @@ pub trait ServerStore: Send + Sync + 'static {
         statuses: &[xuncha_core::workflow::Status],
         limit: usize,
     ) -> StoreResult<Vec<Case>>;
+    /// Cases whose number or id is `text`, or whose description or address contains it; exact
+    /// matches first, then the most recently received, at most `limit` (callers check scope).
+    fn search_cases(&self, text: &str, limit: usize) -> StoreResult<Vec<Case>>;
     /// Every case with its timeline in feed order (for the ranking and the bulletin).
     fn cases_with_timelines(&self) -> StoreResult<Vec<(Case, Vec<xuncha_core::model::Event>)>>;
     /// The reference data's index (categories, calendar, units) as push validation uses it.

@@ -845,6 +845,31 @@ impl ServerStore for SqliteStore {
         })
     }
 
+    fn search_cases(&self, text: &str, limit: usize) -> StoreResult<Vec<Case>> {
+        let like = format!(
+            "%{}%",
+            text.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        self.with_reader(|conn| {
+            let mut st = conn.prepare_cached(
+                "SELECT doc FROM cases
+                 WHERE case_no = ?1 OR id = ?1
+                    OR json_extract(doc, '$.description') LIKE ?2 ESCAPE '\\'
+                    OR json_extract(doc, '$.location.address') LIKE ?2 ESCAPE '\\'
+                 ORDER BY (case_no = ?1 OR id = ?1) DESC, received_ms DESC LIMIT ?3",
+            )?;
+            let rows =
+                st.query_map(params![text, like, limit as i64], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(serde_json::from_str(&row?)?);
+            }
+            Ok(out)
+        })
+    }
+
     fn cases_with_timelines(&self) -> StoreResult<Vec<(Case, Vec<Event>)>> {
         self.with_reader(|conn| {
             // Two scans in one read transaction (a consistent snapshot), not one query per case.

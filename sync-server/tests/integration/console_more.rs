@@ -1030,3 +1030,104 @@ fn the_ranking_counts_a_case_closed_from_the_console_and_shows_coverage_and_char
         .expect("the coverage card");
     assert!(coverage.contains("0 / 40"), "{coverage}");
 }
+
+// ---- 7. search ----
+
+#[test]
+fn search_finds_a_case_by_number_or_words_within_the_searchers_scope() {
+    let server = TestServer::start();
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let mine = Report::new("菜场门口 100%_垃圾").send(&phone, 1);
+    let theirs = Report {
+        at: G2,
+        ..Report::new("公交站台垃圾")
+    }
+    .send(&phone, 2);
+    phone.sync();
+    let sup = console(&server, "supervisor1");
+    dispatch(&sup, &server, mine, "u1");
+    dispatch(&sup, &server, theirs, "u2");
+    let no = case(&server, mine).case_no.expect("a case number");
+
+    // An exact number opens the case.
+    let r = sup
+        .get(format!("{}/console/search?q={no}", server.url))
+        .send()
+        .expect("search");
+    assert_eq!(r.status().as_u16(), 303);
+    let to = r.headers()[reqwest::header::LOCATION]
+        .to_str()
+        .expect("location");
+    assert_eq!(to, format!("/console/cases/{mine}"));
+    // Words list every match, newest first.
+    let (s, page) = get(&sup, &server, "/console/search?q=%E5%9E%83%E5%9C%BE"); // 垃圾
+    assert_eq!(s, 200);
+    assert!(
+        page.contains(&mine.to_string()) && page.contains(&theirs.to_string()),
+        "{page}"
+    );
+    // LIKE wildcards are plain characters: "%" matches only the description that holds one.
+    let (_, page) = get(&sup, &server, "/console/search?q=%25");
+    assert!(page.contains(&mine.to_string()), "{page}");
+    assert!(!page.contains(&theirs.to_string()), "% is not a wildcard");
+    // Unit 2 finds its own case and never unit 1's, even by its exact number.
+    let unit2 = console(&server, "unit2");
+    let (s, page) = get(&unit2, &server, &format!("/console/search?q={no}"));
+    assert_eq!(s, 200);
+    assert!(
+        !page.contains(&mine.to_string()),
+        "another unit's case is not found"
+    );
+    let (_, page) = get(&unit2, &server, "/console/search?q=%E5%9E%83%E5%9C%BE");
+    assert!(page.contains(&theirs.to_string()) && !page.contains(&mine.to_string()));
+    // Nothing typed: an empty result, not every case.
+    let (s, page) = get(&sup, &server, "/console/search?q=");
+    assert_eq!(s, 200);
+    assert!(!page.contains(&mine.to_string()));
+}
+
+// ---- 8. the optional tile layer ----
+
+#[test]
+fn the_case_map_draws_configured_tiles_in_their_datum_and_none_by_default() {
+    let tiles = xuncha_server::state::MapTiles {
+        url: "https://tiles.example.gov.cn/{z}/{x}/{y}.png".into(),
+        gcj02: true,
+    };
+    let server = TestServer::start_with(xuncha_server::Config {
+        map_tiles: Some(tiles),
+        ..xuncha_server::Config::default()
+    });
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let id = Report::new("井盖破损").send(&phone, 3);
+    phone.sync();
+    let sup = console(&server, "supervisor1");
+    let (s, page) = get(&sup, &server, &format!("/console/cases/{id}"));
+    assert_eq!(s, 200);
+    // The tile under the case, found in GCJ-02 (the shift is about 500 m here: a tile at z16).
+    let gcj = xuncha_core::geo::wgs84_to_gcj02(xuncha_core::geo::LatLon {
+        lat: G1.0,
+        lon: G1.1,
+    });
+    let n = 65_536.0_f64;
+    let x = ((gcj.lon + 180.0) / 360.0 * n).floor();
+    let lat = gcj.lat.to_radians();
+    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor();
+    let expected = format!("https://tiles.example.gov.cn/16/{x}/{y}.png");
+    assert!(page.contains(&expected), "{expected} in the map");
+    let images = page.matches("<image ").count();
+    assert!(
+        (2..=12).contains(&images),
+        "a few tiles cover 800 m: {images}"
+    );
+
+    // Without the setting, the map asks nothing from anywhere.
+    let plain = TestServer::start();
+    let phone = Device::signed_in(&plain, "inspector1", 0);
+    let id = Report::new("井盖破损").send(&phone, 4);
+    phone.sync();
+    let sup = console(&plain, "supervisor1");
+    let (_, page) = get(&sup, &plain, &format!("/console/cases/{id}"));
+    assert!(page.contains("id=\"case-map\""));
+    assert!(!page.contains("<image "), "no tiles unless configured");
+}

@@ -1,0 +1,85 @@
+//! `GET /console/search?q=…`: find a case by its number (案卷号), its id, or words of its
+//! description or address. An exact number opens the case; anything else lists what matched,
+//! scoped like every other page.
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+use xuncha_core::scope;
+
+use super::pages::{Lang, category_name, layout, status_label, t, unit_name, when};
+use super::session::signed_in;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<SearchQuery>,
+) -> Response {
+    let lang = Lang::from_headers(&headers);
+    let (who, session) = match signed_in(&state, &headers).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let q: String = query.q.trim().chars().take(100).collect();
+    let actor = who.actor();
+    let found = {
+        let q = q.clone();
+        state
+            .blocking(move |s| {
+                let cases = if q.is_empty() {
+                    Vec::new()
+                } else {
+                    s.search_cases(&q, 100)?
+                        .into_iter()
+                        .filter(|c| scope::can_see(&actor, c))
+                        .collect()
+                };
+                Ok((cases, s.reference()?.1))
+            })
+            .await
+    };
+    let (cases, reference) = match found {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    if let [only] = cases.as_slice()
+        && (only.case_no.as_deref() == Some(q.as_str()) || only.id.to_string() == q)
+    {
+        return Redirect::to(&format!("/console/cases/{}", only.id)).into_response();
+    }
+    let title = t(lang, "查找案件", "Find a case");
+    layout(lang, &who, &session, title, html! {
+        h1 { (title) ": " (q) " (" (cases.len()) ")" }
+        @if cases.is_empty() {
+            p.muted { (t(lang, "没有找到符合的案件（只显示您有权查看的案件）。", "No case found (only cases visible to you are searched).")) }
+        } @else {
+            table #results {
+                tr {
+                    th { (t(lang, "案卷号", "Case no.")) } th { (t(lang, "类别 / 描述", "Category / description")) }
+                    th { (t(lang, "地点", "Place")) } th { (t(lang, "责任单位", "Unit")) }
+                    th { (t(lang, "上报时间", "Reported")) } th { (t(lang, "状态", "Status")) }
+                }
+                @for c in &cases {
+                    tr {
+                        td { a href=(format!("/console/cases/{}", c.id)) { (c.case_no.clone().unwrap_or_else(|| t(lang, "（未立案）", "(not registered)").to_string())) } }
+                        td { (category_name(&reference, &c.category)) br; (c.description) }
+                        td { (c.location.address) }
+                        td { (unit_name(&reference, c.unit_id.as_deref())) }
+                        td { (when(c.reported_at_ms)) }
+                        td { span.status { (status_label(lang, c.status)) } }
+                    }
+                }
+            }
+        }
+    })
+    .into_response()
+}
