@@ -166,7 +166,10 @@ pub async fn render_queue(
                 }
                 let photo = first_photo(&s.timeline(c.id)?);
                 let around = open_near(s, &actor, &c, 100.0)?;
-                let close_by = nearby(&c, &around, 100.0).len();
+                let close_by: Vec<(Case, f64)> = nearby(&c, &around, 100.0)
+                    .into_iter()
+                    .map(|(o, d)| (o.clone(), d))
+                    .collect();
                 rows.push((c, photo, close_by));
             }
             Ok((reference, rows))
@@ -177,7 +180,8 @@ pub async fn render_queue(
         Err(e) => return e.into_response(),
     };
     let now = state.now_ms();
-    let office = matches!(who.user.role, Role::Supervisor | Role::Admin);
+    // Only supervisors dispatch (admins manage data and take no part in cases).
+    let office = who.user.role == Role::Supervisor;
     let title = t(lang, "待办案件", "Cases waiting");
     layout(
         lang,
@@ -216,8 +220,21 @@ pub async fn render_queue(
                                 @if !c.probable_duplicates.is_empty() {
                                     br; span.status.overdue { (t(lang, "疑似重复", "Probable duplicate")) " ×" (c.probable_duplicates.len()) }
                                 }
-                                @if *close_by > 0 {
-                                    br; span.status { (t(lang, "100 米内未结案件", "Open cases within 100 m")) " ×" (close_by) }
+                                @if !close_by.is_empty() {
+                                    ul.nearby {
+                                        @for (o, d) in close_by.iter().take(3) {
+                                            li {
+                                                @if c.probable_duplicates.contains(&o.id) { span.status.overdue { (t(lang, "疑似重复", "duplicate?")) } " " }
+                                                a href=(format!("/console/cases/{}", o.id)) {
+                                                    (o.case_no.clone().unwrap_or_else(|| category_name(&reference, &o.category)))
+                                                }
+                                                " " (o.description) " · " (format!("{d:.0}")) " m · " (status_label(lang, o.status))
+                                            }
+                                        }
+                                        @if close_by.len() > 3 {
+                                            li.muted { (t(lang, "100 米内还有", "and")) " " (close_by.len() - 3) " " (t(lang, "件未结案件", "more open within 100 m")) }
+                                        }
+                                    }
                                 }
                             }
                             td { (c.location.address) }
