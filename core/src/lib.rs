@@ -17,6 +17,8 @@ pub mod sync;
 pub mod workflow;
 
 pub use error::{Error, Lang, Result};
-pub use model::{Actor, Case, CaseEdit, Event, Location, Op, OpBody, PhotoKind, PhotoRef};
+pub use model::{
+    ActionInput, Actor, Case, CaseEdit, Event, Location, Op, OpBody, PhotoKind, PhotoRef,
+};
 pub use store::{Session, Store};
 pub use workflow::{Action, Role, Status};

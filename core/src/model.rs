@@ -330,6 +330,75 @@ impl OpBody {
         }
     }
 
+    /// The operation for `action` from what a person filled in (a console form, a test
+    /// driver): one place that knows which field each action carries. Photos are attached by
+    /// the store (phones) or given in the body by the caller (the console's upload). Whether
+    /// the action is allowed, and whether what it requires is there, is the transition table's
+    /// decision, not this one's. `report` and `edit` carry their own fields and are refused here.
+    pub fn for_action(action: Action, input: ActionInput) -> crate::Result<OpBody> {
+        let ActionInput {
+            text,
+            unit_id,
+            deadline_ms,
+            until_ms,
+            duplicate_of,
+        } = input;
+        Ok(match action {
+            Action::Report | Action::Edit => {
+                return Err(crate::Error::InvalidField {
+                    field: "action",
+                    reason: format!("{} is not made from an action form", action.as_str()),
+                });
+            }
+            Action::Comment => OpBody::Comment {
+                text,
+                photos: vec![],
+            },
+            Action::Register => OpBody::Register { note: text },
+            Action::Reject => OpBody::Reject { reason: text },
+            Action::MarkDuplicate => OpBody::MarkDuplicate {
+                duplicate_of,
+                note: text,
+            },
+            Action::Dispatch => OpBody::Dispatch {
+                unit_id: unit_id.unwrap_or_default(),
+                deadline_ms,
+                note: text,
+            },
+            Action::Acknowledge => OpBody::Acknowledge { note: text },
+            Action::Rectify => OpBody::Rectify {
+                note: text,
+                photos: vec![],
+            },
+            Action::RequestReturn => OpBody::RequestReturn { reason: text },
+            Action::GrantReturn => OpBody::GrantReturn { note: text },
+            Action::RefuseReturn => OpBody::RefuseReturn { reason: text },
+            Action::RequestExtension => OpBody::RequestExtension {
+                reason: text,
+                until_ms,
+            },
+            Action::GrantExtension => OpBody::GrantExtension {
+                until_ms,
+                note: text,
+            },
+            Action::RefuseExtension => OpBody::RefuseExtension { reason: text },
+            Action::VerifyPass => OpBody::VerifyPass {
+                note: text,
+                photos: vec![],
+            },
+            Action::VerifyFail => OpBody::VerifyFail {
+                reason: text,
+                deadline_ms,
+                photos: vec![],
+            },
+            Action::Reopen => OpBody::Reopen {
+                reason: text,
+                deadline_ms,
+            },
+            Action::Park => OpBody::Park { reason: text },
+        })
+    }
+
     /// The person's words on this operation: its reason, note or comment text.
     pub fn text(&self) -> Option<&str> {
         if let Some(r) = self.reason() {
@@ -358,6 +427,23 @@ impl OpBody {
             _ => None,
         }
     }
+}
+
+/// What a person fills in for an action; [`OpBody::for_action`] builds the operation from it.
+/// Fields an action does not use are ignored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActionInput {
+    /// The reason, note or comment.
+    pub text: String,
+    /// The responsible unit (dispatch).
+    pub unit_id: Option<String>,
+    /// The deadline (dispatch, send back, reopen); `None`: the category's default, filled in by
+    /// the client (`ReferenceIndex::complete_deadline`).
+    pub deadline_ms: Option<i64>,
+    /// The new deadline asked for or granted (extensions).
+    pub until_ms: Option<i64>,
+    /// The original case (mark duplicate).
+    pub duplicate_of: Option<Uuid>,
 }
 
 /// One operation: a person's action on a case, as kept in the outbox and pushed to the server.
@@ -493,4 +579,37 @@ pub struct Event {
     /// For a report: the probable duplicates the server found on receipt.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probable_duplicates: Vec<Uuid>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_but_report_and_edit_builds_its_own_operation() {
+        for &a in Action::ALL {
+            let built = OpBody::for_action(
+                a,
+                ActionInput {
+                    text: "说明".into(),
+                    unit_id: Some("u1".into()),
+                    deadline_ms: Some(5),
+                    until_ms: Some(6),
+                    duplicate_of: Some(Uuid::nil()),
+                },
+            );
+            match a {
+                Action::Report | Action::Edit => assert!(built.is_err(), "{a:?}"),
+                _ => {
+                    let body = built.unwrap_or_else(|e| panic!("{a:?}: {e}"));
+                    assert_eq!(body.action(), a);
+                    assert_eq!(body.text(), Some("说明"), "{a:?} keeps the person's words");
+                    assert_eq!(
+                        body.deadline_ms().is_some(),
+                        matches!(a, Action::Dispatch | Action::VerifyFail | Action::Reopen)
+                    );
+                }
+            }
+        }
+    }
 }

@@ -5,7 +5,7 @@
 #![forbid(unsafe_code)]
 
 use uuid::Uuid;
-use xuncha_core::model::Case;
+use xuncha_core::model::{ActionInput, Case};
 use xuncha_core::store::PhotoInput;
 use xuncha_core::workflow::Action;
 use xuncha_core::{Location, OpBody};
@@ -80,103 +80,42 @@ pub fn body_for(
     others: &[Uuid],
     rng: &mut Rng,
 ) -> Option<(OpBody, Vec<PhotoInput>)> {
-    let photo = |rng: &mut Rng| vec![PhotoInput::bytes(jpeg_bytes(rng.next_u64(), 3_000))];
-    let reason = || "测试理由".to_string();
-    let later = case.deadline_ms.map(|d| d + 3 * 86_400_000);
-    Some(match action {
+    let mut input = ActionInput::default();
+    match action {
         Action::Report | Action::Edit => return None,
-        Action::Comment => (
-            OpBody::Comment {
-                text: "现场补充说明".into(),
-                photos: vec![],
-            },
-            vec![],
-        ),
-        Action::Register => (
-            OpBody::Register {
-                note: String::new(),
-            },
-            vec![],
-        ),
-        Action::Reject => (OpBody::Reject { reason: reason() }, vec![]),
+        Action::Comment => input.text = "现场补充说明".into(),
+        Action::Rectify => input.text = "已整改".into(),
         Action::MarkDuplicate => {
-            let target = others.iter().find(|id| **id != case.id)?;
-            (
-                OpBody::MarkDuplicate {
-                    duplicate_of: Some(*target),
-                    note: String::new(),
-                },
-                vec![],
-            )
+            input.duplicate_of = Some(*others.iter().find(|id| **id != case.id)?);
         }
-        Action::Dispatch => (
-            OpBody::Dispatch {
-                unit_id: if rng.range(0, 2) == 0 { "u1" } else { "u2" }.into(),
-                deadline_ms: None,
-                note: String::new(),
-            },
-            vec![],
-        ),
-        Action::Acknowledge => (
-            OpBody::Acknowledge {
-                note: String::new(),
-            },
-            vec![],
-        ),
-        Action::Rectify => (
-            OpBody::Rectify {
-                note: "已整改".into(),
-                photos: vec![],
-            },
-            photo(rng),
-        ),
-        Action::RequestReturn => (OpBody::RequestReturn { reason: reason() }, vec![]),
-        Action::GrantReturn => (
-            OpBody::GrantReturn {
-                note: String::new(),
-            },
-            vec![],
-        ),
-        Action::RefuseReturn => (OpBody::RefuseReturn { reason: reason() }, vec![]),
-        Action::RequestExtension => (
-            OpBody::RequestExtension {
-                reason: reason(),
-                until_ms: later,
-            },
-            vec![],
-        ),
-        Action::GrantExtension => (
-            OpBody::GrantExtension {
-                until_ms: None,
-                note: String::new(),
-            },
-            vec![],
-        ),
-        Action::RefuseExtension => (OpBody::RefuseExtension { reason: reason() }, vec![]),
-        Action::VerifyPass => (
-            OpBody::VerifyPass {
-                note: String::new(),
-                photos: vec![],
-            },
-            photo(rng),
-        ),
-        Action::VerifyFail => (
-            OpBody::VerifyFail {
-                reason: reason(),
-                deadline_ms: None,
-                photos: vec![],
-            },
-            photo(rng),
-        ),
-        Action::Reopen => (
-            OpBody::Reopen {
-                reason: reason(),
-                deadline_ms: None,
-            },
-            vec![],
-        ),
-        Action::Park => (OpBody::Park { reason: reason() }, vec![]),
-    })
+        Action::Dispatch => {
+            input.unit_id = Some(if rng.range(0, 2) == 0 { "u1" } else { "u2" }.into());
+        }
+        Action::RequestExtension => {
+            input.text = "测试理由".into();
+            input.until_ms = case.deadline_ms.map(|d| d + 3 * 86_400_000);
+        }
+        Action::Reject
+        | Action::RequestReturn
+        | Action::RefuseReturn
+        | Action::RefuseExtension
+        | Action::VerifyFail
+        | Action::Reopen
+        | Action::Park => input.text = "测试理由".into(),
+        Action::Register
+        | Action::Acknowledge
+        | Action::GrantReturn
+        | Action::GrantExtension
+        | Action::VerifyPass => {}
+    }
+    // Photos: an after-photo to rectify; an on-site photo with a check (an inspector needs one).
+    let photos = match action {
+        Action::Rectify | Action::VerifyPass | Action::VerifyFail => {
+            vec![PhotoInput::bytes(jpeg_bytes(rng.next_u64(), 3_000))]
+        }
+        _ => vec![],
+    };
+    Some((OpBody::for_action(action, input).ok()?, photos))
 }
 
 #[cfg(test)]

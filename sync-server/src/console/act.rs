@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
-use xuncha_core::model::{Case, Op, OpBody};
+use xuncha_core::model::{ActionInput, Case, Op, OpBody};
 use xuncha_core::scope;
 use xuncha_core::sync::protocol::{OpResult, OpStatus};
 use xuncha_core::workflow::Action;
@@ -54,61 +54,43 @@ fn deadline_ms(v: &str, lang: Lang) -> Result<Option<i64>, String> {
 
 /// The operation body of a form, or what is wrong with it.
 fn body_of(action: Action, f: &ActForm, lang: Lang) -> Result<OpBody, String> {
-    let text = f.text.trim().to_string();
-    let deadline = deadline_ms(&f.deadline, lang)?;
-    Ok(match action {
-        Action::Comment => OpBody::Comment {
-            text,
-            photos: vec![],
-        },
-        Action::Register => OpBody::Register { note: text },
-        Action::Reject => OpBody::Reject { reason: text },
-        Action::MarkDuplicate => OpBody::MarkDuplicate {
-            duplicate_of: Some(f.duplicate_of.trim().parse::<Uuid>().map_err(|_| {
-                t(lang, "请填写原案件编号", "Give the id of the original case").to_string()
-            })?),
-            note: text,
-        },
-        Action::Dispatch => OpBody::Dispatch {
-            unit_id: f.unit_id.trim().to_string(),
-            deadline_ms: deadline,
-            note: text,
-        },
-        Action::GrantReturn => OpBody::GrantReturn { note: text },
-        Action::RefuseReturn => OpBody::RefuseReturn { reason: text },
-        Action::GrantExtension => OpBody::GrantExtension {
-            until_ms: None,
-            note: text,
-        },
-        Action::RefuseExtension => OpBody::RefuseExtension { reason: text },
-        Action::VerifyPass => OpBody::VerifyPass {
-            note: text,
-            photos: vec![],
-        },
-        Action::VerifyFail => OpBody::VerifyFail {
-            reason: text,
-            deadline_ms: deadline,
-            photos: vec![],
-        },
-        Action::Reopen => OpBody::Reopen {
-            reason: text,
-            deadline_ms: deadline,
-        },
-        Action::Park => OpBody::Park { reason: text },
-        Action::Acknowledge => OpBody::Acknowledge { note: text },
-        Action::RequestReturn => OpBody::RequestReturn { reason: text },
-        Action::RequestExtension => OpBody::RequestExtension {
-            reason: text,
-            until_ms: None,
-        },
-        Action::Report | Action::Edit | Action::Rectify => {
-            return Err(t(
+    if matches!(action, Action::Report | Action::Edit | Action::Rectify) {
+        // Rectify needs a photo: it has its own form (`rectify`).
+        return Err(t(
+            lang,
+            "控制台不在此处提供该操作",
+            "The console does not offer this action here",
+        )
+        .to_string());
+    }
+    let duplicate_of = match (action, f.duplicate_of.trim()) {
+        (Action::MarkDuplicate, id) => Some(id.parse::<Uuid>().map_err(|_| {
+            t(
                 lang,
-                "控制台暂不支持此操作",
-                "The console does not offer this action yet",
+                "请选择或填写原案件",
+                "Choose or give the original case",
             )
-            .to_string());
-        }
+            .to_string()
+        })?),
+        _ => None,
+    };
+    let unit = f.unit_id.trim();
+    OpBody::for_action(
+        action,
+        ActionInput {
+            text: f.text.trim().to_string(),
+            unit_id: (!unit.is_empty()).then(|| unit.to_string()),
+            deadline_ms: deadline_ms(&f.deadline, lang)?,
+            until_ms: None,
+            duplicate_of,
+        },
+    )
+    .map_err(|e| {
+        e.message(if lang == Lang::Zh {
+            xuncha_core::Lang::ZhCn
+        } else {
+            xuncha_core::Lang::En
+        })
     })
 }
 
