@@ -175,10 +175,14 @@ pub async fn render_queue(
             Ok((reference, rows))
         })
         .await;
-    let (reference, cases) = match loaded {
+    let (reference, mut cases) = match loaded {
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
+    if who.user.role == Role::UnitStaff {
+        // A unit works to deadlines: the most urgent first.
+        cases.sort_by_key(|(c, ..)| c.deadline_ms.unwrap_or(i64::MAX));
+    }
     let now = state.now_ms();
     // Only supervisors dispatch (admins manage data and take no part in cases).
     let office = who.user.role == Role::Supervisor;
@@ -204,7 +208,9 @@ pub async fn render_queue(
                         @if office { th { input type="checkbox" #select-all title=(t(lang, "全选", "select all")) onclick="for (const b of document.querySelectorAll('input[name=case]')) b.checked = this.checked"; } }
                         th { (t(lang, "照片", "Photo")) } th { (t(lang, "类别 / 描述", "Category / description")) }
                         th { (t(lang, "地点", "Place")) } th { (t(lang, "上报人", "Reporter")) }
-                        th { (t(lang, "设备时间 / 接收时间", "Device time / received")) } th { (t(lang, "状态", "Status")) }
+                        th { (t(lang, "设备时间 / 接收时间", "Device time / received")) }
+                        @if !office { th { (t(lang, "整改期限", "Deadline")) } }
+                        th { (t(lang, "状态", "Status")) }
                     }
                     @for (c, photo, close_by) in &cases {
                         tr data-case=(c.id) {
@@ -240,6 +246,7 @@ pub async fn render_queue(
                             td { (c.location.address) }
                             td { (user_name(&reference, &c.reporter_id)) }
                             td { (when(c.reported_at_ms)) br; span.muted { (c.server_received_at_ms.map(when).unwrap_or_default()) } }
+                            @if !office { td.deadline { (c.deadline_ms.map(when).unwrap_or_default()) } }
                             td { (status_badge(lang, c, now)) }
                         }
                     }
