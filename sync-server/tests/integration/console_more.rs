@@ -1131,3 +1131,103 @@ fn the_case_map_draws_configured_tiles_in_their_datum_and_none_by_default() {
     assert!(page.contains("id=\"case-map\""));
     assert!(!page.contains("<image "), "no tiles unless configured");
 }
+
+// ---- 9. hostile input ----
+
+#[test]
+fn malformed_console_requests_get_an_answer_change_nothing_and_never_a_server_error() {
+    let server = TestServer::start();
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let id = Report::new("垃圾").send(&phone, 9);
+    phone.sync();
+    let sup = console(&server, "supervisor1");
+    let before = (status(&server, id), timeline_len(&server, id));
+    let url = |p: &str| format!("{}{p}", server.url);
+    let bodies: Vec<(&str, &str, Vec<u8>)> = vec![
+        (
+            "/console/bulk",
+            "application/x-www-form-urlencoded",
+            b"case=%FF%FE&csrf=%".to_vec(),
+        ),
+        (
+            "/console/bulk",
+            "application/x-www-form-urlencoded",
+            vec![0xff; 4096],
+        ),
+        ("/console/bulk", "text/plain", b"{}".to_vec()),
+        (
+            "/console/bulk",
+            "application/x-www-form-urlencoded",
+            format!("case={id}:{}", "9".repeat(100_000)).into_bytes(),
+        ),
+        (
+            "/console/login",
+            "application/x-www-form-urlencoded",
+            b"user=%00&password=".to_vec(),
+        ),
+        ("/console/logout", "application/json", b"[]".to_vec()),
+    ];
+    let case_paths = [
+        format!("/console/cases/{id}/act"),
+        format!("/console/cases/{id}/rectify"),
+    ];
+    let mut all: Vec<(String, &str, Vec<u8>)> = bodies
+        .into_iter()
+        .map(|(p, m, b)| (p.to_string(), m, b))
+        .collect();
+    for p in &case_paths {
+        all.push((
+            p.clone(),
+            "application/x-www-form-urlencoded",
+            b"action=dispatch&deadline=2026-13-45T99:99&seen=x&csrf=y".to_vec(),
+        ));
+        all.push((
+            p.clone(),
+            "multipart/form-data; boundary=zzz",
+            b"--zzz\r\nContent-Disposition: form-data; name=\"photo\"\r\n\r\n\xff\xd8\xff".to_vec(),
+        ));
+        all.push((p.clone(), "multipart/form-data", b"no boundary".to_vec()));
+        all.push((
+            p.clone(),
+            "application/json",
+            b"{\"action\":\"register\"}".to_vec(),
+        ));
+    }
+    all.push((
+        "/console/cases/not-a-uuid/act".into(),
+        "application/x-www-form-urlencoded",
+        b"action=register".to_vec(),
+    ));
+    all.push((
+        "/console/cases/00000000-0000-0000-0000-000000000000/rectify".into(),
+        "multipart/form-data; boundary=a",
+        b"--a--\r\n".to_vec(),
+    ));
+    for (path, mime, body) in all {
+        let r = sup
+            .post(url(&path))
+            .header(reqwest::header::CONTENT_TYPE, mime)
+            .body(body)
+            .send()
+            .expect("an answer");
+        let s = r.status().as_u16();
+        assert!(s < 500, "{path} ({mime}) answered {s}");
+    }
+    for q in [
+        "/console/boards?from=%FF&to=9999-99-99&grid=%00",
+        "/console/ranking?from=0000-01-01&to=9999-12-31",
+        "/console/ranking?from=2026-12-01&to=2020-01-01",
+        "/console/search?q=%25%5F%5C%27%22",
+        "/console/export.xlsx?category=%27%3D1",
+        "/console/bulletin.xlsx?from=x&to=y",
+        "/console/cases/%2e%2e%2f",
+    ] {
+        let s = sup.get(url(q)).send().expect("an answer").status().as_u16();
+        assert!(s < 500, "{q} answered {s}");
+    }
+    assert_eq!(
+        (status(&server, id), timeline_len(&server, id)),
+        before,
+        "nothing changed"
+    );
+}
