@@ -35,6 +35,9 @@ enum Command {
         /// The tiles are in WGS-84 (OpenStreetMap-style) rather than GCJ-02 (Amap, Tencent).
         #[arg(long)]
         map_tiles_wgs84: bool,
+        /// Require `Authorization: Bearer TOKEN` on /metrics (also from XUNCHA_METRICS_TOKEN).
+        #[arg(long, env = "XUNCHA_METRICS_TOKEN")]
+        metrics_token: Option<String>,
     },
     /// Seed the demo city on first run (users inspector1, inspector2, supervisor1, unit1, unit2,
     /// admin; password "demo"), then serve.
@@ -55,6 +58,9 @@ enum Command {
         /// The tiles are in WGS-84 (OpenStreetMap-style) rather than GCJ-02 (Amap, Tencent).
         #[arg(long)]
         map_tiles_wgs84: bool,
+        /// Require `Authorization: Bearer TOKEN` on /metrics (also from XUNCHA_METRICS_TOKEN).
+        #[arg(long, env = "XUNCHA_METRICS_TOKEN")]
+        metrics_token: Option<String>,
     },
     /// Create a user.
     CreateUser {
@@ -125,15 +131,17 @@ fn main() -> ExitCode {
 }
 
 fn open(data: &std::path::Path) -> Result<AppState, String> {
-    open_with(data, None)
+    open_with(data, None, None)
 }
 
 fn open_with(
     data: &std::path::Path,
     map_tiles: Option<xuncha_server::state::MapTiles>,
+    metrics_token: Option<String>,
 ) -> Result<AppState, String> {
     let config = Config {
         map_tiles,
+        metrics_token: metrics_token.filter(|t| !t.is_empty()),
         ..Config::default()
     };
     AppState::open(data, config).map_err(|e| format!("{} ({})", e, e.code()))
@@ -154,15 +162,20 @@ fn run(cli: Cli) -> Result<(), String> {
             data,
             map_tiles,
             map_tiles_wgs84,
-        } => serve(addr, open_with(&data, tiles(map_tiles, map_tiles_wgs84))?),
+            metrics_token,
+        } => serve(
+            addr,
+            open_with(&data, tiles(map_tiles, map_tiles_wgs84), metrics_token)?,
+        ),
         Command::Demo {
             addr,
             data,
             empty,
             map_tiles,
             map_tiles_wgs84,
+            metrics_token,
         } => {
-            let state = open_with(&data, tiles(map_tiles, map_tiles_wgs84))?;
+            let state = open_with(&data, tiles(map_tiles, map_tiles_wgs84), metrics_token)?;
             if xuncha_server::seed_demo(&state).map_err(api)? {
                 println!("演示城市已创建 / demo city seeded in {}", data.display());
                 if !empty {

@@ -24,6 +24,10 @@ pub struct Config {
     /// An online map tile layer under the console's case map (off by default: the plain SVG map
     /// works on a closed intranet).
     pub map_tiles: Option<MapTiles>,
+    /// When set, `/metrics` answers only `Authorization: Bearer <this token>` (a Prometheus
+    /// scrape config's `bearer_token`); when unset it is open, for a scraper on loopback or
+    /// behind the reverse proxy.
+    pub metrics_token: Option<String>,
 }
 
 /// A slippy-map tile server, e.g. an intranet mirror of a city's base map.
@@ -45,6 +49,7 @@ impl Default for Config {
             max_push_ops: 1000,
             upload_idle_timeout: std::time::Duration::from_secs(30),
             map_tiles: None,
+            metrics_token: None,
         }
     }
 }

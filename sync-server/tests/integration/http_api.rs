@@ -222,6 +222,36 @@ fn health_metrics_and_openapi_are_served() {
     assert!(text.contains("xuncha_http_requests_total"));
 }
 
+#[test]
+fn metrics_ask_for_the_scrape_token_when_one_is_set() {
+    let server = TestServer::start_with(xuncha_server::Config {
+        metrics_token: Some("s3cret-scrape".into()),
+        ..xuncha_server::Config::default()
+    });
+    let url = format!("{}/metrics", server.url);
+    let (s, b) = call(client().get(&url));
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (401, Some("metrics_token_required"))
+    );
+    let (s, _) = call(client().get(&url).bearer_auth("s3cret-scrap"));
+    assert_eq!(s, 401, "almost right is wrong");
+    let r = client()
+        .get(&url)
+        .bearer_auth("s3cret-scrape")
+        .send()
+        .expect("metrics");
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.text()
+            .expect("text")
+            .contains("xuncha_http_requests_total")
+    );
+    // The health check stays open for load balancers.
+    let (s, _) = call(client().get(format!("{}/healthz", server.url)));
+    assert_eq!(s, 200);
+}
+
 fn jpeg(len: usize, seed: u8) -> Vec<u8> {
     let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0];
     b.extend((0..len - 6).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
