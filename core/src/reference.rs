@@ -291,6 +291,12 @@ impl ReferenceIndex {
     }
 
     /// One category by code: a malformed code and an unknown one are different errors.
+    /// Every category code.
+    pub fn category_codes(&self) -> Vec<&str> {
+        self.categories.keys().map(String::as_str).collect()
+    }
+
+    /// A category by code.
     pub fn category(&self, code: &str) -> Result<&Category> {
         validate_category_code(code)?;
         self.categories

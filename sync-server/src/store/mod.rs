@@ -149,8 +149,9 @@ pub trait ServerStore: Send + Sync + 'static {
         unit: Option<&str>,
         limit: usize,
     ) -> StoreResult<Vec<Case>>;
-    /// Cases in any of `statuses` (all when empty) within about `radius_m` of `at` (a bounding
-    /// box: callers measure the real distance), at most `limit` (callers check scope).
+    /// Cases of the reference's categories in any of `statuses` (all when empty) within about
+    /// `radius_m` of `at` (a bounding box: callers measure the real distance), at most `limit`
+    /// (callers check scope).
     fn cases_near(
         &self,
         at: xuncha_core::geo::LatLon,

@@ -27,7 +27,6 @@ use crate::apply::{PushTx, push_batch};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/01_server.sql"),
     include_str!("../../migrations/02_feed.sql"),
-    include_str!("../../migrations/03_nearby.sql"),
 ];
 
 /// File name of the database inside the data folder.
@@ -819,10 +818,14 @@ impl ServerStore for SqliteStore {
         // A box a little larger than the circle; callers measure the real distance.
         let dlat = radius_m / 110_574.0 * 1.01;
         let dlon = radius_m / (111_320.0 * at.lat.to_radians().cos().max(0.01)) * 1.01;
+        let categories = serde_json::to_string(&self.index().category_codes())?;
         self.with_reader(|conn| {
             let mut st = conn.prepare_cached(
+                // Through the probable-duplicate index (category, lat, lon, …), one range of
+                // latitude per category: no index of its own, so pushes pay nothing for it.
                 "SELECT doc FROM cases
-                 WHERE lat BETWEEN ?1 AND ?2 AND lon BETWEEN ?3 AND ?4
+                 WHERE category IN (SELECT value FROM json_each(?7))
+                   AND lat BETWEEN ?1 AND ?2 AND lon BETWEEN ?3 AND ?4
                    AND (?5 = '[]' OR status IN (SELECT value FROM json_each(?5)))
                  LIMIT ?6",
             )?;
@@ -833,7 +836,8 @@ impl ServerStore for SqliteStore {
                     at.lon - dlon,
                     at.lon + dlon,
                     names,
-                    limit as i64
+                    limit as i64,
+                    categories
                 ],
                 |r| r.get::<_, String>(0),
             )?;

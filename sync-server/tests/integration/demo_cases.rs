@@ -75,3 +75,48 @@ fn the_demo_week_has_cases_in_every_state_and_phones_receive_them() {
         }
     }
 }
+
+#[test]
+fn the_nearby_search_follows_a_case_whose_place_is_corrected() {
+    use xuncha_core::geo::LatLon;
+    let server = TestServer::start();
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let id = phone.report("0101", 1);
+    phone.sync();
+    let first = server.state.store.case(id).expect("read").expect("case");
+    let here = LatLon {
+        lat: first.location.lat,
+        lon: first.location.lon,
+    };
+    let near = |at: LatLon| {
+        server
+            .state
+            .store
+            .cases_near(at, 30.0, &[], 10)
+            .expect("near")
+            .iter()
+            .any(|c| c.id == id)
+    };
+    assert!(near(here));
+    // The inspector corrects the place by 300 m (own report, not yet registered).
+    let moved = xuncha_core::Location {
+        lat: here.lat + 0.0027,
+        ..first.location.clone()
+    };
+    phone
+        .store
+        .edit(
+            id,
+            xuncha_core::CaseEdit {
+                location: Some(moved.clone()),
+                ..Default::default()
+            },
+        )
+        .expect("edit");
+    phone.sync();
+    assert!(!near(here), "gone from the old place");
+    assert!(near(LatLon {
+        lat: moved.lat,
+        lon: moved.lon
+    }));
+}

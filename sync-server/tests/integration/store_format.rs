@@ -84,7 +84,7 @@ fn a_schema_1_database_is_upgraded_and_its_events_carry_their_sequence() {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .expect("row");
-    assert_eq!((version, seq_in_json, status.as_str()), (3, 7, "submitted"));
+    assert_eq!((version, seq_in_json, status.as_str()), (2, 7, "submitted"));
     let index: String = conn
         .query_row(
             "SELECT sql FROM sqlite_master WHERE name = 'events_by_unit_after'",
