@@ -2,10 +2,9 @@
 # Every Xuncha test, from a clean clone: formatting, lints, unit + integration tests (crash,
 # network-fault, convergence, access, load and long-offline tests included), the Kotlin host
 # tests of the Android app against the real library, the console's browser tests (Chromium),
-# then quick API fuzzing (schemathesis) and
-# cargo fuzz runs. Installs what the tests need by itself (JNA, Chromium and a CJK font from apt,
-# kotlinc and playwright-core from npm and a
-# Python venv under target/, cargo-fuzz); safe to run repeatedly. docs/reliability.md says what each
+# then quick API fuzzing (schemathesis) and cargo fuzz runs. Installs what the tests need by
+# itself (JNA, Chromium and a CJK font from apt, kotlinc and playwright-core from npm, a Python
+# venv under target/, cargo-fuzz); safe to run repeatedly. docs/reliability.md says what each
 # reliability test proves and how to run the long versions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
