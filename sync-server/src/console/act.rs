@@ -3,7 +3,7 @@
 //! unit's case or a page that went stale changes nothing and says why on the page.
 
 use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -13,7 +13,7 @@ use xuncha_core::sync::protocol::{OpResult, OpStatus};
 use xuncha_core::workflow::Action;
 
 use super::pages::{Lang, render_case, t};
-use super::session::{csrf_for, forged, signed_in};
+use super::session::{Console, csrf_for, forged};
 use crate::state::AppState;
 use crate::store::Principal;
 
@@ -97,32 +97,17 @@ fn body_of(action: Action, f: &ActForm, lang: Lang) -> Result<OpBody, String> {
 /// `POST /console/cases/{id}/act`.
 pub async fn act(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Console { who, session, lang }: Console,
     Path(id): Path<String>,
     Form(f): Form<ActForm>,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
-    let (who, session) = match signed_in(&state, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     if f.csrf != csrf_for(&session) {
         return forged(lang);
     }
     let Ok(case_id) = id.parse::<Uuid>() else {
         return (StatusCode::NOT_FOUND, "no such case").into_response();
     };
-    let refuse = |msg: String| {
-        let (state, who, session) = (state.clone(), who.clone(), session.clone());
-        async move {
-            let mut r =
-                render_case(&state, lang, &who, &session, case_id, Some((false, msg))).await;
-            if r.status() == StatusCode::OK {
-                *r.status_mut() = StatusCode::CONFLICT;
-            }
-            r
-        }
-    };
+    let refuse = |msg: String| refused(&state, lang, &who, &session, case_id, msg);
     let Some(action) = Action::parse(&f.action) else {
         return refuse(t(lang, "未知操作", "Unknown action").to_string()).await;
     };
@@ -137,7 +122,38 @@ pub async fn act(
         Ok(b) => b,
         Err(m) => return refuse(m).await,
     };
-    match push_bodies(&state, &who, lang, vec![(current, case_id, body)]).await {
+    push_one(&state, lang, &who, &session, current, case_id, body).await
+}
+
+/// The case page again, saying why nothing was done (409 when the case could be shown).
+pub async fn refused(
+    state: &AppState,
+    lang: Lang,
+    who: &Principal,
+    session: &str,
+    case_id: Uuid,
+    msg: String,
+) -> Response {
+    let mut r = render_case(state, lang, who, session, case_id, Some((false, msg))).await;
+    if r.status() == StatusCode::OK {
+        *r.status_mut() = StatusCode::CONFLICT;
+    }
+    r
+}
+
+/// Push one operation from a case page's form and answer as a form does: back to the case page
+/// when accepted, the page with the reason when not.
+pub async fn push_one(
+    state: &AppState,
+    lang: Lang,
+    who: &Principal,
+    session: &str,
+    current: Option<Case>,
+    case_id: Uuid,
+    body: OpBody,
+) -> Response {
+    let refuse = |msg: String| refused(state, lang, who, session, case_id, msg);
+    match push_bodies(state, who, lang, vec![(current, case_id, body)]).await {
         Err(Refused::Failed(r)) => r,
         Err(Refused::Said(m)) => refuse(m).await,
         Ok(results) => match results.first() {

@@ -3,28 +3,22 @@
 //! dates; the exports of the same cases are in `exports`.
 
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use xuncha_core::model::Case;
 use xuncha_core::workflow::{Role, Status};
 
 use super::filter::{Filter, open_cases};
-use super::pages::{Lang, category_name, layout, t, unit_name, when};
-use super::session::signed_in;
+use super::pages::{category_name, layout, t, unit_name, when};
+use super::session::Console;
 use crate::state::AppState;
 
 /// The boards page.
 pub async fn boards(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Console { who, session, lang }: Console,
     Query(f): Query<Filter>,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
-    let (who, session) = match signed_in(&state, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let (cases, reference) = match open_cases(&state, &who, &f).await {
         Ok(c) => c,
         Err(r) => return r,

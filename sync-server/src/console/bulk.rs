@@ -6,7 +6,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 use xuncha_core::model::OpBody;
@@ -14,18 +14,17 @@ use xuncha_core::sync::protocol::OpStatus;
 use xuncha_core::workflow::{Role, Status};
 
 use super::act::{Refused, check_seen, push_bodies};
-use super::pages::{Lang, render_queue, t};
-use super::session::{csrf_for, forged, signed_in};
+use super::pages::{render_queue, t};
+use super::session::{Console, csrf_for, forged};
 use crate::state::AppState;
 
 /// The form: `csrf`, `action` (`dispatch` | `register`), `unit_id` (empty: suggested) and one
 /// `case=<id>:<updated_hlc as seen>` per ticked row.
-pub async fn bulk(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let lang = Lang::from_headers(&headers);
-    let (who, session) = match signed_in(&state, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+pub async fn bulk(
+    State(state): State<AppState>,
+    Console { who, session, lang }: Console,
+    body: Bytes,
+) -> Response {
     let (mut csrf, mut action, mut unit) = (String::new(), String::new(), String::new());
     let mut picked: Vec<(Uuid, String)> = Vec::new();
     let mut malformed = false;

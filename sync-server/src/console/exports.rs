@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use xuncha_core::model::Case;
@@ -13,9 +13,9 @@ use xuncha_core::reference::ReferenceData;
 use xuncha_core::workflow::Status;
 
 use super::filter::{Filter, open_cases};
-use super::pages::{Lang, category_name, t, unit_name, when};
+use super::pages::{category_name, t, unit_name, when};
 use super::ranking::{PeriodQuery, load_period, pct, supervisors_only};
-use super::session::signed_in;
+use super::session::Console;
 use crate::state::AppState;
 
 /// The columns of a case list, in both exports.
@@ -84,13 +84,9 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 /// `GET /console/export.csv`: the boards' cases as CSV.
 pub async fn export_csv(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Console { who, .. }: Console,
     Query(f): Query<Filter>,
 ) -> Response {
-    let (who, _) = match signed_in(&state, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let (cases, reference) = match open_cases(&state, &who, &f).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -151,13 +147,9 @@ fn xlsx_failed(e: XlsxError) -> Response {
 /// `GET /console/export.xlsx`: the boards' cases as an Excel workbook.
 pub async fn export_xlsx(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Console { who, .. }: Console,
     Query(f): Query<Filter>,
 ) -> Response {
-    let (who, _) = match signed_in(&state, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let (cases, reference) = match open_cases(&state, &who, &f).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -178,14 +170,9 @@ pub async fn export_xlsx(
 /// `GET /console/bulletin.xlsx?from&to`: the weekly bulletin for a period (supervisors).
 pub async fn bulletin_xlsx(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Console { who, session, lang }: Console,
     Query(p): Query<PeriodQuery>,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
-    let (who, session) = match signed_in(&state, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     if let Some(r) = supervisors_only(lang, &who, &session) {
         return r;
     }

@@ -14,7 +14,7 @@ use xuncha_core::reference::ReferenceData;
 use xuncha_core::scope;
 use xuncha_core::workflow::{Action, Role, Status};
 
-use super::session::{csrf_for, signed_in};
+use super::session::{Console, csrf_for};
 use crate::state::AppState;
 use crate::store::Principal;
 
@@ -133,12 +133,10 @@ fn queue_statuses(role: Role) -> Vec<Status> {
 const QUEUE_ROWS: usize = 200;
 
 /// `GET /console`: the review queue.
-pub async fn queue(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let lang = Lang::from_headers(&headers);
-    let (who, session) = match signed_in(&state, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+pub async fn queue(
+    State(state): State<AppState>,
+    Console { who, session, lang }: Console,
+) -> Response {
     render_queue(&state, lang, &who, &session, None).await
 }
 
@@ -548,14 +546,9 @@ pub async fn render_case(
 /// `GET /console/cases/{id}`.
 pub async fn case_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Console { who, session, lang }: Console,
     Path(id): Path<String>,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
-    let (who, session) = match signed_in(&state, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let Ok(id) = id.parse::<Uuid>() else {
         return (
             StatusCode::NOT_FOUND,

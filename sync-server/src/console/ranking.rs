@@ -3,7 +3,7 @@
 //! coverage, and daily charts of new / closed / overdue cases drawn on the server as SVG.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use xuncha_core::workflow::Role;
 
 use super::filter::{Period, midnight_ms, today};
 use super::pages::{Lang, layout, t, unit_name};
-use super::session::signed_in;
+use super::session::Console;
 use crate::state::AppState;
 use crate::store::Principal;
 
@@ -129,14 +129,9 @@ fn day_chart(
 /// The ranking page.
 pub async fn ranking(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Console { who, session, lang }: Console,
     Query(p): Query<PeriodQuery>,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
-    let (who, session) = match signed_in(&state, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     if let Some(r) = supervisors_only(lang, &who, &session) {
         return r;
     }

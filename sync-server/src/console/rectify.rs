@@ -4,42 +4,26 @@
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 use xuncha_core::model::{OpBody, PhotoKind, PhotoRef};
-use xuncha_core::sync::protocol::OpStatus;
 
-use super::act::{Refused, check_seen, push_bodies};
-use super::pages::{Lang, render_case, t};
-use super::session::{csrf_for, forged, signed_in};
+use super::act::{check_seen, push_one, refused};
+use super::pages::{Lang, t};
+use super::session::{Console, csrf_for, forged};
 use crate::state::AppState;
 
 pub async fn rectify(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Console { who, session, lang }: Console,
     Path(id): Path<String>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
-    let (who, session) = match signed_in(&state, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let Ok(case_id) = id.parse::<Uuid>() else {
         return (StatusCode::NOT_FOUND, "no such case").into_response();
     };
-    let refuse = |msg: String| {
-        let (state, who, session) = (state.clone(), who.clone(), session.clone());
-        async move {
-            let mut r =
-                render_case(&state, lang, &who, &session, case_id, Some((false, msg))).await;
-            if r.status() == StatusCode::OK {
-                *r.status_mut() = StatusCode::CONFLICT;
-            }
-            r
-        }
-    };
+    let refuse = |msg: String| refused(&state, lang, &who, &session, case_id, msg);
     let too_big = || {
         format!(
             "{} {} MB",
@@ -119,15 +103,5 @@ pub async fn rectify(
             location: None,
         }],
     };
-    match push_bodies(&state, &who, lang, vec![(current, case_id, body)]).await {
-        Err(Refused::Failed(r)) => r,
-        Err(Refused::Said(m)) => refuse(m).await,
-        Ok(results) => match results.first() {
-            Some(r) if r.status == OpStatus::Accepted => {
-                Redirect::to(&format!("/console/cases/{case_id}")).into_response()
-            }
-            Some(r) => refuse(r.reason.clone().unwrap_or_default()).await,
-            None => refuse(String::new()).await,
-        },
-    }
+    push_one(&state, lang, &who, &session, current, case_id, body).await
 }

@@ -3,14 +3,13 @@
 //! scoped like every other page.
 
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 use xuncha_core::scope;
 
-use super::pages::{Lang, category_name, layout, status_label, t, unit_name, when};
-use super::session::signed_in;
+use super::pages::{category_name, layout, status_label, t, unit_name, when};
+use super::session::Console;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -21,14 +20,9 @@ pub struct SearchQuery {
 
 pub async fn search(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Console { who, session, lang }: Console,
     Query(query): Query<SearchQuery>,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
-    let (who, session) = match signed_in(&state, &headers).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
     let q: String = query.q.trim().chars().take(100).collect();
     let actor = who.actor();
     let found = {

@@ -1,7 +1,8 @@
 //! Console sign-in: a password form (login-CSRF protected by a double-submit cookie), a session
 //! cookie holding a token like a device's, and the CSRF token every other form carries.
 
-use axum::extract::{Form, State};
+use axum::extract::{Form, FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -25,17 +26,26 @@ pub fn csrf_for(session: &str) -> String {
     sha256_hex(format!("xuncha-console-csrf:{session}").as_bytes())[..32].to_string()
 }
 
-/// The signed-in console user and their session token, or a redirect to the sign-in page.
-pub async fn signed_in(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<(Principal, String), Response> {
-    let Some(token) = cookie(headers, SESSION_COOKIE) else {
-        return Err(Redirect::to("/console/login").into_response());
-    };
-    match principal_for_token(state, &token).await {
-        Ok(p) => Ok((p, token)),
-        Err(_) => Err(Redirect::to("/console/login").into_response()),
+/// A signed-in console user, their session token and the page's language. Handlers take it as
+/// an extractor; anyone without a live session is sent to the sign-in page instead.
+pub struct Console {
+    pub who: Principal,
+    pub session: String,
+    pub lang: Lang,
+}
+
+impl FromRequestParts<AppState> for Console {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let lang = Lang::from_headers(&parts.headers);
+        let Some(session) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(Redirect::to("/console/login").into_response());
+        };
+        match principal_for_token(state, &session).await {
+            Ok(who) => Ok(Console { who, session, lang }),
+            Err(_) => Err(Redirect::to("/console/login").into_response()),
+        }
     }
 }
 
