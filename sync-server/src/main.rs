@@ -18,6 +18,34 @@ struct Cli {
     command: Command,
 }
 
+/// How a server runs, for `serve` and `demo` alike.
+#[derive(clap::Args)]
+struct ServeOptions {
+    /// An online tile layer under the console's case map: a URL template with {z}, {x}, {y}
+    /// (e.g. an intranet mirror of the city's base map). Off by default.
+    #[arg(long)]
+    map_tiles: Option<String>,
+    /// The tiles are in WGS-84 (OpenStreetMap-style) rather than GCJ-02 (Amap, Tencent).
+    #[arg(long)]
+    map_tiles_wgs84: bool,
+    /// Require `Authorization: Bearer TOKEN` on /metrics (also from XUNCHA_METRICS_TOKEN).
+    #[arg(long, env = "XUNCHA_METRICS_TOKEN")]
+    metrics_token: Option<String>,
+}
+
+impl ServeOptions {
+    fn config(self) -> Config {
+        Config {
+            map_tiles: self.map_tiles.map(|url| xuncha_server::state::MapTiles {
+                url,
+                gcj02: !self.map_tiles_wgs84,
+            }),
+            metrics_token: self.metrics_token.filter(|t| !t.is_empty()),
+            ..Config::default()
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the sync API with the SQLite database and photos under --data.
@@ -28,16 +56,8 @@ enum Command {
         /// Data folder (database and photos).
         #[arg(long, default_value = "xuncha-data")]
         data: PathBuf,
-        /// An online tile layer under the console's case map: a URL template with {z}, {x}, {y}
-        /// (e.g. an intranet mirror of the city's base map). Off by default.
-        #[arg(long)]
-        map_tiles: Option<String>,
-        /// The tiles are in WGS-84 (OpenStreetMap-style) rather than GCJ-02 (Amap, Tencent).
-        #[arg(long)]
-        map_tiles_wgs84: bool,
-        /// Require `Authorization: Bearer TOKEN` on /metrics (also from XUNCHA_METRICS_TOKEN).
-        #[arg(long, env = "XUNCHA_METRICS_TOKEN")]
-        metrics_token: Option<String>,
+        #[command(flatten)]
+        options: ServeOptions,
     },
     /// Seed the demo city on first run (users inspector1, inspector2, supervisor1, unit1, unit2,
     /// admin; password "demo"), then serve.
@@ -51,16 +71,8 @@ enum Command {
         /// Seed the city without its week of sample cases (tests start from an empty city).
         #[arg(long)]
         empty: bool,
-        /// An online tile layer under the console's case map: a URL template with {z}, {x}, {y}
-        /// (e.g. an intranet mirror of the city's base map). Off by default.
-        #[arg(long)]
-        map_tiles: Option<String>,
-        /// The tiles are in WGS-84 (OpenStreetMap-style) rather than GCJ-02 (Amap, Tencent).
-        #[arg(long)]
-        map_tiles_wgs84: bool,
-        /// Require `Authorization: Bearer TOKEN` on /metrics (also from XUNCHA_METRICS_TOKEN).
-        #[arg(long, env = "XUNCHA_METRICS_TOKEN")]
-        metrics_token: Option<String>,
+        #[command(flatten)]
+        options: ServeOptions,
     },
     /// Create a user.
     CreateUser {
@@ -131,24 +143,11 @@ fn main() -> ExitCode {
 }
 
 fn open(data: &std::path::Path) -> Result<AppState, String> {
-    open_with(data, None, None)
+    open_with(data, Config::default())
 }
 
-fn open_with(
-    data: &std::path::Path,
-    map_tiles: Option<xuncha_server::state::MapTiles>,
-    metrics_token: Option<String>,
-) -> Result<AppState, String> {
-    let config = Config {
-        map_tiles,
-        metrics_token: metrics_token.filter(|t| !t.is_empty()),
-        ..Config::default()
-    };
+fn open_with(data: &std::path::Path, config: Config) -> Result<AppState, String> {
     AppState::open(data, config).map_err(|e| format!("{} ({})", e, e.code()))
-}
-
-fn tiles(url: Option<String>, wgs84: bool) -> Option<xuncha_server::state::MapTiles> {
-    url.map(|url| xuncha_server::state::MapTiles { url, gcj02: !wgs84 })
 }
 
 fn api(e: xuncha_server::error::ApiError) -> String {
@@ -160,22 +159,15 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Serve {
             addr,
             data,
-            map_tiles,
-            map_tiles_wgs84,
-            metrics_token,
-        } => serve(
-            addr,
-            open_with(&data, tiles(map_tiles, map_tiles_wgs84), metrics_token)?,
-        ),
+            options,
+        } => serve(addr, open_with(&data, options.config())?),
         Command::Demo {
             addr,
             data,
             empty,
-            map_tiles,
-            map_tiles_wgs84,
-            metrics_token,
+            options,
         } => {
-            let state = open_with(&data, tiles(map_tiles, map_tiles_wgs84), metrics_token)?;
+            let state = open_with(&data, options.config())?;
             if xuncha_server::seed_demo(&state).map_err(api)? {
                 println!("演示城市已创建 / demo city seeded in {}", data.display());
                 if !empty {
