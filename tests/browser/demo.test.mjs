@@ -3,25 +3,13 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launch } from "./launch.mjs";
 
 const URL = process.env.XUNCHA_URL;
 const ART = process.env.XUNCHA_ARTIFACTS;
 assert.ok(URL && ART, "run through tests/browser/run.sh");
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-  ],
-});
+const browser = await launch();
 try {
   const context = await browser.newContext({ locale: "zh-CN", viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
