@@ -2,71 +2,10 @@
 //! actions through the phones' op path, and bad input (forged forms, another unit's case, a stale
 //! page) refused on the page with nothing changed.
 
-use reqwest::blocking::Client;
-use reqwest::redirect::Policy;
-use uuid::Uuid;
 use xuncha_core::Status;
 
+use crate::console_kit::{act, browser, field, get, sign_in, status};
 use crate::helpers::{Device, TestServer};
-
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .expect("client")
-}
-
-/// The value of `name="field" value="…"` on a page (the first one).
-fn field(page: &str, name: &str) -> String {
-    let at = page
-        .find(&format!("name=\"{name}\" value=\""))
-        .unwrap_or_else(|| panic!("no field {name} in page"));
-    let rest = &page[at + name.len() + 15..];
-    rest[..rest.find('"').expect("closing quote")].to_string()
-}
-
-fn sign_in(server: &TestServer, user: &str, password: &str) -> (Client, u16, String) {
-    let b = browser();
-    let page = b
-        .get(format!("{}/console/login", server.url))
-        .send()
-        .expect("login page")
-        .text()
-        .expect("html");
-    let csrf = field(&page, "csrf");
-    let resp = b
-        .post(format!("{}/console/login", server.url))
-        .form(&[("user", user), ("password", password), ("csrf", &csrf)])
-        .send()
-        .expect("login");
-    let status = resp.status().as_u16();
-    (b, status, resp.text().unwrap_or_default())
-}
-
-fn get(b: &Client, server: &TestServer, path: &str) -> (u16, String) {
-    let r = b.get(format!("{}{path}", server.url)).send().expect("get");
-    (r.status().as_u16(), r.text().unwrap_or_default())
-}
-
-fn act(b: &Client, server: &TestServer, case: Uuid, form: &[(&str, &str)]) -> (u16, String) {
-    let r = b
-        .post(format!("{}/console/cases/{case}/act", server.url))
-        .form(form)
-        .send()
-        .expect("act");
-    (r.status().as_u16(), r.text().unwrap_or_default())
-}
-
-fn status(server: &TestServer, case: Uuid) -> Status {
-    server
-        .state
-        .store
-        .case(case)
-        .expect("case")
-        .expect("exists")
-        .status
-}
 
 #[test]
 fn a_supervisor_registers_and_dispatches_from_the_console_and_the_unit_receives_it() {

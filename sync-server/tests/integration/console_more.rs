@@ -9,57 +9,16 @@ use calamine::{Data, Range, Reader, Xlsx};
 use chrono::{FixedOffset, TimeZone};
 use reqwest::blocking::Client;
 use reqwest::blocking::multipart::{Form, Part};
-use reqwest::redirect::Policy;
 use uuid::Uuid;
 use xuncha_core::model::{Case, OpBody, PhotoKind};
 use xuncha_core::store::{NewReport, sha256_hex};
 use xuncha_core::workflow::Action;
 use xuncha_core::{Location, Status};
 
+use crate::console_kit::{act, browser, console, field, get, status};
 use crate::helpers::{Device, TestServer, photo, photo_bytes};
 
-// ---- helpers (as in `console.rs`) ----
-
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .expect("client")
-}
-
-/// The value of `name="field" value="…"` on a page (the first one).
-fn field(page: &str, name: &str) -> String {
-    let at = page
-        .find(&format!("name=\"{name}\" value=\""))
-        .unwrap_or_else(|| panic!("no field {name} in page"));
-    let rest = &page[at + name.len() + 15..];
-    rest[..rest.find('"').expect("closing quote")].to_string()
-}
-
-/// Sign in to the console; panics unless it worked.
-fn console(server: &TestServer, user: &str) -> Client {
-    let b = browser();
-    let page = b
-        .get(format!("{}/console/login", server.url))
-        .send()
-        .expect("login page")
-        .text()
-        .expect("html");
-    let csrf = field(&page, "csrf");
-    let resp = b
-        .post(format!("{}/console/login", server.url))
-        .form(&[("user", user), ("password", "demo"), ("csrf", &csrf)])
-        .send()
-        .expect("login");
-    assert_eq!(resp.status().as_u16(), 303, "{user} signs in");
-    b
-}
-
-fn get(b: &Client, server: &TestServer, path: &str) -> (u16, String) {
-    let r = b.get(format!("{}{path}", server.url)).send().expect("get");
-    (r.status().as_u16(), r.text().unwrap_or_default())
-}
+// ---- helpers (the shared ones are in `console_kit.rs`) ----
 
 fn get_bytes(b: &Client, server: &TestServer, path: &str) -> (u16, String, Vec<u8>) {
     let r = b.get(format!("{}{path}", server.url)).send().expect("get");
@@ -71,15 +30,6 @@ fn get_bytes(b: &Client, server: &TestServer, path: &str) -> (u16, String, Vec<u
         .unwrap_or_default()
         .to_string();
     (status, mime, r.bytes().expect("bytes").to_vec())
-}
-
-fn act(b: &Client, server: &TestServer, case: Uuid, form: &[(&str, &str)]) -> (u16, String) {
-    let r = b
-        .post(format!("{}/console/cases/{case}/act", server.url))
-        .form(form)
-        .send()
-        .expect("act");
-    (r.status().as_u16(), r.text().unwrap_or_default())
 }
 
 /// Open the case page (for its CSRF token and `seen`) and post one action form from it.
@@ -112,10 +62,6 @@ fn rectify(b: &Client, server: &TestServer, case: Uuid, form: Form) -> (u16, Str
 
 fn case(server: &TestServer, id: Uuid) -> Case {
     server.state.store.case(id).expect("case").expect("exists")
-}
-
-fn status(server: &TestServer, id: Uuid) -> Status {
-    case(server, id).status
 }
 
 fn timeline_len(server: &TestServer, id: Uuid) -> usize {

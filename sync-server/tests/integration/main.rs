@@ -3,6 +3,7 @@
 
 mod access_matrix;
 mod console;
+mod console_kit;
 mod console_more;
 mod demo_cases;
 mod helpers;
