@@ -266,14 +266,14 @@ pub fn daily_flow(
 /// Site coverage for `[from_ms, to_ms)`: how many of `site_ids` had at least one case reported
 /// at them in the period (a report is the trace an inspection leaves), and how many sites there
 /// are.
-pub fn site_coverage(
+pub fn site_coverage<'a>(
     site_ids: &[String],
-    cases: &[Case],
+    cases: impl IntoIterator<Item = &'a Case>,
     from_ms: i64,
     to_ms: i64,
 ) -> (usize, usize) {
     let seen: std::collections::BTreeSet<&str> = cases
-        .iter()
+        .into_iter()
         .filter(|c| (from_ms..to_ms).contains(&c.reported_at_ms))
         .filter_map(|c| c.site_id.as_deref())
         .collect();

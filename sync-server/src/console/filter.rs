@@ -44,18 +44,21 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Whether `c` passes the filter (the unit is applied by the query itself).
-    pub fn keep(&self, c: &Case) -> bool {
-        let category = self.category.trim();
-        let grid = self.grid.trim();
-        let campaign = self.campaign.trim();
+    /// The test a case must pass (the unit is applied by the query itself); the filter's
+    /// fields are read once, not once per case.
+    pub fn matcher(&self) -> impl Fn(&Case) -> bool + use<> {
+        let category = self.category.trim().to_string();
+        let grid = self.grid.trim().to_string();
+        let campaign = self.campaign.trim().to_string();
         let from = parse_date(&self.from).map(midnight_ms);
         let to = parse_date(&self.to).map(|d| midnight_ms(d + Duration::days(1)));
-        (category.is_empty() || c.category.starts_with(category))
-            && (grid.is_empty() || c.grid_id.as_deref() == Some(grid))
-            && (campaign.is_empty() || c.campaign_id.as_deref() == Some(campaign))
-            && from.is_none_or(|f| c.reported_at_ms >= f)
-            && to.is_none_or(|t| c.reported_at_ms < t)
+        move |c: &Case| {
+            (category.is_empty() || c.category.starts_with(&category))
+                && (grid.is_empty() || c.grid_id.as_deref() == Some(grid.as_str()))
+                && (campaign.is_empty() || c.campaign_id.as_deref() == Some(campaign.as_str()))
+                && from.is_none_or(|f| c.reported_at_ms >= f)
+                && to.is_none_or(|t| c.reported_at_ms < t)
+        }
     }
 
     /// The filter as a query string, for links to exports of the same cases.
@@ -82,13 +85,13 @@ pub async fn open_cases(
         _ => Some(f.unit.trim().to_string()).filter(|u| !u.is_empty()),
     };
     let actor = who.actor();
-    let f = f.clone();
+    let keep = f.matcher();
     state
         .blocking(move |s| {
             let cases = s
                 .cases(&OPEN, unit.as_deref(), 5_000)?
                 .into_iter()
-                .filter(|c| scope::can_see(&actor, c) && f.keep(c))
+                .filter(|c| scope::can_see(&actor, c) && keep(c))
                 .collect();
             Ok((cases, s.reference()?.1))
         })

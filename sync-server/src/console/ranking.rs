@@ -67,8 +67,7 @@ pub async fn load_period(state: &AppState, p: &PeriodQuery) -> Result<PeriodData
     let ids: Vec<String> = reference.units.iter().map(|u| u.id.clone()).collect();
     let ranked = rank_units(&ids, &cases, from_ms, to_ms, &Weights::default());
     let sites: Vec<String> = reference.sites.iter().map(|s| s.id.clone()).collect();
-    let plain: Vec<Case> = cases.iter().map(|(c, _)| c.clone()).collect();
-    let coverage = site_coverage(&sites, &plain, from_ms, to_ms);
+    let coverage = site_coverage(&sites, cases.iter().map(|(c, _)| c), from_ms, to_ms);
     // Daily charts up to today, for the last year of the period at most.
     const DAY: i64 = 86_400_000;
     let chart_to = to_ms.min(midnight_ms(today() + chrono::Duration::days(1)));
