@@ -62,6 +62,29 @@ fn new_report(rng: &mut Rng, photos: Vec<PhotoInput>) -> NewReport {
 /// Reports per transaction in the batched figure (the baseline writes all its rows in one).
 const BATCH: usize = 10_000;
 
+/// `n` (a multiple of 1,000) reports without photos made offline on `store`, 1,000 per
+/// transaction.
+fn report_offline(store: &Store, rng: &mut Rng, n: usize) -> xuncha_core::Result<()> {
+    for _ in 0..n / 1000 {
+        let chunk: Vec<NewReport> = (0..1000).map(|_| new_report(rng, vec![])).collect();
+        store.batch(|b| {
+            for r in chunk {
+                b.report(r)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// A server state with the demo city (no sample cases) under `dir/server`.
+fn demo_state(dir: &std::path::Path) -> xuncha_core::Result<xuncha_server::AppState> {
+    let state =
+        xuncha_server::AppState::open(&dir.join("server"), xuncha_server::Config::default())?;
+    xuncha_server::seed_demo(&state).map_err(|e| xuncha_core::Error::Network(e.message))?;
+    Ok(state)
+}
+
 fn per_sec(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
@@ -292,11 +315,7 @@ fn sync() -> xuncha_core::Result<()> {
         "# xuncha-bench sync (server and devices on {})",
         tmp.path().display()
     );
-    let state = xuncha_server::AppState::open(
-        &tmp.path().join("server"),
-        xuncha_server::Config::default(),
-    )?;
-    xuncha_server::seed_demo(&state).map_err(|e| xuncha_core::Error::Network(e.message))?;
+    let state = demo_state(tmp.path())?;
     let server = xuncha_server::RunningServer::start(state.clone())?;
 
     // Push: 100,000 reports made offline on 5 phones, pushed in batches of 1,000 over HTTP into
@@ -311,15 +330,7 @@ fn sync() -> xuncha_core::Result<()> {
             "inspector1",
         )?;
         sync_once(&store, true)?;
-        for _ in 0..per_phone / 1000 {
-            let chunk: Vec<NewReport> = (0..1000).map(|_| new_report(&mut rng, vec![])).collect();
-            store.batch(|b| {
-                for r in chunk {
-                    b.report(r)?;
-                }
-                Ok(())
-            })?;
-        }
+        report_offline(&store, &mut rng, per_phone)?;
         let t = Instant::now();
         let r = sync_once(&store, false)?;
         push_time += t.elapsed();
@@ -376,11 +387,7 @@ fn sync() -> xuncha_core::Result<()> {
 /// bindings (`android-demo/app/src/test/kotlin/cn/xuncha/app/ReportBench.kt`).
 fn mobile() -> xuncha_core::Result<()> {
     let tmp = tempfile::TempDir::new()?;
-    let state = xuncha_server::AppState::open(
-        &tmp.path().join("server"),
-        xuncha_server::Config::default(),
-    )?;
-    xuncha_server::seed_demo(&state).map_err(|e| xuncha_core::Error::Network(e.message))?;
+    let state = demo_state(tmp.path())?;
     let server = xuncha_server::RunningServer::start(state)?;
     let store = phone(&tmp.path().join("phone"), &server.url, "inspector1")?;
     sync_once(&store, true)?;
@@ -406,24 +413,12 @@ fn mobile() -> xuncha_core::Result<()> {
 fn console() -> xuncha_core::Result<()> {
     let tmp = tempfile::TempDir::new()?;
     let mut rng = Rng::new(11);
-    let state = xuncha_server::AppState::open(
-        &tmp.path().join("server"),
-        xuncha_server::Config::default(),
-    )?;
-    xuncha_server::seed_demo(&state).map_err(|e| xuncha_core::Error::Network(e.message))?;
+    let state = demo_state(tmp.path())?;
     let server = xuncha_server::RunningServer::start(state)?;
     let n = 10_000;
     let inspector = phone(&tmp.path().join("inspector"), &server.url, "inspector1")?;
     sync_once(&inspector, true)?;
-    for _ in 0..n / 1000 {
-        let chunk: Vec<NewReport> = (0..1000).map(|_| new_report(&mut rng, vec![])).collect();
-        inspector.batch(|b| {
-            for r in chunk {
-                b.report(r)?;
-            }
-            Ok(())
-        })?;
-    }
+    report_offline(&inspector, &mut rng, n)?;
     sync_once(&inspector, false)?;
     let sup = phone(&tmp.path().join("supervisor"), &server.url, "supervisor1")?;
     sync_once(&sup, true)?;
