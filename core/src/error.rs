@@ -54,6 +54,39 @@ pub enum Error {
         /// Why it was refused (English, short).
         reason: String,
     },
+    /// A text longer than its limit ([`crate::limits`]).
+    #[error("{}", self.message(Lang::ZhCn))]
+    TooLong {
+        /// Field name.
+        field: &'static str,
+        /// Most characters allowed.
+        max: usize,
+    },
+    /// More items than allowed (photos on one operation, operations in one push).
+    #[error("{}", self.message(Lang::ZhCn))]
+    TooMany {
+        /// Field name.
+        field: &'static str,
+        /// Most allowed.
+        max: usize,
+    },
+    /// A deadline outside the sane window ([`crate::limits::check_deadline`]).
+    #[error("{}", self.message(Lang::ZhCn))]
+    InvalidDeadline {
+        /// `deadline` or `until`.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: crate::limits::DeadlineProblem,
+        /// The horizon, in days.
+        horizon_days: i64,
+    },
+    /// An operation stamped further ahead of the server's clock than it allows: the device
+    /// re-stamps it with its corrected clock and pushes it again.
+    #[error("{}", self.message(Lang::ZhCn))]
+    ClockAhead {
+        /// How far ahead, in ms.
+        ahead_ms: i64,
+    },
     /// A category code that is not `大类2+小类2` digits.
     #[error("{}", self.message(Lang::ZhCn))]
     InvalidCategoryCode(String),
@@ -155,6 +188,10 @@ impl Error {
             Error::NotInScope { .. } => "not_in_scope",
             Error::MissingField(_) => "missing_field",
             Error::InvalidField { .. } => "invalid_field",
+            Error::TooLong { .. } => "too_long",
+            Error::TooMany { .. } => "too_many",
+            Error::InvalidDeadline { .. } => "invalid_deadline",
+            Error::ClockAhead { .. } => crate::sync::protocol::CLOCK_AHEAD,
             Error::InvalidCategoryCode(_) => "invalid_category_code",
             Error::UnknownCategory(_) => "unknown_category",
             Error::InvalidCoordinates { .. } => "invalid_coordinates",
@@ -243,6 +280,56 @@ impl Error {
                     format!("字段 {field} 的值无效：{reason}")
                 } else {
                     format!("invalid value for {field}: {reason}")
+                }
+            }
+            Error::TooLong { field, max } => {
+                if zh {
+                    format!("{} 过长：最多 {max} 个字", field_zh(field))
+                } else {
+                    format!("{field} is too long: at most {max} characters")
+                }
+            }
+            Error::TooMany { field, max } => {
+                if zh {
+                    format!("{} 过多：最多 {max} 个", field_zh(field))
+                } else {
+                    format!("too many {field}: at most {max}")
+                }
+            }
+            Error::InvalidDeadline {
+                field,
+                problem,
+                horizon_days,
+            } => {
+                use crate::limits::DeadlineProblem as P;
+                let what = if *field == "until" {
+                    ("申请的新期限", "the requested deadline")
+                } else {
+                    ("整改期限", "the deadline")
+                };
+                match (problem, zh) {
+                    (P::BeforeReport, true) => format!("{}须晚于问题上报时间", what.0),
+                    (P::BeforeReport, false) => {
+                        format!("{} must be after the problem was reported", what.1)
+                    }
+                    (P::Past, true) => format!("{}已过，请选择以后的时间", what.0),
+                    (P::Past, false) => format!("{} is in the past; choose a later time", what.1),
+                    (P::TooFar, true) => {
+                        format!("{}不能超过 {horizon_days} 天之后", what.0)
+                    }
+                    (P::TooFar, false) => {
+                        format!("{} may be at most {horizon_days} days ahead", what.1)
+                    }
+                }
+            }
+            Error::ClockAhead { ahead_ms } => {
+                let minutes = ahead_ms / 60_000;
+                if zh {
+                    format!("设备时钟比服务器快约 {minutes} 分钟，已按校正后的时间重新记录并提交")
+                } else {
+                    format!(
+                        "the device clock is about {minutes} min ahead of the server; re-stamp with the corrected clock and push again"
+                    )
                 }
             }
             Error::InvalidCategoryCode(c) => {
@@ -417,6 +504,24 @@ impl Error {
                 }
             }
         }
+    }
+}
+
+fn field_zh(field: &str) -> &'static str {
+    match field {
+        "description" => "问题描述",
+        "address" => "地址",
+        "text" => "评论",
+        "reason" => "理由",
+        "note" => "说明",
+        "photos" => "照片",
+        "ops" => "操作",
+        "unit_id" => "责任单位",
+        "site_id" => "点位",
+        "grid_id" => "网格",
+        "campaign_id" => "专项行动",
+        "category" => "问题类别",
+        _ => "字段",
     }
 }
 

@@ -7,6 +7,7 @@
 //! - Comments, events and photos are append-only and never conflict.
 
 use crate::error::{Error, Result};
+use crate::limits;
 use crate::model::{Case, CaseEdit, Event, ExtensionRequest, Op, OpBody, PhotoKind};
 use crate::workflow::{self, Action, Requirement, Status};
 
@@ -19,6 +20,9 @@ pub struct ApplyContext {
     pub case_no: Option<String>,
     /// Probable duplicates of a new report (the server's finding; empty on a device).
     pub probable_duplicates: Vec<uuid::Uuid>,
+    /// How far ahead a deadline may be set ([`crate::limits::DEADLINE_HORIZON_MS`] when None;
+    /// a server may configure its own).
+    pub deadline_horizon_ms: Option<i64>,
 }
 
 /// Check `op` against the table and the case, and return the new case and its timeline event.
@@ -33,6 +37,14 @@ pub fn apply(case: Option<&Case>, op: &Op, ctx: &ApplyContext) -> Result<(Case, 
     for &req in transition.requires {
         check_requirement(req, case, op)?;
     }
+    limits::check_body(&op.body)?;
+    let now = ctx
+        .server_time_ms
+        .unwrap_or_else(|| i64::try_from(op.hlc.wall_ms).unwrap_or(i64::MAX));
+    let horizon = ctx
+        .deadline_horizon_ms
+        .unwrap_or(limits::DEADLINE_HORIZON_MS);
+    limits::check_deadline(case, op, now, horizon)?;
     let to = transition.target(from);
     let mut next = match (case, &op.body) {
         (None, body) => new_case(op, body)?,

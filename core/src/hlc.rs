@@ -21,6 +21,10 @@ pub struct Hlc {
 }
 
 impl Hlc {
+    /// The largest wall time the 12-hex-digit encoding holds (in the year 10889): clocks
+    /// saturate here instead of wrapping.
+    pub const MAX_WALL_MS: u64 = (1 << 48) - 1;
+
     /// Fixed-width hex text that sorts like the timestamp itself.
     pub fn encode(&self) -> String {
         let mut out = String::with_capacity(38);
@@ -61,10 +65,19 @@ impl FromStr for Hlc {
         else {
             return Err(HlcParseError);
         };
+        // Exactly the widths `encode` writes, lowercase hex only: a stamp that does not fit is
+        // refused, never cut or wrapped.
+        let hex = |part: &str, width: usize| {
+            if part.len() == width && part.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+                u64::from_str_radix(part, 16).map_err(|_| HlcParseError)
+            } else {
+                Err(HlcParseError)
+            }
+        };
         Ok(Hlc {
-            wall_ms: u64::from_str_radix(w, 16).map_err(|_| HlcParseError)?,
-            counter: u32::from_str_radix(c, 16).map_err(|_| HlcParseError)?,
-            node: u64::from_str_radix(n, 16).map_err(|_| HlcParseError)?,
+            wall_ms: hex(w, 12)?,
+            counter: u32::try_from(hex(c, 8)?).map_err(|_| HlcParseError)?,
+            node: hex(n, 16)?,
         })
     }
 }
@@ -102,6 +115,7 @@ impl HlcClock {
 
     /// A new timestamp for a local event at physical time `now_ms`, greater than any before.
     pub fn tick(&mut self, now_ms: u64) -> Hlc {
+        let now_ms = now_ms.min(Hlc::MAX_WALL_MS);
         let (wall_ms, counter) = if now_ms > self.last.wall_ms {
             (now_ms, 0)
         } else {
@@ -118,6 +132,11 @@ impl HlcClock {
     /// Take in a timestamp from elsewhere (a pulled event, the server's time), so that every
     /// later local timestamp orders after it.
     pub fn observe(&mut self, remote: Hlc, now_ms: u64) -> Hlc {
+        let now_ms = now_ms.min(Hlc::MAX_WALL_MS);
+        let remote = Hlc {
+            wall_ms: remote.wall_ms.min(Hlc::MAX_WALL_MS),
+            ..remote
+        };
         let max_wall = now_ms.max(self.last.wall_ms).max(remote.wall_ms);
         let (wall_ms, counter) = if max_wall == self.last.wall_ms && max_wall == remote.wall_ms {
             bump(max_wall, self.last.counter.max(remote.counter))
@@ -141,7 +160,9 @@ impl HlcClock {
 fn bump(wall_ms: u64, counter: u32) -> (u64, u32) {
     match counter.checked_add(1) {
         Some(c) => (wall_ms, c),
-        None => (wall_ms + 1, 0),
+        None if wall_ms < Hlc::MAX_WALL_MS => (wall_ms + 1, 0),
+        // The end of the encodable range: stay there rather than wrap to zero.
+        None => (wall_ms, counter),
     }
 }
 
@@ -164,6 +185,16 @@ mod tests {
         assert!(a.encode() < b.encode());
         assert!("zz".parse::<Hlc>().is_err());
         assert!("1-2-3-4".parse::<Hlc>().is_err());
+        // Thirteen digits of wall time, short fields, uppercase or signs: refused, not cut.
+        for bad in [
+            "1000000000000-00000000-0000000000000001",
+            "19000000000-00000000-0000000000000001",
+            "0193a0000000-0000000-0000000000000001",
+            "0193A0000000-00000000-0000000000000001",
+            "+193a0000000-00000000-0000000000000001",
+        ] {
+            assert!(bad.parse::<Hlc>().is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -191,6 +222,22 @@ mod tests {
         let seen = c.observe(remote, 1_000);
         assert!(seen > remote);
         assert!(c.tick(1_000) > seen);
+    }
+
+    #[test]
+    fn clock_saturates_at_the_end_of_the_encoding() {
+        let mut c = HlcClock::new(1, Hlc::default());
+        let far = c.observe(
+            Hlc {
+                wall_ms: u64::MAX,
+                counter: 0,
+                node: 2,
+            },
+            5,
+        );
+        assert_eq!(far.wall_ms, Hlc::MAX_WALL_MS);
+        assert_eq!(far.encode().parse::<Hlc>(), Ok(far));
+        assert!(c.tick(u64::MAX) >= far);
     }
 
     #[test]

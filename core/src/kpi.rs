@@ -321,6 +321,7 @@ mod tests {
                 server_time_ms: Some(*t),
                 case_no: None,
                 probable_duplicates: vec![],
+                deadline_horizon_ms: None,
             };
             let (next, ev) = apply(current.as_ref(), &op, &ctx)
                 .unwrap_or_else(|e| panic!("step {i} {body:?}: {e}"));

@@ -9,6 +9,7 @@ pub mod fold;
 pub mod geo;
 pub mod hlc;
 pub mod kpi;
+pub mod limits;
 pub mod model;
 pub mod reference;
 pub mod scope;

@@ -12,7 +12,7 @@ use xuncha_core::model::{Case, Event, Op, OpBody};
 use xuncha_core::reference::ReferenceIndex;
 use xuncha_core::scope;
 use xuncha_core::store::is_sha256_hex;
-use xuncha_core::sync::protocol::{OpResult, OpStatus};
+use xuncha_core::sync::protocol::{CLOCK_AHEAD, OpResult, OpStatus};
 
 use crate::store::{Principal, StoreResult};
 
@@ -23,13 +23,14 @@ pub trait PushTx {
     /// The current case.
     fn case(&mut self, id: Uuid) -> StoreResult<Option<Case>>;
     /// Open cases of `category` received since `since_ms` inside the box `lo..hi`, with their
-    /// positions (candidates for probable duplicates).
+    /// positions, at most `limit` (candidates for probable duplicates).
     fn recent_open_cases(
         &mut self,
         category: &str,
         since_ms: i64,
         lo: LatLon,
         hi: LatLon,
+        limit: usize,
     ) -> StoreResult<Vec<(Uuid, LatLon)>>;
     /// The next case number (立案号) for the year of `now_ms`.
     fn next_case_no(&mut self, now_ms: i64) -> StoreResult<String>;
@@ -50,6 +51,30 @@ pub trait PushTx {
 pub const DUPLICATE_RADIUS_M: f64 = 50.0;
 /// … if that case was received this recently.
 pub const DUPLICATE_WINDOW_MS: i64 = 24 * 3_600_000;
+/// At most this many probable duplicates are kept on a report: the nearest.
+pub const MAX_PROBABLE_DUPLICATES: usize = 5;
+/// At most this many candidates are read for them: the 1,000th report at one spot costs what
+/// the first did.
+pub const DUPLICATE_CANDIDATES: usize = 64;
+
+/// The server's settings that decide operations beside the transition table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushRules {
+    /// An operation stamped more than this ahead of the server's clock is refused with
+    /// `clock_ahead` (the device re-stamps it and pushes it again).
+    pub max_clock_skew_ms: i64,
+    /// How far ahead of now a deadline may be set.
+    pub deadline_horizon_ms: i64,
+}
+
+impl Default for PushRules {
+    fn default() -> Self {
+        PushRules {
+            max_clock_skew_ms: 10 * 60_000,
+            deadline_horizon_ms: xuncha_core::limits::DEADLINE_HORIZON_MS,
+        }
+    }
+}
 
 /// A refusal: a stable code and a reason for a person.
 struct Refusal {
@@ -82,6 +107,7 @@ pub fn push_batch(
     who: &Principal,
     ops: &[Op],
     now_ms: i64,
+    rules: &PushRules,
 ) -> StoreResult<Vec<OpResult>> {
     let mut refused_reports: HashSet<Uuid> = HashSet::new();
     let mut results = Vec::with_capacity(ops.len());
@@ -93,7 +119,7 @@ pub fn push_batch(
             results.push(first.clone());
             continue;
         }
-        let result = match decide(tx, index, who, op, now_ms, &refused_reports)? {
+        let result = match decide(tx, index, who, op, now_ms, rules, &refused_reports)? {
             Ok(seq) => OpResult {
                 op_id: op.id,
                 case_id: op.case_id,
@@ -118,8 +144,12 @@ pub fn push_batch(
                 }
             }
         };
-        tx.save_result(&who.device_id, &result)?;
-        first_results.insert(op.id, result.clone());
+        // A clock refusal is not an answer: the device pushes the same operation again,
+        // re-stamped, and that attempt is decided afresh.
+        if result.code.as_deref() != Some(CLOCK_AHEAD) {
+            tx.save_result(&who.device_id, &result)?;
+            first_results.insert(op.id, result.clone());
+        }
         results.push(result);
     }
     Ok(results)
@@ -132,6 +162,7 @@ fn decide(
     who: &Principal,
     op: &Op,
     now_ms: i64,
+    rules: &PushRules,
     refused_reports: &HashSet<Uuid>,
 ) -> StoreResult<Result<i64, Refusal>> {
     if op.device_id != who.device_id {
@@ -145,6 +176,15 @@ fn decide(
             "actor_mismatch",
             "操作记录的用户、角色或单位与当前登录用户不一致",
         )));
+    }
+    // Before anything that depends on order: every later operation of a fast clock is ahead
+    // too (its clock is monotonic), so they all come back together, and none is refused for
+    // depending on a report that is only waiting to be re-stamped.
+    let ahead_ms = i64::try_from(op.hlc.wall_ms)
+        .unwrap_or(i64::MAX)
+        .saturating_sub(now_ms);
+    if ahead_ms > rules.max_clock_skew_ms {
+        return Ok(Err(xuncha_core::Error::ClockAhead { ahead_ms }.into()));
     }
     if refused_reports.contains(&op.case_id) {
         return Ok(Err(refuse(
@@ -202,18 +242,24 @@ fn decide(
             category, location, ..
         } => {
             let (lo, hi) = bounding_box(location.point(), DUPLICATE_RADIUS_M);
-            tx.recent_open_cases(category, now_ms - DUPLICATE_WINDOW_MS, lo, hi)?
+            let since = now_ms - DUPLICATE_WINDOW_MS;
+            let mut near: Vec<(f64, Uuid)> = tx
+                .recent_open_cases(category, since, lo, hi, DUPLICATE_CANDIDATES)?
+                .into_iter()
+                .map(|(id, at)| (distance_m(at, location.point()), id))
+                .filter(|(d, _)| *d <= DUPLICATE_RADIUS_M)
+                .collect();
+            near.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            near.truncate(MAX_PROBABLE_DUPLICATES);
+            near.into_iter().map(|(_, id)| id).collect()
         }
-        .into_iter()
-        .filter(|(_, at)| distance_m(*at, location.point()) <= DUPLICATE_RADIUS_M)
-        .map(|(id, _)| id)
-        .collect(),
         _ => Vec::new(),
     };
     let ctx = ApplyContext {
         server_time_ms: Some(now_ms),
         case_no: None,
         probable_duplicates,
+        deadline_horizon_ms: Some(rules.deadline_horizon_ms),
     };
     let (mut next, mut event) = match fold::apply(case.as_ref(), op, &ctx) {
         Ok(x) => x,

@@ -283,7 +283,9 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
             device_time_ms: step.at,
             body: step.body,
         };
-        let result = state.store.push(who, &[op], step.at)?;
+        let result = state
+            .store
+            .push(who, &[op], step.at, &state.config.push_rules)?;
         if let Some(r) = result.first().filter(|r| r.status != OpStatus::Accepted) {
             return Err(ApiError::internal(format!(
                 "demo case step refused: {:?} {:?}",

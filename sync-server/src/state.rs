@@ -18,6 +18,8 @@ pub struct Config {
     pub max_photo_bytes: u64,
     /// Most operations in one push.
     pub max_push_ops: usize,
+    /// Clock skew and deadline horizon for pushed operations.
+    pub push_rules: crate::apply::PushRules,
     /// An upload that sends no bytes for this long is treated as cut: its progress is kept and
     /// the photo is free for the phone's next attempt (a dead link never locks a photo out).
     pub upload_idle_timeout: std::time::Duration,
@@ -46,7 +48,8 @@ impl Default for Config {
             token_ttl_ms: 30 * 24 * 3_600_000,
             max_body_bytes: 8 * 1024 * 1024,
             max_photo_bytes: xuncha_core::store::MAX_PHOTO_BYTES,
-            max_push_ops: 1000,
+            max_push_ops: xuncha_core::limits::OPS_PER_PUSH,
+            push_rules: crate::apply::PushRules::default(),
             upload_idle_timeout: std::time::Duration::from_secs(30),
             map_tiles: None,
             metrics_token: None,

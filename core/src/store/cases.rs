@@ -141,6 +141,7 @@ pub struct Batch<'a> {
     clock: HlcClock,
     refs: &'a ReferenceIndex,
     session: Option<&'a Session>,
+    skew_ms: i64,
 }
 
 impl Batch<'_> {
@@ -228,6 +229,7 @@ impl Store {
             clock,
             session,
             refs,
+            skew_ms,
         } = &mut *inner;
         let mut batch = Batch {
             store: self,
@@ -235,6 +237,7 @@ impl Store {
             clock: clock.clone(),
             refs,
             session: session.as_ref(),
+            skew_ms: *skew_ms,
         };
         let out = f(&mut batch)?;
         let Batch {
@@ -294,6 +297,7 @@ impl Store {
                 server_time_ms: ev.server_time_ms,
                 case_no: ev.case_no.clone(),
                 probable_duplicates: ev.probable_duplicates.clone(),
+                deadline_horizon_ms: None,
             };
             case = Some(fold::apply(case.as_ref(), &ev.op, &ctx)?.0);
         }
@@ -412,7 +416,8 @@ impl Batch<'_> {
             case_id,
             device_id: store.device_id.clone(),
             actor: session.actor(),
-            hlc: next_clock.tick(now.max(0) as u64),
+            // The clock corrected by the server's (DESIGN §4); device_time_ms keeps its own.
+            hlc: next_clock.tick(now.saturating_add(self.skew_ms).max(0) as u64),
             device_time_ms: now,
             body,
         };

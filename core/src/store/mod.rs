@@ -104,6 +104,10 @@ pub(crate) struct Inner {
     pub(crate) session: Option<Session>,
     /// Reference data the write path needs (mirrors the reference tables).
     pub(crate) refs: ReferenceIndex,
+    /// Server clock minus this device's clock, as last heard (mirrors the sync state): new
+    /// operations are stamped with the corrected time, so a phone whose clock is days fast
+    /// still stamps what the server will accept.
+    pub(crate) skew_ms: i64,
 }
 
 /// An open device store. Cheap to share behind an `Arc`; calls are blocking and serialized.
@@ -177,6 +181,7 @@ impl Store {
             .unwrap_or_default();
         let session = session_of(&tx)?;
         let refs = reference::load_index(&tx)?;
+        let skew_ms = sync_state::stored(&tx)?.clock_skew_ms;
         tx.commit()?;
         let node = node_of(&device_id);
         Ok(Store {
@@ -189,6 +194,7 @@ impl Store {
                 clock: HlcClock::new(node, last),
                 session,
                 refs,
+                skew_ms,
             }),
         })
     }

@@ -46,26 +46,92 @@ pub struct SyncState {
 
 const SYNC_STATE: &str = "sync_state";
 
+/// The stored sync bookkeeping (the default before the first sign-in).
+pub(crate) fn stored(conn: &Connection) -> Result<SyncState> {
+    Ok(match meta_get(conn, SYNC_STATE)? {
+        Some(j) => serde_json::from_str(&j)?,
+        None => SyncState::default(),
+    })
+}
+
 impl Store {
     /// The device's sync bookkeeping.
     pub fn sync_state(&self) -> Result<SyncState> {
-        let inner = self.lock();
-        Ok(match meta_get(&inner.conn, SYNC_STATE)? {
-            Some(j) => serde_json::from_str(&j)?,
-            None => SyncState::default(),
-        })
+        stored(&self.lock().conn)
     }
 
     /// Update the sync bookkeeping with `f`.
     pub fn update_sync_state(&self, f: impl FnOnce(&mut SyncState)) -> Result<SyncState> {
-        let inner = self.lock();
-        let mut st: SyncState = match meta_get(&inner.conn, SYNC_STATE)? {
-            Some(j) => serde_json::from_str(&j)?,
-            None => SyncState::default(),
-        };
+        let mut inner = self.lock();
+        let mut st = stored(&inner.conn)?;
         f(&mut st);
         meta_set(&inner.conn, SYNC_STATE, &serde_json::to_string(&st)?)?;
+        inner.skew_ms = st.clock_skew_ms;
         Ok(st)
+    }
+
+    /// The server refused pending operations as stamped too far ahead of its clock
+    /// (`clock_ahead`: this device's clock is fast and its skew was not known when they were
+    /// made). Take the server's time as heard now, and stamp again, in their order, every
+    /// pending operation from the first such one on, with the corrected clock; they stay in the
+    /// outbox and go up again. Nothing is lost and nothing moves to the rejection inbox.
+    /// Returns how many were re-stamped.
+    pub fn restamp_pending(&self, server_time_ms: i64) -> Result<usize> {
+        let now = self.now_ms();
+        let skew = server_time_ms - now;
+        let corrected = now.saturating_add(skew).max(0) as u64;
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let tx = begin(&mut inner.conn)?;
+        let floor = outbox_floor(&tx)?;
+        let pending: Vec<(i64, String)> = tx
+            .prepare_cached(
+                "SELECT local_seq, op FROM events WHERE local_seq >= ?1 AND pending = 1
+                 ORDER BY local_seq",
+            )?
+            .query_map([floor], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut ops = Vec::with_capacity(pending.len());
+        for (seq, json) in pending {
+            ops.push((seq, serde_json::from_str::<Op>(&json)?));
+        }
+        let Some(first) = ops.iter().position(|(_, op)| op.hlc.wall_ms > corrected) else {
+            return Ok(0);
+        };
+        // The clock starts again after everything this device keeps that is not re-stamped:
+        // what the server confirmed (its stamps are within its clock) and the earlier pending.
+        let mut last = tx
+            .prepare_cached("SELECT op FROM events WHERE pending = 0")?
+            .query_map([], |r| r.get::<_, String>(0))?
+            .filter_map(|j| j.ok().and_then(|j| serde_json::from_str::<Op>(&j).ok()))
+            .map(|op| op.hlc)
+            .filter(|h| h.wall_ms <= corrected)
+            .max()
+            .unwrap_or_default();
+        if let Some((_, op)) = first.checked_sub(1).and_then(|i| ops.get(i)) {
+            last = last.max(op.hlc);
+        }
+        let mut clock = crate::hlc::HlcClock::new(inner.clock.last().node, last);
+        let mut touched: Vec<Uuid> = Vec::new();
+        for (seq, op) in ops.iter_mut().skip(first) {
+            op.hlc = clock.tick(corrected);
+            tx.prepare_cached("UPDATE events SET op = ?2 WHERE local_seq = ?1")?
+                .execute(params![*seq, serde_json::to_string(op)?])?;
+            if !touched.contains(&op.case_id) {
+                touched.push(op.case_id);
+            }
+        }
+        for case_id in &touched {
+            rebase(&tx, *case_id)?;
+        }
+        let mut st = stored(&tx)?;
+        st.clock_skew_ms = skew;
+        meta_set(&tx, SYNC_STATE, &serde_json::to_string(&st)?)?;
+        meta_set(&tx, "hlc", &clock.last().encode())?;
+        tx.commit()?;
+        inner.clock = clock;
+        inner.skew_ms = skew;
+        Ok(ops.len() - first)
     }
 
     /// Up to `limit` pending operations, oldest first (what the next push sends).
@@ -178,7 +244,9 @@ impl Store {
                 } => {
                     for ev in events {
                         upsert_server_event(&tx, ev)?;
-                        clock.observe(ev.op.hlc, now.max(0) as u64);
+                        // By the server's clock, as new stamps are (a fast device clock must
+                        // not carry the HLC ahead of what the server accepts).
+                        clock.observe(ev.op.hlc, page.server_time_ms.max(0) as u64);
                     }
                     tx.prepare_cached(
                         "INSERT INTO base_cases (id, seq, doc) VALUES (?1, ?2, ?3)
@@ -203,12 +271,10 @@ impl Store {
                 }
             }
         }
-        let mut st: SyncState = match meta_get(&tx, SYNC_STATE)? {
-            Some(j) => serde_json::from_str(&j)?,
-            None => SyncState::default(),
-        };
+        let mut st = stored(&tx)?;
         st.cursor = page.cursor;
         st.clock_skew_ms = page.server_time_ms - now;
+        inner.skew_ms = st.clock_skew_ms;
         meta_set(&tx, SYNC_STATE, &serde_json::to_string(&st)?)?;
         meta_set(&tx, "hlc", &clock.last().encode())?;
         raise_outbox_floor(&tx)?;
@@ -383,6 +449,7 @@ pub(crate) fn rebase(conn: &Connection, case_id: Uuid) -> Result<()> {
             server_time_ms,
             case_no,
             probable_duplicates: super::cases::parse_dups(dups),
+            deadline_horizon_ms: None,
         };
         if let Ok((next, _)) = fold::apply(view.as_ref(), &op, &ctx) {
             view = Some(next);

@@ -13,8 +13,8 @@ use crate::reference::ReferenceData;
 use crate::store::photos::{self, StagedPhoto};
 use crate::store::{Session, Store};
 use crate::sync::protocol::{
-    ApiError, CreateUpload, LoginRequest, LoginResponse, OpStatus, PROTOCOL_HEADER,
-    PROTOCOL_VERSION, PullResponse, PushResponse, UPLOAD_OFFSET, UploadStatus,
+    ApiError, CLOCK_AHEAD, CreateUpload, LoginRequest, LoginResponse, OpResult, OpStatus,
+    PROTOCOL_HEADER, PROTOCOL_VERSION, PullResponse, PushResponse, UPLOAD_OFFSET, UploadStatus,
 };
 
 /// Tuning of [`Store::sync`].
@@ -39,7 +39,7 @@ pub struct SyncOptions {
 impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
-            push_batch: 500,
+            push_batch: crate::limits::OPS_PER_PUSH,
             pull_limit: 500,
             attempts: 5,
             backoff: Duration::from_millis(300),
@@ -448,13 +448,15 @@ impl Store {
         // Push, in order, in batches.
         let total = self.pending_count()?;
         let mut done = 0;
+        let mut restamped = false;
         progress(SyncProgress {
             phase: SyncPhase::Push,
             done,
             total,
         });
         loop {
-            let ops = self.pending_ops_json(opts.push_batch.max(1))?;
+            let ops =
+                self.pending_ops_json(opts.push_batch.clamp(1, crate::limits::OPS_PER_PUSH))?;
             if ops.is_empty() {
                 break;
             }
@@ -463,6 +465,30 @@ impl Store {
             let resp: PushResponse = with_retry(opts, cancel, || {
                 http.post_raw_json("/v1/push", body.clone())
             })?;
+            let clock_ahead = |r: &OpResult| r.code.as_deref() == Some(CLOCK_AHEAD);
+            if !restamped && resp.results.iter().any(clock_ahead) {
+                // Stamped before this device knew its clock is fast: stamp again by the
+                // server's clock and push again (once per sync; a second refusal is final).
+                restamped = true;
+                let settled: Vec<OpResult> = resp
+                    .results
+                    .iter()
+                    .filter(|r| !clock_ahead(r))
+                    .cloned()
+                    .collect();
+                self.apply_push_results(&settled)?;
+                self.restamp_pending(resp.server_time_ms)?;
+                report.accepted += settled
+                    .iter()
+                    .filter(|r| r.status == OpStatus::Accepted)
+                    .count() as u64;
+                report.rejected += settled
+                    .iter()
+                    .filter(|r| r.status == OpStatus::Rejected)
+                    .count() as u64;
+                done += settled.len() as u64;
+                continue;
+            }
             self.apply_push_results(&resp.results)?;
             for r in &resp.results {
                 match r.status {

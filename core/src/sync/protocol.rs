@@ -13,6 +13,10 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// Header carrying the protocol version on every request.
 pub const PROTOCOL_HEADER: &str = "x-xuncha-protocol";
 
+/// The refusal code of an operation stamped too far ahead of the server's clock: the device
+/// re-stamps it with its corrected clock and pushes it again (never an inbox entry).
+pub const CLOCK_AHEAD: &str = "clock_ahead";
+
 /// Header carrying the server's clock (UTC ms) on every response.
 pub const SERVER_TIME_HEADER: &str = "x-server-time";
 

@@ -15,6 +15,9 @@ use xuncha_core::{
 };
 
 const DEADLINE: i64 = 1_800_000_000_000;
+/// When the test operations are made: three days before the case's deadline (deadlines must
+/// fall in a sane window after it).
+const NOW: i64 = DEADLINE - 3 * 86_400_000;
 
 fn case_in(status: Status, pending_extension: bool) -> Case {
     Case {
@@ -252,11 +255,11 @@ fn setup(
         device_id: "dev".into(),
         actor: act,
         hlc: Hlc {
-            wall_ms: 10,
+            wall_ms: NOW as u64,
             counter: 0,
             node: 1,
         },
-        device_time_ms: 10,
+        device_time_ms: NOW,
         body,
     };
     (case, op)

@@ -232,8 +232,9 @@ pub async fn push_bodies(
         });
     }
     let principal = who.clone();
+    let rules = state.config.push_rules;
     let results = state
-        .blocking(move |s| s.push(&principal, &ops, now))
+        .blocking(move |s| s.push(&principal, &ops, now, &rules))
         .await
         .map_err(|e| Refused::Failed(e.into_response()))?;
     for r in &results {

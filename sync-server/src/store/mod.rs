@@ -130,7 +130,13 @@ pub trait ServerStore: Send + Sync + 'static {
     /// returns the new version.
     fn set_reference(&self, data: &ReferenceData) -> StoreResult<i64>;
     /// Apply a device's ordered batch of operations; one result per operation.
-    fn push(&self, who: &Principal, ops: &[Op], now_ms: i64) -> StoreResult<Vec<OpResult>>;
+    fn push(
+        &self,
+        who: &Principal,
+        ops: &[Op],
+        now_ms: i64,
+        rules: &crate::apply::PushRules,
+    ) -> StoreResult<Vec<OpResult>>;
     /// Changes in the caller's scope after `cursor`.
     fn pull(
         &self,

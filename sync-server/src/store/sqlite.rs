@@ -22,7 +22,7 @@ use super::{
     DeviceRecord, PageChange, Principal, PullPage, ServerStore, StoreResult, StoreStats,
     TokenRecord, UserRecord,
 };
-use crate::apply::{PushTx, push_batch};
+use crate::apply::{PushRules, PushTx, push_batch};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/01_server.sql"),
@@ -298,14 +298,24 @@ impl PushTx for SqlitePush<'_> {
         since_ms: i64,
         lo: xuncha_core::geo::LatLon,
         hi: xuncha_core::geo::LatLon,
+        limit: usize,
     ) -> StoreResult<Vec<(Uuid, xuncha_core::geo::LatLon)>> {
         let mut st = self.tx.prepare_cached(
             "SELECT id, lat, lon FROM cases
              WHERE category = ?1 AND lat BETWEEN ?3 AND ?4 AND lon BETWEEN ?5 AND ?6
-               AND received_ms >= ?2 AND status NOT IN ('closed', 'rejected', 'duplicate')",
+               AND received_ms >= ?2 AND status NOT IN ('closed', 'rejected', 'duplicate')
+             LIMIT ?7",
         )?;
         let rows = st.query_map(
-            params![category, since_ms, lo.lat, hi.lat, lo.lon, hi.lon],
+            params![
+                category,
+                since_ms,
+                lo.lat,
+                hi.lat,
+                lo.lon,
+                hi.lon,
+                limit as i64
+            ],
             |r| {
                 Ok((
                     r.get::<_, String>(0)?,
@@ -657,7 +667,13 @@ impl ServerStore for SqliteStore {
         Ok(version)
     }
 
-    fn push(&self, who: &Principal, ops: &[Op], now_ms: i64) -> StoreResult<Vec<OpResult>> {
+    fn push(
+        &self,
+        who: &Principal,
+        ops: &[Op],
+        now_ms: i64,
+        rules: &PushRules,
+    ) -> StoreResult<Vec<OpResult>> {
         let index = self.index();
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -665,7 +681,7 @@ impl ServerStore for SqliteStore {
             tx: &tx,
             next_seq: None,
         };
-        let results = push_batch(&mut push, &index, who, ops, now_ms)?;
+        let results = push_batch(&mut push, &index, who, ops, now_ms, rules)?;
         tx.commit()?;
         Ok(results)
     }
