@@ -3,9 +3,12 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::extract::FromRequestParts;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use uuid::Uuid;
+use xuncha_core::limits;
 use xuncha_core::store::sha256_hex;
 
 use crate::error::ApiError;
@@ -35,35 +38,113 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 /// A valid argon2 hash of a random string, verified against for unknown users.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Ld0cQuJ1E7BtZ7dCQ8xXzQdNiMCv+3dOgmgkKyMhNVI";
 
+/// The client's address: the peer of the connection, or — only when the server is told it sits
+/// behind a reverse proxy — the last `X-Forwarded-For` entry that proxy added.
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let forwarded = state
+            .config
+            .trust_forwarded_for
+            .then(|| {
+                parts
+                    .headers
+                    .get_all("x-forwarded-for")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .flat_map(|v| v.split(','))
+                    .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+                    .next_back()
+            })
+            .flatten();
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(ClientAddr(forwarded.or(peer)))
+    }
+}
+
+fn wrong_credentials() -> ApiError {
+    ApiError::unauthorized(
+        "wrong_credentials",
+        "用户名或密码错误",
+        "wrong user name or password",
+    )
+}
+
 /// The user whose password this is: `wrong_credentials` otherwise (after the same argon2 work
 /// for unknown users, so names cannot be probed by timing), `user_disabled` for a disabled
-/// account. Phones and the console sign in through this one check.
+/// account. Phones and the console sign in through this one check, so both are throttled by
+/// [`crate::signin_guard`] and every refusal is logged (never the password) and counted.
 pub async fn check_password(
     state: &AppState,
     user_id: &str,
     password: &str,
+    addr: Option<IpAddr>,
 ) -> Result<crate::store::UserRecord, ApiError> {
+    let refused = |reason: &str, e: ApiError| {
+        tracing::warn!(user = %user_id.chars().take(64).collect::<String>(),
+            addr = ?addr, reason, "sign-in refused");
+        state
+            .metrics
+            .signin_refused
+            .with_label_values(&[reason])
+            .inc();
+        e
+    };
+    if user_id.chars().count() > limits::USER_ID_CHARS || password.len() > limits::PASSWORD_BYTES {
+        // Counted like a wrong password: an over-long guess is still a guess.
+        state.signin.failed(user_id, addr, state.now_ms());
+        return Err(refused("too_long", wrong_credentials()));
+    }
+    let guard = &state.signin;
+    if let Err(t) = guard.check(user_id, addr, state.now_ms()) {
+        let reason = if t.locked {
+            "signin_locked"
+        } else {
+            "signin_throttled"
+        };
+        return Err(refused(reason, t.into_error()));
+    }
+    let turn = match guard.hashing_turn().await {
+        Ok(t) => t,
+        Err(e) => return Err(refused("signin_busy", e)),
+    };
+    // Failures may have come in while this one waited for its turn.
+    if let Err(t) = guard.check(user_id, addr, state.now_ms()) {
+        let reason = if t.locked {
+            "signin_locked"
+        } else {
+            "signin_throttled"
+        };
+        return Err(refused(reason, t.into_error()));
+    }
     let id = user_id.to_string();
     let rec = state.blocking(move |s| s.user(&id)).await?;
     let hash = rec
         .as_ref()
         .map_or_else(|| DUMMY_HASH.to_string(), |r| r.password_hash.clone());
-    let password = password.to_string();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+    let (password, checker) = (password.to_string(), state.signin.clone());
+    let ok = tokio::task::spawn_blocking(move || checker.verify(&password, &hash))
         .await
         .map_err(ApiError::internal)?;
+    drop(turn);
     let Some(rec) = rec.filter(|_| ok) else {
-        return Err(ApiError::unauthorized(
-            "wrong_credentials",
-            "用户名或密码错误",
-            "wrong user name or password",
-        ));
+        guard.failed(user_id, addr, state.now_ms());
+        return Err(refused("wrong_credentials", wrong_credentials()));
     };
+    guard.succeeded(user_id);
     if rec.disabled {
-        return Err(ApiError::forbidden(
+        return Err(refused(
             "user_disabled",
-            "该账号已停用",
-            "this account is disabled",
+            ApiError::forbidden("user_disabled", "该账号已停用", "this account is disabled"),
         ));
     }
     Ok(rec)
@@ -87,6 +168,16 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .ok()?
         .strip_prefix("Bearer ")
         .map(str::trim)
+}
+
+/// Device ids of console sessions start with this; phones may not use it, so a console session
+/// and a phone's token are different kinds: a phone's token never opens console pages and a
+/// console session never pushes as a phone.
+pub const CONSOLE_DEVICE_PREFIX: &str = "console-";
+
+/// Is this the device id of a console session?
+pub fn is_console_device(device_id: &str) -> bool {
+    device_id.starts_with(CONSOLE_DEVICE_PREFIX)
 }
 
 /// The name of the console's session cookie (its value is a token like a device's).
@@ -151,18 +242,31 @@ impl FromRequestParts<AppState> for Principal {
     /// the console's session cookie. A cookie never authorizes a change through the API, so the
     /// API needs no CSRF defence; the console's own forms carry a CSRF token.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = match bearer(parts) {
-            Some(t) => t.to_string(),
+        let (token, console) = match bearer(parts) {
+            Some(t) => (t.to_string(), false),
             None if matches!(
                 parts.method,
                 axum::http::Method::GET | axum::http::Method::HEAD
             ) =>
             {
-                cookie(&parts.headers, SESSION_COOKIE).ok_or_else(missing_token)?
+                (
+                    cookie(&parts.headers, SESSION_COOKIE).ok_or_else(missing_token)?,
+                    true,
+                )
             }
             None => return Err(missing_token()),
         };
-        principal_for_token(state, &token).await
+        let who = principal_for_token(state, &token).await?;
+        // A bearer token is a phone's, a cookie a console session's: neither stands in for the
+        // other.
+        if is_console_device(&who.device_id) != console {
+            return Err(ApiError::unauthorized(
+                "unauthorized",
+                "登录凭证无效，请重新登录",
+                "invalid token, sign in again",
+            ));
+        }
+        Ok(who)
     }
 }
 

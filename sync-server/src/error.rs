@@ -18,6 +18,8 @@ pub struct ApiError {
     pub message: String,
     /// English message.
     pub message_en: String,
+    /// Seconds the client should wait before trying again (`Retry-After`).
+    pub retry_after_s: Option<u64>,
 }
 
 /// Result alias for handlers.
@@ -36,7 +38,14 @@ impl ApiError {
             code: code.to_string(),
             message: zh.into(),
             message_en: en.into(),
+            retry_after_s: None,
         }
+    }
+
+    /// The same error, telling the client when to try again.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_s = Some(seconds.max(1));
+        self
     }
 
     /// 401: no valid token.
@@ -92,6 +101,7 @@ impl From<xuncha_core::Error> for ApiError {
             code: e.code().to_string(),
             message: e.message(Lang::ZhCn),
             message_en: e.message(Lang::En),
+            retry_after_s: None,
         }
     }
 }
@@ -109,6 +119,11 @@ impl IntoResponse for ApiError {
             message: self.message,
             message_en: self.message_en,
         };
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(s) = self.retry_after_s {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        resp
     }
 }

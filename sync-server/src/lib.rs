@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod auth;
+pub mod connections;
 pub mod console;
 pub mod demo_cases;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod handlers;
 pub mod metrics;
 pub mod router;
 pub mod seed;
+pub mod signin_guard;
 pub mod state;
 pub mod store;
 
@@ -27,15 +29,14 @@ use tokio::net::TcpListener;
 
 pub use state::{AppState, Config};
 
-/// Serve on `listener` until `shutdown` completes (tests pass a listener on port 0).
+/// Serve on `listener` until `shutdown` completes (tests pass a listener on port 0), with the
+/// connection limits of [`connections`].
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    connections::serve(listener, state, shutdown).await
 }
 
 /// Load the demo city and its users (password `demo`) into an empty server; does nothing if

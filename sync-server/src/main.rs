@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use xuncha_core::reference::{ReferenceData, User};
@@ -31,6 +32,43 @@ struct ServeOptions {
     /// Require `Authorization: Bearer TOKEN` on /metrics (also from XUNCHA_METRICS_TOKEN).
     #[arg(long, env = "XUNCHA_METRICS_TOKEN")]
     metrics_token: Option<String>,
+    /// The server sits behind a reverse proxy that sets X-Forwarded-For: take the client's
+    /// address from it (for sign-in throttling and logs).
+    #[arg(long, env = "XUNCHA_TRUST_FORWARDED_FOR")]
+    trust_forwarded_for: bool,
+    /// Browsers reach this server over HTTPS (TLS at the reverse proxy): console cookies are
+    /// marked Secure.
+    #[arg(long, env = "XUNCHA_BEHIND_TLS")]
+    behind_tls: bool,
+    /// Seconds a client has to send a request's head (and that an idle keep-alive connection
+    /// stays open).
+    #[arg(long, env = "XUNCHA_HEADER_TIMEOUT_SECS", default_value_t = 20)]
+    header_timeout_secs: u64,
+    /// Seconds a connection may move no byte either way before it is closed.
+    #[arg(long, env = "XUNCHA_IDLE_TIMEOUT_SECS", default_value_t = 120)]
+    idle_timeout_secs: u64,
+    /// Slowest average request body accepted, bytes per second (after 20 s of grace).
+    #[arg(long, env = "XUNCHA_BODY_MIN_RATE", default_value_t = 256)]
+    body_min_rate: u64,
+    /// Seconds a request body has before its average rate counts.
+    #[arg(long, env = "XUNCHA_BODY_GRACE_SECS", default_value_t = 20)]
+    body_grace_secs: u64,
+    /// Connections open at once (lowered to fit the open-file limit).
+    #[arg(long, env = "XUNCHA_MAX_CONNECTIONS", default_value_t = 4096)]
+    max_connections: usize,
+    /// Password checks at once (each takes ~19 MiB while it runs).
+    #[arg(long, env = "XUNCHA_SIGNIN_HASHING", default_value_t = 2)]
+    signin_hashing: usize,
+    /// Minutes an account or address stays locked after too many failed sign-ins.
+    #[arg(long, env = "XUNCHA_SIGNIN_LOCKOUT_MINS", default_value_t = 15)]
+    signin_lockout_mins: u64,
+    /// Minutes an operation's clock may run ahead of the server's before it is refused
+    /// (clock_ahead; the phone re-stamps it).
+    #[arg(long, env = "XUNCHA_MAX_CLOCK_SKEW_MINS", default_value_t = 10)]
+    max_clock_skew_mins: i64,
+    /// Days ahead a deadline may be set.
+    #[arg(long, env = "XUNCHA_DEADLINE_HORIZON_DAYS", default_value_t = 366)]
+    deadline_horizon_days: i64,
 }
 
 impl ServeOptions {
@@ -41,6 +79,24 @@ impl ServeOptions {
                 gcj02: !self.map_tiles_wgs84,
             }),
             metrics_token: self.metrics_token.filter(|t| !t.is_empty()),
+            trust_forwarded_for: self.trust_forwarded_for,
+            behind_tls: self.behind_tls,
+            connections: xuncha_server::connections::ConnectionLimits {
+                header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
+                idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
+                body_min_rate: self.body_min_rate,
+                body_grace: Duration::from_secs(self.body_grace_secs),
+                max_connections: self.max_connections.max(1),
+            },
+            signin: xuncha_server::signin_guard::SignInLimits {
+                hashing_at_once: self.signin_hashing.max(1),
+                lockout: Duration::from_secs(self.signin_lockout_mins.max(1) * 60),
+                ..Default::default()
+            },
+            push_rules: xuncha_server::apply::PushRules {
+                max_clock_skew_ms: self.max_clock_skew_mins.max(1) * 60_000,
+                deadline_horizon_ms: self.deadline_horizon_days.clamp(1, 3_660) * 86_400_000,
+            },
             ..Config::default()
         }
     }

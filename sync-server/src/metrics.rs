@@ -19,6 +19,11 @@ pub struct Metrics {
     pub blob_bytes_in: IntCounter,
     /// Photo bytes served.
     pub blob_bytes_out: IntCounter,
+    /// Sign-ins refused, by reason (wrong_credentials, user_disabled, signin_throttled,
+    /// signin_locked, signin_busy, too_long).
+    pub signin_refused: IntCounterVec,
+    /// Connections closed on arrival because the cap was reached.
+    pub connections_refused: IntCounter,
 }
 
 impl Metrics {
@@ -46,6 +51,16 @@ impl Metrics {
             .expect("static metric definition");
         let blob_bytes_out = IntCounter::new("xuncha_blob_bytes_out_total", "Photo bytes served")
             .expect("static metric definition");
+        let signin_refused = IntCounterVec::new(
+            Opts::new("xuncha_signin_refused_total", "Sign-ins refused"),
+            &["reason"],
+        )
+        .expect("static metric definition");
+        let connections_refused = IntCounter::new(
+            "xuncha_connections_refused_total",
+            "Connections closed on arrival: too many open",
+        )
+        .expect("static metric definition");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(ops_accepted.clone()),
@@ -53,6 +68,8 @@ impl Metrics {
             Box::new(sync_seconds.clone()),
             Box::new(blob_bytes_in.clone()),
             Box::new(blob_bytes_out.clone()),
+            Box::new(signin_refused.clone()),
+            Box::new(connections_refused.clone()),
         ] {
             // Names are constants and unique: registration cannot fail.
             let _ = registry.register(c);
@@ -65,6 +82,8 @@ impl Metrics {
             sync_seconds,
             blob_bytes_in,
             blob_bytes_out,
+            signin_refused,
+            connections_refused,
         }
     }
 

@@ -20,6 +20,16 @@ pub struct Config {
     pub max_push_ops: usize,
     /// Clock skew and deadline horizon for pushed operations.
     pub push_rules: crate::apply::PushRules,
+    /// Timeouts and the cap on open connections.
+    pub connections: crate::connections::ConnectionLimits,
+    /// Sign-in throttling and hashing concurrency.
+    pub signin: crate::signin_guard::SignInLimits,
+    /// Take the client's address from the last `X-Forwarded-For` entry (only behind a reverse
+    /// proxy that sets it; otherwise anyone could claim any address).
+    pub trust_forwarded_for: bool,
+    /// Browsers reach the server over TLS (terminated at the reverse proxy): console cookies
+    /// are marked `Secure`.
+    pub behind_tls: bool,
     /// An upload that sends no bytes for this long is treated as cut: its progress is kept and
     /// the photo is free for the phone's next attempt (a dead link never locks a photo out).
     pub upload_idle_timeout: std::time::Duration,
@@ -50,6 +60,10 @@ impl Default for Config {
             max_photo_bytes: xuncha_core::store::MAX_PHOTO_BYTES,
             max_push_ops: xuncha_core::limits::OPS_PER_PUSH,
             push_rules: crate::apply::PushRules::default(),
+            connections: crate::connections::ConnectionLimits::default(),
+            signin: crate::signin_guard::SignInLimits::default(),
+            trust_forwarded_for: false,
+            behind_tls: false,
             upload_idle_timeout: std::time::Duration::from_secs(30),
             map_tiles: None,
             metrics_token: None,
@@ -76,6 +90,8 @@ pub struct AppState {
     uploading: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     /// The console's hybrid logical clock: the console is one more device.
     pub console_clock: Arc<std::sync::Mutex<xuncha_core::hlc::HlcClock>>,
+    /// Sign-in throttling and the bounded password hashing.
+    pub signin: Arc<crate::signin_guard::SignInGuard>,
 }
 
 /// Held while a request appends to an upload; releases it on drop.
@@ -99,7 +115,9 @@ impl AppState {
         let sqlite = Arc::new(SqliteStore::open(data_dir)?);
         let blob_dir = data_dir.join("photos");
         std::fs::create_dir_all(blob_dir.join("partial"))?;
+        let signin = crate::signin_guard::SignInGuard::new(config.signin);
         Ok(AppState {
+            signin,
             store: sqlite.clone(),
             sqlite,
             blob_dir,

@@ -56,8 +56,9 @@ fn case_row(c: &Case, r: &ReferenceData, now: i64) -> [String; 12] {
 }
 
 fn csv_field(s: &str) -> String {
-    // Quote everything; a leading =, +, - or @ would be a formula in a spreadsheet: defuse it.
-    let s = if s.starts_with(['=', '+', '-', '@']) {
+    // Quote everything; a leading =, +, - or @ would be a formula in a spreadsheet, and so
+    // would one after a leading tab or carriage return (spreadsheets skip them): defuse it.
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_string()
@@ -299,5 +300,16 @@ pub async fn bulletin_xlsx(
             bytes,
         ),
         Err(e) => xlsx_failed(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formulas_are_defused_even_after_a_leading_tab_or_return() {
+        for bad in ["=1+1", "+1", "-1", "@SUM(A1)", "\t=cmd|' /C calc'!A0", "\r=1"] {
+            assert!(super::csv_field(bad).starts_with("\"'"), "{bad:?}");
+        }
+        assert_eq!(super::csv_field("井盖 \"缺失\""), "\"井盖 \"\"缺失\"\"\"");
     }
 }

@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 use crate::state::AppState;
 
 /// The console's routes.
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/console", get(pages::queue))
         .route(
@@ -43,6 +43,70 @@ pub fn routes() -> Router<AppState> {
         .route("/console/export.xlsx", get(exports::export_xlsx))
         .route("/console/bulletin.xlsx", get(exports::bulletin_xlsx))
         .route("/console/style.css", get(style))
+        .route("/console/console.js", get(script))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            security_headers,
+        ))
+}
+
+async fn script() -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8",
+        )],
+        include_str!("console.js"),
+    )
+}
+
+/// Headers on every console answer: a CSP that allows only our own script, style and images
+/// (and the configured map tiles), no framing, no sniffing, no referrer, no caching of pages
+/// that hold cases.
+async fn security_headers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let mut resp = next.run(req).await;
+    let tiles = state
+        .config
+        .map_tiles
+        .as_ref()
+        .and_then(|t| tile_origin(&t.url))
+        .map(|o| format!(" {o}"))
+        .unwrap_or_default();
+    let csp = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:{tiles}; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    );
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// `https://host:port` of a tile URL template.
+fn tile_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split('/').next()?;
+    (matches!(scheme, "http" | "https")
+        && !host.is_empty()
+        && !host.contains(['{', ' ', ';', '\'']))
+    .then(|| format!("{scheme}://{host}"))
 }
 
 async fn style() -> impl axum::response::IntoResponse {

@@ -65,6 +65,7 @@ pub fn layout_bare(lang: Lang, title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (t(lang, "巡查", "Xuncha")) }
                 link rel="stylesheet" href="/console/style.css";
+                script src="/console/console.js" defer {}
             }
             body { (body) }
         }
@@ -203,7 +204,7 @@ pub async fn render_queue(
                 input type="hidden" name="csrf" value=(csrf_for(session));
                 table #queue {
                     tr {
-                        @if office { th { input type="checkbox" #select-all title=(t(lang, "全选", "select all")) onclick="for (const b of document.querySelectorAll('input[name=case]')) b.checked = this.checked"; } }
+                        @if office { th { input type="checkbox" #select-all title=(t(lang, "全选", "select all")) aria-label=(t(lang, "全选", "select all")); } }
                         th { (t(lang, "照片", "Photo")) } th { (t(lang, "类别 / 描述", "Category / description")) }
                         th { (t(lang, "地点", "Place")) } th { (t(lang, "上报人", "Reporter")) }
                         th { (t(lang, "设备时间 / 接收时间", "Device time / received")) }

@@ -13,7 +13,8 @@ use xuncha_core::workflow::Role;
 
 use super::pages::{Lang, layout_bare, t};
 use crate::auth::{
-    SESSION_COOKIE, check_password, cookie, new_token, principal_for_token, token_hash,
+    CONSOLE_DEVICE_PREFIX, ClientAddr, SESSION_COOKIE, check_password, cookie, is_console_device,
+    new_token, principal_for_token, token_hash,
 };
 use crate::state::AppState;
 use crate::store::Principal;
@@ -43,8 +44,9 @@ impl FromRequestParts<AppState> for Console {
             return Err(Redirect::to("/console/login").into_response());
         };
         match principal_for_token(state, &session).await {
-            Ok(who) => Ok(Console { who, session, lang }),
-            Err(_) => Err(Redirect::to("/console/login").into_response()),
+            // Only a console session: a phone's token in the cookie opens nothing here.
+            Ok(who) if is_console_device(&who.device_id) => Ok(Console { who, session, lang }),
+            _ => Err(Redirect::to("/console/login").into_response()),
         }
     }
 }
@@ -81,16 +83,29 @@ fn login_form(lang: Lang, pre: &str, message: Option<&str>) -> Markup {
     )
 }
 
-fn pre_cookie(value: &str) -> String {
-    format!("{PRE_COOKIE}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=3600")
+fn pre_cookie(state: &AppState, value: &str) -> String {
+    format!(
+        "{PRE_COOKIE}={value}; Path=/console; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+        secure(state)
+    )
+}
+
+/// `; Secure` when the server is told it is reached over TLS (at its reverse proxy): the
+/// browser then never sends the cookie over plain HTTP.
+fn secure(state: &AppState) -> &'static str {
+    if state.config.behind_tls {
+        "; Secure"
+    } else {
+        ""
+    }
 }
 
 /// `GET /console/login`.
-pub async fn login_page(headers: HeaderMap) -> Response {
+pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let lang = Lang::from_headers(&headers);
     let pre = Uuid::new_v4().simple().to_string();
     (
-        [(header::SET_COOKIE, pre_cookie(&pre))],
+        [(header::SET_COOKIE, pre_cookie(&state, &pre))],
         login_form(lang, &pre, None),
     )
         .into_response()
@@ -109,6 +124,7 @@ pub struct LoginForm {
 /// `POST /console/login`.
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
@@ -119,13 +135,27 @@ pub async fn login(
     }
     let again =
         |msg: &str| (StatusCode::UNAUTHORIZED, login_form(lang, &pre, Some(msg))).into_response();
-    let rec = match check_password(&state, f.user.trim(), &f.password).await {
+    let rec = match check_password(&state, f.user.trim(), &f.password, addr).await {
         Ok(r) => r,
         Err(e) if e.code == "wrong_credentials" => {
             return again(t(lang, "用户名或密码错误", "Wrong user name or password"));
         }
         Err(e) if e.code == "user_disabled" => {
             return again(t(lang, "该账号已停用", "This account is disabled"));
+        }
+        Err(e) if e.retry_after_s.is_some() => {
+            // Throttled or busy: the same form, saying how long to wait.
+            let msg = match lang {
+                Lang::Zh => e.message.clone(),
+                Lang::En => e.message_en.clone(),
+            };
+            let wait = e.retry_after_s.unwrap_or(1).to_string();
+            return (
+                e.status,
+                [(header::RETRY_AFTER, wait)],
+                login_form(lang, &pre, Some(&msg)),
+            )
+                .into_response();
         }
         Err(e) => return e.into_response(),
     };
@@ -138,7 +168,7 @@ pub async fn login(
     }
     // A console session is a device of its own, so it can be listed and revoked like one.
     let now = state.now_ms();
-    let device = format!("console-{}", Uuid::new_v4().simple());
+    let device = format!("{CONSOLE_DEVICE_PREFIX}{}", Uuid::new_v4().simple());
     let token = new_token();
     let (uid, dev, hash, ttl) = (
         rec.user.id.clone(),
@@ -156,8 +186,9 @@ pub async fn login(
         return e.into_response();
     }
     let session = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-        ttl / 1000
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        ttl / 1000,
+        secure(&state)
     );
     // Two cookies: appended, since a plain header list would keep only the last one.
     (

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use xuncha_core::sync::protocol::{LoginRequest, LoginResponse};
 
-use crate::auth::{check_password, new_token, token_hash};
+use crate::auth::{ClientAddr, check_password, is_console_device, new_token, token_hash};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -19,9 +19,12 @@ use crate::store::Principal;
               (status = 403, description = "device revoked or user disabled", body = Object)))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    if req.user_id.trim().is_empty() || req.device_id.trim().is_empty() || req.device_id.len() > 100
+    if req.user_id.trim().is_empty()
+        || req.device_id.trim().is_empty()
+        || req.device_id.chars().count() > xuncha_core::limits::DEVICE_CHARS
     {
         return Err(ApiError::bad_request(
             "missing_field",
@@ -29,16 +32,33 @@ pub async fn login(
             "user_id and device_id are required",
         ));
     }
+    if is_console_device(&req.device_id) {
+        return Err(ApiError::bad_request(
+            "reserved_device_id",
+            "该设备标识保留给浏览器控制台",
+            "device ids starting with 'console-' are reserved for console sessions",
+        ));
+    }
     let now = state.now_ms();
-    let rec = check_password(&state, &req.user_id, &req.password).await?;
-    let (device_id, user_id, name) = (
-        req.device_id.clone(),
-        rec.user.id.clone(),
-        req.device_name.clone(),
-    );
+    let rec = check_password(&state, &req.user_id, &req.password, addr).await?;
+    let device_name: String = req
+        .device_name
+        .chars()
+        .take(xuncha_core::limits::DEVICE_CHARS)
+        .collect();
+    let (device_id, user_id, name) = (req.device_id.clone(), rec.user.id.clone(), device_name);
     let device = state
         .blocking(move |s| s.register_device(&device_id, &user_id, &name, now))
         .await?;
+    if device.user_id != rec.user.id {
+        // A device id belongs to the user who registered it: nothing was changed.
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "device_taken",
+            "该设备标识已登记给另一位用户；换人使用请由管理员停用原设备，或在应用中重新安装",
+            "this device id is registered to another user; an administrator can revoke it, or reinstall the app",
+        ));
+    }
     if device.revoked {
         return Err(ApiError::forbidden(
             "device_revoked",

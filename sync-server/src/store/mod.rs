@@ -101,7 +101,8 @@ pub trait ServerStore: Send + Sync + 'static {
     fn set_password(&self, user_id: &str, password_hash: &str) -> StoreResult<bool>;
     /// Disable or enable a user.
     fn set_disabled(&self, user_id: &str, disabled: bool) -> StoreResult<bool>;
-    /// Register (or refresh) a device for a user at login.
+    /// Register (or refresh) a device for a user at login. A device registered by another user
+    /// is left as it is and returned as it is (the caller refuses the sign-in).
     fn register_device(
         &self,
         device_id: &str,

@@ -571,8 +571,9 @@ impl ServerStore for SqliteStore {
         let conn = self.writer();
         conn.execute(
             "INSERT INTO devices (id, user_id, name, registered_ms, last_login_ms) VALUES (?1, ?2, ?3, ?4, ?4)
-             ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, name = excluded.name,
-                last_login_ms = excluded.last_login_ms",
+             ON CONFLICT(id) DO UPDATE SET name = excluded.name,
+                last_login_ms = excluded.last_login_ms
+             WHERE devices.user_id = excluded.user_id",
             params![device_id, user_id, name, now_ms],
         )?;
         Ok(conn.query_row(

@@ -373,3 +373,114 @@ fn probable_duplicates_stay_few_at_a_busy_spot() {
         .expect("case");
     assert!(first.probable_duplicates.is_empty());
 }
+
+#[test]
+fn console_answers_carry_security_headers_and_run_no_inline_script() {
+    let server = TestServer::start_with(xuncha_server::Config {
+        behind_tls: true,
+        ..xuncha_server::Config::default()
+    });
+    let login = reqwest::blocking::get(format!("{}/console/login", server.url)).expect("page");
+    let h = login.headers().clone();
+    let csp = h["content-security-policy"].to_str().expect("csp");
+    for part in [
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+        "default-src 'none'",
+    ] {
+        assert!(csp.contains(part), "{csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert_eq!(h["cache-control"], "no-store");
+    let cookie = h["set-cookie"].to_str().expect("cookie");
+    assert!(cookie.contains("; Secure"), "{cookie}");
+
+    let b = crate::console_kit::console(&server, "supervisor1");
+    let (status, page) = crate::console_kit::get(&b, &server, "/console");
+    assert_eq!(status, 200);
+    assert!(
+        !page.contains("onclick") && !page.contains("<script>"),
+        "no inline script"
+    );
+    assert!(page.contains(r#"<script src="/console/console.js""#));
+}
+
+#[test]
+fn a_phones_token_opens_no_console_page_and_a_session_pushes_nothing() {
+    let server = TestServer::start();
+    let phone = Raw::login(&server, "inspector1", "phone-tok");
+    let b = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    for path in ["/console", "/console/boards"] {
+        let r = b
+            .get(format!("{}{path}", server.url))
+            .header("cookie", format!("xc_session={}", phone.token))
+            .send()
+            .expect("page");
+        assert!(r.status().is_redirection(), "{path}: {}", r.status());
+    }
+    // A console session's token is not a bearer token for the phones' API.
+    let b = crate::console_kit::browser();
+    let page = b
+        .get(format!("{}/console/login", server.url))
+        .send()
+        .expect("login page")
+        .text()
+        .expect("html");
+    let csrf = crate::console_kit::field(&page, "csrf");
+    let signed = b
+        .post(format!("{}/console/login", server.url))
+        .form(&[
+            ("user", "supervisor1"),
+            ("password", "demo"),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .expect("sign in");
+    let session = signed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("xc_session="))
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_string();
+    let pull = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/pull?cursor=0", server.url))
+        .bearer_auth(&session)
+        .send()
+        .expect("pull");
+    assert_eq!(pull.status(), 401);
+    // Phones may not name a device as a console session.
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/auth/login", server.url))
+        .json(&json!({"user_id": "inspector1", "password": "demo", "device_id": "console-1234"}))
+        .send()
+        .expect("login");
+    assert_eq!(r.status(), 400);
+}
+
+#[test]
+fn a_device_id_belongs_to_the_user_who_registered_it() {
+    let server = TestServer::start();
+    let login = |user: &str| {
+        reqwest::blocking::Client::new()
+            .post(format!("{}/v1/auth/login", server.url))
+            .json(&json!({"user_id": user, "password": "demo", "device_id": "shared-id", "device_name": user}))
+            .send()
+            .expect("login")
+    };
+    assert_eq!(login("inspector1").status(), 200);
+    let taken = login("inspector2");
+    assert_eq!(taken.status(), 409);
+    let v: Value = taken.json().expect("json");
+    assert_eq!(v["code"], "device_taken");
+    // Nothing changed: the device is still inspector1's, who signs in with it again.
+    assert_eq!(login("inspector1").status(), 200);
+}
