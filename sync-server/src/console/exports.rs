@@ -307,7 +307,14 @@ pub async fn bulletin_xlsx(
 mod tests {
     #[test]
     fn formulas_are_defused_even_after_a_leading_tab_or_return() {
-        for bad in ["=1+1", "+1", "-1", "@SUM(A1)", "\t=cmd|' /C calc'!A0", "\r=1"] {
+        for bad in [
+            "=1+1",
+            "+1",
+            "-1",
+            "@SUM(A1)",
+            "\t=cmd|' /C calc'!A0",
+            "\r=1",
+        ] {
             assert!(super::csv_field(bad).starts_with("\"'"), "{bad:?}");
         }
         assert_eq!(super::csv_field("井盖 \"缺失\""), "\"井盖 \"\"缺失\"\"\"");

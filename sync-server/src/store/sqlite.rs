@@ -694,7 +694,7 @@ impl ServerStore for SqliteStore {
         limit: usize,
         now_ms: i64,
     ) -> StoreResult<PullPage> {
-        let limit = limit.clamp(1, 1000);
+        let limit = limit.clamp(1, xuncha_core::limits::PULL_PAGE_CHANGES);
         let reference_version = self.reference.read().unwrap_or_else(|p| p.into_inner()).0;
         self.with_reader(|conn| {
             // One read transaction: the page and its cursor come from one snapshot.
@@ -732,9 +732,9 @@ impl ServerStore for SqliteStore {
                     .query_map(params![cursor, fetch, who.user.id], map)?
                     .collect::<rusqlite::Result<_>>()?,
             };
-            let has_more = rows.len() > limit;
+            let mut has_more = rows.len() > limit;
             rows.truncate(limit);
-            let page_end = match (has_more, rows.last()) {
+            let mut page_end = match (has_more, rows.last()) {
                 (true, Some(last)) => last.seq,
                 _ => tx
                     .query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?,
@@ -748,6 +748,7 @@ impl ServerStore for SqliteStore {
                 .collect();
             let unit = who.user.unit_id.as_deref();
             let mut changes = Vec::with_capacity(order.len());
+            let mut bytes = 0;
             for case_id in order {
                 let Some(case) = stored_case(&tx, case_id)? else {
                     continue;
@@ -776,6 +777,18 @@ impl ServerStore for SqliteStore {
                     }
                     evs
                 };
+                let size = case.doc.get().len() + events.iter().map(|e| e.get().len()).sum::<usize>();
+                if !changes.is_empty() && bytes + size > xuncha_core::limits::PULL_PAGE_BYTES {
+                    // The page is full: it ends just before this case's first change, where the
+                    // next page starts (a case already sent may come again; devices take it
+                    // idempotently).
+                    if let Some(first) = rows.iter().find(|r| r.case_id == case_id) {
+                        page_end = first.seq - 1;
+                        has_more = true;
+                    }
+                    break;
+                }
+                bytes += size;
                 changes.push(PageChange::Upsert {
                     case: case.doc,
                     seq: case.seq,

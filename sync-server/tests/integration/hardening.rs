@@ -484,3 +484,48 @@ fn a_device_id_belongs_to_the_user_who_registered_it() {
     // Nothing changed: the device is still inspector1's, who signs in with it again.
     assert_eq!(login("inspector1").status(), 200);
 }
+
+#[test]
+fn pull_pages_are_bounded_in_bytes_and_lose_nothing() {
+    let server = TestServer::start();
+    let mut raw = Raw::login(&server, "inspector1", "crafted-8");
+    let long = "井".repeat(limits::DESCRIPTION_CHARS);
+    let ops: Vec<Op> = (0..limits::OPS_PER_PUSH)
+        .map(|i| {
+            raw.op(
+                Uuid::now_v7(),
+                report_body(30.25 + i as f64 * 0.001, 120.15, long.clone()),
+            )
+        })
+        .collect();
+    let want: std::collections::HashSet<Uuid> = ops.iter().map(|o| o.case_id).collect();
+    let r = raw.push(&ops);
+    assert!(r.results.iter().all(|x| x.status == OpStatus::Accepted));
+    let office = Raw::login(&server, "supervisor1", "crafted-9");
+    let (mut cursor, mut got, mut largest) = (0i64, std::collections::HashSet::new(), 0);
+    loop {
+        let body = reqwest::blocking::Client::new()
+            .get(format!("{}/v1/pull?cursor={cursor}&limit=1000", server.url))
+            .bearer_auth(&office.token)
+            .send()
+            .expect("pull")
+            .bytes()
+            .expect("body");
+        largest = largest.max(body.len());
+        let page: xuncha_core::sync::protocol::PullResponse =
+            serde_json::from_slice(&body).expect("page");
+        for c in &page.changes {
+            if let xuncha_core::sync::protocol::Change::Upsert { case, .. } = c {
+                got.insert(case.id);
+            }
+        }
+        assert!(page.cursor > cursor || !page.has_more, "progress");
+        cursor = page.cursor;
+        if !page.has_more {
+            break;
+        }
+    }
+    println!("largest pull page: {largest} bytes");
+    assert!(largest <= limits::PULL_PAGE_BYTES + 64 * 1024, "{largest}");
+    assert_eq!(got, want, "every case arrives");
+}
