@@ -463,6 +463,15 @@ pub async fn render_case(
                     @if case.unit_id.is_some() { " · " (t(lang, "责任单位", "unit")) " " (unit_name(&reference, case.unit_id.as_deref())) }
                     @if let Some(d) = case.deadline_ms { " · " (t(lang, "期限", "deadline")) " " (when(d)) }
                 }
+                @if let Some(ext) = &case.pending_extension {
+                    // What a supervisor grants or refuses: the date asked for, by whom, and why.
+                    p.msg.extension {
+                        (t(lang, "延期申请：申请将期限延至", "Extension requested: new deadline"))
+                        " " strong { (when(ext.until_ms)) }
+                        " · " (user_name(&reference, &ext.requested_by))
+                        " · " (ext.reason)
+                    }
+                }
             }
             div.photos {
                 figure { figcaption { (t(lang, "整改前", "Before")) }

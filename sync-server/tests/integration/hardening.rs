@@ -333,6 +333,27 @@ fn deadlines_outside_a_sane_window_are_refused() {
         },
     );
     assert_eq!(code(&unit.push(&[ask]), 0), Some("invalid_deadline"));
+    // A sane one is pending, and the supervisor sees the date asked for before granting it.
+    let until = now + 5 * DAY;
+    let ask = unit.op(
+        case,
+        OpBody::RequestExtension {
+            reason: "材料未到".into(),
+            until_ms: Some(until),
+        },
+    );
+    assert_eq!(unit.push(&[ask]).results[0].status, OpStatus::Accepted);
+    let b = crate::console_kit::console(&server, "supervisor1");
+    let (_, page) = crate::console_kit::get(&b, &server, &format!("/console/cases/{case}"));
+    let asked = chrono::DateTime::from_timestamp_millis(until)
+        .expect("time")
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("tz"))
+        .format("%m-%d %H:%M")
+        .to_string();
+    assert!(
+        page.contains("延期申请") && page.contains(&asked),
+        "requested date shown"
+    );
 }
 
 #[test]
