@@ -105,27 +105,23 @@ pub async fn check_password(
         return Err(refused("too_long", wrong_credentials()));
     }
     let guard = &state.signin;
-    if let Err(t) = guard.check(user_id, addr, state.now_ms()) {
-        let reason = if t.locked {
-            "signin_locked"
-        } else {
-            "signin_throttled"
-        };
-        return Err(refused(reason, t.into_error()));
-    }
+    let throttled = || {
+        guard.check(user_id, addr, state.now_ms()).map_err(|t| {
+            let reason = if t.locked {
+                "signin_locked"
+            } else {
+                "signin_throttled"
+            };
+            refused(reason, t.into_error())
+        })
+    };
+    throttled()?;
     let turn = match guard.hashing_turn().await {
         Ok(t) => t,
         Err(e) => return Err(refused("signin_busy", e)),
     };
     // Failures may have come in while this one waited for its turn.
-    if let Err(t) = guard.check(user_id, addr, state.now_ms()) {
-        let reason = if t.locked {
-            "signin_locked"
-        } else {
-            "signin_throttled"
-        };
-        return Err(refused(reason, t.into_error()));
-    }
+    throttled()?;
     let id = user_id.to_string();
     let rec = state.blocking(move |s| s.user(&id)).await?;
     let hash = rec
