@@ -29,6 +29,7 @@ fuzz_target!(|data: &[u8]| {
             server_time_ms: Some(op.device_time_ms.saturating_add(1)),
             case_no: None,
             probable_duplicates: Vec::new(),
+            deadline_horizon_ms: Some(xuncha_core::limits::DEADLINE_HORIZON_MS),
         };
         if let Ok((next, event)) = fold::apply(cases.get(&op.case_id), op, &ctx) {
             // What the server stores must encode and decode again.
