@@ -121,6 +121,18 @@ pub enum Error {
     /// Bytes that are not a JPEG, PNG, WebP or HEIC image.
     #[error("{}", self.message(Lang::ZhCn))]
     UnsupportedPhoto,
+    /// Bytes of an accepted type that are cut short or malformed ([`crate::store::photo_format`]).
+    #[error("{}", self.message(Lang::ZhCn))]
+    PhotoDamaged(&'static str),
+    /// A photo with more pixels than [`crate::limits::MAX_PHOTO_PIXELS`] or a side longer than
+    /// [`crate::limits::MAX_PHOTO_SIDE`].
+    #[error("{}", self.message(Lang::ZhCn))]
+    PhotoTooManyPixels {
+        /// Width the file claims.
+        width: u32,
+        /// Height the file claims.
+        height: u32,
+    },
     /// A photo named by hash that is not in the store.
     #[error("{}", self.message(Lang::ZhCn))]
     PhotoMissing(String),
@@ -200,6 +212,8 @@ impl Error {
             Error::CaseExists(_) => "case_exists",
             Error::PhotoNotFound(_) => "photo_not_found",
             Error::UnsupportedPhoto => "unsupported_photo_type",
+            Error::PhotoDamaged(_) => "photo_damaged",
+            Error::PhotoTooManyPixels { .. } => "photo_too_many_pixels",
             Error::PhotoMissing(_) => "photo_missing",
             Error::NotSignedIn => "not_signed_in",
             Error::SchemaTooNew { .. } => "schema_too_new",
@@ -395,6 +409,30 @@ impl Error {
                         .to_string()
                 }
             }
+            Error::PhotoDamaged(why) => {
+                if zh {
+                    format!("照片文件已损坏或不完整，请重新拍摄或重新选择（{why}）")
+                } else {
+                    format!(
+                        "the photo file is damaged or incomplete; take or pick it again ({why})"
+                    )
+                }
+            }
+            Error::PhotoTooManyPixels { width, height } => {
+                let (side, mp) = (
+                    crate::limits::MAX_PHOTO_SIDE,
+                    crate::limits::MAX_PHOTO_PIXELS / 1_000_000,
+                );
+                if zh {
+                    format!(
+                        "照片 {width}×{height} 像素过大：最长边不超过 {side}，总像素不超过 {mp} 百万"
+                    )
+                } else {
+                    format!(
+                        "the photo is {width}x{height} pixels: at most {side} on a side and {mp} megapixels"
+                    )
+                }
+            }
             Error::PhotoMissing(h) => {
                 if zh {
                     format!("照片 {h} 尚未导入本机")
@@ -534,5 +572,18 @@ fn kind_zh(kind: &str) -> &'static str {
         "campaign" => "专项行动",
         "grid" => "网格",
         _ => "对象",
+    }
+}
+
+impl From<crate::store::ImageProblem> for Error {
+    fn from(p: crate::store::ImageProblem) -> Self {
+        use crate::store::ImageProblem;
+        match p {
+            ImageProblem::NotAnImage => Error::UnsupportedPhoto,
+            ImageProblem::Damaged(why) => Error::PhotoDamaged(why),
+            ImageProblem::TooManyPixels { width, height } => {
+                Error::PhotoTooManyPixels { width, height }
+            }
+        }
     }
 }

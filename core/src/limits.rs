@@ -33,6 +33,12 @@ pub const USER_ID_CHARS: usize = 64;
 pub const PASSWORD_BYTES: usize = 1_024;
 /// A device id or a device's name.
 pub const DEVICE_CHARS: usize = 100;
+/// The largest photo file accepted (a 200-megapixel phone JPEG stays well below it).
+pub const MAX_PHOTO_BYTES: u64 = 40 * 1024 * 1024;
+/// The longest side of a photo, in pixels (a phone's panorama stays below it).
+pub const MAX_PHOTO_SIDE: u32 = 32_768;
+/// The most pixels in one photo: 200 megapixels (16384 x 12288), the largest phone sensors.
+pub const MAX_PHOTO_PIXELS: u64 = 16_384 * 12_288;
 /// How far ahead a deadline may be set, counted from when it is set: a year and a day.
 pub const DEADLINE_HORIZON_MS: i64 = 366 * 24 * 3_600_000;
 

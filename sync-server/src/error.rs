@@ -94,6 +94,8 @@ impl From<xuncha_core::Error> for ApiError {
             E::NotInScope { .. } => StatusCode::FORBIDDEN,
             E::CaseExists(_) => StatusCode::CONFLICT,
             E::IllegalTransition { .. } | E::RequirementMissing { .. } => StatusCode::CONFLICT,
+            E::UnsupportedPhoto | E::PhotoDamaged(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            E::PhotoTooManyPixels { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::BAD_REQUEST,
         };
         ApiError {

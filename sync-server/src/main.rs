@@ -69,6 +69,9 @@ struct ServeOptions {
     /// Days ahead a deadline may be set.
     #[arg(long, env = "XUNCHA_DEADLINE_HORIZON_DAYS", default_value_t = 366)]
     deadline_horizon_days: i64,
+    /// Photos decoded into thumbnails at once (each may take up to 256 MiB while it runs).
+    #[arg(long, env = "XUNCHA_THUMBNAIL_DECODES", default_value_t = 2)]
+    thumbnail_decodes: usize,
 }
 
 impl ServeOptions {
@@ -97,6 +100,7 @@ impl ServeOptions {
                 max_clock_skew_ms: self.max_clock_skew_mins.max(1) * 60_000,
                 deadline_horizon_ms: self.deadline_horizon_days.clamp(1, 3_660) * 86_400_000,
             },
+            thumbnail_decodes: self.thumbnail_decodes.max(1),
             ..Config::default()
         }
     }

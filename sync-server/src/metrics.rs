@@ -24,6 +24,8 @@ pub struct Metrics {
     pub signin_refused: IntCounterVec,
     /// Connections closed on arrival because the cap was reached.
     pub connections_refused: IntCounter,
+    /// Thumbnail decodes, by outcome (ok, failed): each photo is decoded at most once.
+    pub thumbnail_decodes: IntCounterVec,
 }
 
 impl Metrics {
@@ -61,6 +63,14 @@ impl Metrics {
             "Connections closed on arrival: too many open",
         )
         .expect("static metric definition");
+        let thumbnail_decodes = IntCounterVec::new(
+            Opts::new(
+                "xuncha_thumbnail_decodes_total",
+                "Photos decoded into thumbnails",
+            ),
+            &["outcome"],
+        )
+        .expect("static metric definition");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(ops_accepted.clone()),
@@ -70,6 +80,7 @@ impl Metrics {
             Box::new(blob_bytes_out.clone()),
             Box::new(signin_refused.clone()),
             Box::new(connections_refused.clone()),
+            Box::new(thumbnail_decodes.clone()),
         ] {
             // Names are constants and unique: registration cannot fail.
             let _ = registry.register(c);
@@ -84,6 +95,7 @@ impl Metrics {
             blob_bytes_out,
             signin_refused,
             connections_refused,
+            thumbnail_decodes,
         }
     }
 

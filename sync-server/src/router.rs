@@ -13,7 +13,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 use xuncha_core::sync::protocol::{PROTOCOL_HEADER, PROTOCOL_VERSION, SERVER_TIME_HEADER};
 
 use crate::error::ApiError;
-use crate::handlers::{auth, meta, photos, sync};
+use crate::handlers::{auth, meta, photos, sync, thumbnails};
 use crate::state::AppState;
 
 /// The whole HTTP API.
@@ -34,7 +34,7 @@ pub fn router(state: AppState) -> Router {
             get(photos::status).patch(photos::append),
         )
         .route("/v1/photos/{sha256}", get(photos::download))
-        .route("/v1/photos/{sha256}/thumb", get(photos::thumbnail))
+        .route("/v1/photos/{sha256}/thumb", get(thumbnails::thumbnail))
         .merge(crate::console::routes(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

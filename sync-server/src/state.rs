@@ -33,6 +33,9 @@ pub struct Config {
     /// An upload that sends no bytes for this long is treated as cut: its progress is kept and
     /// the photo is free for the phone's next attempt (a dead link never locks a photo out).
     pub upload_idle_timeout: std::time::Duration,
+    /// Thumbnails decoded at once (each may take up to
+    /// [`DECODE_MAX_BYTES`](crate::handlers::thumbnails::DECODE_MAX_BYTES) of memory).
+    pub thumbnail_decodes: usize,
     /// An online map tile layer under the console's case map (off by default: the plain SVG map
     /// works on a closed intranet).
     pub map_tiles: Option<MapTiles>,
@@ -65,6 +68,7 @@ impl Default for Config {
             trust_forwarded_for: false,
             behind_tls: false,
             upload_idle_timeout: std::time::Duration::from_secs(30),
+            thumbnail_decodes: 2,
             map_tiles: None,
             metrics_token: None,
         }
@@ -92,6 +96,8 @@ pub struct AppState {
     pub console_clock: Arc<std::sync::Mutex<xuncha_core::hlc::HlcClock>>,
     /// Sign-in throttling and the bounded password hashing.
     pub signin: Arc<crate::signin_guard::SignInGuard>,
+    /// One permit per thumbnail decode allowed at once.
+    pub decode_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Held while a request appends to an upload; releases it on drop.
@@ -118,6 +124,7 @@ impl AppState {
         let signin = crate::signin_guard::SignInGuard::new(config.signin);
         Ok(AppState {
             signin,
+            decode_slots: Arc::new(tokio::sync::Semaphore::new(config.thumbnail_decodes.max(1))),
             store: sqlite.clone(),
             sqlite,
             blob_dir,

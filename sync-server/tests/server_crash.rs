@@ -59,16 +59,7 @@ fn start_server(port: u16, data: &Path) -> Child {
 }
 
 fn photo(seed: u64, len: usize) -> Vec<u8> {
-    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    let mut x = seed | 1;
-    while b.len() + 2 < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        b.push(x as u8);
-    }
-    b.extend_from_slice(&[0xFF, 0xD9]);
-    b
+    xuncha_core::store::photo_format::sample_jpeg(seed, len)
 }
 
 fn report(store: &Store, n: u64, with_photo: bool) {

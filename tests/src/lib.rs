@@ -42,21 +42,9 @@ impl Rng {
     }
 }
 
-/// Bytes with a JPEG signature and end marker, distinct per seed, `len` bytes long.
+/// A real JPEG, distinct per seed, about `len` bytes long ([`xuncha_core::store::photo_format::sample_jpeg`]).
 pub fn jpeg_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len.max(16));
-    out.extend_from_slice(&[
-        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
-    ]);
-    let mut rng = Rng::new(seed.wrapping_add(0x51_7CC1_B727_220A));
-    while out.len() + 8 + 2 <= len {
-        out.extend_from_slice(&rng.next_u64().to_le_bytes());
-    }
-    while out.len() + 2 < len {
-        out.push(0x5A);
-    }
-    out.extend_from_slice(&[0xFF, 0xD9]);
-    out
+    xuncha_core::store::photo_format::sample_jpeg(seed.wrapping_add(0x51_7CC1_B727_220A), len)
 }
 
 pub use xuncha_server::seed::{TAXONOMY, demo_city};

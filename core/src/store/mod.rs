@@ -3,6 +3,7 @@
 //! applies it to the local view, so nothing is ever half-written.
 
 mod cases;
+pub mod photo_format;
 pub(crate) mod photos;
 mod reference;
 mod schema;
@@ -27,9 +28,8 @@ pub use crate::reference::{
 pub use cases::{
     CaseDetail, CaseListItem, CasePage, CasePhoto, CaseQuery, CaseSort, NewReport, OutboxEntry,
 };
-pub use photos::{
-    MAX_PHOTO_BYTES, PhotoInput, PhotoSource, is_sha256_hex, sha256_hex, sniff_image_type,
-};
+pub use photo_format::{ImageInfo, ImageProblem, inspect as inspect_image, sniff_image_type};
+pub use photos::{MAX_PHOTO_BYTES, PhotoInput, PhotoSource, is_sha256_hex, sha256_hex};
 pub use reference::NearbySite;
 pub use schema::LATEST as SCHEMA_VERSION;
 pub use sync_state::{Rejection, SyncState};

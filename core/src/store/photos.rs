@@ -1,6 +1,6 @@
-//! Photo bytes: type sniffing (JPEG, PNG, WebP, HEIC only), SHA-256 content addressing, and
-//! crash-safe writes into the store's `photos/` folder (temp file, fsync, rename), so a file
-//! under its hash name always holds exactly those bytes.
+//! Photo bytes: checked by [`super::photo_format`] (whole JPEG, PNG, WebP or HEIC files only),
+//! SHA-256 content addressing, and crash-safe writes into the store's `photos/` folder (temp
+//! file, fsync, rename), so a file under its hash name always holds exactly those bytes.
 
 use std::fs;
 use std::io::Write;
@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::model::Location;
+use crate::store::photo_format;
 
 /// Where a photo to import comes from.
 #[derive(Debug, Clone)]
@@ -66,29 +67,6 @@ pub struct StagedPhoto {
     pub location: Option<Location>,
 }
 
-/// The image type of `bytes` by its signature, or `None` if it is not one we accept.
-pub fn sniff_image_type(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.len() >= 4 && bytes[..3] == [0xFF, 0xD8, 0xFF] {
-        return Some("image/jpeg");
-    }
-    if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
-        return Some("image/png");
-    }
-    if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        return Some("image/webp");
-    }
-    // ISO-BMFF: size(4) "ftyp" major-brand(4); HEIF/HEIC brands.
-    if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
-        const BRANDS: [&[u8; 4]; 8] = [
-            b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1",
-        ];
-        if BRANDS.iter().any(|b| &bytes[8..12] == *b) {
-            return Some("image/heic");
-        }
-    }
-    None
-}
-
 /// Lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
@@ -109,8 +87,7 @@ pub fn is_sha256_hex(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// The largest photo accepted (a 200-megapixel phone JPEG stays well below it).
-pub const MAX_PHOTO_BYTES: u64 = 40 * 1024 * 1024;
+pub use crate::limits::MAX_PHOTO_BYTES;
 
 fn too_large(size: u64) -> Error {
     Error::InvalidField {
@@ -138,7 +115,7 @@ pub fn stage(input: PhotoInput) -> Result<StagedPhoto> {
     if bytes.len() as u64 > MAX_PHOTO_BYTES {
         return Err(too_large(bytes.len() as u64));
     }
-    let mime = sniff_image_type(&bytes).ok_or(Error::UnsupportedPhoto)?;
+    let mime = photo_format::inspect(&bytes).map_err(Error::from)?.mime;
     if let Some(l) = &input.location {
         l.point().validate()?;
     }
@@ -184,29 +161,6 @@ pub fn write_blob(root: &Path, photo: &StagedPhoto) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sniffs_accepted_types_and_refuses_others() {
-        assert_eq!(
-            sniff_image_type(&[0xFF, 0xD8, 0xFF, 0xE0, 0]),
-            Some("image/jpeg")
-        );
-        assert_eq!(
-            sniff_image_type(b"\x89PNG\r\n\x1a\n...."),
-            Some("image/png")
-        );
-        assert_eq!(
-            sniff_image_type(b"RIFF\0\0\0\0WEBPVP8 "),
-            Some("image/webp")
-        );
-        assert_eq!(
-            sniff_image_type(b"\0\0\0\x18ftypheic\0\0"),
-            Some("image/heic")
-        );
-        assert_eq!(sniff_image_type(b"\0\0\0\x18ftypmp42\0\0"), None);
-        assert_eq!(sniff_image_type(b"hello, I am a JPEG"), None);
-        assert_eq!(sniff_image_type(b""), None);
-    }
 
     #[test]
     fn sha256_matches_known_vector() {

@@ -606,7 +606,7 @@ impl Store {
                 "downloaded photo does not match its hash".into(),
             ));
         }
-        let mime = photos::sniff_image_type(&bytes).ok_or(Error::UnsupportedPhoto)?;
+        let mime = crate::store::sniff_image_type(&bytes).ok_or(Error::UnsupportedPhoto)?;
         let staged = StagedPhoto {
             bytes,
             sha256: sha256.to_string(),

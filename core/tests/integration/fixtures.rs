@@ -43,20 +43,9 @@ pub fn city() -> ReferenceData {
     ReferenceData::from_json(CITY_JSON).expect("fixture city is valid")
 }
 
-/// JPEG-signed bytes, distinct per `seed`, of about `len` bytes.
+/// A real JPEG, distinct per `seed`, of about `len` bytes.
 pub fn jpeg(seed: u64, len: usize) -> Vec<u8> {
-    let mut out = vec![
-        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0,
-    ];
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    while out.len() + 2 < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.push((x & 0xFF) as u8);
-    }
-    out.extend_from_slice(&[0xFF, 0xD9]);
-    out
+    xuncha_core::store::photo_format::sample_jpeg(seed, len)
 }
 
 /// A photo input from JPEG bytes.

@@ -65,7 +65,7 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
         crate::handlers::photos::status,
         crate::handlers::photos::append,
         crate::handlers::photos::download,
-        crate::handlers::photos::thumbnail,
+        crate::handlers::thumbnails::thumbnail,
         healthz,
     ),
     modifiers(&BearerAuth),

@@ -4,3 +4,4 @@ pub mod auth;
 pub mod meta;
 pub mod photos;
 pub mod sync;
+pub mod thumbnails;

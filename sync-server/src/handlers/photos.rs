@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use tokio::io::AsyncWriteExt;
 use xuncha_core::scope;
-use xuncha_core::store::{is_sha256_hex, sha256_hex, sniff_image_type};
+use xuncha_core::store::{inspect_image, is_sha256_hex, sha256_hex};
 use xuncha_core::sync::protocol::{CreateUpload, UPLOAD_OFFSET, UploadStatus};
 
 use crate::error::{ApiError, ApiResult};
@@ -281,7 +281,7 @@ async fn finish(state: &AppState, sha: &str, size: u64) -> ApiResult<Response> {
         let want = sha.to_string();
         let mime = tokio::task::spawn_blocking(move || {
             (sha256_hex(&existing) == want)
-                .then(|| sniff_image_type(&existing))
+                .then(|| inspect_image(&existing).ok().map(|i| i.mime))
                 .flatten()
         })
         .await
@@ -297,9 +297,12 @@ async fn finish(state: &AppState, sha: &str, size: u64) -> ApiResult<Response> {
         let (s, sqlite) = (sha.to_string(), state.sqlite.clone());
         let _ = tokio::task::spawn_blocking(move || sqlite.forget_upload(&s)).await;
     };
-    let actual = tokio::task::spawn_blocking({
-        let b = bytes.clone();
-        move || sha256_hex(&b)
+    // Hash and structure walk of up to 40 MB: off the async threads; the bytes go there and
+    // come back rather than being copied.
+    let (bytes, actual, checked) = tokio::task::spawn_blocking(move || {
+        let actual = sha256_hex(&bytes);
+        let checked = inspect_image(&bytes);
+        (bytes, actual, checked)
     })
     .await
     .map_err(ApiError::internal)?;
@@ -312,15 +315,17 @@ async fn finish(state: &AppState, sha: &str, size: u64) -> ApiResult<Response> {
             "the bytes do not match the SHA-256; discarded, upload again",
         ));
     }
-    let Some(mime) = sniff_image_type(&bytes) else {
-        discard().await;
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_photo_type",
-            "照片格式不支持：只接受 JPEG、PNG、WebP、HEIC 图片",
-            "only JPEG, PNG, WebP and HEIC images are accepted",
-        ));
+    let mime = match checked {
+        Ok(info) => info.mime,
+        Err(problem) => {
+            // Whole and matching its hash, but not a photo: a phone retrying would send the same
+            // bytes, so they are dropped and the reason given.
+            discard().await;
+            tracing::warn!(sha, ?problem, "upload refused: not a whole photo");
+            return Err(xuncha_core::Error::from(problem).into());
+        }
     };
+    drop(bytes);
     if let Some(parent) = dest.parent() {
         tokio::fs::create_dir_all(parent)
             .await
@@ -349,14 +354,9 @@ pub fn store_whole_blocking(
     now_ms: i64,
 ) -> ApiResult<(String, &'static str)> {
     let sha = sha256_hex(bytes);
-    let Some(mime) = sniff_image_type(bytes) else {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_photo_type",
-            "照片格式不支持：只接受 JPEG、PNG、WebP、HEIC 图片",
-            "only JPEG, PNG, WebP and HEIC images are accepted",
-        ));
-    };
+    let mime = inspect_image(bytes)
+        .map_err(|p| ApiError::from(xuncha_core::Error::from(p)))?
+        .mime;
     let dest = blob_path(blob_dir, &sha);
     if std::fs::metadata(&dest).is_err() {
         // Written beside the partial uploads, then renamed: a crash never leaves half a photo
@@ -378,13 +378,17 @@ pub fn store_whole_blocking(
     Ok((sha, mime))
 }
 
-fn hidden() -> ApiError {
+pub(crate) fn hidden() -> ApiError {
     ApiError::not_found("照片（或无权查看）", "photo (or not visible to you)")
 }
 
 /// The type of a stored photo, if the caller can see a case that uses it; 404 otherwise (the
 /// same answer for "no such photo" and "not yours", so existence does not leak).
-async fn visible_photo(state: &AppState, who: &Principal, sha: &str) -> ApiResult<String> {
+pub(crate) async fn visible_photo(
+    state: &AppState,
+    who: &Principal,
+    sha: &str,
+) -> ApiResult<String> {
     check_sha(sha)?;
     let (s, sqlite) = (sha.to_string(), state.sqlite.clone());
     let found = tokio::task::spawn_blocking(move || sqlite.photo_with_cases(&s))
@@ -413,77 +417,4 @@ pub async fn download(
         .map_err(|_| hidden())?;
     state.metrics.blob_bytes_out.inc_by(bytes.len() as u64);
     Ok(([(header::CONTENT_TYPE, mime)], bytes).into_response())
-}
-
-/// Longest side of a list thumbnail, in pixels.
-pub const THUMB_PX: u32 = 256;
-
-fn thumb_path(dir: &Path, sha: &str) -> PathBuf {
-    dir.join("thumbs").join(format!("{sha}.jpg"))
-}
-
-/// Make a JPEG thumbnail of an image (None if it cannot be decoded here, e.g. HEIC, or if it
-/// claims more pixels than any phone camera makes: a few hostile bytes must not cost the server
-/// gigabytes of memory).
-pub fn make_thumbnail(bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(16_384);
-    limits.max_image_height = Some(16_384);
-    limits.max_alloc = Some(384 * 1024 * 1024);
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .ok()?;
-    reader.limits(limits);
-    let img = reader.decode().ok()?;
-    let thumb = img.thumbnail(THUMB_PX, THUMB_PX).into_rgb8();
-    let mut out = std::io::Cursor::new(Vec::new());
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
-        .encode_image(&thumb)
-        .ok()?;
-    Some(out.into_inner())
-}
-
-/// `GET /v1/photos/{sha256}/thumb`: a small JPEG for lists (made once, then served from disk),
-/// for callers who can see a case that uses the photo.
-#[utoipa::path(get, path = "/v1/photos/{sha256}/thumb", tag = "photos",
-    params(("sha256" = String, Path, description = "SHA-256 of the photo")),
-    responses((status = 200, description = "JPEG thumbnail, longest side 256 px", content_type = "image/jpeg"),
-              (status = 404, description = "no such photo, or not visible to you", body = Object),
-              (status = 415, description = "no thumbnail for this format (HEIC): use the photo itself", body = Object)))]
-pub async fn thumbnail(
-    State(state): State<AppState>,
-    who: Principal,
-    UrlPath(sha): UrlPath<String>,
-) -> ApiResult<Response> {
-    visible_photo(&state, &who, &sha).await?;
-    let cached = thumb_path(&state.blob_dir, &sha);
-    let bytes = match tokio::fs::read(&cached).await {
-        Ok(b) => b,
-        Err(_) => {
-            let original = tokio::fs::read(blob_path(&state.blob_dir, &sha))
-                .await
-                .map_err(|_| hidden())?;
-            let thumb = tokio::task::spawn_blocking(move || make_thumbnail(&original))
-                .await
-                .map_err(ApiError::internal)?
-                .ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        "thumbnail_unavailable",
-                        "该格式（如 HEIC）暂无缩略图，请查看原图",
-                        "no thumbnail for this format (e.g. HEIC); use the photo itself",
-                    )
-                })?;
-            if let Some(dir) = cached.parent() {
-                let _ = tokio::fs::create_dir_all(dir).await;
-                let tmp = dir.join(format!(".{sha}.tmp"));
-                if tokio::fs::write(&tmp, &thumb).await.is_ok() {
-                    let _ = tokio::fs::rename(&tmp, &cached).await;
-                }
-            }
-            thumb
-        }
-    };
-    state.metrics.blob_bytes_out.inc_by(bytes.len() as u64);
-    Ok(([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response())
 }

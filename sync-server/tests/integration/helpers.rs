@@ -114,20 +114,23 @@ impl Device {
 
 /// A small real JPEG (it decodes, so thumbnails work), distinct per seed.
 pub fn photo_bytes(seed: u64) -> Vec<u8> {
-    let img = image::RgbImage::from_fn(64, 48, |x, y| {
-        image::Rgb([(x * 4) as u8, (y * 5) as u8, (seed % 256) as u8])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
-        .encode_image(&img)
-        .expect("encode");
-    let mut bytes = out.into_inner();
-    // Distinct bytes even where seeds share a colour (a JPEG comment segment after SOI).
-    let comment = seed.to_le_bytes();
-    let mut segment = vec![0xFF, 0xFE, 0x00, 10];
-    segment.extend_from_slice(&comment);
-    bytes.splice(2..2, segment);
-    bytes
+    xuncha_core::store::photo_format::sample_jpeg(seed, 0)
+}
+
+/// A value from the server's `/metrics` (`name` with its labels, e.g.
+/// `xuncha_thumbnail_decodes_total{outcome="ok"}`); 0 when absent.
+pub fn metric(server: &TestServer, name: &str) -> u64 {
+    let text = reqwest::blocking::Client::new()
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .expect("metrics")
+        .text()
+        .expect("text");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|v| v as u64)
+        .unwrap_or(0)
 }
 
 /// [`photo_bytes`] as a photo to attach.

@@ -9,5 +9,6 @@ mod demo_cases;
 mod hardening;
 mod helpers;
 mod http_api;
+mod photo_checks;
 mod store_format;
 mod sync_flow;

@@ -87,12 +87,28 @@ class DemoServer : AutoCloseable {
 
 fun tempDir(prefix: String): String = Files.createTempDirectory(prefix).toFile().path
 
-/** Bytes that start and end like a JPEG (the store checks the type, not the picture). */
+/**
+ * A real JPEG (a small noisy picture encoded by the JDK's ImageIO), distinct per seed, about
+ * `size` bytes long: comment segments after its start marker make up the size. The store walks
+ * a photo's structure before it keeps it, so random bytes would not do.
+ */
 fun jpegBytes(seed: Int, size: Int): ByteArray {
-    val b = ByteArray(size)
     val r = java.util.Random(seed.toLong())
-    r.nextBytes(b)
-    b[0] = 0xFF.toByte(); b[1] = 0xD8.toByte(); b[2] = 0xFF.toByte(); b[3] = 0xE0.toByte()
-    b[size - 2] = 0xFF.toByte(); b[size - 1] = 0xD9.toByte()
-    return b
+    val img = java.awt.image.BufferedImage(64, 48, java.awt.image.BufferedImage.TYPE_INT_RGB)
+    for (y in 0 until 48) for (x in 0 until 64) img.setRGB(x, y, r.nextInt(0xFFFFFF))
+    val encoded = java.io.ByteArrayOutputStream()
+    check(javax.imageio.ImageIO.write(img, "jpg", encoded)) { "no JPEG writer" }
+    val jpeg = encoded.toByteArray()
+    val out = java.io.ByteArrayOutputStream(maxOf(size, jpeg.size))
+    out.write(jpeg, 0, 2)
+    var filler = size - jpeg.size
+    while (filler > 4) {
+        val n = minOf(filler - 4, 65_533)
+        out.write(0xFF); out.write(0xFE); out.write((n + 2) shr 8); out.write((n + 2) and 0xFF)
+        val noise = ByteArray(n).also { r.nextBytes(it) }
+        out.write(noise)
+        filler -= n + 4
+    }
+    out.write(jpeg, 2, jpeg.size - 2)
+    return out.toByteArray()
 }
