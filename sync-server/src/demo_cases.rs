@@ -84,6 +84,7 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
         let (sha256, mime) = crate::handlers::photos::store_whole_blocking(
             &state.blob_dir,
             &state.sqlite,
+            "demo-seed",
             &bytes,
             at,
         )?;
@@ -274,6 +275,12 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
         let Some((_, who, clock)) = devices.iter_mut().find(|(u, ..)| *u == step.user) else {
             continue;
         };
+        // The phone that names a photo is the one that sent its bytes.
+        for p in step.body.photos() {
+            state
+                .sqlite
+                .photo_stored(&p.sha256, &p.mime, p.size, &who.device_id, step.at)?;
+        }
         let op = Op {
             id: Uuid::now_v7(),
             case_id: step.case,

@@ -36,6 +36,9 @@ pub struct Config {
     /// Thumbnails decoded at once (each may take up to
     /// [`DECODE_MAX_BYTES`](crate::handlers::thumbnails::DECODE_MAX_BYTES) of memory).
     pub thumbnail_decodes: usize,
+    /// A photo named by an operation whose bytes have not come after this long is listed for
+    /// supervisors (`/console/photos/waiting`).
+    pub photo_arrival_grace_ms: i64,
     /// An online map tile layer under the console's case map (off by default: the plain SVG map
     /// works on a closed intranet).
     pub map_tiles: Option<MapTiles>,
@@ -69,6 +72,7 @@ impl Default for Config {
             behind_tls: false,
             upload_idle_timeout: std::time::Duration::from_secs(30),
             thumbnail_decodes: 2,
+            photo_arrival_grace_ms: 24 * 3_600_000,
             map_tiles: None,
             metrics_token: None,
         }
@@ -148,12 +152,13 @@ impl AppState {
         })
     }
 
-    /// Take the upload of `sha` for this request, unless another request holds it.
-    pub fn upload_lock(&self, sha: &str) -> Option<UploadGuard> {
+    /// Take `device_id`'s upload of `sha` for this request, unless another request holds it.
+    pub fn upload_lock(&self, sha: &str, device_id: &str) -> Option<UploadGuard> {
+        let key = format!("{sha}/{device_id}");
         let mut set = self.uploading.lock().unwrap_or_else(|p| p.into_inner());
-        set.insert(sha.to_string()).then(|| UploadGuard {
+        set.insert(key.clone()).then(|| UploadGuard {
             set: self.uploading.clone(),
-            sha: sha.to_string(),
+            sha: key,
         })
     }
 

@@ -122,6 +122,31 @@ pub async fn act(
         Ok(b) => b,
         Err(m) => return refuse(m).await,
     };
+    if action == Action::VerifyPass {
+        let (sqlite, id) = (state.sqlite.clone(), case_id.to_string());
+        match tokio::task::spawn_blocking(move || sqlite.after_photos_waiting(&id)).await {
+            Ok(Ok(w)) if w.is_empty() => {}
+            Ok(Ok(w)) => {
+                return refuse(format!(
+                    "{}{}{}",
+                    t(
+                        lang,
+                        "整改照片仍在上传（",
+                        "The after-photos are still arriving ("
+                    ),
+                    w.len(),
+                    t(
+                        lang,
+                        " 张），到达后才能核查通过。",
+                        "): the case can be passed once they have."
+                    )
+                ))
+                .await;
+            }
+            Ok(Err(e)) => return crate::error::ApiError::from(e).into_response(),
+            Err(e) => return crate::error::ApiError::internal(e).into_response(),
+        }
+    }
     push_one(&state, lang, &who, &session, current, case_id, body).await
 }
 

@@ -17,6 +17,7 @@ mod ranking;
 mod rectify;
 mod search;
 mod session;
+mod waiting_photos;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -37,6 +38,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/cases/{id}/act", post(act::act))
         .route("/console/cases/{id}/rectify", post(rectify::rectify))
         .route("/console/ranking", get(ranking::ranking))
+        .route(
+            "/console/photos/waiting",
+            get(waiting_photos::waiting_photos),
+        )
         .route("/console/search", get(search::search))
         .route("/console/boards", get(boards::boards))
         .route("/console/export.csv", get(exports::export_csv))

@@ -83,6 +83,7 @@ pub fn layout(lang: Lang, who: &Principal, session: &str, title: &str, body: Mar
                 a href="/console/boards" { (t(lang, "看板", "Boards")) }
                 @if matches!(who.user.role, Role::Supervisor | Role::Admin) {
                     a href="/console/ranking" { (t(lang, "单位排名", "Ranking")) }
+                    a href="/console/photos/waiting" { (t(lang, "未到照片", "Missing photos")) }
                 }
                 form.search method="get" action="/console/search" {
                     input name="q" type="search" placeholder=(t(lang, "案卷号 / 描述 / 地址", "case no. / words")) aria-label=(t(lang, "查找案件", "Find a case"));
@@ -380,6 +381,7 @@ pub async fn render_case(
     message: Option<(bool, String)>,
 ) -> Response {
     let actor = who.actor();
+    let sqlite = state.sqlite.clone();
     let found = state
         .blocking(move |s| {
             let case = s.case(id)?;
@@ -387,10 +389,19 @@ pub async fn render_case(
                 Some(c) => open_near(s, &actor, c, 400.0)?,
                 None => Vec::new(),
             };
-            Ok((case, s.timeline(id)?, s.reference()?.1, open))
+            let waiting = sqlite.case_photos_waiting(&id.to_string())?;
+            let after_waiting = sqlite.after_photos_waiting(&id.to_string())?;
+            Ok((
+                case,
+                s.timeline(id)?,
+                s.reference()?.1,
+                open,
+                waiting,
+                after_waiting,
+            ))
         })
         .await;
-    let (case, timeline, reference, open) = match found {
+    let (case, timeline, reference, open, waiting, after_waiting) = match found {
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
@@ -440,8 +451,12 @@ pub async fn render_case(
     );
     let photo_link = |sha: &str| {
         html! {
-            a href=(format!("/v1/photos/{sha}")) target="_blank" title=(t(lang, "点击查看原图", "open full size")) {
-                img src=(format!("/v1/photos/{sha}")) alt="";
+            @if waiting.iter().any(|w| w == sha) {
+                span.photo-waiting title=(sha) { (t(lang, "照片仍在上传", "Photo still arriving")) }
+            } @else {
+                a href=(format!("/v1/photos/{sha}")) target="_blank" title=(t(lang, "点击查看原图", "open full size")) {
+                    img src=(format!("/v1/photos/{sha}")) alt="";
+                }
             }
         }
     };
@@ -485,7 +500,13 @@ pub async fn render_case(
                     h1 { (t(lang, "可执行操作", "Actions")) }
                     @if actions.is_empty() { p.muted { (t(lang, "当前没有您可执行的操作。", "Nothing for you to do now.")) } }
                     @for a in &actions {
-                        @if *a == Action::Rectify {
+                        @if *a == Action::VerifyPass && !after_waiting.is_empty() {
+                            p.msg.err #after-waiting {
+                                (t(lang, "整改照片仍在上传（", "The after-photos are still arriving ("))
+                                (after_waiting.len())
+                                (t(lang, " 张），到达后才能核查通过。", "): the case can be passed once they have."))
+                            }
+                        } @else if *a == Action::Rectify {
                             form.act method="post" enctype="multipart/form-data" action=(format!("/console/cases/{}/rectify", case.id)) {
                                 input type="hidden" name="csrf" value=(csrf);
                                 input type="hidden" name="seen" value=(seen);

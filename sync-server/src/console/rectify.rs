@@ -81,17 +81,18 @@ pub async fn rectify(
         .await;
     };
     let size = bytes.len() as u64;
-    let (sha256, mime) = match crate::handlers::photos::store_whole(&state, bytes).await {
-        Ok(x) => x,
-        Err(e) => {
-            let m = if lang == Lang::Zh {
-                e.message
-            } else {
-                e.message_en
-            };
-            return refuse(m).await;
-        }
-    };
+    let (sha256, mime) =
+        match crate::handlers::photos::store_whole(&state, &who.device_id, bytes).await {
+            Ok(x) => x,
+            Err(e) => {
+                let m = if lang == Lang::Zh {
+                    e.message
+                } else {
+                    e.message_en
+                };
+                return refuse(m).await;
+            }
+        };
     let body = OpBody::Rectify {
         note: text,
         photos: vec![PhotoRef {

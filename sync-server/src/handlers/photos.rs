@@ -38,33 +38,63 @@ pub fn blob_path(dir: &Path, sha: &str) -> PathBuf {
     dir.join(&sha[..2]).join(sha)
 }
 
-fn partial_path(dir: &Path, sha: &str) -> PathBuf {
-    dir.join("partial").join(sha)
+/// Where `device_id`'s bytes of an upload in progress are kept (one file per photo and device:
+/// two devices sending the same photo never write into each other's file).
+fn partial_path(dir: &Path, sha: &str, device_id: &str) -> PathBuf {
+    let tag = &sha256_hex(device_id.as_bytes())[..16];
+    dir.join("partial").join(format!("{sha}.{tag}"))
 }
 
-async fn status_of(state: &AppState, sha: &str) -> ApiResult<Option<UploadStatus>> {
-    let s = sha.to_string();
-    let sqlite = state.sqlite.clone();
-    let row = tokio::task::spawn_blocking(move || sqlite.upload_state(&s))
-        .await
-        .map_err(ApiError::internal)??;
-    Ok(row.map(|(size, received, complete)| UploadStatus {
-        sha256: sha.to_string(),
-        offset: if complete { size } else { received },
-        size,
-        complete,
-    }))
+/// Where this device stands with a photo: held (and it may be told so), its own upload's
+/// progress, or nothing.
+async fn status_of(
+    state: &AppState,
+    who: &Principal,
+    sha: &str,
+) -> ApiResult<Option<UploadStatus>> {
+    let (s, device, actor, sqlite) = (
+        sha.to_string(),
+        who.device_id.clone(),
+        who.actor(),
+        state.sqlite.clone(),
+    );
+    let (held, upload) = tokio::task::spawn_blocking(move || {
+        let held = sqlite.photo_held_for(&s, &device, &actor)?;
+        let upload = sqlite.upload(&s, &device)?;
+        Ok::<_, xuncha_core::Error>((held, upload))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let sha256 = sha.to_string();
+    Ok(match (held, upload) {
+        (Some(size), _) => Some(UploadStatus {
+            sha256,
+            offset: size,
+            size,
+            complete: true,
+        }),
+        (None, Some(up)) => Some(UploadStatus {
+            sha256,
+            offset: up.received,
+            size: up.size,
+            complete: false,
+        }),
+        (None, None) => None,
+    })
 }
 
-/// `POST /v1/uploads`: announce a photo; answers where to continue (or that it is stored).
+/// `POST /v1/uploads`: announce a photo; answers where to continue, or that it is held. A photo
+/// is answered as held only to a device that sent its bytes or whose user sees a case showing
+/// it; any other device sends the bytes (proof it has them), so the answer reveals nothing
+/// about other people's photos.
 #[utoipa::path(post, path = "/v1/uploads", tag = "photos",
     request_body(content = Object, description = "{sha256, size}"),
     responses((status = 201, description = "UploadStatus {sha256, offset, size, complete}", body = Object),
-              (status = 200, description = "already stored", body = Object),
+              (status = 200, description = "already held for this device", body = Object),
               (status = 413, description = "photo too large", body = Object)))]
 pub async fn create(
     State(state): State<AppState>,
-    _who: Principal,
+    who: Principal,
     ApiJson(req): ApiJson<CreateUpload>,
 ) -> ApiResult<Response> {
     check_sha(&req.sha256)?;
@@ -82,7 +112,7 @@ pub async fn create(
             ),
         ));
     }
-    if let Some(st) = status_of(&state, &req.sha256).await?
+    if let Some(st) = status_of(&state, &who, &req.sha256).await?
         && (st.complete || st.size == req.size)
     {
         let code = if st.complete {
@@ -92,12 +122,21 @@ pub async fn create(
         };
         return Ok((code, Json(st)).into_response());
     }
-    let (sha, size, now) = (req.sha256.clone(), req.size, state.now_ms());
+    let Some(_guard) = state.upload_lock(&req.sha256, &who.device_id) else {
+        return Err(busy());
+    };
+    let (sha, device, size, now) = (
+        req.sha256.clone(),
+        who.device_id.clone(),
+        req.size,
+        state.now_ms(),
+    );
     let sqlite = state.sqlite.clone();
-    tokio::task::spawn_blocking(move || sqlite.create_upload(&sha, size, now))
+    tokio::task::spawn_blocking(move || sqlite.create_upload(&sha, &device, size, now))
         .await
         .map_err(ApiError::internal)??;
-    let _ = tokio::fs::remove_file(partial_path(&state.blob_dir, &req.sha256)).await;
+    let _ =
+        tokio::fs::remove_file(partial_path(&state.blob_dir, &req.sha256, &who.device_id)).await;
     Ok((
         StatusCode::CREATED,
         Json(UploadStatus {
@@ -110,36 +149,47 @@ pub async fn create(
         .into_response())
 }
 
+fn busy() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "upload_busy",
+        "该照片正在上传中",
+        "this photo is being uploaded by another request",
+    )
+}
+
 /// `GET /v1/uploads/{sha256}`: the offset to resume from after a cut.
 #[utoipa::path(get, path = "/v1/uploads/{sha256}", tag = "photos",
     params(("sha256" = String, Path, description = "SHA-256 of the photo")),
     responses((status = 200, description = "UploadStatus", body = Object),
-              (status = 404, description = "no such upload", body = Object)))]
+              (status = 404, description = "no such upload from this device", body = Object)))]
 pub async fn status(
     State(state): State<AppState>,
-    _who: Principal,
+    who: Principal,
     UrlPath(sha): UrlPath<String>,
 ) -> ApiResult<Response> {
     check_sha(&sha)?;
-    match status_of(&state, &sha).await? {
+    match status_of(&state, &who, &sha).await? {
         Some(st) => Ok(([(UPLOAD_OFFSET, st.offset.to_string())], Json(st)).into_response()),
         None => Err(ApiError::not_found("上传任务", "upload")),
     }
 }
 
-/// `PATCH /v1/uploads/{sha256}` with `Upload-Offset: N`: append bytes from offset N. Bytes
-/// received before a cut are kept, so the next attempt resumes where this one stopped.
+/// `PATCH /v1/uploads/{sha256}` with `Upload-Offset: N`: append bytes from offset N to this
+/// device's upload. Bytes received before a cut are kept, so the next attempt resumes where
+/// this one stopped.
 #[utoipa::path(patch, path = "/v1/uploads/{sha256}", tag = "photos",
     params(("sha256" = String, Path, description = "SHA-256 of the photo"),
            ("upload-offset" = u64, Header, description = "byte offset of this chunk")),
     request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
     responses((status = 200, description = "UploadStatus", body = Object),
               (status = 409, description = "offset mismatch or upload busy", body = Object),
-              (status = 415, description = "not a JPEG/PNG/WebP/HEIC image", body = Object),
+              (status = 413, description = "more pixels than a phone makes (photo_too_many_pixels)", body = Object),
+              (status = 415, description = "not a whole JPEG/PNG/WebP/HEIC image (unsupported_photo_type, photo_damaged)", body = Object),
               (status = 422, description = "bytes do not match the SHA-256", body = Object)))]
 pub async fn append(
     State(state): State<AppState>,
-    _who: Principal,
+    who: Principal,
     UrlPath(sha): UrlPath<String>,
     headers: HeaderMap,
     body: Body,
@@ -156,19 +206,15 @@ pub async fn append(
                 "Upload-Offset header required",
             )
         })?;
-    let Some(st) = status_of(&state, &sha).await? else {
+    let Some(st) = status_of(&state, &who, &sha).await? else {
         return Err(ApiError::not_found("上传任务", "upload"));
     };
     if st.complete {
         return Ok(Json(st).into_response());
     }
-    let Some(_guard) = state.upload_lock(&sha) else {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "upload_busy",
-            "该照片正在上传中",
-            "this photo is being uploaded by another request",
-        ));
+    let device = who.device_id.as_str();
+    let Some(_guard) = state.upload_lock(&sha, device) else {
+        return Err(busy());
     };
     if offset != st.offset {
         return Err(ApiError::new(
@@ -178,11 +224,25 @@ pub async fn append(
             format!("offset mismatch: the server holds {} bytes", st.offset),
         ));
     }
+    let progress = |received: u64| {
+        let (s, d, sqlite, now) = (
+            sha.clone(),
+            device.to_string(),
+            state.sqlite.clone(),
+            state.now_ms(),
+        );
+        async move {
+            tokio::task::spawn_blocking(move || sqlite.upload_progress(&s, &d, received, now))
+                .await
+                .map_err(ApiError::internal)?
+                .map_err(ApiError::from)
+        }
+    };
+    let part = partial_path(&state.blob_dir, &sha, device);
     // Every byte is already here (a crash came between receiving them and storing the photo).
     if st.offset == st.size {
-        return finish(&state, &sha, st.size).await;
+        return finish(&state, device, &sha, st.size).await;
     }
-    let part = partial_path(&state.blob_dir, &sha);
     let mut file = tokio::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -193,10 +253,7 @@ pub async fn append(
     if held < st.offset {
         // The recorded progress is ahead of the bytes on disk (a crash between the two): go back
         // to what the file holds and let the phone resume from there. Never pad with zeros.
-        let (s2, sqlite) = (sha.clone(), state.sqlite.clone());
-        tokio::task::spawn_blocking(move || sqlite.upload_progress(&s2, held))
-            .await
-            .map_err(ApiError::internal)??;
+        progress(held).await?;
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "offset_mismatch",
@@ -234,10 +291,7 @@ pub async fn append(
     }
     file.sync_all().await.map_err(ApiError::internal)?;
     drop(file);
-    let (s2, sqlite) = (sha.clone(), state.sqlite.clone());
-    tokio::task::spawn_blocking(move || sqlite.upload_progress(&s2, received))
-        .await
-        .map_err(ApiError::internal)??;
+    progress(received).await?;
     if too_much {
         return Err(ApiError::bad_request(
             "too_many_bytes",
@@ -254,16 +308,21 @@ pub async fn append(
         })
         .into_response());
     }
-    finish(&state, &sha, st.size).await
+    finish(&state, device, &sha, st.size).await
 }
 
-/// Check a complete upload and store it under its hash.
-async fn finish(state: &AppState, sha: &str, size: u64) -> ApiResult<Response> {
-    let part = partial_path(&state.blob_dir, sha);
+/// Check a complete upload and hold it under its hash, recording `device` as a sender.
+async fn finish(state: &AppState, device: &str, sha: &str, size: u64) -> ApiResult<Response> {
+    let part = partial_path(&state.blob_dir, sha, device);
     let dest = blob_path(&state.blob_dir, sha);
     let stored = |mime: &'static str| async move {
-        let (s, sqlite, now) = (sha.to_string(), state.sqlite.clone(), state.now_ms());
-        tokio::task::spawn_blocking(move || sqlite.photo_stored(&s, mime, size, now))
+        let (s, d, sqlite, now) = (
+            sha.to_string(),
+            device.to_string(),
+            state.sqlite.clone(),
+            state.now_ms(),
+        );
+        tokio::task::spawn_blocking(move || sqlite.photo_stored(&s, mime, size, &d, now))
             .await
             .map_err(ApiError::internal)??;
         Ok::<_, ApiError>(
@@ -276,26 +335,28 @@ async fn finish(state: &AppState, sha: &str, size: u64) -> ApiResult<Response> {
             .into_response(),
         )
     };
-    // Stored under its name already, but not recorded (a crash between the two): record it.
-    if let Ok(existing) = tokio::fs::read(&dest).await {
-        let want = sha.to_string();
-        let mime = tokio::task::spawn_blocking(move || {
-            (sha256_hex(&existing) == want)
-                .then(|| inspect_image(&existing).ok().map(|i| i.mime))
-                .flatten()
-        })
-        .await
-        .map_err(ApiError::internal)?;
-        if let Some(mime) = mime {
-            let _ = tokio::fs::remove_file(&part).await;
+    let bytes = match tokio::fs::read(&part).await {
+        Ok(b) => b,
+        Err(_) => {
+            // This device's bytes were all received and its file is gone: it was renamed into
+            // place and a crash came before it was recorded. The photo under its name is it.
+            let existing = tokio::fs::read(&dest).await.map_err(ApiError::internal)?;
+            let want = sha.to_string();
+            let mime = tokio::task::spawn_blocking(move || {
+                (sha256_hex(&existing) == want)
+                    .then(|| inspect_image(&existing).ok().map(|i| i.mime))
+                    .flatten()
+            })
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::internal("a held photo does not match its name"))?;
             return stored(mime).await;
         }
-    }
-    let bytes = tokio::fs::read(&part).await.map_err(ApiError::internal)?;
+    };
     let discard = || async {
         let _ = tokio::fs::remove_file(&part).await;
-        let (s, sqlite) = (sha.to_string(), state.sqlite.clone());
-        let _ = tokio::task::spawn_blocking(move || sqlite.forget_upload(&s)).await;
+        let (s, d, sqlite) = (sha.to_string(), device.to_string(), state.sqlite.clone());
+        let _ = tokio::task::spawn_blocking(move || sqlite.forget_upload(&s, &d)).await;
     };
     // Hash and structure walk of up to 40 MB: off the async threads; the bytes go there and
     // come back rather than being copied.
@@ -306,6 +367,7 @@ async fn finish(state: &AppState, sha: &str, size: u64) -> ApiResult<Response> {
     })
     .await
     .map_err(ApiError::internal)?;
+    drop(bytes);
     if actual != sha {
         discard().await;
         return Err(ApiError::new(
@@ -325,23 +387,32 @@ async fn finish(state: &AppState, sha: &str, size: u64) -> ApiResult<Response> {
             return Err(xuncha_core::Error::from(problem).into());
         }
     };
-    drop(bytes);
-    if let Some(parent) = dest.parent() {
-        tokio::fs::create_dir_all(parent)
+    if tokio::fs::metadata(&dest).await.is_ok() {
+        // Held already (another device sent it first): this device proved it has the bytes.
+        let _ = tokio::fs::remove_file(&part).await;
+    } else {
+        if let Some(parent) = dest.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        tokio::fs::rename(&part, &dest)
             .await
             .map_err(ApiError::internal)?;
     }
-    tokio::fs::rename(&part, &dest)
-        .await
-        .map_err(ApiError::internal)?;
     stored(mime).await
 }
 
-/// Store a photo received whole (the console's browser upload): its type is checked, it is
+/// Store a photo received whole from `device_id` (the console's browser upload): it is checked,
 /// stored under its SHA-256 like an upload and recorded. Returns the hash and the type.
-pub async fn store_whole(state: &AppState, bytes: Vec<u8>) -> ApiResult<(String, &'static str)> {
+pub async fn store_whole(
+    state: &AppState,
+    device_id: &str,
+    bytes: Vec<u8>,
+) -> ApiResult<(String, &'static str)> {
     let (dir, sqlite, now) = (state.blob_dir.clone(), state.sqlite.clone(), state.now_ms());
-    tokio::task::spawn_blocking(move || store_whole_blocking(&dir, &sqlite, &bytes, now))
+    let device = device_id.to_string();
+    tokio::task::spawn_blocking(move || store_whole_blocking(&dir, &sqlite, &device, &bytes, now))
         .await
         .map_err(ApiError::internal)?
 }
@@ -350,6 +421,7 @@ pub async fn store_whole(state: &AppState, bytes: Vec<u8>) -> ApiResult<(String,
 pub fn store_whole_blocking(
     blob_dir: &Path,
     sqlite: &crate::store::sqlite::SqliteStore,
+    device_id: &str,
     bytes: &[u8],
     now_ms: i64,
 ) -> ApiResult<(String, &'static str)> {
@@ -374,7 +446,7 @@ pub fn store_whole_blocking(
         };
         write().map_err(ApiError::internal)?;
     }
-    sqlite.photo_stored(&sha, mime, bytes.len() as u64, now_ms)?;
+    sqlite.photo_stored(&sha, mime, bytes.len() as u64, device_id, now_ms)?;
     Ok((sha, mime))
 }
 

@@ -2,6 +2,7 @@
 //! handlers. Calls are blocking; handlers run them on tokio's blocking pool.
 
 pub mod sqlite;
+pub mod sqlite_photos;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;

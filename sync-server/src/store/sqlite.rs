@@ -27,6 +27,7 @@ use crate::apply::{PushRules, PushTx, push_batch};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/01_server.sql"),
     include_str!("../../migrations/02_feed.sql"),
+    include_str!("../../migrations/03_photo_owners.sql"),
 ];
 
 /// File name of the database inside the data folder.
@@ -72,11 +73,14 @@ impl SqliteStore {
         })
     }
 
-    fn writer(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub(super) fn writer(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn with_reader<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
+    pub(super) fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut conn = match pooled {
             Some(c) => c,
@@ -107,90 +111,6 @@ impl SqliteStore {
         Ok(self
             .writer()
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
-    }
-
-    /// `(size, received, complete)` of a photo: complete if stored, else the upload's progress.
-    pub fn upload_state(&self, sha256: &str) -> StoreResult<Option<(u64, u64, bool)>> {
-        self.with_reader(|conn| {
-            let stored: Option<i64> = conn
-                .query_row("SELECT size FROM photos WHERE sha256 = ?1", [sha256], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            if let Some(size) = stored {
-                return Ok(Some((size as u64, size as u64, true)));
-            }
-            let up: Option<(i64, i64)> = conn
-                .query_row(
-                    "SELECT size, received FROM uploads WHERE sha256 = ?1",
-                    [sha256],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            Ok(up.map(|(size, received)| (size as u64, received as u64, false)))
-        })
-    }
-
-    /// Start (or restart with a new size) an upload.
-    pub fn create_upload(&self, sha256: &str, size: u64, now_ms: i64) -> StoreResult<()> {
-        self.writer().execute(
-            "INSERT INTO uploads (sha256, size, received, created_ms) VALUES (?1, ?2, 0, ?3)
-             ON CONFLICT(sha256) DO UPDATE SET size = excluded.size, received = 0",
-            params![sha256, size as i64, now_ms],
-        )?;
-        Ok(())
-    }
-
-    /// Bytes received so far for an upload.
-    pub fn upload_progress(&self, sha256: &str, received: u64) -> StoreResult<()> {
-        self.writer().execute(
-            "UPDATE uploads SET received = ?2 WHERE sha256 = ?1",
-            params![sha256, received as i64],
-        )?;
-        Ok(())
-    }
-
-    /// Drop an upload (its bytes were refused).
-    pub fn forget_upload(&self, sha256: &str) -> StoreResult<()> {
-        self.writer()
-            .execute("DELETE FROM uploads WHERE sha256 = ?1", [sha256])?;
-        Ok(())
-    }
-
-    /// A stored photo's type and the cases that use it (for access control).
-    pub fn photo_with_cases(&self, sha256: &str) -> StoreResult<Option<(String, Vec<Case>)>> {
-        self.with_reader(|conn| {
-            let mime: Option<String> = conn
-                .query_row("SELECT mime FROM photos WHERE sha256 = ?1", [sha256], |r| r.get(0))
-                .optional()?;
-            let Some(mime) = mime else { return Ok(None) };
-            let mut st = conn.prepare_cached(
-                "SELECT DISTINCT c.doc FROM case_photos p JOIN cases c ON c.id = p.case_id WHERE p.sha256 = ?1",
-            )?;
-            let docs = st.query_map([sha256], |r| r.get::<_, String>(0))?;
-            let mut cases = Vec::new();
-            for d in docs {
-                cases.push(serde_json::from_str(&d?)?);
-            }
-            Ok(Some((mime, cases)))
-        })
-    }
-
-    /// Record a stored photo and, if an upload was in progress, forget it.
-    pub fn photo_stored(
-        &self,
-        sha256: &str,
-        mime: &str,
-        size: u64,
-        now_ms: i64,
-    ) -> StoreResult<()> {
-        let conn = self.writer();
-        conn.execute(
-            "INSERT OR IGNORE INTO photos (sha256, mime, size, stored_ms) VALUES (?1, ?2, ?3, ?4)",
-            params![sha256, mime, size as i64, now_ms],
-        )?;
-        conn.execute("DELETE FROM uploads WHERE sha256 = ?1", [sha256])?;
-        Ok(())
     }
 }
 
@@ -412,11 +332,16 @@ impl PushTx for SqlitePush<'_> {
                 .unwrap_or(event.server_time_ms.unwrap_or(0))
         ])?;
         for p in event.op.body.photos() {
-            self.tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO case_photos (sha256, case_id, op_id, kind) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![p.sha256, case_id, op_id, p.kind.as_str()])?;
+            super::sqlite_photos::name_photo(
+                self.tx,
+                &p.sha256,
+                &case_id,
+                &op_id,
+                p.kind.as_str(),
+                &event.op.device_id,
+                &event.op.actor,
+                event.server_time_ms.unwrap_or(0),
+            )?;
         }
         Ok(seq)
     }

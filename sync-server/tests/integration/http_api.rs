@@ -621,8 +621,9 @@ fn crash_windows_of_a_photo_upload_heal_on_the_next_sync() {
         db.execute("DELETE FROM photos WHERE sha256 = ?1", [&sha])
             .expect("forget photo");
         db.execute(
-            "INSERT OR REPLACE INTO uploads (sha256, size, received, created_ms) VALUES (?1, ?2, ?3, 0)",
-            rusqlite::params![sha, size, received],
+            "INSERT OR REPLACE INTO uploads (sha256, device_id, size, received, created_ms, touched_ms)
+             VALUES (?1, ?2, ?3, ?4, 0, 0)",
+            rusqlite::params![sha, phone.store.device_id(), size, received],
         )
         .expect("upload row");
         if !keep_blob {

@@ -1,11 +1,17 @@
 //! Photos an attacker (or a broken camera app) sends, over real HTTP against a real server:
 //! bytes that only start like a JPEG, a huge PNG cut short, a whole PNG claiming a billion
 //! pixels are refused when the upload completes, with their own codes, and nothing is kept; a
-//! whole photo that still cannot be decoded costs one decode, however often it is viewed.
+//! whole photo that still cannot be decoded costs one decode, however often it is viewed. A
+//! photo's hash opens nothing without its bytes; an upload in progress is its device's; a case
+//! is not passed before its after-photos arrive, and photos that never come are listed.
 
 use serde_json::{Value, json};
+use uuid::Uuid;
 use xuncha_core::Location;
+use xuncha_core::model::{ActionInput, OpBody, PhotoKind, PhotoRef};
 use xuncha_core::store::{NewReport, PhotoInput, sha256_hex};
+use xuncha_core::sync::protocol::OpStatus;
+use xuncha_core::workflow::{Action, Status};
 
 use crate::hardening::Raw;
 use crate::helpers::{Device, TestServer, metric};
@@ -197,4 +203,239 @@ fn a_photo_that_cannot_be_decoded_is_decoded_once_and_shown_as_a_placeholder() {
         assert!(resp.text().expect("svg").contains("无法预览"));
     }
     assert_eq!(metric(&server, failed), 1, "decoded once, then remembered");
+}
+
+/// A photo reference to `bytes` of `kind`.
+fn photo_ref(bytes: &[u8], kind: PhotoKind) -> PhotoRef {
+    PhotoRef {
+        sha256: sha256_hex(bytes),
+        kind,
+        mime: "image/jpeg".into(),
+        size: bytes.len() as u64,
+        captured_at_ms: None,
+        location: None,
+    }
+}
+
+/// GET `path` with the client's token: the status.
+fn get_status(raw: &Raw, path: &str) -> u16 {
+    reqwest::blocking::Client::new()
+        .get(format!("{}{path}", raw.url))
+        .bearer_auth(&raw.token)
+        .send()
+        .expect("get")
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn knowing_a_photos_hash_opens_nothing_and_reveals_nothing() {
+    let server = TestServer::start();
+    // inspector1's photo, on the server with its case.
+    let owner = Device::signed_in(&server, "inspector1", 0);
+    owner.report("0101", 77);
+    owner.sync();
+    let victim = crate::helpers::photo_bytes(77);
+    let sha = sha256_hex(&victim);
+    // inspector2 learnt the hash (a leaked export, a screenshot of a URL) but not the bytes.
+    let mut thief = Raw::login(&server, "inspector2", "thief-phone");
+    let announce = |sha: &str, size: usize| -> (u16, Value) {
+        let resp = reqwest::blocking::Client::new()
+            .post(format!("{}/v1/uploads", thief.url))
+            .bearer_auth(&thief.token)
+            .json(&json!({"sha256": sha, "size": size}))
+            .send()
+            .expect("create");
+        let status = resp.status().as_u16();
+        (status, resp.json().unwrap_or(Value::Null))
+    };
+    // Announcing it answers exactly as for a photo nobody has: send the bytes from 0.
+    let (s, b) = announce(&sha, victim.len());
+    assert_eq!(
+        (s, b["offset"].as_u64(), b["complete"].as_bool()),
+        (201, Some(0), Some(false))
+    );
+    let unknown = sha256_hex(b"a photo nobody has");
+    let (s2, b2) = announce(&unknown, victim.len());
+    assert_eq!(
+        (s2, b2["offset"].clone(), b2["complete"].clone()),
+        (s, b["offset"].clone(), b["complete"].clone())
+    );
+    // Naming it on its own case is taken (its bytes could still follow)…
+    let case = Uuid::now_v7();
+    let mut body = crate::hardening::report_body(30.2552, 120.1552, "别人的照片".into());
+    if let OpBody::Report { photos, .. } = &mut body {
+        *photos = vec![photo_ref(&victim, PhotoKind::Before)];
+    }
+    let op = thief.op(case, body);
+    let r = thief.push(&[op]);
+    assert_eq!(r.results[0].status, OpStatus::Accepted);
+    // …but opens nothing: the same 404 as for a photo that does not exist.
+    assert_eq!(get_status(&thief, &format!("/v1/photos/{sha}")), 404);
+    assert_eq!(get_status(&thief, &format!("/v1/photos/{sha}/thumb")), 404);
+    assert_eq!(get_status(&thief, &format!("/v1/photos/{unknown}")), 404);
+    // The owner still sees their photo.
+    let owner_raw = Raw::login(&server, "inspector1", "owner-desk");
+    assert_eq!(get_status(&owner_raw, &format!("/v1/photos/{sha}")), 200);
+    // Whoever really holds the bytes proves it by sending them, and then it is theirs too.
+    let (s, b) = upload(&thief, &victim);
+    assert_eq!((s, b["complete"].as_bool()), (200, Some(true)), "{b}");
+    assert_eq!(get_status(&thief, &format!("/v1/photos/{sha}")), 200);
+}
+
+#[test]
+fn an_upload_in_progress_belongs_to_its_device() {
+    let server = TestServer::start();
+    let first = Raw::login(&server, "inspector1", "first-phone");
+    let other = Raw::login(&server, "inspector2", "other-phone");
+    let bytes = xuncha_core::store::photo_format::sample_jpeg(5, 40_000);
+    let sha = sha256_hex(&bytes);
+    let client = reqwest::blocking::Client::new();
+    let create = |raw: &Raw, size: usize| {
+        client
+            .post(format!("{}/v1/uploads", raw.url))
+            .bearer_auth(&raw.token)
+            .json(&json!({"sha256": sha, "size": size}))
+            .send()
+            .expect("create")
+            .status()
+            .as_u16()
+    };
+    let offset = |raw: &Raw| -> Value {
+        client
+            .get(format!("{}/v1/uploads/{sha}", raw.url))
+            .bearer_auth(&raw.token)
+            .send()
+            .expect("status")
+            .json()
+            .expect("json")
+    };
+    assert_eq!(create(&first, bytes.len()), 201);
+    let half = client
+        .patch(format!("{}/v1/uploads/{sha}", first.url))
+        .bearer_auth(&first.token)
+        .header("upload-offset", "0")
+        .body(bytes[..20_000].to_vec())
+        .send()
+        .expect("half");
+    assert_eq!(half.status().as_u16(), 200);
+    // Another user announces the same hash with another size: their own upload, not a reset.
+    assert_eq!(create(&other, bytes.len() + 1), 201);
+    assert_eq!(offset(&other)["offset"], 0);
+    let mine = offset(&first);
+    assert_eq!(
+        (mine["offset"].as_u64(), mine["size"].as_u64()),
+        (Some(20_000), Some(bytes.len() as u64))
+    );
+    // The first phone finishes where it stopped.
+    let rest = client
+        .patch(format!("{}/v1/uploads/{sha}", first.url))
+        .bearer_auth(&first.token)
+        .header("upload-offset", "20000")
+        .body(bytes[20_000..].to_vec())
+        .send()
+        .expect("rest");
+    let done: Value = rest.json().expect("json");
+    assert_eq!(done["complete"], true, "{done}");
+}
+
+#[test]
+fn a_case_is_not_passed_before_its_after_photos_arrive_and_late_photos_are_listed() {
+    let server = TestServer::start_with(xuncha_server::Config {
+        photo_arrival_grace_ms: 0,
+        ..xuncha_server::Config::default()
+    });
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let case = phone.report("0101", 21);
+    phone.sync();
+    let mut sup = Raw::login(&server, "supervisor1", "sup-phone");
+    let mut unit = Raw::login(&server, "unit1", "unit-phone");
+    let input = |unit_id: Option<&str>| ActionInput {
+        text: String::new(),
+        unit_id: unit_id.map(str::to_string),
+        deadline_ms: Some(crate::helpers::now_ms() + 3 * 86_400_000),
+        until_ms: None,
+        duplicate_of: None,
+    };
+    let reg = sup.op(
+        case,
+        OpBody::for_action(Action::Register, input(None)).expect("register"),
+    );
+    let dis = sup.op(
+        case,
+        OpBody::for_action(Action::Dispatch, input(Some("u1"))).expect("dispatch"),
+    );
+    assert!(
+        sup.push(&[reg, dis])
+            .results
+            .iter()
+            .all(|r| r.status == OpStatus::Accepted)
+    );
+    let after = xuncha_core::store::photo_format::sample_jpeg(22, 8_000);
+    let ack = unit.op(
+        case,
+        OpBody::Acknowledge {
+            note: String::new(),
+        },
+    );
+    let fix = unit.op(
+        case,
+        OpBody::Rectify {
+            note: "已清理".into(),
+            photos: vec![photo_ref(&after, PhotoKind::After)],
+        },
+    );
+    assert!(
+        unit.push(&[ack, fix])
+            .results
+            .iter()
+            .all(|r| r.status == OpStatus::Accepted)
+    );
+
+    // The supervisor's page says the after-photo is still arriving; passing is refused.
+    let b = crate::console_kit::console(&server, "supervisor1");
+    let (_, page) = crate::console_kit::get(&b, &server, &format!("/console/cases/{case}"));
+    assert!(
+        page.contains("after-waiting") && page.contains("整改照片仍在上传"),
+        "{page}"
+    );
+    assert!(!page.contains("data-action=\"verify_pass\""));
+    let seen = crate::console_kit::field(&page, "seen");
+    let csrf = crate::console_kit::field(&page, "csrf");
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("seen", seen.as_str()),
+        ("action", "verify_pass"),
+        ("text", "合格"),
+    ];
+    let (s, page) = crate::console_kit::act(&b, &server, case, &form);
+    assert_eq!(s, 409);
+    assert!(page.contains("整改照片仍在上传"));
+    assert_eq!(crate::console_kit::status(&server, case), Status::Rectified);
+    // Past the grace period it is on the supervisors' list of photos that never came.
+    let (s, list) = crate::console_kit::get(&b, &server, "/console/photos/waiting");
+    assert_eq!(s, 200);
+    assert!(
+        list.contains(&sha256_hex(&after)[..12]) && list.contains("unit-phone"),
+        "{list}"
+    );
+
+    // The unit's phone sends the photo: listed no more, and the case can be passed.
+    let (s, _) = upload(&unit, &after);
+    assert_eq!(s, 200);
+    let (_, list) = crate::console_kit::get(&b, &server, "/console/photos/waiting");
+    assert!(!list.contains(&sha256_hex(&after)[..12]));
+    let (_, page) = crate::console_kit::get(&b, &server, &format!("/console/cases/{case}"));
+    assert!(page.contains("data-action=\"verify_pass\""));
+    let seen = crate::console_kit::field(&page, "seen");
+    let csrf = crate::console_kit::field(&page, "csrf");
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("seen", seen.as_str()),
+        ("action", "verify_pass"),
+        ("text", "合格"),
+    ];
+    let (s, _) = crate::console_kit::act(&b, &server, case, &form);
+    assert_eq!(s, 303);
+    assert_eq!(crate::console_kit::status(&server, case), Status::Closed);
 }

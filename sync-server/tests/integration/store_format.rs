@@ -71,6 +71,11 @@ fn a_schema_1_database_is_upgraded_and_its_events_carry_their_sequence() {
             [],
         )
         .expect("old event");
+        conn.execute_batch(
+            "INSERT INTO case_photos (sha256, case_id, op_id, kind) VALUES ('aa', 'case', 'op', 'before');
+             INSERT INTO uploads (sha256, size, received, created_ms) VALUES ('bb', 10, 4, 5);",
+        )
+        .expect("old photo rows");
     }
     let store = SqliteStore::open(dir.path()).expect("upgrade");
     drop(store);
@@ -84,7 +89,7 @@ fn a_schema_1_database_is_upgraded_and_its_events_carry_their_sequence() {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .expect("row");
-    assert_eq!((version, seq_in_json, status.as_str()), (2, 7, "submitted"));
+    assert_eq!((version, seq_in_json, status.as_str()), (3, 7, "submitted"));
     let index: String = conn
         .query_row(
             "SELECT sql FROM sqlite_master WHERE name = 'events_by_unit_after'",
@@ -93,4 +98,21 @@ fn a_schema_1_database_is_upgraded_and_its_events_carry_their_sequence() {
         )
         .expect("index");
     assert!(index.contains("IS NOT NULL"), "{index}");
+    // Schema 3: case photos from before stay open as they were; an old upload has no owner.
+    let granted: i64 = conn
+        .query_row(
+            "SELECT granted FROM case_photos WHERE sha256 = 'aa'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("photo row");
+    assert_eq!(granted, 1);
+    let (device, received): (String, i64) = conn
+        .query_row(
+            "SELECT device_id, received FROM uploads WHERE sha256 = 'bb'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("upload row");
+    assert_eq!((device.as_str(), received), ("", 4));
 }

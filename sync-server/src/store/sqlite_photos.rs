@@ -1,0 +1,299 @@
+//! Photo bookkeeping of the SQLite store: uploads in progress (one per photo and device), the
+//! photos held and which devices sent their bytes, and which case photos are *granted* (open to
+//! those who see the case). The rules, in one place:
+//!
+//! - an operation may name any hash; its photo is granted at once if the operation's device
+//!   sent those bytes, or its author can already see a case showing that photo, and otherwise
+//!   when the device's upload of the bytes completes, never before;
+//! - a photo is answered as held (`complete`) to a device only on the same terms, so an upload
+//!   announcement reveals nothing about other people's photos;
+//! - an upload in progress belongs to its device; another device's announcement of the same
+//!   hash never resets it.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use xuncha_core::model::{Actor, Case};
+use xuncha_core::scope;
+
+use super::StoreResult;
+use super::sqlite::SqliteStore;
+
+/// An upload in progress: announced size, bytes received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadRow {
+    /// Size announced when the upload was created.
+    pub size: u64,
+    /// Bytes received so far.
+    pub received: u64,
+}
+
+/// A case photo named by an operation whose bytes have not come from its device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitingPhoto {
+    /// The photo's hash.
+    pub sha256: String,
+    /// The case.
+    pub case: Case,
+    /// `before`, `after`, …
+    pub kind: String,
+    /// The device that named it (and should send it).
+    pub device_id: String,
+    /// When the server received the operation (UTC ms).
+    pub named_ms: i64,
+}
+
+/// At most this many other cases are read to decide whether an author can see a photo.
+const GRANT_CANDIDATES: i64 = 64;
+
+/// Does `actor` see a case that shows `sha256` (a granted row)?
+pub(super) fn actor_sees_photo(
+    conn: &Connection,
+    actor: &Actor,
+    sha256: &str,
+) -> StoreResult<bool> {
+    let mut st = conn.prepare_cached(
+        "SELECT DISTINCT c.doc FROM case_photos p JOIN cases c ON c.id = p.case_id
+         WHERE p.sha256 = ?1 AND p.granted = 1 LIMIT ?2",
+    )?;
+    let docs = st.query_map(params![sha256, GRANT_CANDIDATES], |r| r.get::<_, String>(0))?;
+    for d in docs {
+        let case: Case = serde_json::from_str(&d?)?;
+        if scope::can_see(actor, &case) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Did `device_id` send the bytes of `sha256`?
+pub(super) fn device_sent(conn: &Connection, sha256: &str, device_id: &str) -> StoreResult<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM photo_uploaders WHERE sha256 = ?1 AND device_id = ?2")?
+        .exists(params![sha256, device_id])?)
+}
+
+/// Record that `op_id` (from `device_id`, by `actor`) names `sha256` on `case_id`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn name_photo(
+    conn: &Connection,
+    sha256: &str,
+    case_id: &str,
+    op_id: &str,
+    kind: &str,
+    device_id: &str,
+    actor: &Actor,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let granted = device_sent(conn, sha256, device_id)? || actor_sees_photo(conn, actor, sha256)?;
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO case_photos (sha256, case_id, op_id, kind, device_id, granted, named_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![sha256, case_id, op_id, kind, device_id, granted, now_ms])?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// The photo's size if it is held and `device_id` may be told so: the device sent its bytes,
+    /// or `actor` sees a case that shows it.
+    pub fn photo_held_for(
+        &self,
+        sha256: &str,
+        device_id: &str,
+        actor: &Actor,
+    ) -> StoreResult<Option<u64>> {
+        self.with_reader(|conn| {
+            let size: Option<i64> = conn
+                .query_row("SELECT size FROM photos WHERE sha256 = ?1", [sha256], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let Some(size) = size else { return Ok(None) };
+            let told =
+                device_sent(conn, sha256, device_id)? || actor_sees_photo(conn, actor, sha256)?;
+            Ok(told.then_some(size as u64))
+        })
+    }
+
+    /// This device's upload of the photo, if one is in progress.
+    pub fn upload(&self, sha256: &str, device_id: &str) -> StoreResult<Option<UploadRow>> {
+        self.with_reader(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT size, received FROM uploads WHERE sha256 = ?1 AND device_id = ?2",
+                    params![sha256, device_id],
+                    |r| {
+                        Ok(UploadRow {
+                            size: r.get::<_, i64>(0)? as u64,
+                            received: r.get::<_, i64>(1)? as u64,
+                        })
+                    },
+                )
+                .optional()?)
+        })
+    }
+
+    /// Start (or restart with a new size) this device's upload of the photo.
+    pub fn create_upload(
+        &self,
+        sha256: &str,
+        device_id: &str,
+        size: u64,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.writer().execute(
+            "INSERT INTO uploads (sha256, device_id, size, received, created_ms, touched_ms)
+             VALUES (?1, ?2, ?3, 0, ?4, ?4)
+             ON CONFLICT(sha256, device_id) DO UPDATE
+                SET size = excluded.size, received = 0, touched_ms = excluded.touched_ms",
+            params![sha256, device_id, size as i64, now_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Bytes received so far for this device's upload.
+    pub fn upload_progress(
+        &self,
+        sha256: &str,
+        device_id: &str,
+        received: u64,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.writer().execute(
+            "UPDATE uploads SET received = ?3, touched_ms = ?4 WHERE sha256 = ?1 AND device_id = ?2",
+            params![sha256, device_id, received as i64, now_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Drop this device's upload (its bytes were refused).
+    pub fn forget_upload(&self, sha256: &str, device_id: &str) -> StoreResult<()> {
+        self.writer().execute(
+            "DELETE FROM uploads WHERE sha256 = ?1 AND device_id = ?2",
+            params![sha256, device_id],
+        )?;
+        Ok(())
+    }
+
+    /// A stored photo's type and the cases that show it (granted rows only: for access control).
+    pub fn photo_with_cases(&self, sha256: &str) -> StoreResult<Option<(String, Vec<Case>)>> {
+        self.with_reader(|conn| {
+            let mime: Option<String> = conn
+                .query_row("SELECT mime FROM photos WHERE sha256 = ?1", [sha256], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let Some(mime) = mime else { return Ok(None) };
+            let mut st = conn.prepare_cached(
+                "SELECT DISTINCT c.doc FROM case_photos p JOIN cases c ON c.id = p.case_id
+                 WHERE p.sha256 = ?1 AND p.granted = 1",
+            )?;
+            let docs = st.query_map([sha256], |r| r.get::<_, String>(0))?;
+            let mut cases = Vec::new();
+            for d in docs {
+                cases.push(serde_json::from_str(&d?)?);
+            }
+            Ok(Some((mime, cases)))
+        })
+    }
+
+    /// `device_id` sent the whole, checked bytes of a photo: hold it, remember who sent it,
+    /// grant the case photos that device named, and end its upload. One transaction.
+    pub fn photo_stored(
+        &self,
+        sha256: &str,
+        mime: &str,
+        size: u64,
+        device_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO photos (sha256, mime, size, stored_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![sha256, mime, size as i64, now_ms],
+        )?;
+        tx.execute(
+            "INSERT OR IGNORE INTO photo_uploaders (sha256, device_id) VALUES (?1, ?2)",
+            params![sha256, device_id],
+        )?;
+        tx.execute(
+            "UPDATE case_photos SET granted = 1 WHERE sha256 = ?1 AND device_id = ?2 AND granted = 0",
+            params![sha256, device_id],
+        )?;
+        tx.execute(
+            "DELETE FROM uploads WHERE sha256 = ?1 AND device_id = ?2",
+            params![sha256, device_id],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The case's photos whose bytes have not arrived (hashes).
+    pub fn case_photos_waiting(&self, case_id: &str) -> StoreResult<Vec<String>> {
+        self.with_reader(|conn| {
+            let mut st = conn.prepare_cached(
+                "SELECT DISTINCT p.sha256 FROM case_photos p
+                 WHERE p.case_id = ?1
+                   AND (p.granted = 0 OR NOT EXISTS (SELECT 1 FROM photos h WHERE h.sha256 = p.sha256))
+                 ORDER BY p.sha256",
+            )?;
+            let rows = st.query_map([case_id], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// The after-photos of the case's latest rectification that have not arrived (hashes).
+    pub fn after_photos_waiting(&self, case_id: &str) -> StoreResult<Vec<String>> {
+        self.with_reader(|conn| {
+            let mut st = conn.prepare_cached(
+                "WITH latest AS (
+                    SELECT p.op_id FROM case_photos p JOIN events e ON e.op_id = p.op_id
+                    WHERE p.case_id = ?1 AND p.kind = 'after' ORDER BY e.seq DESC LIMIT 1)
+                 SELECT p.sha256 FROM case_photos p
+                 WHERE p.case_id = ?1 AND p.op_id = (SELECT op_id FROM latest)
+                   AND (p.granted = 0 OR NOT EXISTS (SELECT 1 FROM photos h WHERE h.sha256 = p.sha256))
+                 ORDER BY p.sha256",
+            )?;
+            let rows = st.query_map([case_id], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Case photos still waiting for their bytes, named before `named_before_ms`, oldest first,
+    /// at most `limit`.
+    pub fn waiting_photos(
+        &self,
+        named_before_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<WaitingPhoto>> {
+        self.with_reader(|conn| {
+            let mut st = conn.prepare_cached(
+                "SELECT p.sha256, c.doc, p.kind, p.device_id, p.named_ms
+                 FROM case_photos p JOIN cases c ON c.id = p.case_id
+                 WHERE p.granted = 0 AND p.named_ms < ?1
+                 ORDER BY p.named_ms LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![named_before_ms, limit as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (sha256, doc, kind, device_id, named_ms) = row?;
+                out.push(WaitingPhoto {
+                    sha256,
+                    case: serde_json::from_str(&doc)?,
+                    kind,
+                    device_id,
+                    named_ms,
+                });
+            }
+            Ok(out)
+        })
+    }
+}
