@@ -16,6 +16,7 @@ pub mod demo_cases;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod housekeeping;
 pub mod metrics;
 pub mod router;
 pub mod seed;
@@ -36,6 +37,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    housekeeping::spawn(state.clone());
     connections::serve(listener, state, shutdown).await
 }
 

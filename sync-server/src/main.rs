@@ -72,6 +72,19 @@ struct ServeOptions {
     /// Photos decoded into thumbnails at once (each may take up to 256 MiB while it runs).
     #[arg(long, env = "XUNCHA_THUMBNAIL_DECODES", default_value_t = 2)]
     thumbnail_decodes: usize,
+    /// Hours after which a photo named by an operation, whose bytes have not come, is listed
+    /// for supervisors.
+    #[arg(long, env = "XUNCHA_PHOTO_ARRIVAL_GRACE_HOURS", default_value_t = 24)]
+    photo_arrival_grace_hours: i64,
+    /// Days an upload may receive no byte before it is dropped.
+    #[arg(long, env = "XUNCHA_UPLOAD_EXPIRY_DAYS", default_value_t = 7)]
+    upload_expiry_days: i64,
+    /// Days after which a photo no operation names is deleted.
+    #[arg(long, env = "XUNCHA_UNNAMED_PHOTO_DAYS", default_value_t = 7)]
+    unnamed_photo_days: i64,
+    /// MiB one device may hold in photos no operation names.
+    #[arg(long, env = "XUNCHA_DEVICE_QUOTA_MIB", default_value_t = 512)]
+    device_quota_mib: u64,
 }
 
 impl ServeOptions {
@@ -101,6 +114,12 @@ impl ServeOptions {
                 deadline_horizon_ms: self.deadline_horizon_days.clamp(1, 3_660) * 86_400_000,
             },
             thumbnail_decodes: self.thumbnail_decodes.max(1),
+            photo_arrival_grace_ms: self.photo_arrival_grace_hours.clamp(0, 24 * 365) * 3_600_000,
+            storage: xuncha_server::housekeeping::StorageLimits {
+                upload_expiry_ms: self.upload_expiry_days.clamp(1, 365) * 86_400_000,
+                unreferenced_grace_ms: self.unnamed_photo_days.clamp(1, 365) * 86_400_000,
+                device_quota_bytes: self.device_quota_mib.clamp(1, 1 << 20) * 1_048_576,
+            },
             ..Config::default()
         }
     }
@@ -176,6 +195,12 @@ enum Command {
         data: PathBuf,
         /// The JSON file.
         file: PathBuf,
+    },
+    /// Where the bytes are: database, photos (and those no operation names), uploads in
+    /// progress, thumbnails, photos still to come, and the devices holding the most unnamed bytes.
+    Usage {
+        #[arg(long, default_value = "xuncha-data")]
+        data: PathBuf,
     },
     /// Revoke a device: its tokens stop working at once and it cannot sign in again.
     RevokeDevice {
@@ -301,6 +326,13 @@ fn run(cli: Cli) -> Result<(), String> {
                 .set_reference(&reference)
                 .map_err(|e| e.to_string())?;
             println!("reference data imported as version {v}");
+            Ok(())
+        }
+        Command::Usage { data } => {
+            let state = open(&data)?;
+            let report = xuncha_server::housekeeping::usage_report(&state, &data)
+                .map_err(|e| e.to_string())?;
+            print!("{report}");
             Ok(())
         }
         Command::RevokeDevice { data, id } => {

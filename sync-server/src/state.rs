@@ -39,6 +39,8 @@ pub struct Config {
     /// A photo named by an operation whose bytes have not come after this long is listed for
     /// supervisors (`/console/photos/waiting`).
     pub photo_arrival_grace_ms: i64,
+    /// Upload expiry, collection of unnamed photos, per-device quota.
+    pub storage: crate::housekeeping::StorageLimits,
     /// An online map tile layer under the console's case map (off by default: the plain SVG map
     /// works on a closed intranet).
     pub map_tiles: Option<MapTiles>,
@@ -73,6 +75,7 @@ impl Default for Config {
             upload_idle_timeout: std::time::Duration::from_secs(30),
             thumbnail_decodes: 2,
             photo_arrival_grace_ms: 24 * 3_600_000,
+            storage: crate::housekeeping::StorageLimits::default(),
             map_tiles: None,
             metrics_token: None,
         }

@@ -119,10 +119,13 @@ mod tests {
     }
 
     #[test]
-    fn jpeg_bytes_are_sized_and_signed() {
-        let b = jpeg_bytes(3, 1000);
-        assert_eq!(b.len(), 1000);
-        assert_eq!(xuncha_core::store::sniff_image_type(&b), Some("image/jpeg"));
+    fn jpeg_bytes_are_sized_whole_and_distinct() {
+        let b = jpeg_bytes(3, 5000);
+        assert_eq!(b.len(), 5000);
+        assert_eq!(
+            xuncha_core::store::inspect_image(&b).map(|i| i.mime),
+            Ok("image/jpeg")
+        );
         assert_ne!(jpeg_bytes(1, 100), jpeg_bytes(2, 100));
     }
 }

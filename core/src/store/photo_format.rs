@@ -98,17 +98,23 @@ pub fn inspect(bytes: &[u8]) -> Result<ImageInfo, ImageProblem> {
 /// A real 64x48 JPEG (a street corner), the photo of tests, demos and benchmarks.
 const STREET_JPEG: &[u8] = include_bytes!("../../tests/fixtures/images/street.jpg");
 
-/// A real, whole JPEG of about `len` bytes (at least ~1.2 KB), different for every `seed`: the
-/// street picture with a comment segment of seeded filler after its start marker. Every decoder
-/// reads it; tests, the demo city and benchmarks use it where a phone would send a photo.
+/// A real, whole JPEG of exactly `len` bytes (or, below ~1.2 KB, the smallest it can be),
+/// different for every `seed`: the street picture with comment segments of seeded filler after
+/// its start marker. Every decoder reads it; tests, the demo city and benchmarks use it where a
+/// phone would send a photo.
 pub fn sample_jpeg(seed: u64, len: usize) -> Vec<u8> {
     const MAX_SEGMENT: usize = 65_533;
-    let mut out = Vec::with_capacity(len.max(STREET_JPEG.len() + 12));
+    // Bytes of comment segments (4 bytes of marker and length, then the filler).
+    let mut extra = len.saturating_sub(STREET_JPEG.len()).max(12);
+    let mut out = Vec::with_capacity(STREET_JPEG.len() + extra);
     out.extend_from_slice(&STREET_JPEG[..2]);
-    let mut filler = len.saturating_sub(STREET_JPEG.len() + 4).max(8);
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    while filler > 0 {
-        let n = filler.min(MAX_SEGMENT);
+    while extra >= 5 {
+        let mut n = (extra - 4).min(MAX_SEGMENT);
+        // Never leave a remainder too small for one more segment.
+        if (1..5).contains(&(extra - 4 - n)) {
+            n -= 5;
+        }
         out.extend_from_slice(&[0xFF, 0xFE]);
         out.extend_from_slice(&((n + 2) as u16).to_be_bytes());
         for _ in 0..n {
@@ -117,9 +123,7 @@ pub fn sample_jpeg(seed: u64, len: usize) -> Vec<u8> {
             x ^= x << 17;
             out.push(x as u8);
         }
-        filler -= n;
-        // Another segment header follows; keep the total near `len`.
-        filler = filler.saturating_sub(4);
+        extra -= n + 4;
     }
     out.extend_from_slice(&STREET_JPEG[2..]);
     out
@@ -450,15 +454,12 @@ mod tests {
     }
 
     #[test]
-    fn sample_jpegs_are_whole_distinct_and_near_their_size() {
-        for (seed, len) in [(1, 0), (2, 4_096), (3, 300_000)] {
+    fn sample_jpegs_are_whole_distinct_and_exactly_their_size() {
+        let edge = STREET_JPEG.len() + 65_533 + 4 + 2;
+        for (seed, len) in [(1, 0), (2, 4_096), (3, 300_000), (4, edge)] {
             let b = sample_jpeg(seed, len);
             assert!(inspect(&b).is_ok(), "{len}");
-            assert!(
-                b.len().abs_diff(len.max(1_230)) < 64,
-                "{len} -> {}",
-                b.len()
-            );
+            assert_eq!(b.len(), len.max(STREET_JPEG.len() + 12), "{len}");
         }
         assert_ne!(sample_jpeg(1, 4_096), sample_jpeg(2, 4_096));
     }

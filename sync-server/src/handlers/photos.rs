@@ -40,7 +40,7 @@ pub fn blob_path(dir: &Path, sha: &str) -> PathBuf {
 
 /// Where `device_id`'s bytes of an upload in progress are kept (one file per photo and device:
 /// two devices sending the same photo never write into each other's file).
-fn partial_path(dir: &Path, sha: &str, device_id: &str) -> PathBuf {
+pub fn partial_path(dir: &Path, sha: &str, device_id: &str) -> PathBuf {
     let tag = &sha256_hex(device_id.as_bytes())[..16];
     dir.join("partial").join(format!("{sha}.{tag}"))
 }
@@ -91,7 +91,8 @@ async fn status_of(
     request_body(content = Object, description = "{sha256, size}"),
     responses((status = 201, description = "UploadStatus {sha256, offset, size, complete}", body = Object),
               (status = 200, description = "already held for this device", body = Object),
-              (status = 413, description = "photo too large", body = Object)))]
+              (status = 413, description = "photo too large", body = Object),
+              (status = 507, description = "the device's quota of photos no case uses is full (device_quota_exceeded)", body = Object)))]
 pub async fn create(
     State(state): State<AppState>,
     who: Principal,
@@ -125,6 +126,26 @@ pub async fn create(
     let Some(_guard) = state.upload_lock(&req.sha256, &who.device_id) else {
         return Err(busy());
     };
+    let (d, sqlite) = (who.device_id.clone(), state.sqlite.clone());
+    let held = tokio::task::spawn_blocking(move || sqlite.device_unreferenced_bytes(&d))
+        .await
+        .map_err(ApiError::internal)??;
+    let quota = state.config.storage.device_quota_bytes;
+    if held.saturating_add(req.size) > quota {
+        tracing::warn!(device = %who.device_id, held, quota, "upload refused: device quota");
+        return Err(ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "device_quota_exceeded",
+            format!(
+                "本设备已上传但未被任何案件使用的照片已达 {} MiB 上限，请先同步案件",
+                quota / 1_048_576
+            ),
+            format!(
+                "this device holds {} MiB of photos no case uses (the limit); sync its cases first",
+                quota / 1_048_576
+            ),
+        ));
+    }
     let (sha, device, size, now) = (
         req.sha256.clone(),
         who.device_id.clone(),

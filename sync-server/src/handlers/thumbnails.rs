@@ -113,6 +113,12 @@ impl NoThumb {
     }
 }
 
+/// Drop what was made for a photo that is gone.
+pub fn forget(blob_dir: &Path, sha: &str) {
+    let _ = std::fs::remove_file(thumb_path(blob_dir, sha));
+    let _ = std::fs::remove_file(failed_path(blob_dir, sha));
+}
+
 /// The thumbnail made earlier, or that it failed earlier; None if it was never tried.
 async fn cached(blob_dir: &Path, sha: &str) -> Option<Result<Vec<u8>, NoThumb>> {
     if let Ok(b) = tokio::fs::read(thumb_path(blob_dir, sha)).await {

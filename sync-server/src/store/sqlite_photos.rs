@@ -297,3 +297,144 @@ impl SqliteStore {
         })
     }
 }
+
+/// Where the bytes are, for `xuncha-server usage` and the housekeeping log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PhotoUsage {
+    /// Photos held.
+    pub photos: u64,
+    /// Their bytes.
+    pub photo_bytes: u64,
+    /// Photos held that no operation names.
+    pub unreferenced: u64,
+    /// Their bytes.
+    pub unreferenced_bytes: u64,
+    /// Uploads in progress.
+    pub uploads: u64,
+    /// Bytes received for them so far.
+    pub upload_bytes: u64,
+    /// Case photos whose bytes have not come.
+    pub waiting: u64,
+    /// Devices holding the most unreferenced bytes (photos plus uploads in progress), largest
+    /// first: `(device, bytes)`.
+    pub top_devices: Vec<(String, u64)>,
+}
+
+/// `NOT EXISTS` a case photo naming `h.sha256`.
+const UNNAMED: &str = "NOT EXISTS (SELECT 1 FROM case_photos p WHERE p.sha256 = h.sha256)";
+
+impl SqliteStore {
+    /// Bytes `device_id` holds on the server that no operation names: photos it sent that no
+    /// case uses, and its uploads in progress (what the per-device quota counts).
+    pub fn device_unreferenced_bytes(&self, device_id: &str) -> StoreResult<u64> {
+        self.with_reader(|conn| {
+            let photos: i64 = conn.query_row(
+                &format!(
+                    "SELECT COALESCE(SUM(h.size), 0) FROM photos h
+                     JOIN photo_uploaders u ON u.sha256 = h.sha256
+                     WHERE u.device_id = ?1 AND {UNNAMED}"
+                ),
+                [device_id],
+                |r| r.get(0),
+            )?;
+            let uploads: i64 = conn.query_row(
+                "SELECT COALESCE(SUM(size), 0) FROM uploads WHERE device_id = ?1",
+                [device_id],
+                |r| r.get(0),
+            )?;
+            Ok((photos + uploads).max(0) as u64)
+        })
+    }
+
+    /// Uploads that received no byte since `touched_before_ms`: `(sha256, device_id)`.
+    pub fn stale_uploads(
+        &self,
+        touched_before_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, String)>> {
+        self.with_reader(|conn| {
+            let mut st = conn.prepare_cached(
+                "SELECT sha256, device_id FROM uploads WHERE touched_ms < ?1 ORDER BY touched_ms LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![touched_before_ms, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Photos stored before `stored_before_ms` that no operation names.
+    pub fn unreferenced_photos(
+        &self,
+        stored_before_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<String>> {
+        self.with_reader(|conn| {
+            let mut st = conn.prepare_cached(&format!(
+                "SELECT h.sha256 FROM photos h WHERE h.stored_ms < ?1 AND {UNNAMED}
+                 ORDER BY h.stored_ms LIMIT ?2"
+            ))?;
+            let rows = st.query_map(params![stored_before_ms, limit as i64], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Forget a photo if still no operation names it (decided in the writer's transaction, so
+    /// a push naming it meanwhile keeps it); true if forgotten, and its file may go.
+    pub fn forget_unreferenced_photo(&self, sha256: &str) -> StoreResult<bool> {
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        let gone = tx.execute(
+            &format!("DELETE FROM photos AS h WHERE h.sha256 = ?1 AND {UNNAMED}"),
+            [sha256],
+        )? > 0;
+        if gone {
+            tx.execute("DELETE FROM photo_uploaders WHERE sha256 = ?1", [sha256])?;
+        }
+        tx.commit()?;
+        Ok(gone)
+    }
+
+    /// Where the bytes are.
+    pub fn photo_usage(&self) -> StoreResult<PhotoUsage> {
+        self.with_reader(|conn| {
+            let pair = |sql: &str| -> rusqlite::Result<(u64, u64)> {
+                conn.query_row(sql, [], |r| {
+                    Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+                })
+            };
+            let (photos, photo_bytes) =
+                pair("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM photos")?;
+            let (unreferenced, unreferenced_bytes) = pair(&format!(
+                "SELECT COUNT(*), COALESCE(SUM(h.size), 0) FROM photos h WHERE {UNNAMED}"
+            ))?;
+            let (uploads, upload_bytes) =
+                pair("SELECT COUNT(*), COALESCE(SUM(received), 0) FROM uploads")?;
+            let waiting: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM case_photos WHERE granted = 0",
+                [],
+                |r| r.get(0),
+            )?;
+            let mut st = conn.prepare(&format!(
+                "SELECT device_id, SUM(bytes) AS total FROM (
+                    SELECT u.device_id, h.size AS bytes FROM photos h
+                    JOIN photo_uploaders u ON u.sha256 = h.sha256 WHERE {UNNAMED}
+                    UNION ALL SELECT device_id, size FROM uploads)
+                 GROUP BY device_id ORDER BY total DESC LIMIT 10"
+            ))?;
+            let top_devices = st
+                .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(PhotoUsage {
+                photos,
+                photo_bytes,
+                unreferenced,
+                unreferenced_bytes,
+                uploads,
+                upload_bytes,
+                waiting: waiting as u64,
+                top_devices,
+            })
+        })
+    }
+}

@@ -10,5 +10,6 @@ mod hardening;
 mod helpers;
 mod http_api;
 mod photo_checks;
+mod storage;
 mod store_format;
 mod sync_flow;

@@ -1,0 +1,193 @@
+//! Keeping the photo folder from growing for ever: uploads that stopped receiving bytes expire,
+//! photos no operation names are collected after a grace period, and each device may hold only
+//! so many bytes that no operation names (its quota, checked when it announces an upload). One
+//! sweep runs a minute after start and then every hour; `xuncha-server usage` shows where the
+//! bytes are.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::state::AppState;
+
+/// How storage is kept in bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageLimits {
+    /// An upload that received no byte for this long is dropped with its bytes (a phone that
+    /// comes back later starts that photo again).
+    pub upload_expiry_ms: i64,
+    /// A photo no operation names is deleted this long after it arrived (photos follow their
+    /// operations, so only photos of refused operations and stray uploads are ever unnamed).
+    pub unreferenced_grace_ms: i64,
+    /// Bytes one device may hold that no operation names (photos plus uploads in progress).
+    pub device_quota_bytes: u64,
+}
+
+impl Default for StorageLimits {
+    fn default() -> Self {
+        StorageLimits {
+            upload_expiry_ms: 7 * 86_400_000,
+            unreferenced_grace_ms: 7 * 86_400_000,
+            device_quota_bytes: 512 * 1024 * 1024,
+        }
+    }
+}
+
+/// What one sweep removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Uploads expired.
+    pub uploads: u64,
+    /// Photos collected.
+    pub photos: u64,
+    /// Bytes freed on disk.
+    pub bytes: u64,
+}
+
+/// Rows handled per sweep step: a sweep never holds the writer for long.
+const BATCH: usize = 500;
+
+fn remove(path: &Path) -> u64 {
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    match std::fs::remove_file(path) {
+        Ok(()) => len,
+        Err(_) => 0,
+    }
+}
+
+/// One sweep at `now_ms` (blocking: file and database work).
+pub fn sweep_once(state: &AppState, now_ms: i64) -> xuncha_core::Result<Swept> {
+    let limits = state.config.storage;
+    let mut swept = Swept::default();
+    loop {
+        let stale = state
+            .sqlite
+            .stale_uploads(now_ms - limits.upload_expiry_ms, BATCH)?;
+        for (sha, device) in &stale {
+            state.sqlite.forget_upload(sha, device)?;
+            let part = crate::handlers::photos::partial_path(&state.blob_dir, sha, device);
+            swept.bytes += remove(&part);
+            swept.uploads += 1;
+        }
+        if stale.len() < BATCH {
+            break;
+        }
+    }
+    loop {
+        let unnamed = state
+            .sqlite
+            .unreferenced_photos(now_ms - limits.unreferenced_grace_ms, BATCH)?;
+        for sha in &unnamed {
+            // Decided again under the writer: a push naming it meanwhile keeps it.
+            if state.sqlite.forget_unreferenced_photo(sha)? {
+                swept.bytes += remove(&crate::handlers::photos::blob_path(&state.blob_dir, sha));
+                crate::handlers::thumbnails::forget(&state.blob_dir, sha);
+                swept.photos += 1;
+            }
+        }
+        if unnamed.len() < BATCH {
+            break;
+        }
+    }
+    if swept != Swept::default() {
+        tracing::info!(
+            uploads = swept.uploads,
+            photos = swept.photos,
+            bytes = swept.bytes,
+            "storage sweep: expired uploads and unnamed photos removed"
+        );
+    }
+    Ok(swept)
+}
+
+/// Sweep a minute after start, then every hour, until the runtime stops.
+pub fn spawn(state: AppState) {
+    tokio::spawn(async move {
+        let mut next = Duration::from_secs(60);
+        loop {
+            tokio::time::sleep(next).await;
+            next = Duration::from_secs(3_600);
+            let s = state.clone();
+            let now = state.now_ms();
+            match tokio::task::spawn_blocking(move || sweep_once(&s, now)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "storage sweep failed; next in an hour"),
+                Err(e) => tracing::warn!(error = %e, "storage sweep panicked; next in an hour"),
+            }
+        }
+    });
+}
+
+/// Bytes of the files directly and recursively under `dir`.
+pub fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+            Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// `xuncha-server usage`: where the bytes are, as text for a person.
+pub fn usage_report(state: &AppState, data_dir: &Path) -> xuncha_core::Result<String> {
+    use std::fmt::Write;
+    let u = state.sqlite.photo_usage()?;
+    let mib = |b: u64| format!("{:.1} MiB", b as f64 / 1_048_576.0);
+    let db: u64 = ["", "-wal", "-shm"]
+        .iter()
+        .map(|s| {
+            std::fs::metadata(data_dir.join(format!("{}{s}", crate::store::sqlite::DB_FILE)))
+                .map(|m| m.len())
+                .unwrap_or(0)
+        })
+        .sum();
+    let limits = state.config.storage;
+    let mut out = String::new();
+    let _ = writeln!(out, "数据库 database            {}", mib(db));
+    let _ = writeln!(
+        out,
+        "照片 photos               {} ({})",
+        u.photos,
+        mib(u.photo_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "  无操作引用 unnamed      {} ({}), collected {} days after arrival",
+        u.unreferenced,
+        mib(u.unreferenced_bytes),
+        limits.unreferenced_grace_ms / 86_400_000
+    );
+    let _ = writeln!(
+        out,
+        "上传中 uploads            {} ({} received), expire after {} days without a byte",
+        u.uploads,
+        mib(u.upload_bytes),
+        limits.upload_expiry_ms / 86_400_000
+    );
+    let _ = writeln!(
+        out,
+        "缩略图 thumbnails         {}",
+        mib(dir_bytes(&state.blob_dir.join("thumbs")))
+    );
+    let _ = writeln!(
+        out,
+        "未到照片 waiting photos   {} (named by an operation, bytes not yet sent)",
+        u.waiting
+    );
+    let _ = writeln!(
+        out,
+        "设备未引用占用 unnamed bytes by device (quota {}):",
+        mib(limits.device_quota_bytes)
+    );
+    if u.top_devices.is_empty() {
+        let _ = writeln!(out, "  (none)");
+    }
+    for (device, bytes) in &u.top_devices {
+        let _ = writeln!(out, "  {device:<40} {}", mib(*bytes));
+    }
+    Ok(out)
+}
