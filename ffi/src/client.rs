@@ -343,6 +343,22 @@ impl XunchaClient {
     }
 }
 
+/// The limits every form enforces while the person types (the same ones the store checks on
+/// save and the server on push).
+#[uniffi::export]
+pub fn input_limits() -> crate::types::InputLimits {
+    crate::types::InputLimits {
+        fields: xuncha_core::limits::FIELD_LIMITS
+            .iter()
+            .map(|l| crate::types::FieldLimit {
+                field: l.field.to_string(),
+                max_chars: u32::try_from(l.max_chars).unwrap_or(u32::MAX),
+            })
+            .collect(),
+        photos_per_action: u32::try_from(xuncha_core::limits::PHOTOS_PER_OP).unwrap_or(u32::MAX),
+    }
+}
+
 /// WGS-84 (GPS) → GCJ-02, for drawing on Chinese map tiles.
 #[uniffi::export]
 pub fn wgs84_to_gcj02(point: GeoPoint) -> GeoPoint {

@@ -403,3 +403,23 @@ impl From<xuncha_core::sync::client::SyncReport> for SyncSummary {
 pub(crate) fn path_text(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
+
+/// How much a person may type into a field and attach to one action
+/// (`xuncha_core::limits`): a form shows `12/2000` and stops at the limit while the person
+/// types, instead of learning it when the device refuses the save.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct InputLimits {
+    /// Characters per text field, by field name (`description`, `address`, `text`…).
+    pub fields: Vec<FieldLimit>,
+    /// Photos one action may carry.
+    pub photos_per_action: u32,
+}
+
+/// One text field's limit.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FieldLimit {
+    /// The field's name in operations.
+    pub field: String,
+    /// Most characters.
+    pub max_chars: u32,
+}

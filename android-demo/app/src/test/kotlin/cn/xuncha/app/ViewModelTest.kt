@@ -32,6 +32,11 @@ fun main() {
         checkEq("missing_category", report.state.value.problem?.code, "first thing missing")
         report.chooseCategory("0101")
         report.describe("桥下垃圾堆积")
+        checkEq("6/2000", report.state.value.descriptionCount, "the count the core's limit gives")
+        report.describe("垃".repeat(2_100))
+        checkEq("2000/2000", report.state.value.descriptionCount, "typing stops at the limit")
+        checkEq(2_000, report.state.value.description.length, "kept up to the limit")
+        report.describe("桥下垃圾堆积")
         report.located(30.2552, 120.1552, 8.0, "演示路 1 号")
         check(!report.submit()) { "no photo yet" }
         checkEq("missing_photo", report.state.value.problem?.code, "then the photo")

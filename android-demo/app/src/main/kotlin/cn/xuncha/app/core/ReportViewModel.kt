@@ -6,6 +6,7 @@ import cn.xuncha.ffi.NewPhoto
 import cn.xuncha.ffi.Place
 import cn.xuncha.ffi.SiteInfo
 import cn.xuncha.ffi.XunchaClient
+import cn.xuncha.ffi.inputLimits
 
 data class ReportUi(
     val categories: List<CategoryGroup> = emptyList(),
@@ -16,6 +17,8 @@ data class ReportUi(
     val siteId: String? = null,
     val photos: List<NewPhoto> = emptyList(),
     val undercover: Boolean = false,
+    /** What the description field shows under it, e.g. `12/2000`. */
+    val descriptionCount: String = "",
     val problem: Problem? = null,
     /** The id of the case once saved on the device. */
     val savedCaseId: String? = null,
@@ -31,11 +34,19 @@ class ReportViewModel(
     private val sync: SyncController,
     private val lang: Lang,
 ) {
-    val state = State(ReportUi(categories = client.categoryTree()))
+    private val limits = inputLimits()
+    private val descriptionMax = limits.fields.first { it.field == "description" }.maxChars.toInt()
+    val state = State(ReportUi(categories = client.categoryTree(), descriptionCount = "0/$descriptionMax"))
 
     fun chooseCategory(code: String) = state.set(state.value.copy(category = code, problem = null))
 
-    fun describe(text: String) = state.set(state.value.copy(description = text))
+    /** The description as typed, stopped at its limit (counted in characters, as the core counts). */
+    fun describe(text: String) {
+        val chars = text.codePointCount(0, text.length)
+        val kept = if (chars <= descriptionMax) text else text.substring(0, text.offsetByCodePoints(0, descriptionMax))
+        val count = minOf(chars, descriptionMax)
+        state.set(state.value.copy(description = kept, descriptionCount = "$count/$descriptionMax"))
+    }
 
     fun markUndercover(on: Boolean) = state.set(state.value.copy(undercover = on))
 
@@ -50,6 +61,11 @@ class ReportViewModel(
 
     /** A photo the camera wrote to [path], taken at [takenAtMs]. */
     fun addPhoto(path: String, takenAtMs: Long) {
+        val max = limits.photosPerAction.toInt()
+        if (state.value.photos.size >= max) {
+            state.set(state.value.copy(problem = Problem("too_many", pick(lang, "一次最多 $max 张照片", "At most $max photos at once"))))
+            return
+        }
         val p = NewPhoto(path = path, bytes = null, capturedAtMs = takenAtMs, place = state.value.place)
         state.set(state.value.copy(photos = state.value.photos + p))
     }

@@ -47,6 +47,13 @@ class ReportActivity : Activity(), LocationListener {
             }
         }
         val description = EditText(this).apply { hint = getString(R.string.description) }
+        // The count under the field, from the core's limit, as the person types.
+        val count = text(vm.state.value.descriptionCount, 12f, Color.GRAY)
+        description.addTextChangedListener(object : android.text.TextWatcher {
+            override fun beforeTextChanged(s: CharSequence?, start: Int, before: Int, after: Int) {}
+            override fun onTextChanged(s: CharSequence?, start: Int, before: Int, after: Int) {}
+            override fun afterTextChanged(s: android.text.Editable?) = vm.describe(s?.toString() ?: "")
+        })
         val where = text(getString(R.string.locating), 13f, Color.DKGRAY)
         val photos = text(size = 13f)
         val message = text(color = Color.RED)
@@ -55,13 +62,14 @@ class ReportActivity : Activity(), LocationListener {
             vm.describe(description.text.toString())
             if (vm.submit()) finish() else message.text = vm.state.value.problem?.message
         }
-        setContentView(column(picker, description, where, camera, photos, save, message))
+        setContentView(column(picker, description, count, where, camera, photos, save, message))
         vm.state.observe { s ->
             where.text = s.place?.let { p ->
                 val site = s.nearbySites.firstOrNull { it.id == s.siteId }
                 "%.5f, %.5f ±%.0f m".format(p.lat, p.lon, p.accuracyM ?: 0.0) + (site?.let { " · ${it.name}" } ?: "")
             } ?: getString(R.string.locating)
             photos.text = "📷 × ${s.photos.size}"
+            count.text = s.descriptionCount
         }
         startLocation()
     }
