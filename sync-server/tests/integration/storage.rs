@@ -9,6 +9,7 @@ use xuncha_server::housekeeping::{StorageLimits, Swept, sweep_once};
 
 use crate::hardening::Raw;
 use crate::helpers::{Device, TestServer, now_ms};
+use crate::photo_checks::upload_status;
 
 const DAY: i64 = 86_400_000;
 
@@ -80,16 +81,10 @@ fn expired_uploads_and_unnamed_photos_are_swept_and_named_ones_kept() {
     let blob = |sha: &str| xuncha_server::handlers::photos::blob_path(&server.state.blob_dir, sha);
     assert!(!blob(&sha256_hex(&stray)).exists());
     assert!(blob(&named).exists());
-    let status = |bytes: &[u8]| {
-        reqwest::blocking::Client::new()
-            .get(format!("{}/v1/uploads/{}", raw.url, sha256_hex(bytes)))
-            .bearer_auth(&raw.token)
-            .send()
-            .expect("status")
-            .status()
-            .as_u16()
-    };
-    assert_eq!((status(&stopped), status(&stray)), (404, 404));
+    assert_eq!(
+        (upload_status(&raw, &stopped), upload_status(&raw, &stray)),
+        (404, 404)
+    );
     // A second sweep finds nothing more.
     assert_eq!(
         sweep_once(&server.state, now_ms() + 8 * DAY).expect("sweep"),
