@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/01_initial.sql"),
     include_str!("../../migrations/02_sync.sql"),
+    include_str!("../../migrations/03_photos_by_op.sql"),
 ];
 
 /// The newest schema version this code writes.

@@ -181,6 +181,16 @@ impl Store {
                          WHERE op_id = ?1 AND pending = 1",
                     )?
                     .execute(params![id, r.seq, r.server_time_ms])?;
+                    // The server opens a photo to an operation only once this device has sent
+                    // it for that operation (or its user already sees it): announce the photos
+                    // of every accepted operation again, even ones sent before (a photo may
+                    // have been collected on the server since). An announcement of a photo the
+                    // server holds for this device costs one small request and no bytes.
+                    tx.prepare_cached(
+                        "UPDATE photos SET uploaded = 0 WHERE uploaded = 1
+                           AND sha256 IN (SELECT sha256 FROM case_photos WHERE op_id = ?1)",
+                    )?
+                    .execute([&id])?;
                 }
                 OpStatus::Rejected => {
                     let op: Option<String> = tx

@@ -250,6 +250,9 @@ fn upload_photo(
         size,
     };
     let mut st: UploadStatus = with_retry(opts, cancel, || http.post("/v1/uploads", &create))?;
+    if st.complete {
+        return Ok(());
+    }
     let path = format!("/v1/uploads/{sha}");
     let bytes = std::fs::read(file)?;
     let mut busy_wait = opts.backoff;

@@ -505,9 +505,18 @@ pub async fn download(
     UrlPath(sha): UrlPath<String>,
 ) -> ApiResult<Response> {
     let mime = visible_photo(&state, &who, &sha).await?;
-    let bytes = tokio::fs::read(blob_path(&state.blob_dir, &sha))
+    // Streamed from the file: many downloads at once cost a buffer each, not a photo each.
+    let file = tokio::fs::File::open(blob_path(&state.blob_dir, &sha))
         .await
         .map_err(|_| hidden())?;
-    state.metrics.blob_bytes_out.inc_by(bytes.len() as u64);
-    Ok(([(header::CONTENT_TYPE, mime)], bytes).into_response())
+    let len = file.metadata().await.map_err(ApiError::internal)?.len();
+    state.metrics.blob_bytes_out.inc_by(len);
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CONTENT_LENGTH, len.to_string()),
+        ],
+        Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+    )
+        .into_response())
 }

@@ -218,7 +218,7 @@ fn photo_ref(bytes: &[u8], kind: PhotoKind) -> PhotoRef {
 }
 
 /// GET `path` with the client's token: the status.
-fn get_status(raw: &Raw, path: &str) -> u16 {
+pub fn get_status(raw: &Raw, path: &str) -> u16 {
     reqwest::blocking::Client::new()
         .get(format!("{}{path}", raw.url))
         .bearer_auth(&raw.token)

@@ -152,3 +152,43 @@ fn usage_shows_where_the_bytes_are_from_the_command_line() {
     assert!(text.contains("无操作引用 unnamed      3"), "{text}");
     assert!(text.contains("usage-phone"), "{text}");
 }
+
+#[test]
+fn a_photo_collected_on_the_server_and_used_again_by_its_phone_is_sent_again() {
+    let server = TestServer::start();
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    phone.report("0101", 60);
+    assert_eq!(phone.sync().photos_uploaded, 1);
+    let sha = sha256_hex(&crate::helpers::photo_bytes(60));
+    let blob = xuncha_server::handlers::photos::blob_path(&server.state.blob_dir, &sha);
+    // The case that used it goes (as when its report is refused), and the sweep collects it.
+    let db = rusqlite::Connection::open(
+        server
+            .state
+            .blob_dir
+            .parent()
+            .expect("data dir")
+            .join("xuncha-server.db"),
+    )
+    .expect("db");
+    db.execute("DELETE FROM case_photos WHERE sha256 = ?1", [&sha])
+        .expect("unname");
+    assert_eq!(
+        sweep_once(&server.state, now_ms() + 8 * DAY)
+            .expect("sweep")
+            .photos,
+        1
+    );
+    assert!(!blob.exists());
+    // The inspector reports again with the same picture: the phone sends it again.
+    let second = phone.report("0102", 60);
+    let r = phone.sync();
+    assert_eq!((r.accepted, r.photos_uploaded), (1, 1));
+    assert!(blob.exists());
+    let sup = Raw::login(&server, "supervisor1", "sweep-desk");
+    assert_eq!(
+        crate::photo_checks::get_status(&sup, &format!("/v1/photos/{sha}")),
+        200,
+        "the second case ({second}) shows it"
+    );
+}
