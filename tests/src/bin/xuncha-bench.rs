@@ -1,7 +1,7 @@
 //! Xuncha benchmarks. Prints one figure per line as `name: value unit`, with ratios against a
 //! baseline measured in the same run. Lines starting with `#` are context, not figures.
 //!
-//! Usage: xuncha-bench [core] [sync] [mobile] [console]   (XUNCHA_BENCH_QUICK=1 stops `core` after the report figures)
+//! Usage: xuncha-bench [core] [sync] [mobile] [console] [photos]   (XUNCHA_BENCH_QUICK=1 stops `core` after the report figures)
 
 use std::time::{Duration, Instant};
 
@@ -23,8 +23,11 @@ fn main() {
             "sync" => sync(),
             "mobile" => mobile(),
             "console" => console(),
+            "photos" => photos(),
             other => {
-                eprintln!("unknown benchmark '{other}' (known: core, sync, mobile, console)");
+                eprintln!(
+                    "unknown benchmark '{other}' (known: core, sync, mobile, console, photos)"
+                );
                 std::process::exit(2);
             }
         };
@@ -538,4 +541,51 @@ fn latency(
     }
     ms.sort_by(f64::total_cmp);
     Ok((ms[n / 2], ms[n * 95 / 100]))
+}
+
+/// The check every photo gets before it is kept (a walk of its structure) against hashing the
+/// same bytes, which every photo got already: what the check adds to an upload. On a 12 MP
+/// phone-like JPEG (noisy, so nearly all of it is entropy-coded data the walk scans) and the
+/// same picture as PNG (every byte under a CRC).
+fn photos() -> xuncha_core::Result<()> {
+    let mut rng = Rng::new(11);
+    let img = image::RgbImage::from_fn(4000, 3000, |x, y| {
+        let n = (rng.next_u64() & 0x3F) as u8;
+        image::Rgb([(x / 16) as u8 ^ n, (y / 12) as u8 ^ n, 128 ^ n])
+    });
+    let encode = |format: image::ImageFormat| -> xuncha_core::Result<Vec<u8>> {
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, format)
+            .map_err(|e| xuncha_core::Error::Io(std::io::Error::other(e.to_string())))?;
+        Ok(out.into_inner())
+    };
+    let rounds = 5;
+    for (name, bytes) in [
+        ("jpeg", encode(image::ImageFormat::Jpeg)?),
+        ("png", encode(image::ImageFormat::Png)?),
+    ] {
+        let mb = bytes.len() as f64 / 1_048_576.0;
+        let time = |f: &dyn Fn() -> bool| {
+            let t = Instant::now();
+            for _ in 0..rounds {
+                assert!(f());
+            }
+            t.elapsed().as_secs_f64() / f64::from(rounds)
+        };
+        let hash = time(&|| xuncha_core::store::sha256_hex(&bytes).len() == 64);
+        let walk = time(&|| xuncha_core::store::inspect_image(&bytes).is_ok());
+        println!("# a 4000x3000 {name} of {mb:.1} MiB, mean of {rounds}");
+        figure(&format!("photos.{name}.sha256_ms"), hash * 1000.0, "ms");
+        figure(
+            &format!("photos.{name}.structure_walk_ms"),
+            walk * 1000.0,
+            "ms",
+        );
+        figure(
+            &format!("photos.{name}.walk_vs_sha256"),
+            walk / hash,
+            "x (time)",
+        );
+    }
+    Ok(())
 }
