@@ -83,7 +83,7 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
         let bytes = scene_jpeg(dirty, seed);
         let (sha256, mime) = crate::handlers::photos::store_whole_blocking(
             &state.blob_dir,
-            &state.sqlite,
+            state.store.as_ref(),
             "demo-seed",
             &bytes,
             at,
@@ -278,7 +278,7 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
         // The phone that names a photo is the one that sent its bytes.
         for p in step.body.photos() {
             state
-                .sqlite
+                .store
                 .photo_stored(&p.sha256, &p.mime, p.size, &who.device_id, step.at)?;
         }
         let op = Op {

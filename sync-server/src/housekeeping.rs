@@ -60,10 +60,10 @@ pub fn sweep_once(state: &AppState, now_ms: i64) -> xuncha_core::Result<Swept> {
     let mut swept = Swept::default();
     loop {
         let stale = state
-            .sqlite
+            .store
             .stale_uploads(now_ms - limits.upload_expiry_ms, BATCH)?;
         for (sha, device) in &stale {
-            state.sqlite.forget_upload(sha, device)?;
+            state.store.forget_upload(sha, device)?;
             let part = crate::handlers::photos::partial_path(&state.blob_dir, sha, device);
             swept.bytes += remove(&part);
             swept.uploads += 1;
@@ -74,11 +74,11 @@ pub fn sweep_once(state: &AppState, now_ms: i64) -> xuncha_core::Result<Swept> {
     }
     loop {
         let unnamed = state
-            .sqlite
+            .store
             .unreferenced_photos(now_ms - limits.unreferenced_grace_ms, BATCH)?;
         for sha in &unnamed {
             // Decided again under the writer: a push naming it meanwhile keeps it.
-            if state.sqlite.forget_unreferenced_photo(sha)? {
+            if state.store.forget_unreferenced_photo(sha)? {
                 swept.bytes += remove(&crate::handlers::photos::blob_path(&state.blob_dir, sha));
                 crate::handlers::thumbnails::forget(&state.blob_dir, sha);
                 swept.photos += 1;
@@ -135,7 +135,7 @@ pub fn dir_bytes(dir: &Path) -> u64 {
 /// `xuncha-server usage`: where the bytes are, as text for a person.
 pub fn usage_report(state: &AppState, data_dir: &Path) -> xuncha_core::Result<String> {
     use std::fmt::Write;
-    let u = state.sqlite.photo_usage()?;
+    let u = state.store.photo_usage()?;
     let mib = |b: u64| format!("{:.1} MiB", b as f64 / 1_048_576.0);
     let db: u64 = ["", "-wal", "-shm"]
         .iter()

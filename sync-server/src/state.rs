@@ -87,8 +87,6 @@ impl Default for Config {
 pub struct AppState {
     /// Storage.
     pub store: Arc<dyn ServerStore>,
-    /// The SQLite store itself, for what the trait does not cover yet (photos bookkeeping).
-    pub sqlite: Arc<SqliteStore>,
     /// Folder of photo blobs and partial uploads.
     pub blob_dir: PathBuf,
     /// Limits.
@@ -132,8 +130,7 @@ impl AppState {
         Ok(AppState {
             signin,
             decode_slots: Arc::new(tokio::sync::Semaphore::new(config.thumbnail_decodes.max(1))),
-            store: sqlite.clone(),
-            sqlite,
+            store: sqlite,
             blob_dir,
             config,
             metrics: Arc::new(Metrics::new()),

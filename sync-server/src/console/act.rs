@@ -123,7 +123,7 @@ pub async fn act(
         Err(m) => return refuse(m).await,
     };
     if action == Action::VerifyPass {
-        let (sqlite, id) = (state.sqlite.clone(), case_id.to_string());
+        let (sqlite, id) = (state.store.clone(), case_id.to_string());
         match tokio::task::spawn_blocking(move || sqlite.after_photos_waiting(&id)).await {
             Ok(Ok(w)) if w.is_empty() => {}
             Ok(Ok(w)) => {

@@ -381,7 +381,7 @@ pub async fn render_case(
     message: Option<(bool, String)>,
 ) -> Response {
     let actor = who.actor();
-    let sqlite = state.sqlite.clone();
+    let sqlite = state.store.clone();
     let found = state
         .blocking(move |s| {
             let case = s.case(id)?;

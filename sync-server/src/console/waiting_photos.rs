@@ -36,7 +36,7 @@ pub async fn waiting_photos(
         .into_response();
     }
     let before = state.now_ms() - state.config.photo_arrival_grace_ms;
-    let sqlite = state.sqlite.clone();
+    let sqlite = state.store.clone();
     let rows = match tokio::task::spawn_blocking(move || sqlite.waiting_photos(before, SHOWN)).await
     {
         Ok(Ok(r)) => r,

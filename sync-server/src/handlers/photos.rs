@@ -56,7 +56,7 @@ async fn status_of(
         sha.to_string(),
         who.device_id.clone(),
         who.actor(),
-        state.sqlite.clone(),
+        state.store.clone(),
     );
     let (held, upload) = tokio::task::spawn_blocking(move || {
         let held = sqlite.photo_held_for(&s, &device, &actor)?;
@@ -126,7 +126,7 @@ pub async fn create(
     let Some(_guard) = state.upload_lock(&req.sha256, &who.device_id) else {
         return Err(busy());
     };
-    let (d, sqlite) = (who.device_id.clone(), state.sqlite.clone());
+    let (d, sqlite) = (who.device_id.clone(), state.store.clone());
     let held = tokio::task::spawn_blocking(move || sqlite.device_unreferenced_bytes(&d))
         .await
         .map_err(ApiError::internal)??;
@@ -152,7 +152,7 @@ pub async fn create(
         req.size,
         state.now_ms(),
     );
-    let sqlite = state.sqlite.clone();
+    let sqlite = state.store.clone();
     tokio::task::spawn_blocking(move || sqlite.create_upload(&sha, &device, size, now))
         .await
         .map_err(ApiError::internal)??;
@@ -249,7 +249,7 @@ pub async fn append(
         let (s, d, sqlite, now) = (
             sha.clone(),
             device.to_string(),
-            state.sqlite.clone(),
+            state.store.clone(),
             state.now_ms(),
         );
         async move {
@@ -340,7 +340,7 @@ async fn finish(state: &AppState, device: &str, sha: &str, size: u64) -> ApiResu
         let (s, d, sqlite, now) = (
             sha.to_string(),
             device.to_string(),
-            state.sqlite.clone(),
+            state.store.clone(),
             state.now_ms(),
         );
         tokio::task::spawn_blocking(move || sqlite.photo_stored(&s, mime, size, &d, now))
@@ -376,7 +376,7 @@ async fn finish(state: &AppState, device: &str, sha: &str, size: u64) -> ApiResu
     };
     let discard = || async {
         let _ = tokio::fs::remove_file(&part).await;
-        let (s, d, sqlite) = (sha.to_string(), device.to_string(), state.sqlite.clone());
+        let (s, d, sqlite) = (sha.to_string(), device.to_string(), state.store.clone());
         let _ = tokio::task::spawn_blocking(move || sqlite.forget_upload(&s, &d)).await;
     };
     // Hash and structure walk of up to 40 MB: off the async threads; the bytes go there and
@@ -431,17 +431,19 @@ pub async fn store_whole(
     device_id: &str,
     bytes: Vec<u8>,
 ) -> ApiResult<(String, &'static str)> {
-    let (dir, sqlite, now) = (state.blob_dir.clone(), state.sqlite.clone(), state.now_ms());
+    let (dir, sqlite, now) = (state.blob_dir.clone(), state.store.clone(), state.now_ms());
     let device = device_id.to_string();
-    tokio::task::spawn_blocking(move || store_whole_blocking(&dir, &sqlite, &device, &bytes, now))
-        .await
-        .map_err(ApiError::internal)?
+    tokio::task::spawn_blocking(move || {
+        store_whole_blocking(&dir, sqlite.as_ref(), &device, &bytes, now)
+    })
+    .await
+    .map_err(ApiError::internal)?
 }
 
 /// [`store_whole`] on the calling thread (also used to seed the demo city's photos).
 pub fn store_whole_blocking(
     blob_dir: &Path,
-    sqlite: &crate::store::sqlite::SqliteStore,
+    records: &dyn crate::store::ServerStore,
     device_id: &str,
     bytes: &[u8],
     now_ms: i64,
@@ -467,7 +469,7 @@ pub fn store_whole_blocking(
         };
         write().map_err(ApiError::internal)?;
     }
-    sqlite.photo_stored(&sha, mime, bytes.len() as u64, device_id, now_ms)?;
+    records.photo_stored(&sha, mime, bytes.len() as u64, device_id, now_ms)?;
     Ok((sha, mime))
 }
 
@@ -483,7 +485,7 @@ pub(crate) async fn visible_photo(
     sha: &str,
 ) -> ApiResult<String> {
     check_sha(sha)?;
-    let (s, sqlite) = (sha.to_string(), state.sqlite.clone());
+    let (s, sqlite) = (sha.to_string(), state.store.clone());
     let found = tokio::task::spawn_blocking(move || sqlite.photo_with_cases(&s))
         .await
         .map_err(ApiError::internal)??;

@@ -1,6 +1,7 @@
 //! Server storage behind one trait, so a PostgreSQL backend can be added without touching the
 //! handlers. Calls are blocking; handlers run them on tokio's blocking pool.
 
+pub mod photo_records;
 pub mod sqlite;
 pub mod sqlite_photos;
 
@@ -93,7 +94,7 @@ pub struct StoreStats {
 }
 
 /// Everything the HTTP layer needs from storage.
-pub trait ServerStore: Send + Sync + 'static {
+pub trait ServerStore: photo_records::PhotoRecords + Send + Sync + 'static {
     /// A user by id.
     fn user(&self, id: &str) -> StoreResult<Option<UserRecord>>;
     /// Create a user (fails with `case_exists`-style conflict if the id is taken).

@@ -1,45 +1,15 @@
-//! Photo bookkeeping of the SQLite store: uploads in progress (one per photo and device), the
-//! photos held and which devices sent their bytes, and which case photos are *granted* (open to
-//! those who see the case). The rules, in one place:
-//!
-//! - an operation may name any hash; its photo is granted at once if the operation's device
-//!   sent those bytes, or its author can already see a case showing that photo, and otherwise
-//!   when the device's upload of the bytes completes, never before;
-//! - a photo is answered as held (`complete`) to a device only on the same terms, so an upload
-//!   announcement reveals nothing about other people's photos;
-//! - an upload in progress belongs to its device; another device's announcement of the same
-//!   hash never resets it.
+//! [`PhotoRecords`] on SQLite (the rules are written there).
 
 use rusqlite::{Connection, OptionalExtension, params};
 use xuncha_core::model::{Actor, Case};
 use xuncha_core::scope;
 
 use super::StoreResult;
+use super::photo_records::{PhotoRecords, PhotoUsage, UploadRow, WaitingPhoto};
 use super::sqlite::SqliteStore;
 
-/// An upload in progress: announced size, bytes received.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UploadRow {
-    /// Size announced when the upload was created.
-    pub size: u64,
-    /// Bytes received so far.
-    pub received: u64,
-}
-
-/// A case photo named by an operation whose bytes have not come from its device.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WaitingPhoto {
-    /// The photo's hash.
-    pub sha256: String,
-    /// The case.
-    pub case: Case,
-    /// `before`, `after`, …
-    pub kind: String,
-    /// The device that named it (and should send it).
-    pub device_id: String,
-    /// When the server received the operation (UTC ms).
-    pub named_ms: i64,
-}
+/// `NOT EXISTS` a case photo naming `h.sha256`.
+const UNNAMED: &str = "NOT EXISTS (SELECT 1 FROM case_photos p WHERE p.sha256 = h.sha256)";
 
 /// At most this many other cases are read to decide whether an author can see a photo.
 const GRANT_CANDIDATES: i64 = 64;
@@ -92,10 +62,8 @@ pub(super) fn name_photo(
     Ok(())
 }
 
-impl SqliteStore {
-    /// The photo's size if it is held and `device_id` may be told so: the device sent its bytes,
-    /// or `actor` sees a case that shows it.
-    pub fn photo_held_for(
+impl PhotoRecords for SqliteStore {
+    fn photo_held_for(
         &self,
         sha256: &str,
         device_id: &str,
@@ -114,8 +82,7 @@ impl SqliteStore {
         })
     }
 
-    /// This device's upload of the photo, if one is in progress.
-    pub fn upload(&self, sha256: &str, device_id: &str) -> StoreResult<Option<UploadRow>> {
+    fn upload(&self, sha256: &str, device_id: &str) -> StoreResult<Option<UploadRow>> {
         self.with_reader(|conn| {
             Ok(conn
                 .query_row(
@@ -132,8 +99,7 @@ impl SqliteStore {
         })
     }
 
-    /// Start (or restart with a new size) this device's upload of the photo.
-    pub fn create_upload(
+    fn create_upload(
         &self,
         sha256: &str,
         device_id: &str,
@@ -150,8 +116,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Bytes received so far for this device's upload.
-    pub fn upload_progress(
+    fn upload_progress(
         &self,
         sha256: &str,
         device_id: &str,
@@ -165,8 +130,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Drop this device's upload (its bytes were refused).
-    pub fn forget_upload(&self, sha256: &str, device_id: &str) -> StoreResult<()> {
+    fn forget_upload(&self, sha256: &str, device_id: &str) -> StoreResult<()> {
         self.writer().execute(
             "DELETE FROM uploads WHERE sha256 = ?1 AND device_id = ?2",
             params![sha256, device_id],
@@ -174,8 +138,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// A stored photo's type and the cases that show it (granted rows only: for access control).
-    pub fn photo_with_cases(&self, sha256: &str) -> StoreResult<Option<(String, Vec<Case>)>> {
+    fn photo_with_cases(&self, sha256: &str) -> StoreResult<Option<(String, Vec<Case>)>> {
         self.with_reader(|conn| {
             let mime: Option<String> = conn
                 .query_row("SELECT mime FROM photos WHERE sha256 = ?1", [sha256], |r| {
@@ -196,9 +159,7 @@ impl SqliteStore {
         })
     }
 
-    /// `device_id` sent the whole, checked bytes of a photo: hold it, remember who sent it,
-    /// grant the case photos that device named, and end its upload. One transaction.
-    pub fn photo_stored(
+    fn photo_stored(
         &self,
         sha256: &str,
         mime: &str,
@@ -228,8 +189,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// The case's photos whose bytes have not arrived (hashes).
-    pub fn case_photos_waiting(&self, case_id: &str) -> StoreResult<Vec<String>> {
+    fn case_photos_waiting(&self, case_id: &str) -> StoreResult<Vec<String>> {
         self.with_reader(|conn| {
             let mut st = conn.prepare_cached(
                 "SELECT DISTINCT p.sha256 FROM case_photos p
@@ -242,8 +202,7 @@ impl SqliteStore {
         })
     }
 
-    /// The after-photos of the case's latest rectification that have not arrived (hashes).
-    pub fn after_photos_waiting(&self, case_id: &str) -> StoreResult<Vec<String>> {
+    fn after_photos_waiting(&self, case_id: &str) -> StoreResult<Vec<String>> {
         self.with_reader(|conn| {
             let mut st = conn.prepare_cached(
                 "WITH latest AS (
@@ -259,13 +218,7 @@ impl SqliteStore {
         })
     }
 
-    /// Case photos still waiting for their bytes, named before `named_before_ms`, oldest first,
-    /// at most `limit`.
-    pub fn waiting_photos(
-        &self,
-        named_before_ms: i64,
-        limit: usize,
-    ) -> StoreResult<Vec<WaitingPhoto>> {
+    fn waiting_photos(&self, named_before_ms: i64, limit: usize) -> StoreResult<Vec<WaitingPhoto>> {
         self.with_reader(|conn| {
             let mut st = conn.prepare_cached(
                 "SELECT p.sha256, c.doc, p.kind, p.device_id, p.named_ms
@@ -296,37 +249,8 @@ impl SqliteStore {
             Ok(out)
         })
     }
-}
 
-/// Where the bytes are, for `xuncha-server usage` and the housekeeping log.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PhotoUsage {
-    /// Photos held.
-    pub photos: u64,
-    /// Their bytes.
-    pub photo_bytes: u64,
-    /// Photos held that no operation names.
-    pub unreferenced: u64,
-    /// Their bytes.
-    pub unreferenced_bytes: u64,
-    /// Uploads in progress.
-    pub uploads: u64,
-    /// Bytes received for them so far.
-    pub upload_bytes: u64,
-    /// Case photos whose bytes have not come.
-    pub waiting: u64,
-    /// Devices holding the most unreferenced bytes (photos plus uploads in progress), largest
-    /// first: `(device, bytes)`.
-    pub top_devices: Vec<(String, u64)>,
-}
-
-/// `NOT EXISTS` a case photo naming `h.sha256`.
-const UNNAMED: &str = "NOT EXISTS (SELECT 1 FROM case_photos p WHERE p.sha256 = h.sha256)";
-
-impl SqliteStore {
-    /// Bytes `device_id` holds on the server that no operation names: photos it sent that no
-    /// case uses, and its uploads in progress (what the per-device quota counts).
-    pub fn device_unreferenced_bytes(&self, device_id: &str) -> StoreResult<u64> {
+    fn device_unreferenced_bytes(&self, device_id: &str) -> StoreResult<u64> {
         self.with_reader(|conn| {
             let photos: i64 = conn.query_row(
                 &format!(
@@ -346,8 +270,7 @@ impl SqliteStore {
         })
     }
 
-    /// Uploads that received no byte since `touched_before_ms`: `(sha256, device_id)`.
-    pub fn stale_uploads(
+    fn stale_uploads(
         &self,
         touched_before_ms: i64,
         limit: usize,
@@ -363,12 +286,7 @@ impl SqliteStore {
         })
     }
 
-    /// Photos stored before `stored_before_ms` that no operation names.
-    pub fn unreferenced_photos(
-        &self,
-        stored_before_ms: i64,
-        limit: usize,
-    ) -> StoreResult<Vec<String>> {
+    fn unreferenced_photos(&self, stored_before_ms: i64, limit: usize) -> StoreResult<Vec<String>> {
         self.with_reader(|conn| {
             let mut st = conn.prepare_cached(&format!(
                 "SELECT h.sha256 FROM photos h WHERE h.stored_ms < ?1 AND {UNNAMED}
@@ -379,9 +297,7 @@ impl SqliteStore {
         })
     }
 
-    /// Forget a photo if still no operation names it (decided in the writer's transaction, so
-    /// a push naming it meanwhile keeps it); true if forgotten, and its file may go.
-    pub fn forget_unreferenced_photo(&self, sha256: &str) -> StoreResult<bool> {
+    fn forget_unreferenced_photo(&self, sha256: &str) -> StoreResult<bool> {
         let mut conn = self.writer();
         let tx = conn.transaction()?;
         let gone = tx.execute(
@@ -395,8 +311,7 @@ impl SqliteStore {
         Ok(gone)
     }
 
-    /// Where the bytes are.
-    pub fn photo_usage(&self) -> StoreResult<PhotoUsage> {
+    fn photo_usage(&self) -> StoreResult<PhotoUsage> {
         self.with_reader(|conn| {
             let pair = |sql: &str| -> rusqlite::Result<(u64, u64)> {
                 conn.query_row(sql, [], |r| {

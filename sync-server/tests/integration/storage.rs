@@ -126,7 +126,7 @@ fn usage_shows_where_the_bytes_are_from_the_command_line() {
         for seed in 0..3 {
             xuncha_server::handlers::photos::store_whole_blocking(
                 &state.blob_dir,
-                &state.sqlite,
+                state.store.as_ref(),
                 "usage-phone",
                 &sample_jpeg(seed, 10_000),
                 now_ms(),
