@@ -81,13 +81,11 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
     let index = state.store.reference_index();
     let photo = |dirty: bool, seed: u32, at: i64, loc: &Location| -> Result<PhotoRef, ApiError> {
         let bytes = scene_jpeg(dirty, seed);
-        let (sha256, mime) = crate::handlers::photos::store_whole_blocking(
-            &state.blob_dir,
-            state.store.as_ref(),
+        let (sha256, mime) = crate::blobs::block_on(crate::handlers::photos::store_whole(
+            state,
             "demo-seed",
-            &bytes,
-            at,
-        )?;
+            bytes.clone(),
+        ))?;
         Ok(PhotoRef {
             sha256,
             kind: if dirty {

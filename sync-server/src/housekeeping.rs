@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// How storage is kept in bounds.
@@ -46,26 +47,19 @@ pub struct Swept {
 /// Rows handled per sweep step: a sweep never holds the writer for long.
 const BATCH: usize = 500;
 
-fn remove(path: &Path) -> u64 {
-    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    match std::fs::remove_file(path) {
-        Ok(()) => len,
-        Err(_) => 0,
-    }
-}
-
-/// One sweep at `now_ms` (blocking: file and database work).
-pub fn sweep_once(state: &AppState, now_ms: i64) -> xuncha_core::Result<Swept> {
+/// One sweep at `now_ms`.
+pub async fn sweep_once(state: &AppState, now_ms: i64) -> Result<Swept, ApiError> {
     let limits = state.config.storage;
     let mut swept = Swept::default();
     loop {
+        let before = now_ms - limits.upload_expiry_ms;
         let stale = state
-            .store
-            .stale_uploads(now_ms - limits.upload_expiry_ms, BATCH)?;
+            .blocking(move |s| s.stale_uploads(before, BATCH))
+            .await?;
         for (sha, device) in &stale {
-            state.store.forget_upload(sha, device)?;
-            let part = crate::handlers::photos::partial_path(&state.blob_dir, sha, device);
-            swept.bytes += remove(&part);
+            let (s2, d2) = (sha.clone(), device.clone());
+            state.blocking(move |s| s.forget_upload(&s2, &d2)).await?;
+            swept.bytes += state.blobs.delete_pieces(sha, device, 0).await?;
             swept.uploads += 1;
         }
         if stale.len() < BATCH {
@@ -73,14 +67,18 @@ pub fn sweep_once(state: &AppState, now_ms: i64) -> xuncha_core::Result<Swept> {
         }
     }
     loop {
+        let before = now_ms - limits.unreferenced_grace_ms;
         let unnamed = state
-            .store
-            .unreferenced_photos(now_ms - limits.unreferenced_grace_ms, BATCH)?;
+            .blocking(move |s| s.unreferenced_photos(before, BATCH))
+            .await?;
         for sha in &unnamed {
             // Decided again under the writer: a push naming it meanwhile keeps it.
-            if state.store.forget_unreferenced_photo(sha)? {
-                swept.bytes += remove(&crate::handlers::photos::blob_path(&state.blob_dir, sha));
-                crate::handlers::thumbnails::forget(&state.blob_dir, sha);
+            let s2 = sha.clone();
+            if state
+                .blocking(move |s| s.forget_unreferenced_photo(&s2))
+                .await?
+            {
+                swept.bytes += state.blobs.delete_photo(sha).await?;
                 swept.photos += 1;
             }
         }
@@ -106,30 +104,11 @@ pub fn spawn(state: AppState) {
         loop {
             tokio::time::sleep(next).await;
             next = Duration::from_secs(3_600);
-            let s = state.clone();
-            let now = state.now_ms();
-            match tokio::task::spawn_blocking(move || sweep_once(&s, now)).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "storage sweep failed; next in an hour"),
-                Err(e) => tracing::warn!(error = %e, "storage sweep panicked; next in an hour"),
+            if let Err(e) = sweep_once(&state, state.now_ms()).await {
+                tracing::warn!(code = %e.code, error = %e.message_en, "storage sweep failed; next in an hour");
             }
         }
     });
-}
-
-/// Bytes of the files directly and recursively under `dir`.
-pub fn dir_bytes(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
-            Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
-            Err(_) => 0,
-        })
-        .sum()
 }
 
 /// `xuncha-server usage`: where the bytes are, as text for a person.
@@ -171,7 +150,9 @@ pub fn usage_report(state: &AppState, data_dir: &Path) -> xuncha_core::Result<St
     let _ = writeln!(
         out,
         "缩略图 thumbnails         {}",
-        mib(dir_bytes(&state.blob_dir.join("thumbs")))
+        mib(crate::blobs::block_on(
+            state.blobs.bytes_under(Some("thumbs"))
+        )?)
     );
     let _ = writeln!(
         out,

@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod auth;
+pub mod blobs;
 pub mod connections;
 pub mod console;
 pub mod demo_cases;

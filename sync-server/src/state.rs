@@ -87,7 +87,9 @@ impl Default for Config {
 pub struct AppState {
     /// Storage.
     pub store: Arc<dyn ServerStore>,
-    /// Folder of photo blobs and partial uploads.
+    /// Photo bytes, uploads in progress and thumbnails ([`crate::blobs`]).
+    pub blobs: crate::blobs::Blobs,
+    /// The local folder of photos (when they are kept on this machine).
     pub blob_dir: PathBuf,
     /// Limits.
     pub config: Config,
@@ -125,12 +127,13 @@ impl AppState {
     pub fn open(data_dir: &std::path::Path, config: Config) -> xuncha_core::Result<Self> {
         let sqlite = Arc::new(SqliteStore::open(data_dir)?);
         let blob_dir = data_dir.join("photos");
-        std::fs::create_dir_all(blob_dir.join("partial"))?;
+        let blobs = crate::blobs::Blobs::local(&blob_dir)?;
         let signin = crate::signin_guard::SignInGuard::new(config.signin);
         Ok(AppState {
             signin,
             decode_slots: Arc::new(tokio::sync::Semaphore::new(config.thumbnail_decodes.max(1))),
             store: sqlite,
+            blobs,
             blob_dir,
             config,
             metrics: Arc::new(Metrics::new()),

@@ -3,15 +3,13 @@
 //! they are stored content-addressed; downloads only for callers who can see a case that uses
 //! the photo.
 
-use std::path::{Path, PathBuf};
-
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use http_body_util::BodyExt;
-use tokio::io::AsyncWriteExt;
 use xuncha_core::scope;
 use xuncha_core::store::{inspect_image, is_sha256_hex, sha256_hex};
 use xuncha_core::sync::protocol::{CreateUpload, UPLOAD_OFFSET, UploadStatus};
@@ -31,18 +29,6 @@ fn check_sha(sha: &str) -> ApiResult<()> {
             "photo id must be a lowercase hex SHA-256",
         ))
     }
-}
-
-/// Where a stored photo lives.
-pub fn blob_path(dir: &Path, sha: &str) -> PathBuf {
-    dir.join(&sha[..2]).join(sha)
-}
-
-/// Where `device_id`'s bytes of an upload in progress are kept (one file per photo and device:
-/// two devices sending the same photo never write into each other's file).
-pub fn partial_path(dir: &Path, sha: &str, device_id: &str) -> PathBuf {
-    let tag = &sha256_hex(device_id.as_bytes())[..16];
-    dir.join("partial").join(format!("{sha}.{tag}"))
 }
 
 /// Where this device stands with a photo: held (and it may be told so), its own upload's
@@ -156,8 +142,11 @@ pub async fn create(
     tokio::task::spawn_blocking(move || sqlite.create_upload(&sha, &device, size, now))
         .await
         .map_err(ApiError::internal)??;
-    let _ =
-        tokio::fs::remove_file(partial_path(&state.blob_dir, &req.sha256, &who.device_id)).await;
+    // A restart with another size: the pieces of the earlier attempt are not these bytes.
+    state
+        .blobs
+        .delete_pieces(&req.sha256, &who.device_id, 0)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(UploadStatus {
@@ -238,89 +227,82 @@ pub async fn append(
         return Err(busy());
     };
     if offset != st.offset {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "offset_mismatch",
-            format!("上传位置不符：服务器已有 {} 字节", st.offset),
-            format!("offset mismatch: the server holds {} bytes", st.offset),
-        ));
+        return Err(offset_mismatch(st.offset));
     }
     let progress = |received: u64| {
-        let (s, d, sqlite, now) = (
+        let (s, d, store, now) = (
             sha.clone(),
             device.to_string(),
             state.store.clone(),
             state.now_ms(),
         );
         async move {
-            tokio::task::spawn_blocking(move || sqlite.upload_progress(&s, &d, received, now))
+            tokio::task::spawn_blocking(move || store.upload_progress(&s, &d, received, now))
                 .await
                 .map_err(ApiError::internal)?
                 .map_err(ApiError::from)
         }
     };
-    let part = partial_path(&state.blob_dir, &sha, device);
     // Every byte is already here (a crash came between receiving them and storing the photo).
     if st.offset == st.size {
         return finish(&state, device, &sha, st.size).await;
     }
-    let mut file = tokio::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&part)
-        .await
-        .map_err(ApiError::internal)?;
-    let held = file.metadata().await.map_err(ApiError::internal)?.len();
+    let held = state.blobs.received(&sha, device).await?;
     if held < st.offset {
-        // The recorded progress is ahead of the bytes on disk (a crash between the two): go back
-        // to what the file holds and let the phone resume from there. Never pad with zeros.
+        // The recorded progress is ahead of the pieces kept (a crash between the two): go back
+        // to what is kept and let the phone resume from there. Never pad with zeros.
         progress(held).await?;
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "offset_mismatch",
-            format!("上传位置不符：服务器已有 {held} 字节"),
-            format!("offset mismatch: the server holds {held} bytes"),
-        ));
+        return Err(offset_mismatch(held));
     }
-    // The partial file may hold bytes past the recorded offset from an earlier cut; cut it back.
-    file.set_len(st.offset).await.map_err(ApiError::internal)?;
+    // Pieces past the recorded offset (kept, then a crash before they were recorded) are
+    // dropped: the phone sends those bytes again.
+    if held > st.offset {
+        state.blobs.delete_pieces(&sha, device, st.offset).await?;
+    }
     let mut received = st.offset;
     let mut body = body;
-    let mut too_much = false;
-    let mut cut = false;
+    let mut piece: Vec<u8> = Vec::new();
+    let mut outcome = Ok(());
     loop {
         // A link that goes quiet is a cut too: keep what came, free the photo for a retry.
         let Ok(next) = tokio::time::timeout(state.config.upload_idle_timeout, body.frame()).await
         else {
-            cut = true;
             break;
         };
-        let Some(frame) = next else { break };
-        let Ok(frame) = frame else {
-            cut = true;
-            break;
+        let Some(Ok(frame)) = next else { break };
+        let Ok(data) = frame.into_data() else {
+            continue;
         };
-        if let Ok(data) = frame.into_data() {
-            if received + data.len() as u64 > st.size {
-                too_much = true;
-                break;
-            }
-            file.write_all(&data).await.map_err(ApiError::internal)?;
-            received += data.len() as u64;
-            state.metrics.blob_bytes_in.inc_by(data.len() as u64);
+        if received + (piece.len() + data.len()) as u64 > st.size {
+            outcome = Err(ApiError::bad_request(
+                "too_many_bytes",
+                "上传的字节数超过声明的大小",
+                "more bytes than the announced size",
+            ));
+            break;
+        }
+        state.metrics.blob_bytes_in.inc_by(data.len() as u64);
+        piece.extend_from_slice(&data);
+        // Kept a piece at a time: memory stays bounded, and a cut loses at most one piece.
+        if piece.len() >= PIECE_BYTES {
+            let bytes = Bytes::from(std::mem::take(&mut piece));
+            let len = bytes.len() as u64;
+            state.blobs.put_piece(&sha, device, received, bytes).await?;
+            received += len;
+            progress(received).await?;
         }
     }
-    file.sync_all().await.map_err(ApiError::internal)?;
-    drop(file);
-    progress(received).await?;
-    if too_much {
-        return Err(ApiError::bad_request(
-            "too_many_bytes",
-            "上传的字节数超过声明的大小",
-            "more bytes than the announced size",
-        ));
+    if !piece.is_empty() {
+        let len = piece.len() as u64;
+        state
+            .blobs
+            .put_piece(&sha, device, received, Bytes::from(piece))
+            .await?;
+        received += len;
+        progress(received).await?;
     }
-    if cut || received < st.size {
+    outcome?;
+    if received < st.size {
         return Ok(Json(UploadStatus {
             sha256: sha,
             offset: received,
@@ -332,18 +314,30 @@ pub async fn append(
     finish(&state, device, &sha, st.size).await
 }
 
-/// Check a complete upload and hold it under its hash, recording `device` as a sender.
+/// Bytes of one kept piece of an upload (a body longer than this is kept in several).
+pub const PIECE_BYTES: usize = 1024 * 1024;
+
+fn offset_mismatch(held: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "offset_mismatch",
+        format!("上传位置不符：服务器已有 {held} 字节"),
+        format!("offset mismatch: the server holds {held} bytes"),
+    )
+}
+
+/// Check a complete upload and hold it under its hash, recording `device` as a sender. The
+/// photo is written whole before it is recorded, and its pieces are dropped in between, so a
+/// crash at any point leaves either the pieces or the photo to finish from.
 async fn finish(state: &AppState, device: &str, sha: &str, size: u64) -> ApiResult<Response> {
-    let part = partial_path(&state.blob_dir, sha, device);
-    let dest = blob_path(&state.blob_dir, sha);
     let stored = |mime: &'static str| async move {
-        let (s, d, sqlite, now) = (
+        let (s, d, store, now) = (
             sha.to_string(),
             device.to_string(),
             state.store.clone(),
             state.now_ms(),
         );
-        tokio::task::spawn_blocking(move || sqlite.photo_stored(&s, mime, size, &d, now))
+        tokio::task::spawn_blocking(move || store.photo_stored(&s, mime, size, &d, now))
             .await
             .map_err(ApiError::internal)??;
         Ok::<_, ApiError>(
@@ -356,28 +350,28 @@ async fn finish(state: &AppState, device: &str, sha: &str, size: u64) -> ApiResu
             .into_response(),
         )
     };
-    let bytes = match tokio::fs::read(&part).await {
-        Ok(b) => b,
-        Err(_) => {
-            // This device's bytes were all received and its file is gone: it was renamed into
-            // place and a crash came before it was recorded. The photo under its name is it.
-            let existing = tokio::fs::read(&dest).await.map_err(ApiError::internal)?;
-            let want = sha.to_string();
-            let mime = tokio::task::spawn_blocking(move || {
-                (sha256_hex(&existing) == want)
-                    .then(|| inspect_image(&existing).ok().map(|i| i.mime))
-                    .flatten()
-            })
-            .await
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::internal("a held photo does not match its name"))?;
-            return stored(mime).await;
-        }
+    let Some(bytes) = state.blobs.assemble(sha, device, size).await? else {
+        // Every byte was received and the pieces are gone: they were put together and kept
+        // under the photo's name, and a crash came before it was recorded. That photo is it.
+        let existing =
+            state.blobs.read_photo(sha).await?.ok_or_else(|| {
+                ApiError::internal("an upload's pieces and its photo are both gone")
+            })?;
+        let want = sha.to_string();
+        let mime = tokio::task::spawn_blocking(move || {
+            (sha256_hex(&existing) == want)
+                .then(|| inspect_image(&existing).ok().map(|i| i.mime))
+                .flatten()
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::internal("a held photo does not match its name"))?;
+        return stored(mime).await;
     };
     let discard = || async {
-        let _ = tokio::fs::remove_file(&part).await;
-        let (s, d, sqlite) = (sha.to_string(), device.to_string(), state.store.clone());
-        let _ = tokio::task::spawn_blocking(move || sqlite.forget_upload(&s, &d)).await;
+        let _ = state.blobs.delete_pieces(sha, device, 0).await;
+        let (s, d, store) = (sha.to_string(), device.to_string(), state.store.clone());
+        let _ = tokio::task::spawn_blocking(move || store.forget_upload(&s, &d)).await;
     };
     // Hash and structure walk of up to 40 MB: off the async threads; the bytes go there and
     // come back rather than being copied.
@@ -388,7 +382,6 @@ async fn finish(state: &AppState, device: &str, sha: &str, size: u64) -> ApiResu
     })
     .await
     .map_err(ApiError::internal)?;
-    drop(bytes);
     if actual != sha {
         discard().await;
         return Err(ApiError::new(
@@ -408,68 +401,45 @@ async fn finish(state: &AppState, device: &str, sha: &str, size: u64) -> ApiResu
             return Err(xuncha_core::Error::from(problem).into());
         }
     };
-    if tokio::fs::metadata(&dest).await.is_ok() {
-        // Held already (another device sent it first): this device proved it has the bytes.
-        let _ = tokio::fs::remove_file(&part).await;
-    } else {
-        if let Some(parent) = dest.parent() {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(ApiError::internal)?;
-        }
-        tokio::fs::rename(&part, &dest)
-            .await
-            .map_err(ApiError::internal)?;
+    // Held already (another device sent it first): this device proved it has the bytes.
+    if state.blobs.photo_size(sha).await? != Some(size) {
+        state.blobs.put_photo(sha, Bytes::from(bytes)).await?;
     }
+    state.blobs.delete_pieces(sha, device, 0).await?;
     stored(mime).await
 }
 
-/// Store a photo received whole from `device_id` (the console's browser upload): it is checked,
-/// stored under its SHA-256 like an upload and recorded. Returns the hash and the type.
+/// Store a photo received whole from `device_id` (the console's browser upload, the demo
+/// seed): it is checked, kept under its SHA-256 like an upload and recorded. Returns the hash
+/// and the type.
 pub async fn store_whole(
     state: &AppState,
     device_id: &str,
     bytes: Vec<u8>,
 ) -> ApiResult<(String, &'static str)> {
-    let (dir, sqlite, now) = (state.blob_dir.clone(), state.store.clone(), state.now_ms());
-    let device = device_id.to_string();
-    tokio::task::spawn_blocking(move || {
-        store_whole_blocking(&dir, sqlite.as_ref(), &device, &bytes, now)
+    let (bytes, sha, checked) = tokio::task::spawn_blocking(move || {
+        let sha = sha256_hex(&bytes);
+        let checked = inspect_image(&bytes);
+        (bytes, sha, checked)
     })
     .await
-    .map_err(ApiError::internal)?
-}
-
-/// [`store_whole`] on the calling thread (also used to seed the demo city's photos).
-pub fn store_whole_blocking(
-    blob_dir: &Path,
-    records: &dyn crate::store::ServerStore,
-    device_id: &str,
-    bytes: &[u8],
-    now_ms: i64,
-) -> ApiResult<(String, &'static str)> {
-    let sha = sha256_hex(bytes);
-    let mime = inspect_image(bytes)
+    .map_err(ApiError::internal)?;
+    let mime = checked
         .map_err(|p| ApiError::from(xuncha_core::Error::from(p)))?
         .mime;
-    let dest = blob_path(blob_dir, &sha);
-    if std::fs::metadata(&dest).is_err() {
-        // Written beside the partial uploads, then renamed: a crash never leaves half a photo
-        // under its name.
-        let part = blob_dir.join("partial").join(format!("whole-{sha}"));
-        for dir in [part.parent(), dest.parent()].into_iter().flatten() {
-            std::fs::create_dir_all(dir).map_err(ApiError::internal)?;
-        }
-        let write = || -> std::io::Result<()> {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&part)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&part, &dest)
-        };
-        write().map_err(ApiError::internal)?;
+    let size = bytes.len() as u64;
+    if state.blobs.photo_size(&sha).await? != Some(size) {
+        state.blobs.put_photo(&sha, Bytes::from(bytes)).await?;
     }
-    records.photo_stored(&sha, mime, bytes.len() as u64, device_id, now_ms)?;
+    let (s, d, store, now) = (
+        sha.clone(),
+        device_id.to_string(),
+        state.store.clone(),
+        state.now_ms(),
+    );
+    tokio::task::spawn_blocking(move || store.photo_stored(&s, mime, size, &d, now))
+        .await
+        .map_err(ApiError::internal)??;
     Ok((sha, mime))
 }
 
@@ -507,18 +477,15 @@ pub async fn download(
     UrlPath(sha): UrlPath<String>,
 ) -> ApiResult<Response> {
     let mime = visible_photo(&state, &who, &sha).await?;
-    // Streamed from the file: many downloads at once cost a buffer each, not a photo each.
-    let file = tokio::fs::File::open(blob_path(&state.blob_dir, &sha))
-        .await
-        .map_err(|_| hidden())?;
-    let len = file.metadata().await.map_err(ApiError::internal)?.len();
+    // Streamed from the store: many downloads at once cost a buffer each, not a photo each.
+    let (len, stream) = state.blobs.photo_stream(&sha).await?.ok_or_else(hidden)?;
     state.metrics.blob_bytes_out.inc_by(len);
     Ok((
         [
             (header::CONTENT_TYPE, mime),
             (header::CONTENT_LENGTH, len.to_string()),
         ],
-        Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+        Body::from_stream(stream),
     )
         .into_response())
 }

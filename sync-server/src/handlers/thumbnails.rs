@@ -1,11 +1,10 @@
 //! List thumbnails: each photo is decoded at most once, by at most
 //! [`Config::thumbnail_decodes`](crate::state::Config::thumbnail_decodes) decodes at a time, each
-//! within pixel and memory limits; the outcome is kept on disk beside the photos, a small JPEG
-//! or a "cannot be decoded" marker, so a photo that fails costs one decode, not one per view.
+//! within pixel and memory limits; the outcome is kept beside the photos ([`crate::blobs`]), a
+//! small JPEG or a "cannot be decoded" mark, so a photo that fails costs one decode, not one per view.
 //! A photo with no thumbnail (HEIC, which this server does not decode, or one that cannot be
 //! decoded) gets a labelled SVG placeholder that says to open the original, never a broken image.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use axum::extract::{Path as UrlPath, State};
@@ -13,7 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use xuncha_core::store::photo_format::HEIC;
 
-use super::photos::{blob_path, hidden, visible_photo};
+use super::photos::{hidden, visible_photo};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::Principal;
@@ -30,14 +29,6 @@ const DECODE_WAIT: Duration = Duration::from_secs(10);
 
 /// Header naming why a placeholder was served instead of a thumbnail (`heic`, `undecodable`).
 pub const PLACEHOLDER_HEADER: &str = "xuncha-thumbnail-placeholder";
-
-fn thumb_path(dir: &Path, sha: &str) -> PathBuf {
-    dir.join("thumbs").join(format!("{sha}.jpg"))
-}
-
-fn failed_path(dir: &Path, sha: &str) -> PathBuf {
-    dir.join("thumbs").join(format!("{sha}.undecodable"))
-}
 
 /// Make a JPEG thumbnail of an image: None if it cannot be decoded here (e.g. HEIC), or if
 /// decoding it would take more than [`DECODE_MAX_BYTES`] (a few hostile bytes must not cost
@@ -113,38 +104,13 @@ impl NoThumb {
     }
 }
 
-/// Drop what was made for a photo that is gone.
-pub fn forget(blob_dir: &Path, sha: &str) {
-    let _ = std::fs::remove_file(thumb_path(blob_dir, sha));
-    let _ = std::fs::remove_file(failed_path(blob_dir, sha));
-}
-
 /// The thumbnail made earlier, or that it failed earlier; None if it was never tried.
-async fn cached(blob_dir: &Path, sha: &str) -> Option<Result<Vec<u8>, NoThumb>> {
-    if let Ok(b) = tokio::fs::read(thumb_path(blob_dir, sha)).await {
-        return Some(Ok(b));
-    }
-    if tokio::fs::metadata(failed_path(blob_dir, sha))
-        .await
-        .is_ok()
-    {
-        return Some(Err(NoThumb::Undecodable));
-    }
-    None
-}
-
-/// Keep the outcome of a decode (written aside, then renamed: a crash leaves no half file).
-async fn remember(blob_dir: &Path, sha: &str, outcome: &Option<Vec<u8>>) {
-    let dir = blob_dir.join("thumbs");
-    let _ = tokio::fs::create_dir_all(&dir).await;
-    let tmp = dir.join(format!(".{sha}.tmp"));
-    let (bytes, dest): (&[u8], PathBuf) = match outcome {
-        Some(t) => (t, thumb_path(blob_dir, sha)),
-        None => (b"", failed_path(blob_dir, sha)),
-    };
-    if tokio::fs::write(&tmp, bytes).await.is_ok() {
-        let _ = tokio::fs::rename(&tmp, &dest).await;
-    }
+async fn cached(state: &AppState, sha: &str) -> ApiResult<Option<Result<Vec<u8>, NoThumb>>> {
+    Ok(state
+        .blobs
+        .thumb(sha)
+        .await?
+        .map(|t| t.map(|b| b.to_vec()).map_err(|()| NoThumb::Undecodable)))
 }
 
 /// Decode the photo once (waiting for a slot), remembering the outcome.
@@ -162,13 +128,11 @@ async fn decode(state: &AppState, sha: &str) -> ApiResult<Result<Vec<u8>, NoThum
     else {
         return Err(busy());
     };
-    // Another request may have decoded it while this one waited.
-    if let Some(done) = cached(&state.blob_dir, sha).await {
+    // Another request (or instance) may have decoded it while this one waited.
+    if let Some(done) = cached(state, sha).await? {
         return Ok(done);
     }
-    let original = tokio::fs::read(blob_path(&state.blob_dir, sha))
-        .await
-        .map_err(|_| hidden())?;
+    let original = state.blobs.read_photo(sha).await?.ok_or_else(hidden)?;
     let outcome = tokio::task::spawn_blocking(move || make_thumbnail(&original))
         .await
         .map_err(ApiError::internal)?;
@@ -184,7 +148,10 @@ async fn decode(state: &AppState, sha: &str) -> ApiResult<Result<Vec<u8>, NoThum
             "photo cannot be decoded for a thumbnail; placeholder kept"
         );
     }
-    remember(&state.blob_dir, sha, &outcome).await;
+    // Kept for the next view (a failure to keep it only costs a decode next time).
+    if let Err(e) = state.blobs.put_thumb(sha, outcome.as_deref()).await {
+        tracing::warn!(sha, error = %e, "thumbnail outcome not kept");
+    }
     Ok(outcome.ok_or(NoThumb::Undecodable))
 }
 
@@ -205,7 +172,7 @@ pub async fn thumbnail(
     if mime == HEIC {
         return Ok(NoThumb::Heic.response());
     }
-    let outcome = match cached(&state.blob_dir, &sha).await {
+    let outcome = match cached(&state, &sha).await? {
         Some(done) => done,
         None => decode(&state, &sha).await?,
     };

@@ -69,7 +69,7 @@ fn the_demo_week_has_cases_in_every_state_and_phones_receive_them() {
             .collect();
         assert!(!photos.is_empty(), "each case has its before-photo");
         for p in photos {
-            let path = xuncha_server::handlers::photos::blob_path(&state.blob_dir, &p.sha256);
+            let path = crate::helpers::blob_file(state, &p.sha256);
             let bytes = std::fs::read(&path).expect("photo stored");
             assert_eq!(xuncha_core::store::sha256_hex(&bytes), p.sha256);
         }

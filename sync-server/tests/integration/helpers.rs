@@ -112,6 +112,11 @@ impl Device {
     }
 }
 
+/// The file of a held photo when photos are kept in the server's local folder.
+pub fn blob_file(state: &AppState, sha: &str) -> std::path::PathBuf {
+    state.blob_dir.join(&sha[..2]).join(sha)
+}
+
 /// A small real JPEG (it decodes, so thumbnails work), distinct per seed.
 pub fn photo_bytes(seed: u64) -> Vec<u8> {
     xuncha_core::store::photo_format::sample_jpeg(seed, 0)

@@ -612,7 +612,7 @@ fn crash_windows_of_a_photo_upload_heal_on_the_next_sync() {
     let db = rusqlite::Connection::open(data.join("xuncha-server.db")).expect("db");
     let phone_db =
         rusqlite::Connection::open(phone.store.dir().join("xuncha.db")).expect("phone db");
-    let blob = xuncha_server::handlers::photos::blob_path(&server.state.blob_dir, &sha);
+    let blob = crate::helpers::blob_file(&server.state, &sha);
 
     for (window, received, keep_blob) in [
         ("bytes stored, not recorded", size, true),
