@@ -19,6 +19,7 @@ pub mod extract;
 pub mod handlers;
 pub mod housekeeping;
 pub mod metrics;
+pub mod pull;
 pub mod router;
 pub mod seed;
 pub mod signin_guard;

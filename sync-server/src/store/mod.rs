@@ -93,6 +93,14 @@ pub struct StoreStats {
     pub photos: u64,
 }
 
+/// A stored id that does not parse (a damaged or hand-edited database).
+pub fn bad_stored_id(field: &'static str, value: &str) -> xuncha_core::Error {
+    xuncha_core::Error::InvalidField {
+        field,
+        reason: format!("stored id '{value}' is not a UUID"),
+    }
+}
+
 /// Everything the HTTP layer needs from storage.
 pub trait ServerStore: photo_records::PhotoRecords + Send + Sync + 'static {
     /// A user by id.

@@ -3,7 +3,7 @@
 //! one read transaction, so a page and its cursor come from the same snapshot, and sequences are
 //! assigned inside the single writer's transactions, so a cursor never skips a change.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -14,15 +14,15 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 use xuncha_core::model::{Case, Event, Op};
 use xuncha_core::reference::{ReferenceData, ReferenceIndex, User};
-use xuncha_core::scope;
 use xuncha_core::sync::protocol::{OpResult, OpStatus};
 use xuncha_core::workflow::{Role, Status};
 
 use super::{
-    DeviceRecord, PageChange, Principal, PullPage, ServerStore, StoreResult, StoreStats,
-    TokenRecord, UserRecord,
+    DeviceRecord, Principal, PullPage, ServerStore, StoreResult, StoreStats, TokenRecord,
+    UserRecord, bad_stored_id,
 };
 use crate::apply::{PushRules, PushTx, push_batch};
+use crate::pull::{FeedRow, FeedScope, PullTx, StoredCase, pull_page};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/01_server.sql"),
@@ -182,8 +182,10 @@ impl PushTx for SqlitePush<'_> {
         })?;
         for row in rows {
             let (op_id, seq, case_id, server_time_ms) = row?;
-            let op_id: Uuid = op_id.parse().map_err(|_| bad_id("op_id", &op_id))?;
-            let case_id: Uuid = case_id.parse().map_err(|_| bad_id("case_id", &case_id))?;
+            let op_id: Uuid = op_id.parse().map_err(|_| bad_stored_id("op_id", &op_id))?;
+            let case_id: Uuid = case_id
+                .parse()
+                .map_err(|_| bad_stored_id("case_id", &case_id))?;
             out.insert(
                 op_id,
                 OpResult {
@@ -376,13 +378,6 @@ fn load_case(conn: &Connection, id: Uuid) -> StoreResult<Option<Case>> {
 }
 
 /// A case as stored: its document, the last sequence it reflects, and its scope keys.
-struct StoredCase {
-    doc: Box<RawValue>,
-    seq: i64,
-    unit_id: Option<String>,
-    reporter_id: String,
-}
-
 fn stored_case(conn: &Connection, id: &str) -> StoreResult<Option<StoredCase>> {
     let row: Option<(String, i64, Option<String>, String)> = conn
         .prepare_cached("SELECT doc, last_seq, unit_id, reporter_id FROM cases WHERE id = ?1")?
@@ -417,18 +412,73 @@ fn events_of(
     Ok(out)
 }
 
-fn bad_id(field: &'static str, value: &str) -> xuncha_core::Error {
-    xuncha_core::Error::InvalidField {
-        field,
-        reason: format!("stored id '{value}' is not a UUID"),
-    }
+/// [`PullTx`] inside one SQLite read transaction.
+struct SqlitePull<'a> {
+    tx: &'a Transaction<'a>,
 }
 
-struct FeedRow {
-    seq: i64,
-    case_id: String,
-    unit_before: Option<String>,
-    event: String,
+impl PullTx for SqlitePull<'_> {
+    fn feed_after(
+        &mut self,
+        scope: FeedScope<'_>,
+        cursor: i64,
+        fetch: usize,
+    ) -> StoreResult<Vec<FeedRow>> {
+        let map = |r: &rusqlite::Row<'_>| {
+            Ok(FeedRow {
+                seq: r.get(0)?,
+                case_id: r.get(1)?,
+                unit_before: r.get(2)?,
+                event: r.get(3)?,
+            })
+        };
+        let fetch = fetch as i64;
+        Ok(match scope {
+            FeedScope::All => self
+                .tx
+                .prepare_cached(
+                    "SELECT seq, case_id, unit_before, event FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                )?
+                .query_map(params![cursor, fetch], map)?
+                .collect::<rusqlite::Result<_>>()?,
+            FeedScope::Unit(unit) => self
+                .tx
+                .prepare_cached(
+                    "SELECT seq, case_id, unit_before, event FROM events
+                     WHERE seq > ?1 AND (unit_after = ?3 OR unit_before = ?3) ORDER BY seq LIMIT ?2",
+                )?
+                .query_map(params![cursor, fetch, unit], map)?
+                .collect::<rusqlite::Result<_>>()?,
+            FeedScope::Reporter(user) => self
+                .tx
+                .prepare_cached(
+                    "SELECT seq, case_id, unit_before, event FROM events
+                     WHERE seq > ?1 AND reporter_id = ?3 ORDER BY seq LIMIT ?2",
+                )?
+                .query_map(params![cursor, fetch, user], map)?
+                .collect::<rusqlite::Result<_>>()?,
+            FeedScope::Nothing => Vec::new(),
+        })
+    }
+
+    fn feed_end(&mut self) -> StoreResult<i64> {
+        Ok(self
+            .tx
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?)
+    }
+
+    fn stored_case(&mut self, case_id: &str) -> StoreResult<Option<StoredCase>> {
+        stored_case(self.tx, case_id)
+    }
+
+    fn events_of(
+        &mut self,
+        case_id: &str,
+        after: i64,
+        upto: i64,
+    ) -> StoreResult<Vec<Box<RawValue>>> {
+        events_of(self.tx, case_id, after, upto)
+    }
 }
 
 impl ServerStore for SqliteStore {
@@ -619,115 +669,20 @@ impl ServerStore for SqliteStore {
         limit: usize,
         now_ms: i64,
     ) -> StoreResult<PullPage> {
-        let limit = limit.clamp(1, xuncha_core::limits::PULL_PAGE_CHANGES);
         let reference_version = self.reference.read().unwrap_or_else(|p| p.into_inner()).0;
         self.with_reader(|conn| {
-            // One read transaction: the page and its cursor come from one snapshot.
+            // One read transaction: the page and its cursor come from one snapshot (and, with
+            // one writer, every sequence below the newest is committed: the feed's end is its
+            // newest sequence).
             let tx = conn.transaction()?;
-            let actor = who.actor();
-            let fetch = (limit + 1) as i64;
-            let map = |r: &rusqlite::Row<'_>| {
-                Ok(FeedRow {
-                    seq: r.get(0)?,
-                    case_id: r.get(1)?,
-                    unit_before: r.get(2)?,
-                    event: r.get(3)?,
-                })
-            };
-            let mut rows: Vec<FeedRow> = match (who.user.role, &who.user.unit_id) {
-                (Role::Supervisor | Role::Admin, _) => tx
-                    .prepare_cached(
-                        "SELECT seq, case_id, unit_before, event FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-                    )?
-                    .query_map(params![cursor, fetch], map)?
-                    .collect::<rusqlite::Result<_>>()?,
-                (Role::UnitStaff, Some(unit)) => tx
-                    .prepare_cached(
-                        "SELECT seq, case_id, unit_before, event FROM events
-                         WHERE seq > ?1 AND (unit_after = ?3 OR unit_before = ?3) ORDER BY seq LIMIT ?2",
-                    )?
-                    .query_map(params![cursor, fetch, unit], map)?
-                    .collect::<rusqlite::Result<_>>()?,
-                (Role::UnitStaff, None) => Vec::new(),
-                (Role::Inspector, _) => tx
-                    .prepare_cached(
-                        "SELECT seq, case_id, unit_before, event FROM events
-                         WHERE seq > ?1 AND reporter_id = ?3 ORDER BY seq LIMIT ?2",
-                    )?
-                    .query_map(params![cursor, fetch, who.user.id], map)?
-                    .collect::<rusqlite::Result<_>>()?,
-            };
-            let mut has_more = rows.len() > limit;
-            rows.truncate(limit);
-            let mut page_end = match (has_more, rows.last()) {
-                (true, Some(last)) => last.seq,
-                _ => tx
-                    .query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?,
-            };
-            // Cases in the order of their first change in this page.
-            let mut seen = HashSet::new();
-            let order: Vec<&str> = rows
-                .iter()
-                .map(|r| r.case_id.as_str())
-                .filter(|id| seen.insert(*id))
-                .collect();
-            let unit = who.user.unit_id.as_deref();
-            let mut changes = Vec::with_capacity(order.len());
-            let mut bytes = 0;
-            for case_id in order {
-                let Some(case) = stored_case(&tx, case_id)? else {
-                    continue;
-                };
-                if !scope::can_see_keys(&actor, case.unit_id.as_deref(), &case.reporter_id) {
-                    changes.push(PageChange::Remove {
-                        case_id: case_id.parse().map_err(|_| bad_id("case_id", case_id))?,
-                    });
-                    continue;
-                }
-                // A case that entered a unit's scope in this window arrives whole.
-                let full = who.user.role == Role::UnitStaff
-                    && rows
-                        .iter()
-                        .any(|r| r.case_id == case_id && r.unit_before.as_deref() != unit);
-                let events = if full {
-                    events_of(&tx, case_id, 0, i64::MAX)?
-                } else if who.user.role == Role::UnitStaff {
-                    // Events made while the case was briefly elsewhere are not in the scoped
-                    // rows; take the case's whole window.
-                    events_of(&tx, case_id, cursor, page_end)?
-                } else {
-                    let mut evs = Vec::new();
-                    for r in rows.iter().filter(|r| r.case_id == case_id) {
-                        evs.push(RawValue::from_string(r.event.clone())?);
-                    }
-                    evs
-                };
-                let size = case.doc.get().len() + events.iter().map(|e| e.get().len()).sum::<usize>();
-                if !changes.is_empty() && bytes + size > xuncha_core::limits::PULL_PAGE_BYTES {
-                    // The page is full: it ends just before this case's first change, where the
-                    // next page starts (a case already sent may come again; devices take it
-                    // idempotently).
-                    if let Some(first) = rows.iter().find(|r| r.case_id == case_id) {
-                        page_end = first.seq - 1;
-                        has_more = true;
-                    }
-                    break;
-                }
-                bytes += size;
-                changes.push(PageChange::Upsert {
-                    case: case.doc,
-                    seq: case.seq,
-                    events,
-                    full,
-                });
-            }
-            Ok(PullPage {
-                changes,
-                cursor: page_end.max(cursor),
-                has_more,
+            pull_page(
+                &mut SqlitePull { tx: &tx },
+                who,
+                cursor,
+                limit,
                 reference_version,
-                server_time_ms: now_ms,
-            })
+                now_ms,
+            )
         })
     }
 

@@ -1,0 +1,172 @@
+//! Building a pull page: the changes in the caller's scope after their cursor, written once over
+//! [`PullTx`] (as pushing is over [`crate::apply::PushTx`]) so every backend sends the same
+//! pages. The rules:
+//!
+//! - supervisors and admins get every change; unit staff the changes of cases that are, or just
+//!   were, their unit's; inspectors their own reports;
+//! - a case that left the caller's scope comes as a removal; one that entered it (a unit's case
+//!   dispatched to it in this window) comes whole, with every event;
+//! - a page holds at most [`xuncha_core::limits::PULL_PAGE_CHANGES`] feed rows and about
+//!   [`xuncha_core::limits::PULL_PAGE_BYTES`]: it ends just before the first change of the case
+//!   that would pass it, and the cursor says so;
+//! - the cursor never passes a change a reader could not see yet: the backend's
+//!   [`PullTx::feed_end`] is the sequence below which every change is visible.
+
+use std::collections::HashSet;
+
+use serde_json::value::RawValue;
+use xuncha_core::scope;
+use xuncha_core::workflow::Role;
+
+use crate::store::{PageChange, Principal, PullPage, StoreResult, bad_stored_id};
+
+/// One feed entry as stored.
+pub struct FeedRow {
+    /// Its sequence in the change feed.
+    pub seq: i64,
+    /// The case it changed.
+    pub case_id: String,
+    /// The case's unit before it (a unit's scope follows the case).
+    pub unit_before: Option<String>,
+    /// The event's stored JSON.
+    pub event: String,
+}
+
+/// A case as stored: its JSON document, the sequence of its last change and its scope keys.
+pub struct StoredCase {
+    /// The case document.
+    pub doc: Box<RawValue>,
+    /// Sequence of the last event the case reflects.
+    pub seq: i64,
+    /// Its unit.
+    pub unit_id: Option<String>,
+    /// Who reported it.
+    pub reporter_id: String,
+}
+
+/// Which feed entries a caller's pull reads.
+#[derive(Debug, Clone, Copy)]
+pub enum FeedScope<'a> {
+    /// Every entry.
+    All,
+    /// Entries of cases that were this unit's before or after the change.
+    Unit(&'a str),
+    /// Entries of cases this user reported.
+    Reporter(&'a str),
+    /// None (a unit staff member without a unit).
+    Nothing,
+}
+
+/// What a backend provides inside the one read snapshot of a pull.
+pub trait PullTx {
+    /// Up to `fetch` feed entries of `scope` after `cursor`, by sequence, none past
+    /// [`PullTx::feed_end`].
+    fn feed_after(
+        &mut self,
+        scope: FeedScope<'_>,
+        cursor: i64,
+        fetch: usize,
+    ) -> StoreResult<Vec<FeedRow>>;
+    /// The sequence below which (and at which) every change is visible to this reader.
+    fn feed_end(&mut self) -> StoreResult<i64>;
+    /// A case as stored.
+    fn stored_case(&mut self, case_id: &str) -> StoreResult<Option<StoredCase>>;
+    /// A case's events with `after < seq <= upto`, by sequence.
+    fn events_of(
+        &mut self,
+        case_id: &str,
+        after: i64,
+        upto: i64,
+    ) -> StoreResult<Vec<Box<RawValue>>>;
+}
+
+/// The page of changes in `who`'s scope after `cursor` (see the module's rules).
+pub fn pull_page(
+    tx: &mut dyn PullTx,
+    who: &Principal,
+    cursor: i64,
+    limit: usize,
+    reference_version: i64,
+    now_ms: i64,
+) -> StoreResult<PullPage> {
+    let limit = limit.clamp(1, xuncha_core::limits::PULL_PAGE_CHANGES);
+    let actor = who.actor();
+    let scope = match (who.user.role, &who.user.unit_id) {
+        (Role::Supervisor | Role::Admin, _) => FeedScope::All,
+        (Role::UnitStaff, Some(unit)) => FeedScope::Unit(unit),
+        (Role::UnitStaff, None) => FeedScope::Nothing,
+        (Role::Inspector, _) => FeedScope::Reporter(&who.user.id),
+    };
+    let mut rows = tx.feed_after(scope, cursor, limit + 1)?;
+    let mut has_more = rows.len() > limit;
+    rows.truncate(limit);
+    let mut page_end = match (has_more, rows.last()) {
+        (true, Some(last)) => last.seq,
+        _ => tx.feed_end()?,
+    };
+    // Cases in the order of their first change in this page.
+    let mut seen = HashSet::new();
+    let order: Vec<&str> = rows
+        .iter()
+        .map(|r| r.case_id.as_str())
+        .filter(|id| seen.insert(*id))
+        .collect();
+    let unit = who.user.unit_id.as_deref();
+    let mut changes = Vec::with_capacity(order.len());
+    let mut bytes = 0;
+    for case_id in order {
+        let Some(case) = tx.stored_case(case_id)? else {
+            continue;
+        };
+        if !scope::can_see_keys(&actor, case.unit_id.as_deref(), &case.reporter_id) {
+            changes.push(PageChange::Remove {
+                case_id: case_id
+                    .parse()
+                    .map_err(|_| bad_stored_id("case_id", case_id))?,
+            });
+            continue;
+        }
+        // A case that entered a unit's scope in this window arrives whole.
+        let full = who.user.role == Role::UnitStaff
+            && rows
+                .iter()
+                .any(|r| r.case_id == case_id && r.unit_before.as_deref() != unit);
+        let events = if full {
+            tx.events_of(case_id, 0, i64::MAX)?
+        } else if who.user.role == Role::UnitStaff {
+            // Events made while the case was briefly elsewhere are not in the scoped rows;
+            // take the case's whole window.
+            tx.events_of(case_id, cursor, page_end)?
+        } else {
+            let mut evs = Vec::new();
+            for r in rows.iter().filter(|r| r.case_id == case_id) {
+                evs.push(RawValue::from_string(r.event.clone())?);
+            }
+            evs
+        };
+        let size = case.doc.get().len() + events.iter().map(|e| e.get().len()).sum::<usize>();
+        if !changes.is_empty() && bytes + size > xuncha_core::limits::PULL_PAGE_BYTES {
+            // The page is full: it ends just before this case's first change, where the next
+            // page starts (a case already sent may come again; devices take it idempotently).
+            if let Some(first) = rows.iter().find(|r| r.case_id == case_id) {
+                page_end = first.seq - 1;
+                has_more = true;
+            }
+            break;
+        }
+        bytes += size;
+        changes.push(PageChange::Upsert {
+            case: case.doc,
+            seq: case.seq,
+            events,
+            full,
+        });
+    }
+    Ok(PullPage {
+        changes,
+        cursor: page_end.max(cursor),
+        has_more,
+        reference_version,
+        server_time_ms: now_ms,
+    })
+}
