@@ -4,7 +4,8 @@
 # tests of the Android app against the real library, the console's browser tests (Chromium),
 # then quick API fuzzing (schemathesis) and cargo fuzz runs. Installs what the tests need by
 # itself (JNA, Chromium and a CJK font from apt, kotlinc and playwright-core from npm, a Python
-# venv under target/, cargo-fuzz); safe to run repeatedly. docs/reliability.md says what each
+# venv under target/, cargo-fuzz, the S3-compatible server s3s-fs from crates.io) and starts the
+# services the tests need (tests/services/); safe to run repeatedly. docs/reliability.md says what each
 # reliability test proves and how to run the long versions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,10 @@ cargo fmt --all --check
 
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Real services some tests need (each says what it is and exports where it listens; without
+# them those tests say they are skipped).
+source tests/services/s3.sh
 
 echo "== cargo test"
 cargo test --workspace --locked

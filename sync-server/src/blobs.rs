@@ -40,6 +40,56 @@ fn io(e: object_store::Error) -> xuncha_core::Error {
 
 type BlobResult<T> = Result<T, xuncha_core::Error>;
 
+/// A setting that cannot be used, naming it.
+fn bad_setting(key: &'static str, why: &str) -> xuncha_core::Error {
+    xuncha_core::Error::InvalidField {
+        field: key,
+        reason: why.to_string(),
+    }
+}
+
+/// How to reach an S3-compatible bucket beyond what the `AWS_*` environment says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct S3Settings {
+    /// The service's address, e.g. `http://127.0.0.1:9000` or `https://oss-cn-hangzhou.aliyuncs.com`.
+    pub endpoint: Option<String>,
+    /// The region (default `us-east-1`, which MinIO-likes accept).
+    pub region: Option<String>,
+    /// `bucket.endpoint/key` requests instead of `endpoint/bucket/key` (Aliyun OSS wants them).
+    pub virtual_hosted: bool,
+}
+
+/// Where photo bytes are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PhotoLocation {
+    /// `photos/` in the server's data folder.
+    #[default]
+    DataFolder,
+    /// A folder of this machine.
+    Folder(std::path::PathBuf),
+    /// `s3://bucket/prefix`.
+    S3 {
+        /// The location.
+        url: String,
+        /// How to reach it.
+        settings: S3Settings,
+    },
+}
+
+impl PhotoLocation {
+    /// `s3://…` is a bucket; anything else a folder.
+    pub fn parse(value: &str, settings: S3Settings) -> Self {
+        if value.starts_with("s3://") {
+            PhotoLocation::S3 {
+                url: value.to_string(),
+                settings,
+            }
+        } else {
+            PhotoLocation::Folder(value.into())
+        }
+    }
+}
+
 /// The pieces an upload keeps per photo and device are named by this tag of the device id
 /// (any string a device chose, so never used in a name as it is).
 fn device_tag(device_id: &str) -> String {
@@ -59,9 +109,82 @@ impl Blobs {
         })
     }
 
-    /// Photos in any object store (an S3-compatible bucket).
+    /// Photos in any object store.
     pub fn from_store(store: Arc<dyn ObjectStore>, describe: String) -> Self {
         Blobs { store, describe }
+    }
+
+    /// Photos in an S3-compatible bucket (MinIO, Ceph, Aliyun OSS, Huawei OBS, AWS):
+    /// `s3://bucket/prefix`, credentials and region from the standard `AWS_*` environment
+    /// variables, the endpoint from `settings` or `AWS_ENDPOINT_URL`. Path-style requests unless
+    /// told otherwise (what MinIO-likes expect); plain HTTP only to an `http://` endpoint.
+    pub fn s3(url: &str, settings: &S3Settings) -> BlobResult<Self> {
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or_else(|| bad_setting("photos", "an S3 location starts with s3://"))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(bad_setting("photos", "s3:// needs a bucket name"));
+        }
+        let mut builder = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_virtual_hosted_style_request(settings.virtual_hosted)
+            // A bucket that does not answer fails a request within seconds (the phone retries
+            // the sync), never holds it for minutes.
+            .with_retry(object_store::RetryConfig {
+                max_retries: 3,
+                retry_timeout: std::time::Duration::from_secs(15),
+                ..object_store::RetryConfig::default()
+            });
+        if let Some(endpoint) = &settings.endpoint {
+            builder = builder.with_endpoint(endpoint);
+        }
+        let endpoint = settings
+            .endpoint
+            .clone()
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+            .unwrap_or_default();
+        if endpoint.starts_with("http://") {
+            builder = builder.with_allow_http(true);
+        }
+        if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
+            builder = builder.with_region(settings.region.as_deref().unwrap_or("us-east-1"));
+        } else if let Some(region) = &settings.region {
+            builder = builder.with_region(region);
+        }
+        let s3 = builder
+            .build()
+            .map_err(|e| bad_setting("photos", &e.to_string()))?;
+        let prefix = prefix.trim_matches('/');
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(s3)
+        } else {
+            Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
+        };
+        Ok(Blobs {
+            store,
+            describe: format!(
+                "{url} at {}",
+                if endpoint.is_empty() {
+                    "AWS"
+                } else {
+                    &endpoint
+                }
+            ),
+        })
+    }
+
+    /// Can the store be reached and listed (checked once at start: a wrong bucket or key is a
+    /// clear error then, not a 500 on the first photo)?
+    pub async fn check(&self) -> BlobResult<()> {
+        let mut list = self.store.list(Some(&Path::from("thumbs")));
+        match list.next().await {
+            None | Some(Ok(_)) => Ok(()),
+            Some(Err(e)) => Err(bad_setting(
+                "photos",
+                &format!("cannot reach {}: {e}", self.describe),
+            )),
+        }
     }
 
     /// The key of a photo.

@@ -82,6 +82,19 @@ struct ServeOptions {
     /// Days after which a photo no operation names is deleted.
     #[arg(long, env = "XUNCHA_UNNAMED_PHOTO_DAYS", default_value_t = 7)]
     unnamed_photo_days: i64,
+    /// Where photo bytes are kept: a folder, or an S3-compatible bucket `s3://bucket/prefix`
+    /// (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Default: photos/ in --data.
+    #[arg(long, env = "XUNCHA_PHOTOS")]
+    photos: Option<String>,
+    /// The S3 service's address, e.g. http://127.0.0.1:9000 (also AWS_ENDPOINT_URL).
+    #[arg(long, env = "XUNCHA_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
+    /// The S3 region (also AWS_REGION; default us-east-1).
+    #[arg(long, env = "XUNCHA_S3_REGION")]
+    s3_region: Option<String>,
+    /// Virtual-hosted-style S3 requests (bucket.endpoint), as Aliyun OSS wants; default path-style.
+    #[arg(long, env = "XUNCHA_S3_VIRTUAL_HOSTED")]
+    s3_virtual_hosted: bool,
     /// MiB one device may hold in photos no operation names.
     #[arg(long, env = "XUNCHA_DEVICE_QUOTA_MIB", default_value_t = 512)]
     device_quota_mib: u64,
@@ -114,6 +127,17 @@ impl ServeOptions {
                 deadline_horizon_ms: self.deadline_horizon_days.clamp(1, 3_660) * 86_400_000,
             },
             thumbnail_decodes: self.thumbnail_decodes.max(1),
+            photos: match self.photos.as_deref().filter(|p| !p.is_empty()) {
+                None => xuncha_server::blobs::PhotoLocation::DataFolder,
+                Some(p) => xuncha_server::blobs::PhotoLocation::parse(
+                    p,
+                    xuncha_server::blobs::S3Settings {
+                        endpoint: self.s3_endpoint,
+                        region: self.s3_region,
+                        virtual_hosted: self.s3_virtual_hosted,
+                    },
+                ),
+            },
             photo_arrival_grace_ms: self.photo_arrival_grace_hours.clamp(0, 24 * 365) * 3_600_000,
             storage: xuncha_server::housekeeping::StorageLimits {
                 upload_expiry_ms: self.upload_expiry_days.clamp(1, 365) * 86_400_000,

@@ -39,6 +39,8 @@ pub struct Config {
     /// A photo named by an operation whose bytes have not come after this long is listed for
     /// supervisors (`/console/photos/waiting`).
     pub photo_arrival_grace_ms: i64,
+    /// Where photo bytes are kept.
+    pub photos: crate::blobs::PhotoLocation,
     /// Upload expiry, collection of unnamed photos, per-device quota.
     pub storage: crate::housekeeping::StorageLimits,
     /// An online map tile layer under the console's case map (off by default: the plain SVG map
@@ -76,6 +78,7 @@ impl Default for Config {
             thumbnail_decodes: 2,
             photo_arrival_grace_ms: 24 * 3_600_000,
             storage: crate::housekeeping::StorageLimits::default(),
+            photos: crate::blobs::PhotoLocation::DataFolder,
             map_tiles: None,
             metrics_token: None,
         }
@@ -127,7 +130,15 @@ impl AppState {
     pub fn open(data_dir: &std::path::Path, config: Config) -> xuncha_core::Result<Self> {
         let sqlite = Arc::new(SqliteStore::open(data_dir)?);
         let blob_dir = data_dir.join("photos");
-        let blobs = crate::blobs::Blobs::local(&blob_dir)?;
+        let blobs = match &config.photos {
+            crate::blobs::PhotoLocation::DataFolder => crate::blobs::Blobs::local(&blob_dir)?,
+            crate::blobs::PhotoLocation::Folder(dir) => crate::blobs::Blobs::local(dir)?,
+            crate::blobs::PhotoLocation::S3 { url, settings } => {
+                let blobs = crate::blobs::Blobs::s3(url, settings)?;
+                crate::blobs::block_on(blobs.check())?;
+                blobs
+            }
+        };
         let signin = crate::signin_guard::SignInGuard::new(config.signin);
         Ok(AppState {
             signin,

@@ -10,6 +10,7 @@ mod hardening;
 mod helpers;
 mod http_api;
 mod photo_checks;
+mod s3_photos;
 mod storage;
 mod store_format;
 mod sync_flow;
