@@ -4,8 +4,9 @@
 # tests of the Android app against the real library, the console's browser tests (Chromium),
 # then quick API fuzzing (schemathesis) and cargo fuzz runs. Installs what the tests need by
 # itself (JNA, Chromium and a CJK font from apt, kotlinc and playwright-core from npm, a Python
-# venv under target/, cargo-fuzz, the S3-compatible server s3s-fs from crates.io) and starts the
-# services the tests need (tests/services/); safe to run repeatedly. docs/reliability.md says what each
+# venv under target/, cargo-fuzz, the S3-compatible server s3s-fs from crates.io, PostgreSQL from
+# apt when missing) and starts the services the tests need (tests/services/: a private
+# PostgreSQL cluster, s3s-fs); safe to run repeatedly. docs/reliability.md says what each
 # reliability test proves and how to run the long versions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,9 +20,13 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # Real services some tests need (each says what it is and exports where it listens; without
 # them those tests say they are skipped).
 source tests/services/s3.sh
+source tests/services/postgres.sh
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== the server's integration suite again, on PostgreSQL (every test server a database of its own)"
+XUNCHA_TEST_BACKEND=postgres cargo test -p xuncha-server --test integration --locked
 
 echo "== Kotlin host tests (uniffi bindings + the app's pure-Kotlin layer on the JVM)"
 bash android-demo/run-host-tests.sh

@@ -180,6 +180,12 @@ pub enum Error {
     /// SQLite failed.
     #[error("{}", self.message(Lang::ZhCn))]
     Storage(#[from] rusqlite::Error),
+    /// A server's database (PostgreSQL) refused or failed a statement.
+    #[error("{}", self.message(Lang::ZhCn))]
+    Database(String),
+    /// A server's database or photo store cannot be reached right now (retry later).
+    #[error("{}", self.message(Lang::ZhCn))]
+    StorageUnavailable(String),
     /// A schema migration failed.
     #[error("{}", self.message(Lang::ZhCn))]
     Migration(#[from] rusqlite_migration::Error),
@@ -224,7 +230,8 @@ impl Error {
             Error::ProtocolUnsupported => "protocol_unsupported",
             Error::NotConfigured => "not_configured",
             Error::Cancelled => "cancelled",
-            Error::Storage(_) | Error::Migration(_) => "storage",
+            Error::Storage(_) | Error::Migration(_) | Error::Database(_) => "storage",
+            Error::StorageUnavailable(_) => "storage_unavailable",
             Error::Io(_) => "io",
             Error::Json(_) => "invalid_json",
         }
@@ -234,7 +241,12 @@ impl Error {
     pub fn is_user_error(&self) -> bool {
         !matches!(
             self,
-            Error::Storage(_) | Error::Migration(_) | Error::Io(_) | Error::Network(_)
+            Error::Storage(_)
+                | Error::Migration(_)
+                | Error::Database(_)
+                | Error::StorageUnavailable(_)
+                | Error::Io(_)
+                | Error::Network(_)
         )
     }
 
@@ -518,6 +530,20 @@ impl Error {
                     format!("本地数据库错误：{e}")
                 } else {
                     format!("local database error: {e}")
+                }
+            }
+            Error::Database(e) => {
+                if zh {
+                    format!("数据库错误：{e}")
+                } else {
+                    format!("database error: {e}")
+                }
+            }
+            Error::StorageUnavailable(what) => {
+                if zh {
+                    format!("存储暂时不可用，请稍后重试（{what}）")
+                } else {
+                    format!("storage is unavailable right now; try again shortly ({what})")
                 }
             }
             Error::Migration(e) => {

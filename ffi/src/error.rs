@@ -82,6 +82,8 @@ impl From<Error> for XunchaError {
             },
             Error::Storage(_)
             | Error::Migration(_)
+            | Error::Database(_)
+            | Error::StorageUnavailable(_)
             | Error::Io(_)
             | Error::Json(_)
             | Error::SchemaTooNew { .. } => XunchaError::Storage {

@@ -89,7 +89,19 @@ impl From<xuncha_core::Error> for ApiError {
     fn from(e: xuncha_core::Error) -> Self {
         use xuncha_core::Error as E;
         let status = match &e {
-            E::Storage(_) | E::Migration(_) | E::Io(_) => return ApiError::internal(&e),
+            E::Storage(_) | E::Migration(_) | E::Io(_) | E::Database(_) => {
+                return ApiError::internal(&e);
+            }
+            E::StorageUnavailable(what) => {
+                tracing::warn!(%what, "storage unavailable");
+                return ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "存储暂时不可用，请稍后重试",
+                    "storage is unavailable right now; try again shortly",
+                )
+                .retry_after(5);
+            }
             E::NotFound { .. } => StatusCode::NOT_FOUND,
             E::NotInScope { .. } => StatusCode::FORBIDDEN,
             E::CaseExists(_) => StatusCode::CONFLICT,

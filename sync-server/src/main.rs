@@ -82,6 +82,10 @@ struct ServeOptions {
     /// Days after which a photo no operation names is deleted.
     #[arg(long, env = "XUNCHA_UNNAMED_PHOTO_DAYS", default_value_t = 7)]
     unnamed_photo_days: i64,
+    /// Keep records in PostgreSQL (postgres://user:password@host:port/db; also DATABASE_URL)
+    /// instead of the embedded SQLite file in --data: several instances may share it.
+    #[arg(long, env = "XUNCHA_DATABASE_URL")]
+    database_url: Option<String>,
     /// Where photo bytes are kept: a folder, or an S3-compatible bucket `s3://bucket/prefix`
     /// (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Default: photos/ in --data.
     #[arg(long, env = "XUNCHA_PHOTOS")]
@@ -127,6 +131,14 @@ impl ServeOptions {
                 deadline_horizon_ms: self.deadline_horizon_days.clamp(1, 3_660) * 86_400_000,
             },
             thumbnail_decodes: self.thumbnail_decodes.max(1),
+            database: match self
+                .database_url
+                .or_else(|| std::env::var("DATABASE_URL").ok())
+                .filter(|u| !u.is_empty())
+            {
+                Some(url) => xuncha_server::state::Database::Postgres(url),
+                None => xuncha_server::state::Database::DataFolder,
+            },
             photos: match self.photos.as_deref().filter(|p| !p.is_empty()) {
                 None => xuncha_server::blobs::PhotoLocation::DataFolder,
                 Some(p) => xuncha_server::blobs::PhotoLocation::parse(

@@ -41,6 +41,8 @@ pub struct Config {
     pub photo_arrival_grace_ms: i64,
     /// Where photo bytes are kept.
     pub photos: crate::blobs::PhotoLocation,
+    /// Where records are kept.
+    pub database: Database,
     /// Upload expiry, collection of unnamed photos, per-device quota.
     pub storage: crate::housekeeping::StorageLimits,
     /// An online map tile layer under the console's case map (off by default: the plain SVG map
@@ -50,6 +52,17 @@ pub struct Config {
     /// scrape config's `bearer_token`); when unset it is open, for a scraper on loopback or
     /// behind the reverse proxy.
     pub metrics_token: Option<String>,
+}
+
+/// Where the server keeps its records.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Database {
+    /// The embedded SQLite file in the data folder (one server process).
+    #[default]
+    DataFolder,
+    /// A PostgreSQL database, `postgres://user:password@host:port/db` (several instances may
+    /// share it).
+    Postgres(String),
 }
 
 /// A slippy-map tile server, e.g. an intranet mirror of a city's base map.
@@ -79,6 +92,7 @@ impl Default for Config {
             photo_arrival_grace_ms: 24 * 3_600_000,
             storage: crate::housekeeping::StorageLimits::default(),
             photos: crate::blobs::PhotoLocation::DataFolder,
+            database: Database::DataFolder,
             map_tiles: None,
             metrics_token: None,
         }
@@ -128,7 +142,10 @@ impl Drop for UploadGuard {
 impl AppState {
     /// Open the SQLite store and blob folder under `data_dir`.
     pub fn open(data_dir: &std::path::Path, config: Config) -> xuncha_core::Result<Self> {
-        let sqlite = Arc::new(SqliteStore::open(data_dir)?);
+        let store: Arc<dyn ServerStore> = match &config.database {
+            Database::DataFolder => Arc::new(SqliteStore::open(data_dir)?),
+            Database::Postgres(url) => Arc::new(crate::store::postgres::PostgresStore::open(url)?),
+        };
         let blob_dir = data_dir.join("photos");
         let blobs = match &config.photos {
             crate::blobs::PhotoLocation::DataFolder => crate::blobs::Blobs::local(&blob_dir)?,
@@ -143,7 +160,7 @@ impl AppState {
         Ok(AppState {
             signin,
             decode_slots: Arc::new(tokio::sync::Semaphore::new(config.thumbnail_decodes.max(1))),
-            store: sqlite,
+            store,
             blobs,
             blob_dir,
             config,

@@ -23,7 +23,8 @@ export AWS_REGION="us-east-1"
     --access-key "$AWS_ACCESS_KEY_ID" --secret-key "$AWS_SECRET_ACCESS_KEY" "$s3s_data" \
     >"$s3s_data.log" 2>&1 &
 s3s_pid=$!
-trap 'kill "$s3s_pid" 2>/dev/null; rm -rf "$s3s_data" "$s3s_data.log"' EXIT
+XUNCHA_CLEANUP="${XUNCHA_CLEANUP:-:}; kill $s3s_pid 2>/dev/null; rm -rf $s3s_data $s3s_data.log"
+trap 'eval "$XUNCHA_CLEANUP"' EXIT
 for _ in $(seq 1 100); do
     if python3 -c "import socket; socket.create_connection(('127.0.0.1', $s3s_port), 0.2)" 2>/dev/null; then
         break

@@ -2,6 +2,8 @@
 //! handlers. Calls are blocking; handlers run them on tokio's blocking pool.
 
 pub mod photo_records;
+pub mod postgres;
+pub mod postgres_photos;
 pub mod sqlite;
 pub mod sqlite_photos;
 

@@ -22,8 +22,11 @@ impl TestServer {
         Self::start_with(Config::default())
     }
 
-    pub fn start_with(config: Config) -> Self {
+    pub fn start_with(mut config: Config) -> Self {
         let dir = TempDir::new().expect("tmp");
+        if let Some(url) = postgres_for_tests() {
+            config.database = xuncha_server::state::Database::Postgres(url);
+        }
         let state = AppState::open(dir.path(), config).expect("open server state");
         xuncha_server::seed_demo(&state).expect("seed");
         let running = xuncha_server::RunningServer::start(state.clone()).expect("start server");
@@ -32,6 +35,49 @@ impl TestServer {
             state,
             _running: running,
             _dir: dir,
+        }
+    }
+}
+
+/// With `XUNCHA_TEST_BACKEND=postgres` (and the cluster `tests/services/postgres.sh` starts), a
+/// fresh PostgreSQL database for one test server: the whole suite runs on both backends.
+pub fn postgres_for_tests() -> Option<String> {
+    if std::env::var("XUNCHA_TEST_BACKEND").as_deref() != Ok("postgres") {
+        return None;
+    }
+    let admin = std::env::var("XUNCHA_TEST_POSTGRES_URL")
+        .expect("XUNCHA_TEST_BACKEND=postgres needs XUNCHA_TEST_POSTGRES_URL");
+    let name = format!("xt_{}", uuid::Uuid::new_v4().simple());
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("admin connection");
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create test database");
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    Some(format!("{base}/{name}"))
+}
+
+/// Run SQL that means the same on both backends against a test server's own database (to put
+/// it in a state a crash would leave); the first column of the first row of a query, as a
+/// number.
+pub fn server_sql(server: &TestServer, sql: &str) -> i64 {
+    match &server.state.config.database {
+        xuncha_server::state::Database::Postgres(url) => {
+            let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+            match c.query(sql, &[]).expect(sql).first() {
+                Some(r) => r.try_get::<_, i64>(0).unwrap_or(0),
+                None => 0,
+            }
+        }
+        xuncha_server::state::Database::DataFolder => {
+            let data = server.state.blob_dir.parent().expect("data dir");
+            let c = rusqlite::Connection::open(data.join(xuncha_server::store::sqlite::DB_FILE))
+                .expect("db");
+            let mut st = c.prepare(sql).expect(sql);
+            let mut rows = st.query([]).expect(sql);
+            match rows.next().expect(sql) {
+                Some(r) => r.get::<_, i64>(0).unwrap_or(0),
+                None => 0,
+            }
         }
     }
 }

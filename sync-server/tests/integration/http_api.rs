@@ -603,13 +603,6 @@ fn crash_windows_of_a_photo_upload_heal_on_the_next_sync() {
     phone.sync();
     let sha = xuncha_core::store::sha256_hex(&crate::helpers::photo_bytes(1));
     let size = crate::helpers::photo_bytes(1).len() as i64;
-    let data = server
-        .state
-        .blob_dir
-        .parent()
-        .expect("data dir")
-        .to_path_buf();
-    let db = rusqlite::Connection::open(data.join("xuncha-server.db")).expect("db");
     let phone_db =
         rusqlite::Connection::open(phone.store.dir().join("xuncha.db")).expect("phone db");
     let blob = crate::helpers::blob_file(&server.state, &sha);
@@ -618,14 +611,22 @@ fn crash_windows_of_a_photo_upload_heal_on_the_next_sync() {
         ("bytes stored, not recorded", size, true),
         ("progress recorded ahead of the bytes", 100, false),
     ] {
-        db.execute("DELETE FROM photos WHERE sha256 = ?1", [&sha])
-            .expect("forget photo");
-        db.execute(
-            "INSERT OR REPLACE INTO uploads (sha256, device_id, size, received, created_ms, touched_ms)
-             VALUES (?1, ?2, ?3, ?4, 0, 0)",
-            rusqlite::params![sha, phone.store.device_id(), size, received],
-        )
-        .expect("upload row");
+        crate::helpers::server_sql(
+            &server,
+            &format!("DELETE FROM photos WHERE sha256 = '{sha}'"),
+        );
+        let device = phone.store.device_id();
+        crate::helpers::server_sql(
+            &server,
+            &format!("DELETE FROM uploads WHERE sha256 = '{sha}' AND device_id = '{device}'"),
+        );
+        crate::helpers::server_sql(
+            &server,
+            &format!(
+                "INSERT INTO uploads (sha256, device_id, size, received, created_ms, touched_ms)
+                 VALUES ('{sha}', '{device}', {size}, {received}, 0, 0)"
+            ),
+        );
         if !keep_blob {
             std::fs::remove_file(&blob).expect("remove blob");
         }
@@ -640,13 +641,10 @@ fn crash_windows_of_a_photo_upload_heal_on_the_next_sync() {
         );
         let bytes = std::fs::read(&blob).expect("blob");
         assert_eq!(xuncha_core::store::sha256_hex(&bytes), sha, "{window}");
-        let recorded: i64 = db
-            .query_row(
-                "SELECT COUNT(*) FROM photos WHERE sha256 = ?1",
-                [&sha],
-                |r| r.get(0),
-            )
-            .expect("count");
+        let recorded = crate::helpers::server_sql(
+            &server,
+            &format!("SELECT COUNT(*) FROM photos WHERE sha256 = '{sha}'"),
+        );
         assert_eq!(recorded, 1, "{window}");
     }
 }

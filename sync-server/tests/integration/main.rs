@@ -6,6 +6,7 @@ mod console;
 mod console_kit;
 mod console_more;
 mod demo_cases;
+mod feed_order;
 mod hardening;
 mod helpers;
 mod http_api;

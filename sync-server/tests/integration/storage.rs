@@ -166,17 +166,10 @@ fn a_photo_collected_on_the_server_and_used_again_by_its_phone_is_sent_again() {
     let sha = sha256_hex(&crate::helpers::photo_bytes(60));
     let blob = crate::helpers::blob_file(&server.state, &sha);
     // The case that used it goes (as when its report is refused), and the sweep collects it.
-    let db = rusqlite::Connection::open(
-        server
-            .state
-            .blob_dir
-            .parent()
-            .expect("data dir")
-            .join("xuncha-server.db"),
-    )
-    .expect("db");
-    db.execute("DELETE FROM case_photos WHERE sha256 = ?1", [&sha])
-        .expect("unname");
+    crate::helpers::server_sql(
+        &server,
+        &format!("DELETE FROM case_photos WHERE sha256 = '{sha}'"),
+    );
     assert_eq!(
         sweep_once(&server.state, now_ms() + 8 * DAY)
             .expect("sweep")

@@ -1,0 +1,1006 @@
+//! The PostgreSQL backend, for a city whose records outgrow one SQLite file and whose IT wants
+//! several server instances, failover and their own backups. The same records and the same rules
+//! as SQLite: operations are applied by [`crate::apply::push_batch`] and pages built by
+//! [`crate::pull::pull_page`]; only the SQL is this file's.
+//!
+//! **The change feed's order with several writers.** Every push transaction first takes one
+//! transaction-scoped advisory lock ([`FEED_LOCK`]) and only then reads the next sequence, so
+//! feed appends are serialized across every instance, and a push's events become visible (at its
+//! commit, before the lock is released) before the next push can take a sequence. A reader's
+//! snapshot therefore never holds sequence *n* without every sequence below it, and the newest
+//! sequence it sees is a cursor that never passes a change committing later.
+//!
+//! Connections: a small pool per instance (`postgres`, the synchronous client, called from the
+//! blocking threads the handlers already use); a connection that failed is dropped, not reused.
+//! The reference data's index is cached and re-read when another instance changed it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::{Datelike, TimeZone, Utc};
+use postgres::{Client, GenericClient, NoTls, Row, Transaction};
+use serde_json::value::RawValue;
+use uuid::Uuid;
+use xuncha_core::model::{Case, Event, Op};
+use xuncha_core::reference::{ReferenceData, ReferenceIndex, User};
+use xuncha_core::sync::protocol::{OpResult, OpStatus};
+use xuncha_core::workflow::{Role, Status};
+
+use super::{
+    DeviceRecord, Principal, PullPage, ServerStore, StoreResult, StoreStats, TokenRecord,
+    UserRecord, bad_stored_id,
+};
+use crate::apply::{PushRules, PushTx, push_batch};
+use crate::pull::{FeedRow, FeedScope, PullTx, StoredCase, pull_page};
+
+/// The advisory lock every feed append holds until its transaction ends.
+pub const FEED_LOCK: i64 = 0x5855_4E43_4841; // "XUNCHA"
+/// The advisory lock a migration holds (two instances starting at once migrate once).
+const MIGRATION_LOCK: i64 = 0x5855_4E43_4D49;
+
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/01_server.sql")];
+
+/// Connections kept open for reuse, per instance.
+const POOL_IDLE: usize = 16;
+
+/// How often the cached reference index is compared with the database's version.
+const REFERENCE_RECHECK: Duration = Duration::from_secs(2);
+
+/// A PostgreSQL failure as the core's error: a lost or refused connection (or a conflict worth
+/// retrying) is "unavailable" (503, the phone retries); anything else a database error (500).
+pub(super) fn pg(e: postgres::Error) -> xuncha_core::Error {
+    let retry = e.is_closed()
+        || e.as_db_error().is_none()
+        || matches!(
+            e.code().map(|c| c.code()),
+            Some("40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300")
+        );
+    if retry {
+        xuncha_core::Error::StorageUnavailable(format!("PostgreSQL: {e}"))
+    } else {
+        xuncha_core::Error::Database(format!("PostgreSQL: {e}"))
+    }
+}
+
+/// A column read without panicking on a type the code did not expect.
+pub(super) fn col<'a, T: postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -> StoreResult<T> {
+    row.try_get(i).map_err(pg)
+}
+
+/// The PostgreSQL store.
+pub struct PostgresStore {
+    url: String,
+    idle: Mutex<Vec<Client>>,
+    reference: RwLock<(i64, Arc<ReferenceIndex>, Instant)>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PostgresStore")
+    }
+}
+
+impl PostgresStore {
+    /// Connect, bring the schema up to date and read the reference data. An unreachable server
+    /// or a refused login is a clear error naming `database_url`.
+    pub fn open(url: &str) -> StoreResult<Self> {
+        let mut client =
+            Client::connect(url, NoTls).map_err(|e| xuncha_core::Error::InvalidField {
+                field: "database_url",
+                reason: format!("cannot connect to PostgreSQL: {e}"),
+            })?;
+        migrate(&mut client)?;
+        let (version, data) = read_reference(&mut client)?;
+        Ok(PostgresStore {
+            url: url.to_string(),
+            idle: Mutex::new(vec![client]),
+            reference: RwLock::new((
+                version,
+                Arc::new(ReferenceIndex::new(&data)),
+                Instant::now(),
+            )),
+        })
+    }
+
+    /// Run `f` on a pooled connection (a new one if none is idle); a connection that broke is
+    /// not returned to the pool.
+    pub(super) fn with<T>(&self, f: impl FnOnce(&mut Client) -> StoreResult<T>) -> StoreResult<T> {
+        let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut client = match pooled {
+            Some(c) if !c.is_closed() => c,
+            _ => Client::connect(&self.url, NoTls).map_err(pg)?,
+        };
+        let out = f(&mut client);
+        if !client.is_closed() {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < POOL_IDLE {
+                idle.push(client);
+            }
+        }
+        out
+    }
+
+    fn index(&self) -> Arc<ReferenceIndex> {
+        let (version, index, checked) = {
+            let r = self.reference.read().unwrap_or_else(|p| p.into_inner());
+            (r.0, r.1.clone(), r.2)
+        };
+        if checked.elapsed() < REFERENCE_RECHECK {
+            return index;
+        }
+        // Another instance may have imported new reference data. Asked on a thread of its own:
+        // this may be called from async code, where the blocking client must not run.
+        let fresh = std::thread::scope(|s| {
+            s.spawn(|| self.reference_if_changed(version))
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(xuncha_core::Error::StorageUnavailable(
+                        "reference check failed".into(),
+                    ))
+                })
+        });
+        let mut w = self.reference.write().unwrap_or_else(|p| p.into_inner());
+        match fresh {
+            Ok(Some((v, data))) => *w = (v, Arc::new(ReferenceIndex::new(&data)), Instant::now()),
+            Ok(None) => w.2 = Instant::now(),
+            Err(e) => tracing::warn!(error = %e, "reference version not checked"),
+        }
+        w.1.clone()
+    }
+
+    /// The reference data if its version is no longer `version`.
+    fn reference_if_changed(&self, version: i64) -> StoreResult<Option<(i64, ReferenceData)>> {
+        self.with(|c| {
+            let row = c
+                .query_opt("SELECT version FROM reference WHERE id = 1", &[])
+                .map_err(pg)?;
+            let now: i64 = match row {
+                Some(r) => col(&r, 0)?,
+                None => 0,
+            };
+            if now == version {
+                return Ok(None);
+            }
+            Ok(Some(read_reference(c)?))
+        })
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // A blocking client closes its connection on drop, which must not happen on an async
+        // worker (a server shutting down drops its state there): close them on a thread.
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|p| p.into_inner()));
+        if !idle.is_empty() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
+    }
+}
+
+/// Apply the migrations this code knows and the database has not had, each in its own
+/// transaction, under a lock (instances starting together migrate once). A database migrated by
+/// newer code is refused.
+fn migrate(client: &mut Client) -> StoreResult<()> {
+    client
+        .batch_execute("CREATE TABLE IF NOT EXISTS xuncha_schema (version BIGINT NOT NULL)")
+        .map_err(pg)?;
+    let mut tx = client.transaction().map_err(pg)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .map_err(pg)?;
+    let found: i64 = match tx
+        .query_opt("SELECT version FROM xuncha_schema", &[])
+        .map_err(pg)?
+    {
+        Some(r) => col(&r, 0)?,
+        None => {
+            tx.execute("INSERT INTO xuncha_schema (version) VALUES (0)", &[])
+                .map_err(pg)?;
+            0
+        }
+    };
+    let known = MIGRATIONS.len() as i64;
+    if found > known {
+        return Err(xuncha_core::Error::SchemaTooNew {
+            found,
+            supported: known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.batch_execute(sql).map_err(pg)?;
+        tx.execute("UPDATE xuncha_schema SET version = $1", &[&(i as i64 + 1)])
+            .map_err(pg)?;
+    }
+    tx.commit().map_err(pg)?;
+    Ok(())
+}
+
+fn read_reference(c: &mut impl GenericClient) -> StoreResult<(i64, ReferenceData)> {
+    let row = c
+        .query_opt("SELECT version, json FROM reference WHERE id = 1", &[])
+        .map_err(pg)?;
+    let (version, mut data) = match row {
+        Some(r) => (
+            col::<i64>(&r, 0)?,
+            serde_json::from_str::<ReferenceData>(&col::<String>(&r, 1)?)?,
+        ),
+        None => (0, ReferenceData::default()),
+    };
+    data.users = c
+        .query(
+            "SELECT id, name, role, unit_id FROM users WHERE NOT disabled ORDER BY id",
+            &[],
+        )
+        .map_err(pg)?
+        .iter()
+        .map(directory_user)
+        .collect::<StoreResult<_>>()?;
+    Ok((version, data))
+}
+
+/// A directory entry from columns `id, name, role, unit_id`; a role this code does not know is
+/// an error, never a silent default.
+fn directory_user(r: &Row) -> StoreResult<User> {
+    let role: String = col(r, 2)?;
+    let role = Role::parse(&role).ok_or_else(|| xuncha_core::Error::InvalidField {
+        field: "role",
+        reason: format!("unknown role '{role}' in the database"),
+    })?;
+    Ok(User {
+        id: col(r, 0)?,
+        name: col(r, 1)?,
+        role,
+        unit_id: col(r, 3)?,
+    })
+}
+
+fn docs<T: serde::de::DeserializeOwned>(rows: &[Row]) -> StoreResult<Vec<T>> {
+    rows.iter()
+        .map(|r| Ok(serde_json::from_str(&col::<String>(r, 0)?)?))
+        .collect()
+}
+
+fn status_names(statuses: &[Status]) -> Vec<String> {
+    statuses.iter().map(|s| s.as_str().to_string()).collect()
+}
+
+struct PgPush<'a, 'b> {
+    tx: &'a mut Transaction<'b>,
+    next_seq: Option<i64>,
+}
+
+impl PushTx for PgPush<'_, '_> {
+    fn op_results(&mut self, op_ids: &[Uuid]) -> StoreResult<HashMap<Uuid, OpResult>> {
+        let ids: Vec<String> = op_ids.iter().map(Uuid::to_string).collect();
+        let mut out = HashMap::new();
+        // An accepted operation is its event: the answer is rebuilt from the feed row.
+        for r in self
+            .tx
+            .query(
+                "SELECT op_id, seq, case_id, server_time_ms FROM events WHERE op_id = ANY($1)",
+                &[&ids],
+            )
+            .map_err(pg)?
+        {
+            let op_id: String = col(&r, 0)?;
+            let case_id: String = col(&r, 2)?;
+            let op_id: Uuid = op_id.parse().map_err(|_| bad_stored_id("op_id", &op_id))?;
+            let case_id: Uuid = case_id
+                .parse()
+                .map_err(|_| bad_stored_id("case_id", &case_id))?;
+            out.insert(
+                op_id,
+                OpResult {
+                    op_id,
+                    case_id,
+                    status: OpStatus::Accepted,
+                    code: None,
+                    reason: None,
+                    seq: Some(col(&r, 1)?),
+                    server_time_ms: col(&r, 3)?,
+                },
+            );
+        }
+        for r in self
+            .tx
+            .query(
+                "SELECT result FROM op_results WHERE op_id = ANY($1)",
+                &[&ids],
+            )
+            .map_err(pg)?
+        {
+            let result: OpResult = serde_json::from_str(&col::<String>(&r, 0)?)?;
+            out.insert(result.op_id, result);
+        }
+        Ok(out)
+    }
+
+    fn case(&mut self, id: Uuid) -> StoreResult<Option<Case>> {
+        load_case(self.tx, id)
+    }
+
+    fn recent_open_cases(
+        &mut self,
+        category: &str,
+        since_ms: i64,
+        lo: xuncha_core::geo::LatLon,
+        hi: xuncha_core::geo::LatLon,
+        limit: usize,
+    ) -> StoreResult<Vec<(Uuid, xuncha_core::geo::LatLon)>> {
+        let rows = self
+            .tx
+            .query(
+                "SELECT id, lat, lon FROM cases
+                 WHERE category = $1 AND lat BETWEEN $3 AND $4 AND lon BETWEEN $5 AND $6
+                   AND received_ms >= $2 AND status NOT IN ('closed', 'rejected', 'duplicate')
+                 LIMIT $7",
+                &[
+                    &category,
+                    &since_ms,
+                    &lo.lat,
+                    &hi.lat,
+                    &lo.lon,
+                    &hi.lon,
+                    &(limit as i64),
+                ],
+            )
+            .map_err(pg)?;
+        let mut out = Vec::new();
+        for r in rows {
+            if let Ok(id) = col::<String>(&r, 0)?.parse() {
+                out.push((
+                    id,
+                    xuncha_core::geo::LatLon {
+                        lat: col(&r, 1)?,
+                        lon: col(&r, 2)?,
+                    },
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    fn next_case_no(&mut self, now_ms: i64) -> StoreResult<String> {
+        let year = Utc
+            .timestamp_millis_opt(now_ms + 8 * 3_600_000)
+            .single()
+            .map(|t| t.year())
+            .unwrap_or(1970);
+        let r = self
+            .tx
+            .query_one(
+                "INSERT INTO case_numbers (year, last) VALUES ($1, 1)
+                 ON CONFLICT (year) DO UPDATE SET last = case_numbers.last + 1 RETURNING last",
+                &[&i64::from(year)],
+            )
+            .map_err(pg)?;
+        let n: i64 = col(&r, 0)?;
+        Ok(format!("XC{year}-{n:06}"))
+    }
+
+    fn append(
+        &mut self,
+        case: &Case,
+        event: &mut Event,
+        unit_before: Option<&str>,
+        is_new: bool,
+    ) -> StoreResult<i64> {
+        let op_id = event.op.id.to_string();
+        let case_id = case.id.to_string();
+        let seq = match self.next_seq {
+            Some(s) => s,
+            None => {
+                // Under FEED_LOCK (taken when the push began): no other writer is between this
+                // read and the commit.
+                let r = self
+                    .tx
+                    .query_one("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", &[])
+                    .map_err(pg)?;
+                col(&r, 0)?
+            }
+        };
+        self.next_seq = Some(seq + 1);
+        // Stored with its sequence, so a pull sends the JSON as it is.
+        event.server_seq = Some(seq);
+        let server_time = event.server_time_ms.unwrap_or(0);
+        self.tx
+            .execute(
+                "INSERT INTO events (seq, op_id, case_id, unit_before, unit_after, reporter_id,
+                                     device_id, server_time_ms, event)
+                 VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &op_id,
+                    &case_id,
+                    &unit_before,
+                    &case.unit_id,
+                    &case.reporter_id,
+                    &event.op.device_id,
+                    &server_time,
+                    &serde_json::to_string(&*event)?,
+                    &seq,
+                ],
+            )
+            .map_err(pg)?;
+        let sql = if is_new {
+            "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id,
+                                lat, lon, received_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        } else {
+            "UPDATE cases SET case_no = $1, status = $2, unit_id = $3, reporter_id = $4,
+                    category = $5, last_seq = $6, doc = $7, lat = $9, lon = $10, received_ms = $11
+             WHERE id = $8"
+        };
+        let received = case.server_received_at_ms.unwrap_or(server_time);
+        self.tx
+            .execute(
+                sql,
+                &[
+                    &case.case_no,
+                    &case.status.as_str(),
+                    &case.unit_id,
+                    &case.reporter_id,
+                    &case.category,
+                    &seq,
+                    &serde_json::to_string(case)?,
+                    &case_id,
+                    &case.location.lat,
+                    &case.location.lon,
+                    &received,
+                ],
+            )
+            .map_err(pg)?;
+        for p in event.op.body.photos() {
+            super::postgres_photos::name_photo(
+                self.tx,
+                &p.sha256,
+                &case_id,
+                &op_id,
+                p.kind.as_str(),
+                &event.op.device_id,
+                &event.op.actor,
+                server_time,
+            )?;
+        }
+        Ok(seq)
+    }
+
+    fn save_result(&mut self, device_id: &str, result: &OpResult) -> StoreResult<()> {
+        if result.status == OpStatus::Accepted {
+            // Kept already: the event row with this op id is the answer.
+            return Ok(());
+        }
+        self.tx
+            .execute(
+                "INSERT INTO op_results (op_id, device_id, result) VALUES ($1, $2, $3)
+                 ON CONFLICT (op_id) DO NOTHING",
+                &[
+                    &result.op_id.to_string(),
+                    &device_id,
+                    &serde_json::to_string(result)?,
+                ],
+            )
+            .map_err(pg)?;
+        Ok(())
+    }
+}
+
+fn load_case(c: &mut impl GenericClient, id: Uuid) -> StoreResult<Option<Case>> {
+    match c
+        .query_opt("SELECT doc FROM cases WHERE id = $1", &[&id.to_string()])
+        .map_err(pg)?
+    {
+        Some(r) => Ok(Some(serde_json::from_str(&col::<String>(&r, 0)?)?)),
+        None => Ok(None),
+    }
+}
+
+struct PgPull<'a, 'b> {
+    tx: &'a mut Transaction<'b>,
+}
+
+impl PullTx for PgPull<'_, '_> {
+    fn feed_after(
+        &mut self,
+        scope: FeedScope<'_>,
+        cursor: i64,
+        fetch: usize,
+    ) -> StoreResult<Vec<FeedRow>> {
+        let fetch = fetch as i64;
+        let rows = match scope {
+            FeedScope::All => self.tx.query(
+                "SELECT seq, case_id, unit_before, event FROM events WHERE seq > $1
+                 ORDER BY seq LIMIT $2",
+                &[&cursor, &fetch],
+            ),
+            FeedScope::Unit(unit) => self.tx.query(
+                "SELECT seq, case_id, unit_before, event FROM events
+                 WHERE seq > $1 AND (unit_after = $3 OR unit_before = $3) ORDER BY seq LIMIT $2",
+                &[&cursor, &fetch, &unit],
+            ),
+            FeedScope::Reporter(user) => self.tx.query(
+                "SELECT seq, case_id, unit_before, event FROM events
+                 WHERE seq > $1 AND reporter_id = $3 ORDER BY seq LIMIT $2",
+                &[&cursor, &fetch, &user],
+            ),
+            FeedScope::Nothing => return Ok(Vec::new()),
+        }
+        .map_err(pg)?;
+        rows.iter()
+            .map(|r| {
+                Ok(FeedRow {
+                    seq: col(r, 0)?,
+                    case_id: col(r, 1)?,
+                    unit_before: col(r, 2)?,
+                    event: col(r, 3)?,
+                })
+            })
+            .collect()
+    }
+
+    fn feed_end(&mut self) -> StoreResult<i64> {
+        // Appends are serialized under FEED_LOCK and visible in order: the newest sequence
+        // this snapshot sees has every lower one visible too.
+        let r = self
+            .tx
+            .query_one("SELECT COALESCE(MAX(seq), 0) FROM events", &[])
+            .map_err(pg)?;
+        col(&r, 0)
+    }
+
+    fn stored_case(&mut self, case_id: &str) -> StoreResult<Option<StoredCase>> {
+        match self
+            .tx
+            .query_opt(
+                "SELECT doc, last_seq, unit_id, reporter_id FROM cases WHERE id = $1",
+                &[&case_id],
+            )
+            .map_err(pg)?
+        {
+            Some(r) => Ok(Some(StoredCase {
+                doc: RawValue::from_string(col(&r, 0)?)?,
+                seq: col(&r, 1)?,
+                unit_id: col(&r, 2)?,
+                reporter_id: col(&r, 3)?,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    fn events_of(
+        &mut self,
+        case_id: &str,
+        after: i64,
+        upto: i64,
+    ) -> StoreResult<Vec<Box<RawValue>>> {
+        self.tx
+            .query(
+                "SELECT event FROM events WHERE case_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
+                &[&case_id, &after, &upto],
+            )
+            .map_err(pg)?
+            .iter()
+            .map(|r| Ok(RawValue::from_string(col(r, 0)?)?))
+            .collect()
+    }
+}
+
+/// A user with `password_hash, disabled` in columns 4 and 5.
+fn user_from_row(r: &Row) -> StoreResult<(User, String, bool)> {
+    Ok((directory_user(r)?, col(r, 4)?, col(r, 5)?))
+}
+
+impl ServerStore for PostgresStore {
+    fn user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
+        self.with(|c| {
+            let row = c
+                .query_opt(
+                    "SELECT id, name, role, unit_id, password_hash, disabled FROM users WHERE id = $1",
+                    &[&id],
+                )
+                .map_err(pg)?;
+            row.map(|r| {
+                let (user, password_hash, disabled) = user_from_row(&r)?;
+                Ok(UserRecord {
+                    user,
+                    password_hash,
+                    disabled,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn create_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
+        let n = self.with(|c| {
+            c.execute(
+                "INSERT INTO users (id, name, role, unit_id, password_hash) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (id) DO NOTHING",
+                &[
+                    &user.id,
+                    &user.name,
+                    &user.role.as_str(),
+                    &user.unit_id,
+                    &password_hash,
+                ],
+            )
+            .map_err(pg)
+        })?;
+        if n == 0 {
+            return Err(xuncha_core::Error::InvalidField {
+                field: "user_id",
+                reason: format!("user '{}' exists already", user.id),
+            });
+        }
+        Ok(())
+    }
+
+    fn set_password(&self, user_id: &str, password_hash: &str) -> StoreResult<bool> {
+        self.with(|c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            let n = tx
+                .execute(
+                    "UPDATE users SET password_hash = $2 WHERE id = $1",
+                    &[&user_id, &password_hash],
+                )
+                .map_err(pg)?;
+            tx.execute(
+                "UPDATE tokens SET revoked = TRUE WHERE user_id = $1",
+                &[&user_id],
+            )
+            .map_err(pg)?;
+            tx.commit().map_err(pg)?;
+            Ok(n > 0)
+        })
+    }
+
+    fn set_disabled(&self, user_id: &str, disabled: bool) -> StoreResult<bool> {
+        self.with(|c| {
+            Ok(c.execute(
+                "UPDATE users SET disabled = $2 WHERE id = $1",
+                &[&user_id, &disabled],
+            )
+            .map_err(pg)?
+                > 0)
+        })
+    }
+
+    fn register_device(
+        &self,
+        device_id: &str,
+        user_id: &str,
+        name: &str,
+        now_ms: i64,
+    ) -> StoreResult<DeviceRecord> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO devices (id, user_id, name, registered_ms, last_login_ms)
+                 VALUES ($1, $2, $3, $4, $4)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                    last_login_ms = excluded.last_login_ms
+                 WHERE devices.user_id = excluded.user_id",
+                &[&device_id, &user_id, &name, &now_ms],
+            )
+            .map_err(pg)?;
+            let r = c
+                .query_one(
+                    "SELECT id, user_id, name, revoked FROM devices WHERE id = $1",
+                    &[&device_id],
+                )
+                .map_err(pg)?;
+            Ok(DeviceRecord {
+                id: col(&r, 0)?,
+                user_id: col(&r, 1)?,
+                name: col(&r, 2)?,
+                revoked: col(&r, 3)?,
+            })
+        })
+    }
+
+    fn revoke_device(&self, device_id: &str) -> StoreResult<bool> {
+        self.with(|c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            let n = tx
+                .execute(
+                    "UPDATE devices SET revoked = TRUE WHERE id = $1",
+                    &[&device_id],
+                )
+                .map_err(pg)?;
+            tx.execute(
+                "UPDATE tokens SET revoked = TRUE WHERE device_id = $1",
+                &[&device_id],
+            )
+            .map_err(pg)?;
+            tx.commit().map_err(pg)?;
+            Ok(n > 0)
+        })
+    }
+
+    fn insert_token(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        device_id: &str,
+        now_ms: i64,
+        expires_at_ms: i64,
+    ) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO tokens (hash, user_id, device_id, created_ms, expires_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&token_hash, &user_id, &device_id, &now_ms, &expires_at_ms],
+            )
+            .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn token(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>> {
+        self.with(|c| {
+            let row = c
+                .query_opt(
+                    "SELECT u.id, u.name, u.role, u.unit_id, u.password_hash, u.disabled,
+                            t.device_id, t.expires_ms, t.revoked, COALESCE(d.revoked, FALSE)
+                     FROM tokens t JOIN users u ON u.id = t.user_id
+                     LEFT JOIN devices d ON d.id = t.device_id
+                     WHERE t.hash = $1",
+                    &[&token_hash],
+                )
+                .map_err(pg)?;
+            row.map(|r| {
+                let (user, _, disabled) = user_from_row(&r)?;
+                Ok(TokenRecord {
+                    user,
+                    user_disabled: disabled,
+                    device_id: col(&r, 6)?,
+                    expires_at_ms: col(&r, 7)?,
+                    revoked: col(&r, 8)?,
+                    device_revoked: col(&r, 9)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn revoke_token(&self, token_hash: &str) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE tokens SET revoked = TRUE WHERE hash = $1",
+                &[&token_hash],
+            )
+            .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn reference(&self) -> StoreResult<(i64, ReferenceData)> {
+        self.with(read_reference)
+    }
+
+    fn set_reference(&self, data: &ReferenceData) -> StoreResult<i64> {
+        data.validate()?;
+        let json = serde_json::to_string(data)?;
+        let version = self.with(|c| {
+            let r = c
+                .query_one(
+                    "INSERT INTO reference (id, version, json) VALUES (1, 1, $1)
+                     ON CONFLICT (id) DO UPDATE SET version = reference.version + 1,
+                        json = excluded.json
+                     RETURNING version",
+                    &[&json],
+                )
+                .map_err(pg)?;
+            col::<i64>(&r, 0)
+        })?;
+        *self.reference.write().unwrap_or_else(|p| p.into_inner()) =
+            (version, Arc::new(ReferenceIndex::new(data)), Instant::now());
+        Ok(version)
+    }
+
+    fn push(
+        &self,
+        who: &Principal,
+        ops: &[Op],
+        now_ms: i64,
+        rules: &PushRules,
+    ) -> StoreResult<Vec<OpResult>> {
+        let index = self.index();
+        self.with(|c| {
+            let mut tx = c.transaction().map_err(pg)?;
+            // Feed appends one at a time across every instance (see the module's note).
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK])
+                .map_err(pg)?;
+            let results = {
+                let mut push = PgPush {
+                    tx: &mut tx,
+                    next_seq: None,
+                };
+                push_batch(&mut push, &index, who, ops, now_ms, rules)?
+            };
+            tx.commit().map_err(pg)?;
+            Ok(results)
+        })
+    }
+
+    fn pull(
+        &self,
+        who: &Principal,
+        cursor: i64,
+        limit: usize,
+        now_ms: i64,
+    ) -> StoreResult<PullPage> {
+        self.with(|c| {
+            // One snapshot for the page and its cursor.
+            let mut tx = c
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .map_err(pg)?;
+            let reference_version = match tx
+                .query_opt("SELECT version FROM reference WHERE id = 1", &[])
+                .map_err(pg)?
+            {
+                Some(r) => col(&r, 0)?,
+                None => 0,
+            };
+            let page = pull_page(
+                &mut PgPull { tx: &mut tx },
+                who,
+                cursor,
+                limit,
+                reference_version,
+                now_ms,
+            )?;
+            tx.commit().map_err(pg)?;
+            Ok(page)
+        })
+    }
+
+    fn case(&self, id: Uuid) -> StoreResult<Option<Case>> {
+        self.with(|c| load_case(c, id))
+    }
+
+    fn cases(
+        &self,
+        statuses: &[Status],
+        unit: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Case>> {
+        let names = status_names(statuses);
+        self.with(|c| {
+            docs(
+                &c.query(
+                    "SELECT doc FROM cases
+                     WHERE (cardinality($1::text[]) = 0 OR status = ANY($1))
+                       AND ($2::text IS NULL OR unit_id = $2)
+                     ORDER BY received_ms DESC LIMIT $3",
+                    &[&names, &unit, &(limit as i64)],
+                )
+                .map_err(pg)?,
+            )
+        })
+    }
+
+    fn cases_near(
+        &self,
+        at: xuncha_core::geo::LatLon,
+        radius_m: f64,
+        statuses: &[Status],
+        limit: usize,
+    ) -> StoreResult<Vec<Case>> {
+        let names = status_names(statuses);
+        // A box a little larger than the circle; callers measure the real distance.
+        let dlat = radius_m / 110_574.0 * 1.01;
+        let dlon = radius_m / (111_320.0 * at.lat.to_radians().cos().max(0.01)) * 1.01;
+        let index = self.index();
+        let categories = index.category_codes();
+        self.with(|c| {
+            docs(
+                &c.query(
+                    "SELECT doc FROM cases
+                     WHERE category = ANY($7)
+                       AND lat BETWEEN $1 AND $2 AND lon BETWEEN $3 AND $4
+                       AND (cardinality($5::text[]) = 0 OR status = ANY($5))
+                     LIMIT $6",
+                    &[
+                        &(at.lat - dlat),
+                        &(at.lat + dlat),
+                        &(at.lon - dlon),
+                        &(at.lon + dlon),
+                        &names,
+                        &(limit as i64),
+                        &categories,
+                    ],
+                )
+                .map_err(pg)?,
+            )
+        })
+    }
+
+    fn search_cases(&self, text: &str, limit: usize) -> StoreResult<Vec<Case>> {
+        let like = format!(
+            "%{}%",
+            text.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        self.with(|c| {
+            docs(
+                &c.query(
+                    "SELECT doc FROM cases
+                     WHERE case_no = $1 OR id = $1
+                        OR (doc::jsonb ->> 'description') LIKE $2
+                        OR (doc::jsonb -> 'location' ->> 'address') LIKE $2
+                     ORDER BY (case_no = $1 OR id = $1) DESC NULLS LAST, received_ms DESC
+                     LIMIT $3",
+                    &[&text, &like, &(limit as i64)],
+                )
+                .map_err(pg)?,
+            )
+        })
+    }
+
+    fn cases_with_timelines(&self) -> StoreResult<Vec<(Case, Vec<Event>)>> {
+        self.with(|c| {
+            // Two scans in one snapshot, not one query per case.
+            let mut tx = c
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .map_err(pg)?;
+            let mut by_case: HashMap<String, Vec<Event>> = HashMap::new();
+            for r in tx
+                .query("SELECT case_id, event FROM events ORDER BY seq", &[])
+                .map_err(pg)?
+            {
+                let event: Event = serde_json::from_str(&col::<String>(&r, 1)?)?;
+                by_case.entry(col(&r, 0)?).or_default().push(event);
+            }
+            let mut out = Vec::new();
+            for r in tx
+                .query("SELECT id, doc FROM cases ORDER BY received_ms", &[])
+                .map_err(pg)?
+            {
+                let id: String = col(&r, 0)?;
+                let case: Case = serde_json::from_str(&col::<String>(&r, 1)?)?;
+                out.push((case, by_case.remove(&id).unwrap_or_default()));
+            }
+            tx.commit().map_err(pg)?;
+            Ok(out)
+        })
+    }
+
+    fn reference_index(&self) -> Arc<ReferenceIndex> {
+        self.index()
+    }
+
+    fn timeline(&self, id: Uuid) -> StoreResult<Vec<Event>> {
+        self.with(|c| {
+            docs(
+                &c.query(
+                    "SELECT event FROM events WHERE case_id = $1 ORDER BY seq",
+                    &[&id.to_string()],
+                )
+                .map_err(pg)?,
+            )
+        })
+    }
+
+    fn stats(&self) -> StoreResult<StoreStats> {
+        self.with(|c| {
+            let r = c
+                .query_one(
+                    "SELECT (SELECT COUNT(*) FROM cases), (SELECT COUNT(*) FROM events),
+                            (SELECT COUNT(*) FROM photos)",
+                    &[],
+                )
+                .map_err(pg)?;
+            Ok(StoreStats {
+                cases: col::<i64>(&r, 0)? as u64,
+                events: col::<i64>(&r, 1)? as u64,
+                photos: col::<i64>(&r, 2)? as u64,
+            })
+        })
+    }
+}
