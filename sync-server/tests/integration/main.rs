@@ -12,6 +12,7 @@ mod helpers;
 mod http_api;
 mod photo_checks;
 mod s3_photos;
+mod start_errors;
 mod storage;
 mod store_format;
 mod sync_flow;
