@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod auth;
 pub mod blobs;
+pub mod config_file;
 pub mod connections;
 pub mod console;
 pub mod demo_cases;

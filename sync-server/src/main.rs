@@ -19,6 +19,69 @@ struct Cli {
     command: Command,
 }
 
+/// Where a server's records and photos are, for every command alike.
+#[derive(clap::Args)]
+struct StorageOptions {
+    /// A TOML file of settings: the keys are the long flags with `_` (database_url = "…");
+    /// flags and XUNCHA_… variables win over it.
+    #[arg(long, env = "XUNCHA_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data folder: the embedded SQLite database and the photos, unless --database-url and
+    /// --photos put them elsewhere.
+    #[arg(long, env = "XUNCHA_DATA")]
+    data: Option<PathBuf>,
+    /// Keep records in PostgreSQL (postgres://user:password@host:port/db; also DATABASE_URL)
+    /// instead of the embedded SQLite file in --data: several instances may share it.
+    #[arg(long, env = "XUNCHA_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Where photo bytes are kept: a folder, or an S3-compatible bucket `s3://bucket/prefix`
+    /// (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Default: photos/ in --data.
+    #[arg(long, env = "XUNCHA_PHOTOS")]
+    photos: Option<String>,
+    /// The S3 service's address, e.g. http://127.0.0.1:9000 (also AWS_ENDPOINT_URL).
+    #[arg(long, env = "XUNCHA_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
+    /// The S3 region (also AWS_REGION; default us-east-1).
+    #[arg(long, env = "XUNCHA_S3_REGION")]
+    s3_region: Option<String>,
+    /// Virtual-hosted-style S3 requests (bucket.endpoint), as Aliyun OSS wants; default path-style.
+    #[arg(long, env = "XUNCHA_S3_VIRTUAL_HOSTED")]
+    s3_virtual_hosted: bool,
+}
+
+impl StorageOptions {
+    /// The data folder, or `default`.
+    fn data(&self, default: &str) -> PathBuf {
+        self.data.clone().unwrap_or_else(|| default.into())
+    }
+
+    /// Open the server's state with `config` and these places.
+    fn open(self, default_data: &str, mut config: Config) -> Result<(AppState, PathBuf), String> {
+        let data = self.data(default_data);
+        config.database = match self
+            .database_url
+            .or_else(|| std::env::var("DATABASE_URL").ok())
+            .filter(|u| !u.is_empty())
+        {
+            Some(url) => xuncha_server::state::Database::Postgres(url),
+            None => xuncha_server::state::Database::DataFolder,
+        };
+        config.photos = match self.photos.as_deref().filter(|p| !p.is_empty()) {
+            None => xuncha_server::blobs::PhotoLocation::DataFolder,
+            Some(p) => xuncha_server::blobs::PhotoLocation::parse(
+                p,
+                xuncha_server::blobs::S3Settings {
+                    endpoint: self.s3_endpoint,
+                    region: self.s3_region,
+                    virtual_hosted: self.s3_virtual_hosted,
+                },
+            ),
+        };
+        let state = AppState::open(&data, config).map_err(|e| format!("{} ({})", e, e.code()))?;
+        Ok((state, data))
+    }
+}
+
 /// How a server runs, for `serve` and `demo` alike.
 #[derive(clap::Args)]
 struct ServeOptions {
@@ -82,23 +145,6 @@ struct ServeOptions {
     /// Days after which a photo no operation names is deleted.
     #[arg(long, env = "XUNCHA_UNNAMED_PHOTO_DAYS", default_value_t = 7)]
     unnamed_photo_days: i64,
-    /// Keep records in PostgreSQL (postgres://user:password@host:port/db; also DATABASE_URL)
-    /// instead of the embedded SQLite file in --data: several instances may share it.
-    #[arg(long, env = "XUNCHA_DATABASE_URL")]
-    database_url: Option<String>,
-    /// Where photo bytes are kept: a folder, or an S3-compatible bucket `s3://bucket/prefix`
-    /// (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Default: photos/ in --data.
-    #[arg(long, env = "XUNCHA_PHOTOS")]
-    photos: Option<String>,
-    /// The S3 service's address, e.g. http://127.0.0.1:9000 (also AWS_ENDPOINT_URL).
-    #[arg(long, env = "XUNCHA_S3_ENDPOINT")]
-    s3_endpoint: Option<String>,
-    /// The S3 region (also AWS_REGION; default us-east-1).
-    #[arg(long, env = "XUNCHA_S3_REGION")]
-    s3_region: Option<String>,
-    /// Virtual-hosted-style S3 requests (bucket.endpoint), as Aliyun OSS wants; default path-style.
-    #[arg(long, env = "XUNCHA_S3_VIRTUAL_HOSTED")]
-    s3_virtual_hosted: bool,
     /// MiB one device may hold in photos no operation names.
     #[arg(long, env = "XUNCHA_DEVICE_QUOTA_MIB", default_value_t = 512)]
     device_quota_mib: u64,
@@ -131,25 +177,6 @@ impl ServeOptions {
                 deadline_horizon_ms: self.deadline_horizon_days.clamp(1, 3_660) * 86_400_000,
             },
             thumbnail_decodes: self.thumbnail_decodes.max(1),
-            database: match self
-                .database_url
-                .or_else(|| std::env::var("DATABASE_URL").ok())
-                .filter(|u| !u.is_empty())
-            {
-                Some(url) => xuncha_server::state::Database::Postgres(url),
-                None => xuncha_server::state::Database::DataFolder,
-            },
-            photos: match self.photos.as_deref().filter(|p| !p.is_empty()) {
-                None => xuncha_server::blobs::PhotoLocation::DataFolder,
-                Some(p) => xuncha_server::blobs::PhotoLocation::parse(
-                    p,
-                    xuncha_server::blobs::S3Settings {
-                        endpoint: self.s3_endpoint,
-                        region: self.s3_region,
-                        virtual_hosted: self.s3_virtual_hosted,
-                    },
-                ),
-            },
             photo_arrival_grace_ms: self.photo_arrival_grace_hours.clamp(0, 24 * 365) * 3_600_000,
             storage: xuncha_server::housekeeping::StorageLimits {
                 upload_expiry_ms: self.upload_expiry_days.clamp(1, 365) * 86_400_000,
@@ -163,14 +190,13 @@ impl ServeOptions {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the sync API with the SQLite database and photos under --data.
+    /// Serve the sync API (records and photos in --data, or in PostgreSQL and a bucket).
     Serve {
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, env = "XUNCHA_ADDR", default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
-        /// Data folder (database and photos).
-        #[arg(long, default_value = "xuncha-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageOptions,
         #[command(flatten)]
         options: ServeOptions,
     },
@@ -178,11 +204,10 @@ enum Command {
     /// admin; password "demo"), then serve.
     Demo {
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, env = "XUNCHA_ADDR", default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
-        /// Data folder.
-        #[arg(long, default_value = "xuncha-demo-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageOptions,
         /// Seed the city without its week of sample cases (tests start from an empty city).
         #[arg(long)]
         empty: bool,
@@ -191,8 +216,8 @@ enum Command {
     },
     /// Create a user.
     CreateUser {
-        #[arg(long, default_value = "xuncha-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageOptions,
         /// Login name.
         #[arg(long)]
         id: String,
@@ -211,15 +236,15 @@ enum Command {
     },
     /// Disable a user (their tokens stop working at once).
     DisableUser {
-        #[arg(long, default_value = "xuncha-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageOptions,
         #[arg(long)]
         id: String,
     },
     /// Set a new password (revokes the user's tokens).
     ResetPassword {
-        #[arg(long, default_value = "xuncha-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageOptions,
         #[arg(long)]
         id: String,
         #[arg(long)]
@@ -227,21 +252,21 @@ enum Command {
     },
     /// Import reference data (categories, units, sites, grids, campaigns) from a JSON file.
     ImportReference {
-        #[arg(long, default_value = "xuncha-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageOptions,
         /// The JSON file.
         file: PathBuf,
     },
     /// Where the bytes are: database, photos (and those no operation names), uploads in
     /// progress, thumbnails, photos still to come, and the devices holding the most unnamed bytes.
     Usage {
-        #[arg(long, default_value = "xuncha-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageOptions,
     },
     /// Revoke a device: its tokens stop working at once and it cannot sign in again.
     RevokeDevice {
-        #[arg(long, default_value = "xuncha-data")]
-        data: PathBuf,
+        #[command(flatten)]
+        storage: StorageOptions,
         #[arg(long)]
         id: String,
     },
@@ -254,7 +279,17 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info,tower_http=info".into()),
         )
         .init();
-    match run(Cli::parse()) {
+    let args = match xuncha_server::config_file::expand(
+        std::env::args_os().collect(),
+        &<Cli as clap::CommandFactory>::command(),
+    ) {
+        Ok(a) => a,
+        Err(msg) => {
+            eprintln!("xuncha-server: {msg}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(Cli::parse_from(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
             eprintln!("xuncha-server: {msg}");
@@ -263,12 +298,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn open(data: &std::path::Path) -> Result<AppState, String> {
-    open_with(data, Config::default())
-}
+/// The data folder of commands other than `demo`.
+const DATA: &str = "xuncha-data";
 
-fn open_with(data: &std::path::Path, config: Config) -> Result<AppState, String> {
-    AppState::open(data, config).map_err(|e| format!("{} ({})", e, e.code()))
+fn open(storage: StorageOptions) -> Result<AppState, String> {
+    Ok(storage.open(DATA, Config::default())?.0)
 }
 
 fn api(e: xuncha_server::error::ApiError) -> String {
@@ -279,18 +313,25 @@ fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve {
             addr,
-            data,
+            storage,
             options,
-        } => serve(addr, open_with(&data, options.config())?),
+        } => serve(addr, storage.open(DATA, options.config())?.0),
         Command::Demo {
             addr,
-            data,
+            storage,
             empty,
             options,
         } => {
-            let state = open_with(&data, options.config())?;
+            let (state, data) = storage.open("xuncha-demo-data", options.config())?;
             if xuncha_server::seed_demo(&state).map_err(api)? {
-                println!("演示城市已创建 / demo city seeded in {}", data.display());
+                let records = match &state.config.database {
+                    xuncha_server::state::Database::Postgres(_) => "PostgreSQL".to_string(),
+                    xuncha_server::state::Database::DataFolder => data.display().to_string(),
+                };
+                println!(
+                    "演示城市已创建 / demo city seeded in {records} (photos: {})",
+                    state.blobs.describe
+                );
                 if !empty {
                     let n = xuncha_server::demo_cases::seed_cases(&state, state.now_ms())
                         .map_err(api)?;
@@ -303,14 +344,14 @@ fn run(cli: Cli) -> Result<(), String> {
             serve(addr, state)
         }
         Command::CreateUser {
-            data,
+            storage,
             id,
             name,
             role,
             unit,
             password,
         } => {
-            let state = open(&data)?;
+            let state = open(storage)?;
             let role = Role::parse_required(&role).map_err(|e| e.to_string())?;
             let user = User {
                 id,
@@ -326,8 +367,8 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("created user {}", user.id);
             Ok(())
         }
-        Command::DisableUser { data, id } => {
-            let found = open(&data)?
+        Command::DisableUser { storage, id } => {
+            let found = open(storage)?
                 .store
                 .set_disabled(&id, true)
                 .map_err(|e| e.to_string())?;
@@ -338,8 +379,12 @@ fn run(cli: Cli) -> Result<(), String> {
                 Err(format!("no user {id}"))
             }
         }
-        Command::ResetPassword { data, id, password } => {
-            let state = open(&data)?;
+        Command::ResetPassword {
+            storage,
+            id,
+            password,
+        } => {
+            let state = open(storage)?;
             let hash = xuncha_server::auth::hash_password(&password).map_err(api)?;
             let found = state
                 .store
@@ -352,8 +397,8 @@ fn run(cli: Cli) -> Result<(), String> {
                 Err(format!("no user {id}"))
             }
         }
-        Command::ImportReference { data, file } => {
-            let state = open(&data)?;
+        Command::ImportReference { storage, file } => {
+            let state = open(storage)?;
             let json =
                 std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let reference = ReferenceData::from_json(&json).map_err(|e| e.to_string())?;
@@ -364,15 +409,15 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("reference data imported as version {v}");
             Ok(())
         }
-        Command::Usage { data } => {
-            let state = open(&data)?;
+        Command::Usage { storage } => {
+            let (state, data) = storage.open(DATA, Config::default())?;
             let report = xuncha_server::housekeeping::usage_report(&state, &data)
                 .map_err(|e| e.to_string())?;
             print!("{report}");
             Ok(())
         }
-        Command::RevokeDevice { data, id } => {
-            let found = open(&data)?
+        Command::RevokeDevice { storage, id } => {
+            let found = open(storage)?
                 .store
                 .revoke_device(&id)
                 .map_err(|e| e.to_string())?;
