@@ -20,6 +20,7 @@ pub mod extract;
 pub mod handlers;
 pub mod housekeeping;
 pub mod metrics;
+pub mod migrate;
 pub mod pull;
 pub mod router;
 pub mod seed;
@@ -74,6 +75,11 @@ pub struct RunningServer {
 impl RunningServer {
     /// Start serving `state` on 127.0.0.1 with an OS-chosen port.
     pub fn start(state: AppState) -> std::io::Result<Self> {
+        Self::start_at(state, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Start serving `state` on `addr` (a server that replaces another keeps its address).
+    pub fn start_at(state: AppState, addr: std::net::SocketAddr) -> std::io::Result<Self> {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
@@ -89,7 +95,7 @@ impl RunningServer {
                 }
             };
             rt.block_on(async move {
-                let listener = match TcpListener::bind("127.0.0.1:0").await {
+                let listener = match TcpListener::bind(addr).await {
                     Ok(l) => l,
                     Err(e) => {
                         let _ = addr_tx.send(Err(e));

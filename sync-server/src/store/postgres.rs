@@ -49,7 +49,7 @@ const REFERENCE_RECHECK: Duration = Duration::from_secs(2);
 
 /// A PostgreSQL failure as the core's error: a lost or refused connection (or a conflict worth
 /// retrying) is "unavailable" (503, the phone retries); anything else a database error (500).
-pub(super) fn pg(e: postgres::Error) -> xuncha_core::Error {
+pub fn pg(e: postgres::Error) -> xuncha_core::Error {
     let retry = e.is_closed()
         || e.as_db_error().is_none()
         || matches!(

@@ -10,6 +10,7 @@ mod feed_order;
 mod hardening;
 mod helpers;
 mod http_api;
+mod migrate;
 mod photo_checks;
 mod s3_photos;
 mod start_errors;
