@@ -6,7 +6,7 @@
 # itself (JNA, Chromium and a CJK font from apt, kotlinc and playwright-core from npm, a Python
 # venv under target/, cargo-fuzz, the S3-compatible server s3s-fs from crates.io, PostgreSQL from
 # apt when missing) and starts the services the tests need (tests/services/: a private
-# PostgreSQL cluster, s3s-fs); safe to run repeatedly. docs/reliability.md says what each
+# PostgreSQL cluster, s3s-fs, three server instances behind nginx); safe to run repeatedly. docs/reliability.md says what each
 # reliability test proves and how to run the long versions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,11 @@ cargo test --workspace --locked
 
 echo "== the server's integration suite again, on PostgreSQL (every test server a database of its own)"
 XUNCHA_TEST_BACKEND=postgres cargo test -p xuncha-server --test integration --locked
+
+echo "== the simulator, then the convergence property test, through nginx to three instances on one PostgreSQL and one bucket"
+source tests/services/cluster.sh
+cargo test -p xuncha-tests --test sim --locked
+cargo test -p xuncha-tests --test convergence --locked
 
 echo "== Kotlin host tests (uniffi bindings + the app's pure-Kotlin layer on the JVM)"
 bash android-demo/run-host-tests.sh

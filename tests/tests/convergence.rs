@@ -6,7 +6,9 @@
 //! - every operation any device made is on the server exactly once, or in that device's
 //!   rejection inbox (never both, never neither), and no outbox holds anything.
 //!
-//! A real server (real HTTP, real SQLite file) and real device stores per case. Failing inputs
+//! A real server (real HTTP, real SQLite file) and real device stores per case; with
+//! `XUNCHA_TEST_CLUSTER_URL` (the test command sets it) the same run goes through nginx to three
+//! server instances on one PostgreSQL database and one bucket. Failing inputs
 //! are kept by proptest in `tests/tests/proptest-regressions/convergence.txt` and replayed first.
 //! `PROPTEST_CASES=200 cargo test --release -p xuncha-tests --test convergence` for a long run.
 
@@ -16,13 +18,11 @@ use std::sync::atomic::AtomicBool;
 use proptest::prelude::*;
 use uuid::Uuid;
 use xuncha_core::model::{Case, Event, Op};
-use xuncha_core::reference::User;
 use xuncha_core::store::{CaseQuery, NewReport, PhotoInput};
 use xuncha_core::sync::client::SyncOptions;
 use xuncha_core::sync::protocol::{Change, PullResponse};
-use xuncha_core::workflow::{Action, Role};
+use xuncha_core::workflow::Action;
 use xuncha_core::{Store, scope};
-use xuncha_server::store::Principal;
 use xuncha_server::{AppState, Config, RunningServer};
 use xuncha_tests::{Rng, TAXONOMY, body_for, jpeg_bytes, random_location};
 
@@ -126,23 +126,31 @@ fn fail(msg: String) -> TestCaseError {
     TestCaseError::fail(msg)
 }
 
-/// The server's cases and, per case, its events in feed order (as a supervisor pulls them).
-fn server_truth(state: &AppState) -> (HashMap<Uuid, Case>, HashMap<Uuid, Vec<Event>>) {
-    let everyone = Principal {
-        user: User {
-            id: "supervisor1".into(),
-            name: "audit".into(),
-            role: Role::Supervisor,
-            unit_id: None,
-        },
-        device_id: "audit".into(),
-    };
+/// The server's cases and, per case, its events in feed order, as a supervisor's desk pulls
+/// them over HTTP (from any instance).
+fn server_truth(url: &str) -> (HashMap<Uuid, Case>, HashMap<Uuid, Vec<Event>>) {
+    let http = reqwest::blocking::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{url}/v1/auth/login"))
+        .json(&serde_json::json!({
+            "user_id": "supervisor1", "password": "demo",
+            "device_id": format!("audit-{}", Uuid::new_v4())
+        }))
+        .send()
+        .expect("login")
+        .json()
+        .expect("login json");
+    let token = login["token"].as_str().expect("token").to_string();
     let (mut cases, mut events) = (HashMap::new(), HashMap::<Uuid, Vec<Event>>::new());
     let mut cursor = 0;
     loop {
-        let page = state.store.pull(&everyone, cursor, 1000, 0).expect("pull");
-        let page: PullResponse =
-            serde_json::from_value(serde_json::to_value(&page).expect("page")).expect("decode");
+        let page: PullResponse = http
+            .get(format!("{url}/v1/pull?cursor={cursor}&limit=1000"))
+            .bearer_auth(&token)
+            .send()
+            .expect("pull")
+            .json()
+            .expect("page");
         for change in page.changes {
             if let Change::Upsert {
                 case, events: evs, ..
@@ -160,11 +168,30 @@ fn server_truth(state: &AppState) -> (HashMap<Uuid, Case>, HashMap<Uuid, Vec<Eve
     (cases, events)
 }
 
-fn run(extra_people: &[usize], steps: &[Step], seed: u64) -> Result<(), TestCaseError> {
+/// The server a run uses: its own (SQLite) or the test command's cluster.
+struct Server {
+    url: String,
+    local: Option<(tempfile::TempDir, RunningServer)>,
+}
+
+fn server() -> Server {
+    if let Ok(url) = std::env::var("XUNCHA_TEST_CLUSTER_URL")
+        && !url.is_empty()
+    {
+        return Server { url, local: None };
+    }
     let dir = tempfile::TempDir::new().expect("tmp");
     let state = AppState::open(&dir.path().join("server"), Config::default()).expect("state");
     xuncha_server::seed_demo(&state).expect("seed");
-    let server = RunningServer::start(state.clone()).expect("server");
+    let running = RunningServer::start(state).expect("server");
+    Server {
+        url: running.url.clone(),
+        local: Some((dir, running)),
+    }
+}
+
+fn run(extra_people: &[usize], steps: &[Step], seed: u64) -> Result<(), TestCaseError> {
+    let server = server();
     let mut rng = Rng::new(seed);
 
     // Always an inspector, a supervisor and a unit's staff, then up to 3 more of anyone.
@@ -293,7 +320,7 @@ fn run(extra_people: &[usize], steps: &[Step], seed: u64) -> Result<(), TestCase
         }
     }
 
-    let (cases, events) = server_truth(&state);
+    let (cases, events) = server_truth(&server.url);
     let mut on_server: HashMap<Uuid, usize> = HashMap::new();
     for evs in events.values() {
         for e in evs {
@@ -336,15 +363,17 @@ fn run(extra_people: &[usize], steps: &[Step], seed: u64) -> Result<(), TestCase
             );
         }
     }
-    let integrity: String = rusqlite::Connection::open(
-        dir.path()
-            .join("server")
-            .join(xuncha_server::store::sqlite::DB_FILE),
-    )
-    .expect("db")
-    .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-    .expect("check");
-    prop_assert_eq!(integrity, "ok");
+    if let Some((dir, _)) = &server.local {
+        let integrity: String = rusqlite::Connection::open(
+            dir.path()
+                .join("server")
+                .join(xuncha_server::store::sqlite::DB_FILE),
+        )
+        .expect("db")
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("check");
+        prop_assert_eq!(integrity, "ok");
+    }
     let made: usize = phones.iter().map(|p| p.made.len()).sum();
     let statuses: HashSet<&str> = cases.values().map(|c| c.status.as_str()).collect();
     println!(
