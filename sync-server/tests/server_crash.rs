@@ -224,3 +224,276 @@ fn a_server_killed_during_batches_loses_and_duplicates_nothing() {
         photos.len()
     );
 }
+
+/// A connection-level round-robin balancer on a free port: each client connection goes to the
+/// next instance that accepts it (as nginx's upstream does); bytes are piped both ways.
+fn balancer(ports: Vec<u16>) -> u16 {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind balancer");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for (i, client) in listener.incoming().enumerate() {
+            let Ok(client) = client else { continue };
+            let upstream = (0..ports.len())
+                .find_map(|k| TcpStream::connect(("127.0.0.1", ports[(i + k) % ports.len()])).ok());
+            let Some(upstream) = upstream else { continue };
+            let pipe = |mut from: TcpStream, mut to: TcpStream| {
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    while let Ok(n) = from.read(&mut buf) {
+                        if n == 0 || to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(Shutdown::Write);
+                    let _ = from.shutdown(Shutdown::Read);
+                });
+            };
+            if let (Ok(c2), Ok(u2)) = (client.try_clone(), upstream.try_clone()) {
+                pipe(client, upstream);
+                pipe(u2, c2);
+            }
+        }
+    });
+    port
+}
+
+/// An instance on the shared PostgreSQL database and bucket (`demo --empty` seeds the city the
+/// first time).
+fn start_instance(
+    port: u16,
+    db: &str,
+    bucket: &str,
+    endpoint: &str,
+    seed: bool,
+    dir: &Path,
+) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xuncha-server"));
+    if seed {
+        cmd.args(["demo", "--empty"]);
+    } else {
+        cmd.arg("serve");
+    }
+    let mut child = cmd
+        .args(["--addr", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(dir)
+        .args([
+            "--database-url",
+            db,
+            "--photos",
+            bucket,
+            "--s3-endpoint",
+            endpoint,
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn instance");
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if reqwest::blocking::get(&url).is_ok_and(|r| r.status().is_success()) {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("instance did not start on port {port}");
+}
+
+/// Two instances on one PostgreSQL database and one S3 bucket behind a balancer; one of them is
+/// SIGKILLed while phones push batches and upload photos through the balancer, then restarted,
+/// again and again. The other carries on; after the last restart every operation is on the
+/// server exactly once and every photo opens with the bytes its name promises. Needs
+/// `XUNCHA_TEST_POSTGRES_URL` and `XUNCHA_TEST_S3_ENDPOINT` (the test command sets both).
+#[test]
+fn instances_killed_behind_a_balancer_lose_and_duplicate_nothing() {
+    let (Some(admin), Some(endpoint)) = (
+        std::env::var("XUNCHA_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|s| !s.is_empty()),
+        std::env::var("XUNCHA_TEST_S3_ENDPOINT")
+            .ok()
+            .filter(|s| !s.is_empty()),
+    ) else {
+        eprintln!("skipped: XUNCHA_TEST_POSTGRES_URL and XUNCHA_TEST_S3_ENDPOINT are not set");
+        return;
+    };
+    let name = format!("xk_{}", uuid::Uuid::new_v4().simple());
+    let mut pg = postgres::Client::connect(&admin, postgres::NoTls).expect("admin");
+    pg.batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create database");
+    let db = format!(
+        "{}/{name}",
+        admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin)
+    );
+    let bucket = format!("s3://xuncha-test/{name}");
+    let dir = tempfile::TempDir::new().expect("tmp");
+    let ports = [free_port(), free_port()];
+    let mut instances = vec![
+        start_instance(
+            ports[0],
+            &db,
+            &bucket,
+            &endpoint,
+            true,
+            &dir.path().join("a"),
+        ),
+        start_instance(
+            ports[1],
+            &db,
+            &bucket,
+            &endpoint,
+            false,
+            &dir.path().join("b"),
+        ),
+    ];
+    let url = format!("http://127.0.0.1:{}", balancer(ports.to_vec()));
+    let phones: Vec<Store> = ["inspector1", "inspector2"]
+        .iter()
+        .enumerate()
+        .map(|(i, user)| {
+            let s = Store::open(dir.path().join(format!("phone{i}"))).expect("phone");
+            s.sign_in_remote(&url, user, "demo", "phone")
+                .expect("sign in");
+            s.sync(
+                &SyncOptions::default(),
+                &mut |_| {},
+                &AtomicBool::new(false),
+            )
+            .expect("first sync");
+            s
+        })
+        .collect();
+    let opts = SyncOptions {
+        push_batch: 20,
+        upload_chunk: 16 * 1024,
+        attempts: 1,
+        ..SyncOptions::default()
+    };
+    let trials = std::env::var("XUNCHA_INSTANCE_KILL_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10usize);
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = |lo: u64, hi: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        lo + rng % (hi - lo)
+    };
+    let (mut n, mut interrupted) = (0u64, 0);
+    for _ in 0..trials {
+        for phone in &phones {
+            for _ in 0..30 {
+                n += 1;
+                report(phone, n, n % 4 == 0);
+            }
+        }
+        let victim = next(0, 2) as usize;
+        let kill_after = Duration::from_millis(next(5, 250));
+        let failures = std::thread::scope(|s| {
+            let syncs: Vec<_> = phones
+                .iter()
+                .map(|p| s.spawn(|| p.sync(&opts, &mut |_| {}, &AtomicBool::new(false))))
+                .collect();
+            std::thread::sleep(kill_after);
+            instances[victim].kill().expect("SIGKILL instance");
+            instances[victim].wait().expect("wait");
+            syncs
+                .into_iter()
+                .map(|t| t.join().expect("sync thread"))
+                .filter(|r| r.is_err())
+                .count()
+        });
+        if failures > 0 {
+            interrupted += 1;
+        }
+        let sub = if victim == 0 { "a" } else { "b" };
+        instances[victim] = start_instance(
+            ports[victim],
+            &db,
+            &bucket,
+            &endpoint,
+            false,
+            &dir.path().join(sub),
+        );
+    }
+    let mut photos = HashSet::new();
+    for phone in &phones {
+        // A connection to a killed instance may still be in the phone's pool: a few tries.
+        let mut synced = false;
+        for _ in 0..5 {
+            if phone
+                .sync(
+                    &SyncOptions::default(),
+                    &mut |_| {},
+                    &AtomicBool::new(false),
+                )
+                .is_ok()
+                && phone.pending_count().expect("pending") == 0
+                && phone.photos_to_upload().expect("photos").is_empty()
+            {
+                synced = true;
+                break;
+            }
+        }
+        assert!(synced, "a phone could not finish syncing");
+        assert!(phone.rejections().expect("inbox").is_empty());
+    }
+    for i in 0..phones.len() {
+        let conn =
+            rusqlite::Connection::open(dir.path().join(format!("phone{i}")).join("xuncha.db"))
+                .expect("phone db");
+        let shas: Vec<String> = conn
+            .prepare("SELECT sha256 FROM photos")
+            .expect("sql")
+            .query_map([], |r| r.get(0))
+            .expect("photos")
+            .collect::<Result<_, _>>()
+            .expect("photos");
+        photos.extend(shas);
+    }
+    let mut check = postgres::Client::connect(&db, postgres::NoTls).expect("db");
+    let rows = check
+        .query("SELECT op_id, COUNT(*) FROM events GROUP BY op_id", &[])
+        .expect("events");
+    let duplicated = rows
+        .iter()
+        .filter(|r| r.try_get::<_, i64>(1).unwrap_or(0) > 1)
+        .count();
+    assert_eq!(duplicated, 0);
+    assert_eq!(rows.len() as u64, n, "every report once on the server");
+    // Every photo, through the balancer, with the bytes its name promises.
+    let http = reqwest::blocking::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{url}/v1/auth/login"))
+        .json(&serde_json::json!({"user_id": "supervisor1", "password": "demo", "device_id": "kill-audit"}))
+        .send()
+        .expect("login")
+        .json()
+        .expect("json");
+    let token = login["token"].as_str().expect("token").to_string();
+    for sha in &photos {
+        let bytes = http
+            .get(format!("{url}/v1/photos/{sha}"))
+            .bearer_auth(&token)
+            .send()
+            .expect("photo")
+            .bytes()
+            .expect("bytes");
+        assert_eq!(&sha256_hex(&bytes), sha, "photo {sha} with wrong bytes");
+    }
+    for mut i in instances {
+        let _ = i.kill();
+        let _ = i.wait();
+    }
+    println!(
+        "instance SIGKILLs: {trials} ({interrupted} interrupted a sync in flight), ops: {n}, \
+         photos: {}; lost: 0 duplicated: 0",
+        photos.len()
+    );
+}
