@@ -68,6 +68,88 @@ pub(super) fn col<'a, T: postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -
     row.try_get(i).map_err(pg)
 }
 
+/// The statements a backend function runs, on a plain connection or on a push's transaction
+/// that prepares each statement once (a push of 1,000 operations would otherwise pay a parse
+/// round trip per statement per operation).
+pub(super) trait Sql {
+    /// Rows of `sql`.
+    fn rows(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> StoreResult<Vec<Row>>;
+    /// Rows changed by `sql`.
+    fn exec(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> StoreResult<u64>;
+}
+
+impl<C: GenericClient> Sql for C {
+    fn rows(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> StoreResult<Vec<Row>> {
+        self.query(sql, params).map_err(pg)
+    }
+
+    fn exec(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> StoreResult<u64> {
+        self.execute(sql, params).map_err(pg)
+    }
+}
+
+/// A transaction whose statements are prepared once and reused.
+pub(super) struct Prepared<'a, 'b> {
+    tx: &'a mut Transaction<'b>,
+    statements: HashMap<&'static str, postgres::Statement>,
+}
+
+impl Prepared<'_, '_> {
+    fn statement(&mut self, sql: &'static str) -> StoreResult<postgres::Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.tx.prepare(sql).map_err(pg)?;
+        self.statements.insert(sql, s.clone());
+        Ok(s)
+    }
+}
+
+impl Sql for Prepared<'_, '_> {
+    fn rows(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> StoreResult<Vec<Row>> {
+        let st = self.statement(sql)?;
+        self.tx.query(&st, params).map_err(pg)
+    }
+
+    fn exec(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> StoreResult<u64> {
+        let st = self.statement(sql)?;
+        self.tx.execute(&st, params).map_err(pg)
+    }
+}
+
+/// The first row of `sql`, if any.
+pub(super) fn first(
+    c: &mut impl Sql,
+    sql: &'static str,
+    params: &[&(dyn postgres::types::ToSql + Sync)],
+) -> StoreResult<Option<Row>> {
+    Ok(c.rows(sql, params)?.into_iter().next())
+}
+
 /// The PostgreSQL store.
 pub struct PostgresStore {
     url: String,
@@ -265,7 +347,7 @@ fn status_names(statuses: &[Status]) -> Vec<String> {
 }
 
 struct PgPush<'a, 'b> {
-    tx: &'a mut Transaction<'b>,
+    tx: Prepared<'a, 'b>,
     next_seq: Option<i64>,
 }
 
@@ -274,14 +356,10 @@ impl PushTx for PgPush<'_, '_> {
         let ids: Vec<String> = op_ids.iter().map(Uuid::to_string).collect();
         let mut out = HashMap::new();
         // An accepted operation is its event: the answer is rebuilt from the feed row.
-        for r in self
-            .tx
-            .query(
-                "SELECT op_id, seq, case_id, server_time_ms FROM events WHERE op_id = ANY($1)",
-                &[&ids],
-            )
-            .map_err(pg)?
-        {
+        for r in self.tx.rows(
+            "SELECT op_id, seq, case_id, server_time_ms FROM events WHERE op_id = ANY($1)",
+            &[&ids],
+        )? {
             let op_id: String = col(&r, 0)?;
             let case_id: String = col(&r, 2)?;
             let op_id: Uuid = op_id.parse().map_err(|_| bad_stored_id("op_id", &op_id))?;
@@ -301,14 +379,10 @@ impl PushTx for PgPush<'_, '_> {
                 },
             );
         }
-        for r in self
-            .tx
-            .query(
-                "SELECT result FROM op_results WHERE op_id = ANY($1)",
-                &[&ids],
-            )
-            .map_err(pg)?
-        {
+        for r in self.tx.rows(
+            "SELECT result FROM op_results WHERE op_id = ANY($1)",
+            &[&ids],
+        )? {
             let result: OpResult = serde_json::from_str(&col::<String>(&r, 0)?)?;
             out.insert(result.op_id, result);
         }
@@ -316,7 +390,7 @@ impl PushTx for PgPush<'_, '_> {
     }
 
     fn case(&mut self, id: Uuid) -> StoreResult<Option<Case>> {
-        load_case(self.tx, id)
+        load_case(&mut self.tx, id)
     }
 
     fn recent_open_cases(
@@ -327,24 +401,21 @@ impl PushTx for PgPush<'_, '_> {
         hi: xuncha_core::geo::LatLon,
         limit: usize,
     ) -> StoreResult<Vec<(Uuid, xuncha_core::geo::LatLon)>> {
-        let rows = self
-            .tx
-            .query(
-                "SELECT id, lat, lon FROM cases
+        let rows = self.tx.rows(
+            "SELECT id, lat, lon FROM cases
                  WHERE category = $1 AND lat BETWEEN $3 AND $4 AND lon BETWEEN $5 AND $6
                    AND received_ms >= $2 AND status NOT IN ('closed', 'rejected', 'duplicate')
                  LIMIT $7",
-                &[
-                    &category,
-                    &since_ms,
-                    &lo.lat,
-                    &hi.lat,
-                    &lo.lon,
-                    &hi.lon,
-                    &(limit as i64),
-                ],
-            )
-            .map_err(pg)?;
+            &[
+                &category,
+                &since_ms,
+                &lo.lat,
+                &hi.lat,
+                &lo.lon,
+                &hi.lon,
+                &(limit as i64),
+            ],
+        )?;
         let mut out = Vec::new();
         for r in rows {
             if let Ok(id) = col::<String>(&r, 0)?.parse() {
@@ -366,14 +437,13 @@ impl PushTx for PgPush<'_, '_> {
             .single()
             .map(|t| t.year())
             .unwrap_or(1970);
-        let r = self
-            .tx
-            .query_one(
-                "INSERT INTO case_numbers (year, last) VALUES ($1, 1)
-                 ON CONFLICT (year) DO UPDATE SET last = case_numbers.last + 1 RETURNING last",
-                &[&i64::from(year)],
-            )
-            .map_err(pg)?;
+        let r = first(
+            &mut self.tx,
+            "INSERT INTO case_numbers (year, last) VALUES ($1, 1)
+             ON CONFLICT (year) DO UPDATE SET last = case_numbers.last + 1 RETURNING last",
+            &[&i64::from(year)],
+        )?
+        .ok_or_else(|| xuncha_core::Error::Database("no case number returned".into()))?;
         let n: i64 = col(&r, 0)?;
         Ok(format!("XC{year}-{n:06}"))
     }
@@ -392,10 +462,12 @@ impl PushTx for PgPush<'_, '_> {
             None => {
                 // Under FEED_LOCK (taken when the push began): no other writer is between this
                 // read and the commit.
-                let r = self
-                    .tx
-                    .query_one("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", &[])
-                    .map_err(pg)?;
+                let r = first(
+                    &mut self.tx,
+                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM events",
+                    &[],
+                )?
+                .ok_or_else(|| xuncha_core::Error::Database("no sequence returned".into()))?;
                 col(&r, 0)?
             }
         };
@@ -403,24 +475,22 @@ impl PushTx for PgPush<'_, '_> {
         // Stored with its sequence, so a pull sends the JSON as it is.
         event.server_seq = Some(seq);
         let server_time = event.server_time_ms.unwrap_or(0);
-        self.tx
-            .execute(
-                "INSERT INTO events (seq, op_id, case_id, unit_before, unit_after, reporter_id,
+        self.tx.exec(
+            "INSERT INTO events (seq, op_id, case_id, unit_before, unit_after, reporter_id,
                                      device_id, server_time_ms, event)
                  VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8)",
-                &[
-                    &op_id,
-                    &case_id,
-                    &unit_before,
-                    &case.unit_id,
-                    &case.reporter_id,
-                    &event.op.device_id,
-                    &server_time,
-                    &serde_json::to_string(&*event)?,
-                    &seq,
-                ],
-            )
-            .map_err(pg)?;
+            &[
+                &op_id,
+                &case_id,
+                &unit_before,
+                &case.unit_id,
+                &case.reporter_id,
+                &event.op.device_id,
+                &server_time,
+                &serde_json::to_string(&*event)?,
+                &seq,
+            ],
+        )?;
         let sql = if is_new {
             "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id,
                                 lat, lon, received_ms)
@@ -431,27 +501,25 @@ impl PushTx for PgPush<'_, '_> {
              WHERE id = $8"
         };
         let received = case.server_received_at_ms.unwrap_or(server_time);
-        self.tx
-            .execute(
-                sql,
-                &[
-                    &case.case_no,
-                    &case.status.as_str(),
-                    &case.unit_id,
-                    &case.reporter_id,
-                    &case.category,
-                    &seq,
-                    &serde_json::to_string(case)?,
-                    &case_id,
-                    &case.location.lat,
-                    &case.location.lon,
-                    &received,
-                ],
-            )
-            .map_err(pg)?;
+        self.tx.exec(
+            sql,
+            &[
+                &case.case_no,
+                &case.status.as_str(),
+                &case.unit_id,
+                &case.reporter_id,
+                &case.category,
+                &seq,
+                &serde_json::to_string(case)?,
+                &case_id,
+                &case.location.lat,
+                &case.location.lon,
+                &received,
+            ],
+        )?;
         for p in event.op.body.photos() {
             super::postgres_photos::name_photo(
-                self.tx,
+                &mut self.tx,
                 &p.sha256,
                 &case_id,
                 &op_id,
@@ -469,33 +537,28 @@ impl PushTx for PgPush<'_, '_> {
             // Kept already: the event row with this op id is the answer.
             return Ok(());
         }
-        self.tx
-            .execute(
-                "INSERT INTO op_results (op_id, device_id, result) VALUES ($1, $2, $3)
+        self.tx.exec(
+            "INSERT INTO op_results (op_id, device_id, result) VALUES ($1, $2, $3)
                  ON CONFLICT (op_id) DO NOTHING",
-                &[
-                    &result.op_id.to_string(),
-                    &device_id,
-                    &serde_json::to_string(result)?,
-                ],
-            )
-            .map_err(pg)?;
+            &[
+                &result.op_id.to_string(),
+                &device_id,
+                &serde_json::to_string(result)?,
+            ],
+        )?;
         Ok(())
     }
 }
 
-fn load_case(c: &mut impl GenericClient, id: Uuid) -> StoreResult<Option<Case>> {
-    match c
-        .query_opt("SELECT doc FROM cases WHERE id = $1", &[&id.to_string()])
-        .map_err(pg)?
-    {
+fn load_case(c: &mut impl Sql, id: Uuid) -> StoreResult<Option<Case>> {
+    match first(c, "SELECT doc FROM cases WHERE id = $1", &[&id.to_string()])? {
         Some(r) => Ok(Some(serde_json::from_str(&col::<String>(&r, 0)?)?)),
         None => Ok(None),
     }
 }
 
 struct PgPull<'a, 'b> {
-    tx: &'a mut Transaction<'b>,
+    tx: Prepared<'a, 'b>,
 }
 
 impl PullTx for PgPull<'_, '_> {
@@ -507,24 +570,23 @@ impl PullTx for PgPull<'_, '_> {
     ) -> StoreResult<Vec<FeedRow>> {
         let fetch = fetch as i64;
         let rows = match scope {
-            FeedScope::All => self.tx.query(
+            FeedScope::All => self.tx.rows(
                 "SELECT seq, case_id, unit_before, event FROM events WHERE seq > $1
                  ORDER BY seq LIMIT $2",
                 &[&cursor, &fetch],
             ),
-            FeedScope::Unit(unit) => self.tx.query(
+            FeedScope::Unit(unit) => self.tx.rows(
                 "SELECT seq, case_id, unit_before, event FROM events
                  WHERE seq > $1 AND (unit_after = $3 OR unit_before = $3) ORDER BY seq LIMIT $2",
                 &[&cursor, &fetch, &unit],
             ),
-            FeedScope::Reporter(user) => self.tx.query(
+            FeedScope::Reporter(user) => self.tx.rows(
                 "SELECT seq, case_id, unit_before, event FROM events
                  WHERE seq > $1 AND reporter_id = $3 ORDER BY seq LIMIT $2",
                 &[&cursor, &fetch, &user],
             ),
             FeedScope::Nothing => return Ok(Vec::new()),
-        }
-        .map_err(pg)?;
+        }?;
         rows.iter()
             .map(|r| {
                 Ok(FeedRow {
@@ -540,22 +602,22 @@ impl PullTx for PgPull<'_, '_> {
     fn feed_end(&mut self) -> StoreResult<i64> {
         // Appends are serialized under FEED_LOCK and visible in order: the newest sequence
         // this snapshot sees has every lower one visible too.
-        let r = self
-            .tx
-            .query_one("SELECT COALESCE(MAX(seq), 0) FROM events", &[])
-            .map_err(pg)?;
-        col(&r, 0)
+        match first(
+            &mut self.tx,
+            "SELECT COALESCE(MAX(seq), 0) FROM events",
+            &[],
+        )? {
+            Some(r) => col(&r, 0),
+            None => Ok(0),
+        }
     }
 
     fn stored_case(&mut self, case_id: &str) -> StoreResult<Option<StoredCase>> {
-        match self
-            .tx
-            .query_opt(
-                "SELECT doc, last_seq, unit_id, reporter_id FROM cases WHERE id = $1",
-                &[&case_id],
-            )
-            .map_err(pg)?
-        {
+        match first(
+            &mut self.tx,
+            "SELECT doc, last_seq, unit_id, reporter_id FROM cases WHERE id = $1",
+            &[&case_id],
+        )? {
             Some(r) => Ok(Some(StoredCase {
                 doc: RawValue::from_string(col(&r, 0)?)?,
                 seq: col(&r, 1)?,
@@ -573,11 +635,10 @@ impl PullTx for PgPull<'_, '_> {
         upto: i64,
     ) -> StoreResult<Vec<Box<RawValue>>> {
         self.tx
-            .query(
+            .rows(
                 "SELECT event FROM events WHERE case_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
                 &[&case_id, &after, &upto],
-            )
-            .map_err(pg)?
+            )?
             .iter()
             .map(|r| Ok(RawValue::from_string(col(r, 0)?)?))
             .collect()
@@ -811,7 +872,10 @@ impl ServerStore for PostgresStore {
                 .map_err(pg)?;
             let results = {
                 let mut push = PgPush {
-                    tx: &mut tx,
+                    tx: Prepared {
+                        tx: &mut tx,
+                        statements: HashMap::new(),
+                    },
                     next_seq: None,
                 };
                 push_batch(&mut push, &index, who, ops, now_ms, rules)?
@@ -844,7 +908,12 @@ impl ServerStore for PostgresStore {
                 None => 0,
             };
             let page = pull_page(
-                &mut PgPull { tx: &mut tx },
+                &mut PgPull {
+                    tx: Prepared {
+                        tx: &mut tx,
+                        statements: HashMap::new(),
+                    },
+                },
                 who,
                 cursor,
                 limit,

@@ -6,7 +6,7 @@ use xuncha_core::scope;
 
 use super::StoreResult;
 use super::photo_records::{PhotoRecords, PhotoUsage, UploadRow, WaitingPhoto};
-use super::postgres::{PostgresStore, col, pg};
+use super::postgres::{PostgresStore, Sql, col, pg};
 
 /// `NOT EXISTS` a case photo naming `h.sha256`.
 const UNNAMED: &str = "NOT EXISTS (SELECT 1 FROM case_photos p WHERE p.sha256 = h.sha256)";
@@ -15,14 +15,12 @@ const UNNAMED: &str = "NOT EXISTS (SELECT 1 FROM case_photos p WHERE p.sha256 = 
 const GRANT_CANDIDATES: i64 = 64;
 
 /// Does `actor` see a case that shows `sha256` (a granted row)?
-fn actor_sees_photo(c: &mut impl GenericClient, actor: &Actor, sha256: &str) -> StoreResult<bool> {
-    let rows = c
-        .query(
-            "SELECT DISTINCT c.doc FROM case_photos p JOIN cases c ON c.id = p.case_id
-             WHERE p.sha256 = $1 AND p.granted LIMIT $2",
-            &[&sha256, &GRANT_CANDIDATES],
-        )
-        .map_err(pg)?;
+fn actor_sees_photo(c: &mut impl Sql, actor: &Actor, sha256: &str) -> StoreResult<bool> {
+    let rows = c.rows(
+        "SELECT DISTINCT c.doc FROM case_photos p JOIN cases c ON c.id = p.case_id
+         WHERE p.sha256 = $1 AND p.granted LIMIT $2",
+        &[&sha256, &GRANT_CANDIDATES],
+    )?;
     for r in rows {
         let case: Case = serde_json::from_str(&col::<String>(&r, 0)?)?;
         if scope::can_see(actor, &case) {
@@ -33,19 +31,19 @@ fn actor_sees_photo(c: &mut impl GenericClient, actor: &Actor, sha256: &str) -> 
 }
 
 /// Did `device_id` send the bytes of `sha256`?
-fn device_sent(c: &mut impl GenericClient, sha256: &str, device_id: &str) -> StoreResult<bool> {
-    Ok(c.query_opt(
-        "SELECT 1 FROM photo_uploaders WHERE sha256 = $1 AND device_id = $2",
-        &[&sha256, &device_id],
-    )
-    .map_err(pg)?
-    .is_some())
+fn device_sent(c: &mut impl Sql, sha256: &str, device_id: &str) -> StoreResult<bool> {
+    Ok(!c
+        .rows(
+            "SELECT 1 FROM photo_uploaders WHERE sha256 = $1 AND device_id = $2",
+            &[&sha256, &device_id],
+        )?
+        .is_empty())
 }
 
 /// Record that `op_id` (from `device_id`, by `actor`) names `sha256` on `case_id`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn name_photo(
-    c: &mut impl GenericClient,
+    c: &mut impl Sql,
     sha256: &str,
     case_id: &str,
     op_id: &str,
@@ -55,14 +53,13 @@ pub(super) fn name_photo(
     now_ms: i64,
 ) -> StoreResult<()> {
     let granted = device_sent(c, sha256, device_id)? || actor_sees_photo(c, actor, sha256)?;
-    c.execute(
+    c.exec(
         "INSERT INTO case_photos (sha256, case_id, op_id, kind, device_id, granted, named_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
         &[
             &sha256, &case_id, &op_id, &kind, &device_id, &granted, &now_ms,
         ],
-    )
-    .map_err(pg)?;
+    )?;
     Ok(())
 }
 

@@ -311,78 +311,166 @@ fn sync_once(
     )
 }
 
+/// A fresh PostgreSQL database on the server at `admin` (an admin URL of its `postgres`
+/// database), as a URL.
+fn postgres_database(admin: &str) -> xuncha_core::Result<String> {
+    let name = format!("bench_{}", Uuid::new_v4().simple());
+    let mut c = postgres::Client::connect(admin, postgres::NoTls)
+        .map_err(|e| xuncha_core::Error::Database(e.to_string()))?;
+    c.batch_execute(&format!("CREATE DATABASE {name}"))
+        .map_err(|e| xuncha_core::Error::Database(e.to_string()))?;
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
+    Ok(format!("{base}/{name}"))
+}
+
+/// Sync figures on SQLite, then (with `XUNCHA_BENCH_POSTGRES_URL` or `XUNCHA_TEST_POSTGRES_URL`,
+/// an admin URL) on PostgreSQL and on two instances sharing one PostgreSQL database, with the
+/// ratios against SQLite measured in the same run. `XUNCHA_BENCH_REPORTS` (default 100,000)
+/// reports are pushed in each.
 fn sync() -> xuncha_core::Result<()> {
+    let reports: usize = std::env::var("XUNCHA_BENCH_REPORTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let tmp = tempfile::TempDir::new()?;
-    let mut rng = Rng::new(7);
     println!(
-        "# xuncha-bench sync (server and devices on {})",
+        "# xuncha-bench sync: {reports} reports per backend (server and devices on {})",
         tmp.path().display()
     );
-    let state = demo_state(tmp.path())?;
-    let server = xuncha_server::RunningServer::start(state.clone())?;
+    let sqlite = demo_state(tmp.path())?;
+    let base = sync_on("sqlite", tmp.path(), &[sqlite], reports)?;
+    let admin = std::env::var("XUNCHA_BENCH_POSTGRES_URL")
+        .or_else(|_| std::env::var("XUNCHA_TEST_POSTGRES_URL"))
+        .ok()
+        .filter(|u| !u.is_empty());
+    let Some(admin) = admin else {
+        println!("# PostgreSQL figures skipped: set XUNCHA_BENCH_POSTGRES_URL");
+        return Ok(());
+    };
+    let on_postgres = |dir: &std::path::Path| -> xuncha_core::Result<xuncha_server::AppState> {
+        let config = xuncha_server::Config {
+            database: xuncha_server::state::Database::Postgres(postgres_database(&admin)?),
+            ..xuncha_server::Config::default()
+        };
+        let state = xuncha_server::AppState::open(dir, config)?;
+        xuncha_server::seed_demo(&state).map_err(|e| xuncha_core::Error::Network(e.message))?;
+        Ok(state)
+    };
+    let pg = on_postgres(&tmp.path().join("pg"))?;
+    let one = sync_on("postgres", &tmp.path().join("pg"), &[pg], reports)?;
+    let shared = on_postgres(&tmp.path().join("pg2"))?;
+    let second = xuncha_server::AppState::open(&tmp.path().join("pg2b"), shared.config.clone())?;
+    let two = sync_on(
+        "postgres_2_instances",
+        &tmp.path().join("pg2"),
+        &[shared, second],
+        reports,
+    )?;
+    for (label, f) in [("postgres", &one), ("postgres_2_instances", &two)] {
+        figure(
+            &format!("sync.{label}.push_vs_sqlite"),
+            f.push / base.push,
+            "ratio",
+        );
+        if let (Some(b), Some(x)) = (base.bootstrap, f.bootstrap) {
+            figure(&format!("sync.{label}.bootstrap_vs_sqlite"), x / b, "ratio");
+        }
+        if let (Some(b), Some(x)) = (base.noop_p50, f.noop_p50) {
+            figure(&format!("sync.{label}.noop_p50_vs_sqlite"), x / b, "ratio");
+        }
+    }
+    Ok(())
+}
 
-    // Push: 100,000 reports made offline on 5 phones, pushed in batches of 1,000 over HTTP into
-    // the SQLite server (synchronous=FULL).
-    let per_phone = 20_000;
-    let mut push_time = Duration::ZERO;
-    let mut pushed = 0u64;
+/// The sync figures of one setup.
+struct SyncFigures {
+    push: f64,
+    bootstrap: Option<f64>,
+    noop_p50: Option<f64>,
+}
+
+/// Push `reports` reports from 5 phones (spread over the `instances`, pushing at once), then a
+/// fresh supervisor bootstraps them all and syncs with nothing to do.
+fn sync_on(
+    label: &str,
+    dir: &std::path::Path,
+    instances: &[xuncha_server::AppState],
+    reports: usize,
+) -> xuncha_core::Result<SyncFigures> {
+    let servers: Vec<xuncha_server::RunningServer> = instances
+        .iter()
+        .map(|s| xuncha_server::RunningServer::start(s.clone()))
+        .collect::<std::io::Result<_>>()?;
+    let per_phone = reports / 5;
+    let mut rng = Rng::new(7);
+    let mut phones = Vec::new();
     for p in 0..5 {
+        let url = &servers[p % servers.len()].url;
         let store = phone(
-            &tmp.path().join(format!("inspector{p}")),
-            &server.url,
+            &dir.join(format!("{label}-inspector{p}")),
+            url,
             "inspector1",
         )?;
         sync_once(&store, true)?;
         report_offline(&store, &mut rng, per_phone)?;
-        let t = Instant::now();
-        let r = sync_once(&store, false)?;
-        push_time += t.elapsed();
-        pushed += r.accepted;
+        phones.push(store);
     }
-    let push_rate = pushed as f64 / push_time.as_secs_f64();
+    // All phones push at once (each its own connection; on one instance or spread over two).
+    let t = Instant::now();
+    let pushed: u64 = std::thread::scope(|s| {
+        let handles: Vec<_> = phones
+            .iter()
+            .map(|p| s.spawn(move || sync_once(p, false).map(|r| r.accepted)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Ok(0)))
+            .sum::<xuncha_core::Result<u64>>()
+    })?;
+    let push_time = t.elapsed();
+    let push = pushed as f64 / push_time.as_secs_f64();
     println!(
-        "# pushed {pushed} operations (each a new case) in {:.1} s",
+        "# {label}: pushed {pushed} operations (each a new case) in {:.1} s",
         push_time.as_secs_f64()
     );
-    figure("sync_push", push_rate, "ops/s");
-    println!("# target: sync_push >= 20000 ops/s");
+    figure(&format!("sync.{label}.push"), push, "ops/s");
     if std::env::var("XUNCHA_BENCH_QUICK").is_ok() {
-        return Ok(());
+        return Ok(SyncFigures {
+            push,
+            bootstrap: None,
+            noop_p50: None,
+        });
     }
-
-    // Bootstrap: a fresh supervisor phone pulls all 100,000 cases.
-    let sup = phone(&tmp.path().join("supervisor"), &server.url, "supervisor1")?;
+    let sup = phone(
+        &dir.join(format!("{label}-supervisor")),
+        &servers[0].url,
+        "supervisor1",
+    )?;
     let t = Instant::now();
     let r = sync_once(&sup, true)?;
     let el = t.elapsed();
-    figure(
-        "sync_bootstrap",
-        r.changes as f64 / el.as_secs_f64(),
-        "changes/s",
-    );
+    let bootstrap = r.changes as f64 / el.as_secs_f64();
+    figure(&format!("sync.{label}.bootstrap"), bootstrap, "changes/s");
     println!(
-        "# bootstrapped {} changes in {:.1} s; target: sync_bootstrap >= 50000 changes/s",
+        "# {label}: bootstrapped {} changes in {:.1} s",
         r.changes,
         el.as_secs_f64()
     );
-
-    // No-op sync: nothing to push, nothing to pull.
     let (p50, p95) = latency(50, || sync_once(&sup, true).map(|r| r.changes as usize))?;
-    figure("sync_noop_p50", p50, "ms");
-    figure("sync_noop_p95", p95, "ms");
-    println!("# target: sync_noop_p50 <= 5 ms");
-
-    let probe = serde_json::to_string(&sup.pending_ops(1)?)?.len().max(565);
-    let raw = raw_insert_rate(tmp.path(), probe)?;
-    figure("raw_insert_baseline", raw, "rows/s");
-    figure("sync_push_vs_raw_insert", push_rate / raw, "ratio");
-    figure(
-        "sync_bootstrap_vs_raw_insert",
-        r.changes as f64 / el.as_secs_f64() / raw,
-        "ratio",
-    );
-    drop(server);
-    Ok(())
+    figure(&format!("sync.{label}.noop_p50"), p50, "ms");
+    figure(&format!("sync.{label}.noop_p95"), p95, "ms");
+    if label == "sqlite" {
+        let probe = serde_json::to_string(&sup.pending_ops(1)?)?.len().max(565);
+        let raw = raw_insert_rate(dir, probe)?;
+        figure("raw_insert_baseline", raw, "rows/s");
+        figure("sync_push_vs_raw_insert", push / raw, "ratio");
+        figure("sync_bootstrap_vs_raw_insert", bootstrap / raw, "ratio");
+    }
+    Ok(SyncFigures {
+        push,
+        bootstrap: Some(bootstrap),
+        noop_p50: Some(p50),
+    })
 }
 
 /// The phone's heaviest everyday call, in Rust: a report with a 3 MB photo from bytes (hash,
