@@ -50,12 +50,15 @@ const REFERENCE_RECHECK: Duration = Duration::from_secs(2);
 /// A PostgreSQL failure as the core's error: a lost or refused connection (or a conflict worth
 /// retrying) is "unavailable" (503, the phone retries); anything else a database error (500).
 pub fn pg(e: postgres::Error) -> xuncha_core::Error {
+    // Lost connections; conflicts worth retrying (40001, 40P01); the server out of resources
+    // (class 53) or shutting down (57P); connection exceptions (class 08).
+    let code = e.code().map(|c| c.code()).unwrap_or("");
     let retry = e.is_closed()
         || e.as_db_error().is_none()
-        || matches!(
-            e.code().map(|c| c.code()),
-            Some("40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300")
-        );
+        || matches!(code, "40001" | "40P01")
+        || code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57P");
     if retry {
         xuncha_core::Error::StorageUnavailable(format!("PostgreSQL: {e}"))
     } else {
@@ -186,14 +189,25 @@ impl PostgresStore {
     }
 
     /// Run `f` on a pooled connection (a new one if none is idle); a connection that broke is
-    /// not returned to the pool.
-    pub(super) fn with<T>(&self, f: impl FnOnce(&mut Client) -> StoreResult<T>) -> StoreResult<T> {
+    /// not returned to the pool. When it broke (the database restarted, or dropped it), the
+    /// other idle connections are dropped too and `f` runs once more on a new one: a failed
+    /// transaction changed nothing, so running it again is safe.
+    pub(super) fn with<T>(
+        &self,
+        mut f: impl FnMut(&mut Client) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut client = match pooled {
             Some(c) if !c.is_closed() => c,
-            _ => Client::connect(&self.url, NoTls).map_err(pg)?,
+            _ => self.connect()?,
         };
-        let out = f(&mut client);
+        let mut out = f(&mut client);
+        if client.is_closed() {
+            let stale = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|p| p.into_inner()));
+            drop(stale);
+            client = self.connect()?;
+            out = f(&mut client);
+        }
         if !client.is_closed() {
             let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
             if idle.len() < POOL_IDLE {
@@ -201,6 +215,13 @@ impl PostgresStore {
             }
         }
         out
+    }
+
+    /// A new connection; while serving, any failure to get one means the database is out of
+    /// reach for now (it was reachable at start).
+    fn connect(&self) -> StoreResult<Client> {
+        Client::connect(&self.url, NoTls)
+            .map_err(|e| xuncha_core::Error::StorageUnavailable(format!("PostgreSQL: {e}")))
     }
 
     fn index(&self) -> Arc<ReferenceIndex> {

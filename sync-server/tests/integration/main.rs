@@ -12,6 +12,7 @@ mod helpers;
 mod http_api;
 mod migrate;
 mod photo_checks;
+mod postgres_only;
 mod s3_photos;
 mod start_errors;
 mod storage;
