@@ -113,3 +113,88 @@ fn a_database_written_by_a_newer_server_is_refused_and_left_alone() {
         .expect("version");
     assert_eq!(still, 99, "left as it was");
 }
+
+/// `pg_dump`/`pg_restore` of the Debian packages, as docs/deploy.md tells a city's IT to back up.
+fn pg_tool(name: &str) -> Option<std::path::PathBuf> {
+    let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| d.flatten().map(|e| e.path().join("bin")).collect())
+        .unwrap_or_default();
+    dirs.sort();
+    dirs.into_iter()
+        .rev()
+        .map(|d| d.join(name))
+        .find(|p| p.exists())
+}
+
+#[test]
+fn a_backup_made_with_pg_dump_restores_into_a_working_server() {
+    let Some(admin) = admin_url() else { return };
+    let (Some(dump), Some(restore)) = (pg_tool("pg_dump"), pg_tool("pg_restore")) else {
+        eprintln!("skipped: no pg_dump/pg_restore");
+        return;
+    };
+    let (server, db) = server_on_postgres(&admin);
+    let phone = crate::helpers::Device::signed_in(&server, "inspector1", 0);
+    for seed in 0..5 {
+        phone.report("0101", 700 + seed);
+    }
+    assert_eq!(phone.sync().accepted, 5);
+    let before = server.state.store.stats().expect("stats");
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(&admin)
+        .to_string();
+    let file = tempfile::NamedTempFile::new().expect("tmp");
+    let out = std::process::Command::new(&dump)
+        .args(["-Fc", "-f"])
+        .arg(file.path())
+        .arg(format!("{base}/{db}"))
+        .output()
+        .expect("pg_dump");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let restored = format!("xr_{}", uuid::Uuid::new_v4().simple());
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).expect("admin");
+    c.batch_execute(&format!("CREATE DATABASE {restored}"))
+        .expect("create");
+    let out = std::process::Command::new(&restore)
+        .args(["--no-owner", "-d"])
+        .arg(format!("{base}/{restored}"))
+        .arg(file.path())
+        .output()
+        .expect("pg_restore");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A server on the restored database (same photo folder): the same records, and a phone's
+    // next report goes in after them.
+    let state = xuncha_server::AppState::open(
+        server.state.blob_dir.parent().expect("data dir"),
+        xuncha_server::Config {
+            database: xuncha_server::state::Database::Postgres(format!("{base}/{restored}")),
+            ..xuncha_server::Config::default()
+        },
+    )
+    .expect("restored server");
+    let after = state.store.stats().expect("stats");
+    assert_eq!(
+        (after.cases, after.events, after.photos),
+        (before.cases, before.events, before.photos)
+    );
+    let running = xuncha_server::RunningServer::start(state.clone()).expect("serve");
+    let raw = reqwest::blocking::Client::new();
+    let v: Value = raw
+        .post(format!("{}/v1/auth/login", running.url))
+        .json(&serde_json::json!({"user_id": "supervisor1", "password": "demo", "device_id": "restore-desk"}))
+        .send()
+        .expect("login")
+        .json()
+        .expect("json");
+    assert!(v["token"].is_string(), "users and passwords came back: {v}");
+}
