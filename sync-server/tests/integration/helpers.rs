@@ -24,7 +24,10 @@ impl TestServer {
 
     pub fn start_with(mut config: Config) -> Self {
         let dir = TempDir::new().expect("tmp");
-        if let Some(url) = postgres_for_tests() {
+        // A test that chose its own database keeps it.
+        if config.database == xuncha_server::state::Database::DataFolder
+            && let Some(url) = postgres_for_tests()
+        {
             config.database = xuncha_server::state::Database::Postgres(url);
         }
         let state = AppState::open(dir.path(), config).expect("open server state");
