@@ -22,7 +22,7 @@ XUNCHA_TEST_CLUSTER_PIDS=""
 cluster_ports=()
 wait_healthy() {
     for _ in $(seq 1 200); do
-        if curl -sf "http://127.0.0.1:$1/healthz" >/dev/null 2>&1; then return 0; fi
+        if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$1/healthz', timeout=1)" 2>/dev/null; then return 0; fi
         sleep 0.1
     done
     echo "instance on port $1 did not start: $(tail -5 "$cluster_dir/instance-$1.log")" >&2
