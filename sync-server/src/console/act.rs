@@ -123,10 +123,10 @@ pub async fn act(
         Err(m) => return refuse(m).await,
     };
     if action == Action::VerifyPass {
-        let (sqlite, id) = (state.store.clone(), case_id.to_string());
-        match tokio::task::spawn_blocking(move || sqlite.after_photos_waiting(&id)).await {
-            Ok(Ok(w)) if w.is_empty() => {}
-            Ok(Ok(w)) => {
+        let id = case_id.to_string();
+        match state.blocking(move |s| s.after_photos_waiting(&id)).await {
+            Ok(w) if w.is_empty() => {}
+            Ok(w) => {
                 return refuse(format!(
                     "{}{}{}",
                     t(
@@ -143,8 +143,7 @@ pub async fn act(
                 ))
                 .await;
             }
-            Ok(Err(e)) => return crate::error::ApiError::from(e).into_response(),
-            Err(e) => return crate::error::ApiError::internal(e).into_response(),
+            Err(e) => return e.into_response(),
         }
     }
     push_one(&state, lang, &who, &session, current, case_id, body).await

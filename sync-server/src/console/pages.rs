@@ -381,7 +381,6 @@ pub async fn render_case(
     message: Option<(bool, String)>,
 ) -> Response {
     let actor = who.actor();
-    let sqlite = state.store.clone();
     let found = state
         .blocking(move |s| {
             let case = s.case(id)?;
@@ -389,8 +388,8 @@ pub async fn render_case(
                 Some(c) => open_near(s, &actor, c, 400.0)?,
                 None => Vec::new(),
             };
-            let waiting = sqlite.case_photos_waiting(&id.to_string())?;
-            let after_waiting = sqlite.after_photos_waiting(&id.to_string())?;
+            let waiting = s.case_photos_waiting(&id.to_string())?;
+            let after_waiting = s.after_photos_waiting(&id.to_string())?;
             Ok((
                 case,
                 s.timeline(id)?,

@@ -36,12 +36,12 @@ pub async fn waiting_photos(
         .into_response();
     }
     let before = state.now_ms() - state.config.photo_arrival_grace_ms;
-    let sqlite = state.store.clone();
-    let rows = match tokio::task::spawn_blocking(move || sqlite.waiting_photos(before, SHOWN)).await
+    let rows = match state
+        .blocking(move |s| s.waiting_photos(before, SHOWN))
+        .await
     {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => return crate::error::ApiError::from(e).into_response(),
-        Err(e) => return crate::error::ApiError::internal(e).into_response(),
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
     };
     let actor = who.actor();
     let rows: Vec<_> = rows

@@ -38,19 +38,15 @@ async fn status_of(
     who: &Principal,
     sha: &str,
 ) -> ApiResult<Option<UploadStatus>> {
-    let (s, device, actor, sqlite) = (
-        sha.to_string(),
-        who.device_id.clone(),
-        who.actor(),
-        state.store.clone(),
-    );
-    let (held, upload) = tokio::task::spawn_blocking(move || {
-        let held = sqlite.photo_held_for(&s, &device, &actor)?;
-        let upload = sqlite.upload(&s, &device)?;
-        Ok::<_, xuncha_core::Error>((held, upload))
-    })
-    .await
-    .map_err(ApiError::internal)??;
+    let (sha2, device, actor) = (sha.to_string(), who.device_id.clone(), who.actor());
+    let (held, upload) = state
+        .blocking(move |s| {
+            Ok((
+                s.photo_held_for(&sha2, &device, &actor)?,
+                s.upload(&sha2, &device)?,
+            ))
+        })
+        .await?;
     let sha256 = sha.to_string();
     Ok(match (held, upload) {
         (Some(size), _) => Some(UploadStatus {
@@ -112,10 +108,10 @@ pub async fn create(
     let Some(_guard) = state.upload_lock(&req.sha256, &who.device_id) else {
         return Err(busy());
     };
-    let (d, sqlite) = (who.device_id.clone(), state.store.clone());
-    let held = tokio::task::spawn_blocking(move || sqlite.device_unreferenced_bytes(&d))
-        .await
-        .map_err(ApiError::internal)??;
+    let d = who.device_id.clone();
+    let held = state
+        .blocking(move |s| s.device_unreferenced_bytes(&d))
+        .await?;
     let quota = state.config.storage.device_quota_bytes;
     if held.saturating_add(req.size) > quota {
         tracing::warn!(device = %who.device_id, held, quota, "upload refused: device quota");
@@ -138,10 +134,9 @@ pub async fn create(
         req.size,
         state.now_ms(),
     );
-    let sqlite = state.store.clone();
-    tokio::task::spawn_blocking(move || sqlite.create_upload(&sha, &device, size, now))
-        .await
-        .map_err(ApiError::internal)??;
+    state
+        .blocking(move |s| s.create_upload(&sha, &device, size, now))
+        .await?;
     // A restart with another size: the pieces of the earlier attempt are not these bytes.
     state
         .blobs
@@ -230,18 +225,8 @@ pub async fn append(
         return Err(offset_mismatch(st.offset));
     }
     let progress = |received: u64| {
-        let (s, d, store, now) = (
-            sha.clone(),
-            device.to_string(),
-            state.store.clone(),
-            state.now_ms(),
-        );
-        async move {
-            tokio::task::spawn_blocking(move || store.upload_progress(&s, &d, received, now))
-                .await
-                .map_err(ApiError::internal)?
-                .map_err(ApiError::from)
-        }
+        let (sha2, d, now) = (sha.clone(), device.to_string(), state.now_ms());
+        state.blocking(move |s| s.upload_progress(&sha2, &d, received, now))
     };
     // Every byte is already here (a crash came between receiving them and storing the photo).
     if st.offset == st.size {
@@ -331,15 +316,10 @@ fn offset_mismatch(held: u64) -> ApiError {
 /// crash at any point leaves either the pieces or the photo to finish from.
 async fn finish(state: &AppState, device: &str, sha: &str, size: u64) -> ApiResult<Response> {
     let stored = |mime: &'static str| async move {
-        let (s, d, store, now) = (
-            sha.to_string(),
-            device.to_string(),
-            state.store.clone(),
-            state.now_ms(),
-        );
-        tokio::task::spawn_blocking(move || store.photo_stored(&s, mime, size, &d, now))
-            .await
-            .map_err(ApiError::internal)??;
+        let (sha2, d, now) = (sha.to_string(), device.to_string(), state.now_ms());
+        state
+            .blocking(move |s| s.photo_stored(&sha2, mime, size, &d, now))
+            .await?;
         Ok::<_, ApiError>(
             Json(UploadStatus {
                 sha256: sha.to_string(),
@@ -370,8 +350,8 @@ async fn finish(state: &AppState, device: &str, sha: &str, size: u64) -> ApiResu
     };
     let discard = || async {
         let _ = state.blobs.delete_pieces(sha, device, 0).await;
-        let (s, d, store) = (sha.to_string(), device.to_string(), state.store.clone());
-        let _ = tokio::task::spawn_blocking(move || store.forget_upload(&s, &d)).await;
+        let (sha2, d) = (sha.to_string(), device.to_string());
+        let _ = state.blocking(move |s| s.forget_upload(&sha2, &d)).await;
     };
     // Hash and structure walk of up to 40 MB: off the async threads; the bytes go there and
     // come back rather than being copied.
@@ -431,15 +411,10 @@ pub async fn store_whole(
     if state.blobs.photo_size(&sha).await? != Some(size) {
         state.blobs.put_photo(&sha, Bytes::from(bytes)).await?;
     }
-    let (s, d, store, now) = (
-        sha.clone(),
-        device_id.to_string(),
-        state.store.clone(),
-        state.now_ms(),
-    );
-    tokio::task::spawn_blocking(move || store.photo_stored(&s, mime, size, &d, now))
-        .await
-        .map_err(ApiError::internal)??;
+    let (sha2, d, now) = (sha.clone(), device_id.to_string(), state.now_ms());
+    state
+        .blocking(move |s| s.photo_stored(&sha2, mime, size, &d, now))
+        .await?;
     Ok((sha, mime))
 }
 
@@ -455,10 +430,8 @@ pub(crate) async fn visible_photo(
     sha: &str,
 ) -> ApiResult<String> {
     check_sha(sha)?;
-    let (s, sqlite) = (sha.to_string(), state.store.clone());
-    let found = tokio::task::spawn_blocking(move || sqlite.photo_with_cases(&s))
-        .await
-        .map_err(ApiError::internal)??;
+    let sha2 = sha.to_string();
+    let found = state.blocking(move |s| s.photo_with_cases(&sha2)).await?;
     let actor = who.actor();
     match found {
         Some((mime, cases)) if cases.iter().any(|c| scope::can_see(&actor, c)) => Ok(mime),

@@ -141,29 +141,33 @@ impl Device {
 
     /// Report a case at a demo-city point, with one before-photo.
     pub fn report(&self, category: &str, seed: u64) -> uuid::Uuid {
-        self.store
-            .report(NewReport {
-                category: category.into(),
-                description: format!("测试案件 {seed}"),
-                location: Location {
-                    lat: 30.2552,
-                    lon: 120.1552,
-                    accuracy_m: Some(5.0),
-                    address: "演示路 1 号".into(),
-                },
-                site_id: None,
-                campaign_id: None,
-                undercover: false,
-                photos: vec![photo(seed)],
-            })
-            .expect("report")
-            .case_id
+        let mut r = report_at_demo_point(&format!("测试案件 {seed}"), vec![photo(seed)]);
+        r.category = category.into();
+        self.store.report(r).expect("report").case_id
     }
 }
 
 /// The file of a held photo when photos are kept in the server's local folder.
 pub fn blob_file(state: &AppState, sha: &str) -> std::path::PathBuf {
     state.blob_dir.join(&sha[..2]).join(sha)
+}
+
+/// A report of category 0101 at a demo-city point (演示路 1 号) with these photos.
+pub fn report_at_demo_point(description: &str, photos: Vec<PhotoInput>) -> NewReport {
+    NewReport {
+        category: "0101".into(),
+        description: description.into(),
+        location: Location {
+            lat: 30.2552,
+            lon: 120.1552,
+            accuracy_m: Some(5.0),
+            address: "演示路 1 号".into(),
+        },
+        site_id: None,
+        campaign_id: None,
+        undercover: false,
+        photos,
+    }
 }
 
 /// A small real JPEG (it decodes, so thumbnails work), distinct per seed.

@@ -94,20 +94,10 @@ fn a_sqlite_server_moves_to_postgres_and_its_phones_sync_on() {
         sync(&phone);
         for seed in 0..3 {
             phone
-                .report(xuncha_core::store::NewReport {
-                    category: "0101".into(),
-                    description: format!("迁移前上报 {seed}"),
-                    location: xuncha_core::Location {
-                        lat: 30.2552,
-                        lon: 120.1552,
-                        accuracy_m: Some(5.0),
-                        address: String::new(),
-                    },
-                    site_id: None,
-                    campaign_id: None,
-                    undercover: false,
-                    photos: vec![photo(900 + seed)],
-                })
+                .report(crate::helpers::report_at_demo_point(
+                    &format!("迁移前上报 {seed}"),
+                    vec![photo(900 + seed)],
+                ))
                 .expect("report");
         }
         let r = sync(&phone);
@@ -165,20 +155,10 @@ fn a_sqlite_server_moves_to_postgres_and_its_phones_sync_on() {
     let r = sync(&phone);
     assert_eq!((r.accepted, r.rejected, r.changes), (0, 0, 0), "{r:?}");
     phone
-        .report(xuncha_core::store::NewReport {
-            category: "0101".into(),
-            description: "迁移后上报".into(),
-            location: xuncha_core::Location {
-                lat: 30.2552,
-                lon: 120.1552,
-                accuracy_m: Some(5.0),
-                address: String::new(),
-            },
-            site_id: None,
-            campaign_id: None,
-            undercover: false,
-            photos: vec![photo(999)],
-        })
+        .report(crate::helpers::report_at_demo_point(
+            "迁移后上报",
+            vec![photo(999)],
+        ))
         .expect("report");
     let r = sync(&phone);
     assert_eq!((r.accepted, r.photos_uploaded), (1, 1));

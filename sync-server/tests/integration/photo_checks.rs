@@ -7,9 +7,8 @@
 
 use serde_json::{Value, json};
 use uuid::Uuid;
-use xuncha_core::Location;
 use xuncha_core::model::{ActionInput, OpBody, PhotoKind, PhotoRef};
-use xuncha_core::store::{NewReport, PhotoInput, sha256_hex};
+use xuncha_core::store::{PhotoInput, sha256_hex};
 use xuncha_core::sync::protocol::OpStatus;
 use xuncha_core::workflow::{Action, Status};
 
@@ -131,20 +130,10 @@ fn the_phone_refuses_a_damaged_photo_when_it_is_attached() {
     cut.truncate(30_000);
     let err = phone
         .store
-        .report(NewReport {
-            category: "0101".into(),
-            description: "照片只拍了一半".into(),
-            location: Location {
-                lat: 30.2552,
-                lon: 120.1552,
-                accuracy_m: Some(5.0),
-                address: String::new(),
-            },
-            site_id: None,
-            campaign_id: None,
-            undercover: false,
-            photos: vec![PhotoInput::bytes(cut)],
-        })
+        .report(crate::helpers::report_at_demo_point(
+            "照片只拍了一半",
+            vec![PhotoInput::bytes(cut)],
+        ))
         .expect_err("a cut photo is refused on the phone");
     assert_eq!(err.code(), "photo_damaged");
     assert_eq!(phone.store.outbox().expect("outbox").len(), 0);
@@ -160,20 +149,10 @@ fn a_photo_that_cannot_be_decoded_is_decoded_once_and_shown_as_a_placeholder() {
     let undecodable = png(4_000, 3_000, &garbage, true);
     phone
         .store
-        .report(NewReport {
-            category: "0101".into(),
-            description: "相机应用写坏的照片".into(),
-            location: Location {
-                lat: 30.2552,
-                lon: 120.1552,
-                accuracy_m: Some(5.0),
-                address: String::new(),
-            },
-            site_id: None,
-            campaign_id: None,
-            undercover: false,
-            photos: vec![PhotoInput::bytes(undecodable.clone())],
-        })
+        .report(crate::helpers::report_at_demo_point(
+            "相机应用写坏的照片",
+            vec![PhotoInput::bytes(undecodable.clone())],
+        ))
         .expect("the structure holds, so the phone keeps it");
     phone.sync();
     let token = phone
