@@ -4,7 +4,6 @@
 //! sweep runs a minute after start and then every hour; `xuncha-server usage` shows where the
 //! bytes are.
 
-use std::path::Path;
 use std::time::Duration;
 
 use crate::error::ApiError;
@@ -112,18 +111,11 @@ pub fn spawn(state: AppState) {
 }
 
 /// `xuncha-server usage`: where the bytes are, as text for a person.
-pub fn usage_report(state: &AppState, data_dir: &Path) -> xuncha_core::Result<String> {
+pub fn usage_report(state: &AppState) -> xuncha_core::Result<String> {
     use std::fmt::Write;
     let u = state.store.photo_usage()?;
     let mib = |b: u64| format!("{:.1} MiB", b as f64 / 1_048_576.0);
-    let db: u64 = ["", "-wal", "-shm"]
-        .iter()
-        .map(|s| {
-            std::fs::metadata(data_dir.join(format!("{}{s}", crate::store::sqlite::DB_FILE)))
-                .map(|m| m.len())
-                .unwrap_or(0)
-        })
-        .sum();
+    let db = state.store.database_bytes()?;
     let limits = state.config.storage;
     let mut out = String::new();
     let _ = writeln!(out, "数据库 database            {}", mib(db));

@@ -433,9 +433,9 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Usage { storage } => {
-            let (state, data) = storage.open(DATA, Config::default())?;
-            let report = xuncha_server::housekeeping::usage_report(&state, &data)
-                .map_err(|e| e.to_string())?;
+            let (state, _) = storage.open(DATA, Config::default())?;
+            let report =
+                xuncha_server::housekeeping::usage_report(&state).map_err(|e| e.to_string())?;
             print!("{report}");
             Ok(())
         }

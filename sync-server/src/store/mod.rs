@@ -189,6 +189,9 @@ pub trait ServerStore: photo_records::PhotoRecords + Send + Sync + 'static {
     fn timeline(&self, id: uuid::Uuid) -> StoreResult<Vec<xuncha_core::model::Event>>;
     /// Counters.
     fn stats(&self) -> StoreResult<StoreStats>;
+    /// Bytes the records take on disk (the SQLite file with its WAL, or the PostgreSQL
+    /// database).
+    fn database_bytes(&self) -> StoreResult<u64>;
 }
 
 /// A pull page built from the stored JSON of cases and events, sent without decoding and

@@ -672,6 +672,15 @@ fn user_from_row(r: &Row) -> StoreResult<(User, String, bool)> {
 }
 
 impl ServerStore for PostgresStore {
+    fn database_bytes(&self) -> StoreResult<u64> {
+        self.with(|c| {
+            let r = c
+                .query_one("SELECT pg_database_size(current_database())", &[])
+                .map_err(pg)?;
+            Ok(col::<i64>(&r, 0)?.max(0) as u64)
+        })
+    }
+
     fn user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
         self.with(|c| {
             let row = c

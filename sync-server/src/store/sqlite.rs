@@ -482,6 +482,17 @@ impl PullTx for SqlitePull<'_> {
 }
 
 impl ServerStore for SqliteStore {
+    fn database_bytes(&self) -> StoreResult<u64> {
+        Ok(["", "-wal", "-shm"]
+            .iter()
+            .map(|s| {
+                let mut p = self.path.clone().into_os_string();
+                p.push(s);
+                std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+            })
+            .sum())
+    }
+
     fn user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
         let conn = self.writer();
         let row = conn
