@@ -47,6 +47,43 @@ pub trait PushTx {
     fn save_result(&mut self, device_id: &str, result: &OpResult) -> StoreResult<()>;
 }
 
+/// The year (Beijing calendar) a case registered at `now_ms` is numbered in.
+pub fn case_no_year(now_ms: i64) -> i32 {
+    use chrono::{Datelike, TimeZone, Utc};
+    Utc.timestamp_millis_opt(now_ms + 8 * 3_600_000)
+        .single()
+        .map(|t| t.year())
+        .unwrap_or(1970)
+}
+
+/// The case number (立案号) of the `n`th case registered in `year`.
+pub fn case_no(year: i32, n: i64) -> String {
+    format!("XC{year}-{n:06}")
+}
+
+/// The answer to an accepted operation, rebuilt from its feed row (an accepted operation's
+/// answer is its event; only refusals are stored as answers).
+pub fn accepted_answer(
+    op_id: &str,
+    seq: i64,
+    case_id: &str,
+    server_time_ms: i64,
+) -> StoreResult<OpResult> {
+    Ok(OpResult {
+        op_id: op_id
+            .parse()
+            .map_err(|_| crate::store::bad_stored_id("op_id", op_id))?,
+        case_id: case_id
+            .parse()
+            .map_err(|_| crate::store::bad_stored_id("case_id", case_id))?,
+        status: OpStatus::Accepted,
+        code: None,
+        reason: None,
+        seq: Some(seq),
+        server_time_ms,
+    })
+}
+
 /// A report this close to an open case of the same category is flagged as a probable duplicate.
 pub const DUPLICATE_RADIUS_M: f64 = 50.0;
 /// … if that case was received this recently.

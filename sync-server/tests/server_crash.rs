@@ -85,19 +85,14 @@ fn report(store: &Store, n: u64, with_photo: bool) {
         .expect("report");
 }
 
-#[test]
-fn a_server_killed_during_batches_loses_and_duplicates_nothing() {
-    let dir = tempfile::TempDir::new().expect("tmp");
-    let data = dir.path().join("server");
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut server = start_server(port, &data);
-    let phones: Vec<Store> = ["inspector1", "inspector2"]
+/// Two phones (inspector1, inspector2) in `dir`, signed in to `url` and synced once.
+fn two_phones(dir: &Path, url: &str) -> Vec<Store> {
+    ["inspector1", "inspector2"]
         .iter()
         .enumerate()
         .map(|(i, user)| {
-            let s = Store::open(dir.path().join(format!("phone{i}"))).expect("phone");
-            s.sign_in_remote(&url, user, "demo", "phone")
+            let s = Store::open(dir.join(format!("phone{i}"))).expect("phone");
+            s.sign_in_remote(url, user, "demo", "phone")
                 .expect("sign in");
             s.sync(
                 &SyncOptions::default(),
@@ -107,22 +102,74 @@ fn a_server_killed_during_batches_loses_and_duplicates_nothing() {
             .expect("first sync");
             s
         })
-        .collect();
-    let opts = SyncOptions {
+        .collect()
+}
+
+/// Small batches and upload chunks and no retry, so kills land inside pushes and uploads.
+fn crash_sync_options() -> SyncOptions {
+    SyncOptions {
         push_batch: 20,
         upload_chunk: 16 * 1024,
         attempts: 1,
         ..SyncOptions::default()
-    };
+    }
+}
 
-    let trials = trials();
-    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = |lo: u64, hi: u64| {
+/// Every phone syncs while `victim` is SIGKILLed `after` into it; true if a sync was cut.
+fn sync_then_kill(
+    phones: &[Store],
+    opts: &SyncOptions,
+    after: Duration,
+    victim: &mut Child,
+) -> bool {
+    std::thread::scope(|s| {
+        let syncs: Vec<_> = phones
+            .iter()
+            .map(|p| s.spawn(|| p.sync(opts, &mut |_| {}, &AtomicBool::new(false))))
+            .collect();
+        std::thread::sleep(after);
+        victim.kill().expect("SIGKILL");
+        victim.wait().expect("wait");
+        syncs
+            .into_iter()
+            .map(|t| t.join().expect("sync thread"))
+            .any(|r| r.is_err())
+    })
+}
+
+/// A seeded xorshift: numbers in `lo..hi`, the same sequence every run.
+fn random_in(seed: u64) -> impl FnMut(u64, u64) -> u64 {
+    let mut rng = seed;
+    move |lo, hi| {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
         lo + rng % (hi - lo)
-    };
+    }
+}
+
+/// The first column of every row of `sql` on a phone's database.
+fn column(conn: &rusqlite::Connection, sql: &str) -> Vec<String> {
+    conn.prepare(sql)
+        .expect("sql")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+#[test]
+fn a_server_killed_during_batches_loses_and_duplicates_nothing() {
+    let dir = tempfile::TempDir::new().expect("tmp");
+    let data = dir.path().join("server");
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut server = start_server(port, &data);
+    let phones = two_phones(dir.path(), &url);
+    let opts = crash_sync_options();
+
+    let trials = trials();
+    let mut next = random_in(0x9E37_79B9_7F4A_7C15u64);
     let (mut n, mut interrupted) = (0u64, 0);
     for _ in 0..trials {
         for phone in &phones {
@@ -132,21 +179,7 @@ fn a_server_killed_during_batches_loses_and_duplicates_nothing() {
             }
         }
         let kill_after = Duration::from_millis(next(5, 250));
-        let failures = std::thread::scope(|s| {
-            let syncs: Vec<_> = phones
-                .iter()
-                .map(|p| s.spawn(|| p.sync(&opts, &mut |_| {}, &AtomicBool::new(false))))
-                .collect();
-            std::thread::sleep(kill_after);
-            server.kill().expect("SIGKILL server");
-            server.wait().expect("wait");
-            syncs
-                .into_iter()
-                .map(|t| t.join().expect("sync thread"))
-                .filter(|r| r.is_err())
-                .count()
-        });
-        if failures > 0 {
+        if sync_then_kill(&phones, &opts, kill_after, &mut server) {
             interrupted += 1;
         }
         server = start_server(port, &data);
@@ -187,22 +220,8 @@ fn a_server_killed_during_batches_loses_and_duplicates_nothing() {
         let conn =
             rusqlite::Connection::open(dir.path().join(format!("phone{i}")).join("xuncha.db"))
                 .expect("phone db");
-        let ops: Vec<String> = conn
-            .prepare("SELECT op_id FROM events")
-            .expect("sql")
-            .query_map([], |r| r.get(0))
-            .expect("ops")
-            .collect::<Result<_, _>>()
-            .expect("ops");
-        made.extend(ops);
-        let shas: Vec<String> = conn
-            .prepare("SELECT sha256 FROM photos")
-            .expect("sql")
-            .query_map([], |r| r.get(0))
-            .expect("photos")
-            .collect::<Result<_, _>>()
-            .expect("photos");
-        photos.extend(shas);
+        made.extend(column(&conn, "SELECT op_id FROM events"));
+        photos.extend(column(&conn, "SELECT sha256 FROM photos"));
     }
     assert_eq!(made.len() as u64, n, "every report is an op on its phone");
     let lost = made
@@ -352,39 +371,13 @@ fn instances_killed_behind_a_balancer_lose_and_duplicate_nothing() {
         ),
     ];
     let url = format!("http://127.0.0.1:{}", balancer(ports.to_vec()));
-    let phones: Vec<Store> = ["inspector1", "inspector2"]
-        .iter()
-        .enumerate()
-        .map(|(i, user)| {
-            let s = Store::open(dir.path().join(format!("phone{i}"))).expect("phone");
-            s.sign_in_remote(&url, user, "demo", "phone")
-                .expect("sign in");
-            s.sync(
-                &SyncOptions::default(),
-                &mut |_| {},
-                &AtomicBool::new(false),
-            )
-            .expect("first sync");
-            s
-        })
-        .collect();
-    let opts = SyncOptions {
-        push_batch: 20,
-        upload_chunk: 16 * 1024,
-        attempts: 1,
-        ..SyncOptions::default()
-    };
+    let phones = two_phones(dir.path(), &url);
+    let opts = crash_sync_options();
     let trials = std::env::var("XUNCHA_INSTANCE_KILL_TRIALS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10usize);
-    let mut rng = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = |lo: u64, hi: u64| {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        lo + rng % (hi - lo)
-    };
+    let mut next = random_in(0x2545_F491_4F6C_DD1Du64);
     let (mut n, mut interrupted) = (0u64, 0);
     for _ in 0..trials {
         for phone in &phones {
@@ -395,21 +388,7 @@ fn instances_killed_behind_a_balancer_lose_and_duplicate_nothing() {
         }
         let victim = next(0, 2) as usize;
         let kill_after = Duration::from_millis(next(5, 250));
-        let failures = std::thread::scope(|s| {
-            let syncs: Vec<_> = phones
-                .iter()
-                .map(|p| s.spawn(|| p.sync(&opts, &mut |_| {}, &AtomicBool::new(false))))
-                .collect();
-            std::thread::sleep(kill_after);
-            instances[victim].kill().expect("SIGKILL instance");
-            instances[victim].wait().expect("wait");
-            syncs
-                .into_iter()
-                .map(|t| t.join().expect("sync thread"))
-                .filter(|r| r.is_err())
-                .count()
-        });
-        if failures > 0 {
+        if sync_then_kill(&phones, &opts, kill_after, &mut instances[victim]) {
             interrupted += 1;
         }
         let sub = if victim == 0 { "a" } else { "b" };
@@ -448,14 +427,7 @@ fn instances_killed_behind_a_balancer_lose_and_duplicate_nothing() {
         let conn =
             rusqlite::Connection::open(dir.path().join(format!("phone{i}")).join("xuncha.db"))
                 .expect("phone db");
-        let shas: Vec<String> = conn
-            .prepare("SELECT sha256 FROM photos")
-            .expect("sql")
-            .query_map([], |r| r.get(0))
-            .expect("photos")
-            .collect::<Result<_, _>>()
-            .expect("photos");
-        photos.extend(shas);
+        photos.extend(column(&conn, "SELECT sha256 FROM photos"));
     }
     let mut check = postgres::Client::connect(&db, postgres::NoTls).expect("db");
     let rows = check

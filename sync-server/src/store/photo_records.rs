@@ -62,6 +62,27 @@ pub struct PhotoUsage {
     pub top_devices: Vec<(String, u64)>,
 }
 
+/// `NOT EXISTS` a case photo naming `h.sha256` (the same SQL on both backends).
+pub(super) const UNNAMED: &str =
+    "NOT EXISTS (SELECT 1 FROM case_photos p WHERE p.sha256 = h.sha256)";
+
+/// At most this many cases showing a photo are read to decide whether an author sees one.
+pub(super) const GRANT_CANDIDATES: i64 = 64;
+
+/// Does `actor` see any of these cases (stored documents of cases showing a photo)?
+pub(super) fn sees_any(
+    actor: &Actor,
+    docs: impl IntoIterator<Item = StoreResult<String>>,
+) -> StoreResult<bool> {
+    for doc in docs {
+        let case: Case = serde_json::from_str(&doc?)?;
+        if xuncha_core::scope::can_see(actor, &case) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Photo bookkeeping of a backend (see the module's rules).
 pub trait PhotoRecords {
     /// The photo's size if it is held and `device_id` may be told so: the device sent its bytes,

@@ -18,7 +18,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use chrono::{Datelike, TimeZone, Utc};
 use postgres::{Client, GenericClient, NoTls, Row, Transaction};
 use serde_json::value::RawValue;
 use uuid::Uuid;
@@ -29,9 +28,9 @@ use xuncha_core::workflow::{Role, Status};
 
 use super::{
     DeviceRecord, Principal, PullPage, ServerStore, StoreResult, StoreStats, TokenRecord,
-    UserRecord, bad_stored_id,
+    UserRecord,
 };
-use crate::apply::{PushRules, PushTx, push_batch};
+use crate::apply::{PushRules, PushTx, accepted_answer, case_no, case_no_year, push_batch};
 use crate::pull::{FeedRow, FeedScope, PullTx, StoredCase, pull_page};
 
 /// The advisory lock every feed append holds until its transaction ends.
@@ -381,24 +380,13 @@ impl PushTx for PgPush<'_, '_> {
             "SELECT op_id, seq, case_id, server_time_ms FROM events WHERE op_id = ANY($1)",
             &[&ids],
         )? {
-            let op_id: String = col(&r, 0)?;
-            let case_id: String = col(&r, 2)?;
-            let op_id: Uuid = op_id.parse().map_err(|_| bad_stored_id("op_id", &op_id))?;
-            let case_id: Uuid = case_id
-                .parse()
-                .map_err(|_| bad_stored_id("case_id", &case_id))?;
-            out.insert(
-                op_id,
-                OpResult {
-                    op_id,
-                    case_id,
-                    status: OpStatus::Accepted,
-                    code: None,
-                    reason: None,
-                    seq: Some(col(&r, 1)?),
-                    server_time_ms: col(&r, 3)?,
-                },
-            );
+            let answer = accepted_answer(
+                &col::<String>(&r, 0)?,
+                col(&r, 1)?,
+                &col::<String>(&r, 2)?,
+                col(&r, 3)?,
+            )?;
+            out.insert(answer.op_id, answer);
         }
         for r in self.tx.rows(
             "SELECT result FROM op_results WHERE op_id = ANY($1)",
@@ -453,11 +441,7 @@ impl PushTx for PgPush<'_, '_> {
     }
 
     fn next_case_no(&mut self, now_ms: i64) -> StoreResult<String> {
-        let year = Utc
-            .timestamp_millis_opt(now_ms + 8 * 3_600_000)
-            .single()
-            .map(|t| t.year())
-            .unwrap_or(1970);
+        let year = case_no_year(now_ms);
         let r = first(
             &mut self.tx,
             "INSERT INTO case_numbers (year, last) VALUES ($1, 1)
@@ -466,7 +450,7 @@ impl PushTx for PgPush<'_, '_> {
         )?
         .ok_or_else(|| xuncha_core::Error::Database("no case number returned".into()))?;
         let n: i64 = col(&r, 0)?;
-        Ok(format!("XC{year}-{n:06}"))
+        Ok(case_no(year, n))
     }
 
     fn append(

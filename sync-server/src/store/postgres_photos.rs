@@ -2,17 +2,12 @@
 
 use postgres::GenericClient;
 use xuncha_core::model::{Actor, Case};
-use xuncha_core::scope;
 
 use super::StoreResult;
-use super::photo_records::{PhotoRecords, PhotoUsage, UploadRow, WaitingPhoto};
+use super::photo_records::{
+    GRANT_CANDIDATES, PhotoRecords, PhotoUsage, UNNAMED, UploadRow, WaitingPhoto, sees_any,
+};
 use super::postgres::{PostgresStore, Sql, col, pg};
-
-/// `NOT EXISTS` a case photo naming `h.sha256`.
-const UNNAMED: &str = "NOT EXISTS (SELECT 1 FROM case_photos p WHERE p.sha256 = h.sha256)";
-
-/// At most this many other cases are read to decide whether an author can see a photo.
-const GRANT_CANDIDATES: i64 = 64;
 
 /// Does `actor` see a case that shows `sha256` (a granted row)?
 fn actor_sees_photo(c: &mut impl Sql, actor: &Actor, sha256: &str) -> StoreResult<bool> {
@@ -21,13 +16,7 @@ fn actor_sees_photo(c: &mut impl Sql, actor: &Actor, sha256: &str) -> StoreResul
          WHERE p.sha256 = $1 AND p.granted LIMIT $2",
         &[&sha256, &GRANT_CANDIDATES],
     )?;
-    for r in rows {
-        let case: Case = serde_json::from_str(&col::<String>(&r, 0)?)?;
-        if scope::can_see(actor, &case) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    sees_any(actor, rows.iter().map(|r| col::<String>(r, 0)))
 }
 
 /// Did `device_id` send the bytes of `sha256`?

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
-use chrono::{Datelike, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
 use serde_json::value::RawValue;
@@ -19,9 +18,9 @@ use xuncha_core::workflow::{Role, Status};
 
 use super::{
     DeviceRecord, Principal, PullPage, ServerStore, StoreResult, StoreStats, TokenRecord,
-    UserRecord, bad_stored_id,
+    UserRecord,
 };
-use crate::apply::{PushRules, PushTx, push_batch};
+use crate::apply::{PushRules, PushTx, accepted_answer, case_no, case_no_year, push_batch};
 use crate::pull::{FeedRow, FeedScope, PullTx, StoredCase, pull_page};
 
 const MIGRATIONS: &[&str] = &[
@@ -182,22 +181,8 @@ impl PushTx for SqlitePush<'_> {
         })?;
         for row in rows {
             let (op_id, seq, case_id, server_time_ms) = row?;
-            let op_id: Uuid = op_id.parse().map_err(|_| bad_stored_id("op_id", &op_id))?;
-            let case_id: Uuid = case_id
-                .parse()
-                .map_err(|_| bad_stored_id("case_id", &case_id))?;
-            out.insert(
-                op_id,
-                OpResult {
-                    op_id,
-                    case_id,
-                    status: OpStatus::Accepted,
-                    code: None,
-                    reason: None,
-                    seq: Some(seq),
-                    server_time_ms,
-                },
-            );
+            let answer = accepted_answer(&op_id, seq, &case_id, server_time_ms)?;
+            out.insert(answer.op_id, answer);
         }
         let mut st = self.tx.prepare_cached(
             "SELECT result FROM op_results WHERE op_id IN (SELECT value FROM json_each(?1))",
@@ -259,18 +244,14 @@ impl PushTx for SqlitePush<'_> {
     }
 
     fn next_case_no(&mut self, now_ms: i64) -> StoreResult<String> {
-        let year = Utc
-            .timestamp_millis_opt(now_ms + 8 * 3_600_000)
-            .single()
-            .map(|t| t.year())
-            .unwrap_or(1970);
+        let year = case_no_year(now_ms);
         let n: i64 = self.tx.query_row(
             "INSERT INTO case_numbers (year, last) VALUES (?1, 1)
              ON CONFLICT(year) DO UPDATE SET last = last + 1 RETURNING last",
             [year],
             |r| r.get(0),
         )?;
-        Ok(format!("XC{year}-{n:06}"))
+        Ok(case_no(year, n))
     }
 
     fn append(

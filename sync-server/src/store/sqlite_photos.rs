@@ -2,17 +2,12 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use xuncha_core::model::{Actor, Case};
-use xuncha_core::scope;
 
 use super::StoreResult;
-use super::photo_records::{PhotoRecords, PhotoUsage, UploadRow, WaitingPhoto};
+use super::photo_records::{
+    GRANT_CANDIDATES, PhotoRecords, PhotoUsage, UNNAMED, UploadRow, WaitingPhoto, sees_any,
+};
 use super::sqlite::SqliteStore;
-
-/// `NOT EXISTS` a case photo naming `h.sha256`.
-const UNNAMED: &str = "NOT EXISTS (SELECT 1 FROM case_photos p WHERE p.sha256 = h.sha256)";
-
-/// At most this many other cases are read to decide whether an author can see a photo.
-const GRANT_CANDIDATES: i64 = 64;
 
 /// Does `actor` see a case that shows `sha256` (a granted row)?
 pub(super) fn actor_sees_photo(
@@ -25,13 +20,7 @@ pub(super) fn actor_sees_photo(
          WHERE p.sha256 = ?1 AND p.granted = 1 LIMIT ?2",
     )?;
     let docs = st.query_map(params![sha256, GRANT_CANDIDATES], |r| r.get::<_, String>(0))?;
-    for d in docs {
-        let case: Case = serde_json::from_str(&d?)?;
-        if scope::can_see(actor, &case) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    sees_any(actor, docs.map(|d| d.map_err(Into::into)))
 }
 
 /// Did `device_id` send the bytes of `sha256`?
