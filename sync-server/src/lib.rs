@@ -17,6 +17,7 @@ pub mod console;
 pub mod demo_cases;
 pub mod error;
 pub mod extract;
+pub mod group_commit;
 pub mod handlers;
 pub mod housekeeping;
 pub mod metrics;

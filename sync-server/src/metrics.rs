@@ -26,6 +26,9 @@ pub struct Metrics {
     pub connections_refused: IntCounter,
     /// Thumbnail decodes, by outcome (ok, failed): each photo is decoded at most once.
     pub thumbnail_decodes: IntCounterVec,
+    /// Pushes per committed group ([`crate::group_commit`]): the sample count is the number of
+    /// commits, the sum the number of pushes.
+    pub push_group_size: Histogram,
 }
 
 impl Metrics {
@@ -71,6 +74,14 @@ impl Metrics {
             &["outcome"],
         )
         .expect("static metric definition");
+        let push_group_size = Histogram::with_opts(
+            HistogramOpts::new(
+                "xuncha_push_group_size",
+                "Pushes committed together in one transaction",
+            )
+            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
+        )
+        .expect("static metric definition");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(ops_accepted.clone()),
@@ -81,6 +92,7 @@ impl Metrics {
             Box::new(signin_refused.clone()),
             Box::new(connections_refused.clone()),
             Box::new(thumbnail_decodes.clone()),
+            Box::new(push_group_size.clone()),
         ] {
             // Names are constants and unique: registration cannot fail.
             let _ = registry.register(c);
@@ -96,6 +108,7 @@ impl Metrics {
             signin_refused,
             connections_refused,
             thumbnail_decodes,
+            push_group_size,
         }
     }
 

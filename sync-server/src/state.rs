@@ -122,6 +122,8 @@ pub struct AppState {
     pub signin: Arc<crate::signin_guard::SignInGuard>,
     /// One permit per thumbnail decode allowed at once.
     pub decode_slots: Arc<tokio::sync::Semaphore>,
+    /// The writer thread that commits waiting pushes together.
+    pub writer: Arc<crate::group_commit::GroupCommit>,
 }
 
 /// Held while a request appends to an upload; releases it on drop.
@@ -157,14 +159,20 @@ impl AppState {
             }
         };
         let signin = crate::signin_guard::SignInGuard::new(config.signin);
+        let metrics = Arc::new(Metrics::new());
+        let writer = Arc::new(crate::group_commit::GroupCommit::start(
+            store.clone(),
+            metrics.push_group_size.clone(),
+        )?);
         Ok(AppState {
+            writer,
             signin,
             decode_slots: Arc::new(tokio::sync::Semaphore::new(config.thumbnail_decodes.max(1))),
             store,
             blobs,
             blob_dir,
             config,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             clock: Arc::new(|| {
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
@@ -196,6 +204,18 @@ impl AppState {
     /// Now, by the server clock.
     pub fn now_ms(&self) -> i64 {
         (self.clock)()
+    }
+
+    /// Apply a device's push, committed together with whatever other pushes are waiting
+    /// ([`crate::group_commit`]).
+    pub async fn push(
+        &self,
+        who: crate::store::Principal,
+        ops: Vec<xuncha_core::model::Op>,
+        now_ms: i64,
+    ) -> Result<Vec<xuncha_core::sync::protocol::OpResult>, crate::error::ApiError> {
+        let rules = self.config.push_rules;
+        Ok(self.writer.push(who, ops, now_ms, rules).await?)
     }
 
     /// Run blocking storage work off the async runtime.

@@ -255,10 +255,8 @@ pub async fn push_bodies(
             body,
         });
     }
-    let principal = who.clone();
-    let rules = state.config.push_rules;
     let results = state
-        .blocking(move |s| s.push(&principal, &ops, now, &rules))
+        .push(who.clone(), ops, now)
         .await
         .map_err(|e| Refused::Failed(e.into_response()))?;
     for r in &results {

@@ -32,11 +32,7 @@ pub async fn push(
     }
     let timer = state.metrics.sync_seconds.start_timer();
     let now = state.now_ms();
-    let ops = req.ops;
-    let rules = state.config.push_rules;
-    let results = state
-        .blocking(move |s| s.push(&who, &ops, now, &rules))
-        .await?;
+    let results = state.push(who, req.ops, now).await?;
     timer.observe_duration();
     for r in &results {
         match r.status {

@@ -15,6 +15,8 @@ use xuncha_core::reference::{ReferenceData, User};
 use xuncha_core::sync::protocol::OpResult;
 use xuncha_core::workflow::Role;
 
+use crate::group_commit::PushJob;
+
 /// Storage errors: core errors (including SQLite) or a conflict the caller should report.
 pub type StoreResult<T> = Result<T, xuncha_core::Error>;
 
@@ -142,14 +144,30 @@ pub trait ServerStore: photo_records::PhotoRecords + Send + Sync + 'static {
     /// Replace the reference data (and the users directory entries it lists, without passwords);
     /// returns the new version.
     fn set_reference(&self, data: &ReferenceData) -> StoreResult<i64>;
-    /// Apply a device's ordered batch of operations; one result per operation.
+    /// Apply several devices' pushes in one transaction with one commit, each under its own
+    /// savepoint: one answer per push, in order ([`crate::group_commit`]). A push whose storage
+    /// work fails is rolled back alone; a failed commit fails them all.
+    fn push_group(&self, jobs: &[PushJob<'_>]) -> Vec<StoreResult<Vec<OpResult>>>;
+    /// Apply a device's ordered batch of operations on its own; one result per operation.
     fn push(
         &self,
         who: &Principal,
         ops: &[Op],
         now_ms: i64,
         rules: &crate::apply::PushRules,
-    ) -> StoreResult<Vec<OpResult>>;
+    ) -> StoreResult<Vec<OpResult>> {
+        let job = PushJob {
+            who,
+            ops,
+            now_ms,
+            rules,
+        };
+        self.push_group(&[job]).pop().unwrap_or_else(|| {
+            Err(xuncha_core::Error::Database(
+                "a push group gave no answer".into(),
+            ))
+        })
+    }
     /// Changes in the caller's scope after `cursor`.
     fn pull(
         &self,

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use postgres::{Client, GenericClient, NoTls, Row, Transaction};
 use serde_json::value::RawValue;
 use uuid::Uuid;
-use xuncha_core::model::{Case, Event, Op};
+use xuncha_core::model::{Case, Event};
 use xuncha_core::reference::{ReferenceData, ReferenceIndex, User};
 use xuncha_core::sync::protocol::{OpResult, OpStatus};
 use xuncha_core::workflow::{Role, Status};
@@ -30,7 +30,8 @@ use super::{
     DeviceRecord, Principal, PullPage, ServerStore, StoreResult, StoreStats, TokenRecord,
     UserRecord,
 };
-use crate::apply::{PushRules, PushTx, accepted_answer, case_no, case_no_year, push_batch};
+use crate::apply::{PushTx, accepted_answer, case_no, case_no_year, push_batch};
+use crate::group_commit::{PushJob, each_failed};
 use crate::pull::{FeedRow, FeedScope, PullTx, StoredCase, pull_page};
 
 /// The advisory lock every feed append holds until its transaction ends.
@@ -871,32 +872,42 @@ impl ServerStore for PostgresStore {
         Ok(version)
     }
 
-    fn push(
-        &self,
-        who: &Principal,
-        ops: &[Op],
-        now_ms: i64,
-        rules: &PushRules,
-    ) -> StoreResult<Vec<OpResult>> {
+    fn push_group(&self, jobs: &[PushJob<'_>]) -> Vec<StoreResult<Vec<OpResult>>> {
         let index = self.index();
-        self.with(|c| {
+        let group = self.with(|c| {
             let mut tx = c.transaction().map_err(pg)?;
-            // Feed appends one at a time across every instance (see the module's note).
+            // Feed appends one group at a time across every instance (see the module's note).
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK])
                 .map_err(pg)?;
-            let results = {
+            let mut answers = Vec::with_capacity(jobs.len());
+            let mut next_seq = None;
+            let mut statements = HashMap::new();
+            for job in jobs {
+                let mut savepoint = tx.savepoint("push").map_err(pg)?;
                 let mut push = PgPush {
                     tx: Prepared {
-                        tx: &mut tx,
-                        statements: HashMap::new(),
+                        tx: &mut savepoint,
+                        statements: std::mem::take(&mut statements),
                     },
-                    next_seq: None,
+                    next_seq,
                 };
-                push_batch(&mut push, &index, who, ops, now_ms, rules)?
-            };
+                let answer = push_batch(&mut push, &index, job.who, job.ops, job.now_ms, job.rules);
+                next_seq = push.next_seq;
+                // Prepared statements belong to the connection, not to the savepoint.
+                statements = std::mem::take(&mut push.tx.statements);
+                if answer.is_ok() {
+                    savepoint.commit().map_err(pg)?;
+                } else {
+                    // Dropped: rolled back, and the sequences it took are free again.
+                    drop(savepoint);
+                    next_seq = None;
+                }
+                answers.push(answer);
+            }
             tx.commit().map_err(pg)?;
-            Ok(results)
-        })
+            Ok(answers)
+        });
+        group.unwrap_or_else(|e| each_failed(e, jobs.len()))
     }
 
     fn pull(

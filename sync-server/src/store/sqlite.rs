@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use rusqlite_migration::{M, Migrations};
 use serde_json::value::RawValue;
 use uuid::Uuid;
-use xuncha_core::model::{Case, Event, Op};
+use xuncha_core::model::{Case, Event};
 use xuncha_core::reference::{ReferenceData, ReferenceIndex, User};
 use xuncha_core::sync::protocol::{OpResult, OpStatus};
 use xuncha_core::workflow::{Role, Status};
@@ -20,7 +20,8 @@ use super::{
     DeviceRecord, Principal, PullPage, ServerStore, StoreResult, StoreStats, TokenRecord,
     UserRecord,
 };
-use crate::apply::{PushRules, PushTx, accepted_answer, case_no, case_no_year, push_batch};
+use crate::apply::{PushTx, accepted_answer, case_no, case_no_year, push_batch};
+use crate::group_commit::{PushJob, each_failed};
 use crate::pull::{FeedRow, FeedScope, PullTx, StoredCase, pull_page};
 
 const MIGRATIONS: &[&str] = &[
@@ -157,7 +158,7 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String, bool)
 }
 
 struct SqlitePush<'a> {
-    tx: &'a Transaction<'a>,
+    tx: &'a Connection,
     /// The sequence the next event gets (the only writer assigns them, inside its transaction).
     next_seq: Option<i64>,
 }
@@ -635,23 +636,34 @@ impl ServerStore for SqliteStore {
         Ok(version)
     }
 
-    fn push(
-        &self,
-        who: &Principal,
-        ops: &[Op],
-        now_ms: i64,
-        rules: &PushRules,
-    ) -> StoreResult<Vec<OpResult>> {
+    fn push_group(&self, jobs: &[PushJob<'_>]) -> Vec<StoreResult<Vec<OpResult>>> {
         let index = self.index();
         let mut conn = self.writer();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut push = SqlitePush {
-            tx: &tx,
-            next_seq: None,
-        };
-        let results = push_batch(&mut push, &index, who, ops, now_ms, rules)?;
-        tx.commit()?;
-        Ok(results)
+        let group = (|| -> StoreResult<Vec<StoreResult<Vec<OpResult>>>> {
+            let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut answers = Vec::with_capacity(jobs.len());
+            let mut next_seq = None;
+            for job in jobs {
+                let savepoint = tx.savepoint()?;
+                let mut push = SqlitePush {
+                    tx: &savepoint,
+                    next_seq,
+                };
+                let answer = push_batch(&mut push, &index, job.who, job.ops, job.now_ms, job.rules);
+                next_seq = push.next_seq;
+                if answer.is_ok() {
+                    savepoint.commit()?;
+                } else {
+                    // Dropped: rolled back, and the sequences it took are free again.
+                    drop(savepoint);
+                    next_seq = None;
+                }
+                answers.push(answer);
+            }
+            tx.commit()?;
+            Ok(answers)
+        })();
+        group.unwrap_or_else(|e| each_failed(e, jobs.len()))
     }
 
     fn pull(

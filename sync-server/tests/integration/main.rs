@@ -7,6 +7,7 @@ mod console_kit;
 mod console_more;
 mod demo_cases;
 mod feed_order;
+mod group_commit;
 mod hardening;
 mod helpers;
 mod http_api;
