@@ -133,6 +133,7 @@ fn writer(
                 rules: &q.rules,
             })
             .collect();
+        let t0 = std::time::Instant::now();
         let answers =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.push_group(&jobs)))
                 .unwrap_or_else(|_| {
@@ -144,6 +145,12 @@ fn writer(
                         })
                         .collect()
                 });
+        tracing::debug!(
+            pushes = group.len(),
+            ops,
+            ms = t0.elapsed().as_secs_f64() * 1000.0,
+            "push group committed"
+        );
         drop(jobs);
         sizes.observe(group.len() as f64);
         for (q, answer) in group.into_iter().zip(answers) {

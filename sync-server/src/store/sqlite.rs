@@ -39,6 +39,35 @@ pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     reference: RwLock<(i64, Arc<ReferenceIndex>)>,
+    /// Wakes the checkpointer after a commit (it also wakes every second on its own).
+    checkpoints: std::sync::mpsc::SyncSender<()>,
+}
+
+/// The writer leaves copying the WAL back into the database to a thread of its own, so a commit
+/// pays for its own frames only. This bounds the WAL should the checkpointer fall behind: past
+/// it, the writer checkpoints too.
+const WRITER_CHECKPOINT_PAGES: i64 = 50_000;
+
+/// Copy committed WAL frames into the database (PASSIVE: never waits for readers or the writer)
+/// after each nudge, or every second, until the store is dropped.
+fn checkpointer(path: PathBuf, nudges: std::sync::mpsc::Receiver<()>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let Ok(conn) = Connection::open(&path) else {
+        return;
+    };
+    if configure(&conn).is_err() {
+        return;
+    }
+    loop {
+        match nudges.recv_timeout(std::time::Duration::from_secs(1)) {
+            Ok(()) | Err(RecvTimeoutError::Timeout) => {
+                while nudges.try_recv().is_ok() {}
+                // A failed checkpoint is retried on the next nudge; the WAL keeps every frame.
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -46,6 +75,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "cache_size", -32_768)?;
+    xuncha_core::store::plan_once(conn)?;
     Ok(())
 }
 
@@ -64,8 +94,15 @@ impl SqliteStore {
         }
         Migrations::new(MIGRATIONS.iter().map(|s| M::up(s)).collect()).to_latest(&mut conn)?;
         configure(&conn)?;
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
         let (version, data) = read_reference(&conn)?;
+        let (checkpoints, nudges) = std::sync::mpsc::sync_channel(1);
+        let at = path.clone();
+        std::thread::Builder::new()
+            .name("xuncha-checkpoint".into())
+            .spawn(move || checkpointer(at, nudges))?;
         Ok(SqliteStore {
+            checkpoints,
             path,
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
@@ -663,6 +700,9 @@ impl ServerStore for SqliteStore {
             tx.commit()?;
             Ok(answers)
         })();
+        drop(conn);
+        // Full means a nudge is already waiting.
+        let _ = self.checkpoints.try_send(());
         group.unwrap_or_else(|e| each_failed(e, jobs.len()))
     }
 

@@ -339,6 +339,9 @@ fn sync() -> xuncha_core::Result<()> {
     );
     let sqlite = demo_state(tmp.path())?;
     let base = sync_on("sqlite", tmp.path(), &[sqlite], reports)?;
+    if std::env::var("XUNCHA_BENCH_QUICK").is_err() {
+        pouchdb_peer(reports, base.case_bytes, &base)?;
+    }
     let admin = std::env::var("XUNCHA_BENCH_POSTGRES_URL")
         .or_else(|_| std::env::var("XUNCHA_TEST_POSTGRES_URL"))
         .ok()
@@ -387,6 +390,54 @@ struct SyncFigures {
     push: f64,
     bootstrap: Option<f64>,
     noop_p50: Option<f64>,
+    /// Bytes of one case document as a device stores it (the PouchDB peer's doc size).
+    case_bytes: usize,
+}
+
+/// The same work on PouchDB (Node) → pouchdb-server, measured now: `reports` docs of a case's
+/// size pushed in batches of 500, then bootstrapped into a fresh PouchDB
+/// (`tests/bench/pouchdb-peer.sh`, which installs both into a cache folder). Skipped with a
+/// note when Node.js or npm is missing.
+fn pouchdb_peer(reports: usize, doc_bytes: usize, ours: &SyncFigures) -> xuncha_core::Result<()> {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/pouchdb-peer.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .args(["--docs", &reports.to_string()])
+        .args(["--doc-bytes", &doc_bytes.max(600).to_string()])
+        .args(["--batch", "500"])
+        .stderr(std::process::Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        println!(
+            "# PouchDB peer skipped: {} exited with {}",
+            script.display(),
+            out.status
+        );
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let value = |name: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+    };
+    for line in text.lines().filter(|l| l.starts_with('#')) {
+        println!("{line}");
+    }
+    let (Some(push), Some(bootstrap)) = (value("pouchdb.push: "), value("pouchdb.bootstrap: "))
+    else {
+        println!("# PouchDB peer printed no figures");
+        return Ok(());
+    };
+    figure("sync.pouchdb.push", push, "docs/s");
+    figure("sync.pouchdb.bootstrap", bootstrap, "docs/s");
+    figure("sync.sqlite.push_vs_pouchdb", ours.push / push, "ratio");
+    if let Some(b) = ours.bootstrap {
+        figure("sync.sqlite.bootstrap_vs_pouchdb", b / bootstrap, "ratio");
+    }
+    println!("# target: sync.sqlite.push_vs_pouchdb >= 10, sync.sqlite.push >= 50000 ops/s");
+    Ok(())
 }
 
 /// Push `reports` reports from 5 phones (spread over the `instances`, pushing at once), then a
@@ -439,6 +490,7 @@ fn sync_on(
             push,
             bootstrap: None,
             noop_p50: None,
+            case_bytes: 0,
         });
     }
     let sup = phone(
@@ -459,6 +511,17 @@ fn sync_on(
     let (p50, p95) = latency(50, || sync_once(&sup, true).map(|r| r.changes as usize))?;
     figure(&format!("sync.{label}.noop_p50"), p50, "ms");
     figure(&format!("sync.{label}.noop_p95"), p95, "ms");
+    let case_bytes = match sup
+        .list_cases(&xuncha_core::store::CaseQuery {
+            limit: 1,
+            ..Default::default()
+        })?
+        .items
+        .first()
+    {
+        Some(item) => serde_json::to_string(&item.case)?.len(),
+        None => 0,
+    };
     if label == "sqlite" {
         let probe = serde_json::to_string(&sup.pending_ops(1)?)?.len().max(565);
         let raw = raw_insert_rate(dir, probe)?;
@@ -470,6 +533,7 @@ fn sync_on(
         push,
         bootstrap: Some(bootstrap),
         noop_p50: Some(p50),
+        case_bytes,
     })
 }
 
