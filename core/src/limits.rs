@@ -41,6 +41,11 @@ pub const MAX_PHOTO_SIDE: u32 = 32_768;
 pub const MAX_PHOTO_PIXELS: u64 = 16_384 * 12_288;
 /// How far ahead a deadline may be set, counted from when it is set: a year and a day.
 pub const DEADLINE_HORIZON_MS: i64 = 366 * 24 * 3_600_000;
+/// Most cases one console export (CSV or Excel) holds; a larger selection is refused with a
+/// request to narrow the filter, never cut short silently.
+pub const EXPORT_ROWS: usize = 50_000;
+/// Cases per page of a console board.
+pub const BOARD_PAGE: usize = 50;
 
 /// One limit on a field, for a form to show (`0/2000`) and enforce as the person types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

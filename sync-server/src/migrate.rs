@@ -28,6 +28,8 @@ enum Kind {
     OptText,
     /// BIGINT.
     Int,
+    /// BIGINT, may be NULL.
+    OptInt,
     /// INTEGER (4 bytes in PostgreSQL).
     Int4,
     /// 0/1 in SQLite, BOOLEAN in PostgreSQL.
@@ -36,7 +38,7 @@ enum Kind {
     Real,
 }
 
-use Kind::{Bool, Int, Int4, OptText, Real, Text};
+use Kind::{Bool, Int, Int4, OptInt, OptText, Real, Text};
 
 /// A table: its name, its columns and the key its rows are read in order of.
 type Table = (&'static str, &'static [(&'static str, Kind)], &'static str);
@@ -114,6 +116,10 @@ const TABLES: &[Table] = &[
             ("received_ms", Int),
             ("last_seq", Int),
             ("doc", Text),
+            ("deadline_ms", OptInt),
+            ("grid_id", OptText),
+            ("campaign_id", OptText),
+            ("reported_ms", Int),
         ],
         "id",
     ),
@@ -159,6 +165,7 @@ const BATCH: usize = 1_000;
 enum Value {
     Text(Option<String>),
     Int(i64),
+    OptInt(Option<i64>),
     Int4(i32),
     Bool(bool),
     Real(f64),
@@ -169,6 +176,7 @@ impl Value {
         match self {
             Value::Text(v) => v,
             Value::Int(v) => v,
+            Value::OptInt(v) => v,
             Value::Int4(v) => v,
             Value::Bool(v) => v,
             Value::Real(v) => v,
@@ -184,6 +192,8 @@ fn read(v: ValueRef<'_>, kind: Kind, column: &str) -> Result<Value, String> {
         }
         (OptText, ValueRef::Null) => Value::Text(None),
         (Int, ValueRef::Integer(i)) => Value::Int(i),
+        (OptInt, ValueRef::Integer(i)) => Value::OptInt(Some(i)),
+        (OptInt, ValueRef::Null) => Value::OptInt(None),
         (Int4, ValueRef::Integer(i)) => Value::Int4(i32::try_from(i).map_err(|_| bad())?),
         (Bool, ValueRef::Integer(i)) => Value::Bool(i != 0),
         (Real, ValueRef::Real(r)) => Value::Real(r),

@@ -5,55 +5,142 @@
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
+use serde::Deserialize;
+use xuncha_core::limits::BOARD_PAGE;
 use xuncha_core::model::Case;
+use xuncha_core::scope;
 use xuncha_core::workflow::{Role, Status};
 
-use super::filter::{Filter, open_cases};
+use super::filter::Filter;
 use super::pages::{category_name, layout, t, unit_name, when};
 use super::session::Console;
 use crate::state::AppState;
+use crate::store::case_list::CaseFilter;
 
-/// The boards page.
+/// The boards, each paged on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Board {
+    /// Past the deadline while the unit's clock runs, most late first.
+    Overdue,
+    /// Dispatched, not yet taken up.
+    Dispatched,
+    /// Being rectified (or asking to be returned).
+    InProgress,
+    /// Rectified, waiting for the check.
+    Rectified,
+}
+
+impl Board {
+    /// Every board, in page order.
+    pub const ALL: [Board; 4] = [
+        Board::Overdue,
+        Board::Dispatched,
+        Board::InProgress,
+        Board::Rectified,
+    ];
+
+    /// Name in the query string.
+    pub fn key(self) -> &'static str {
+        match self {
+            Board::Overdue => "overdue",
+            Board::Dispatched => "dispatched",
+            Board::InProgress => "in_progress",
+            Board::Rectified => "rectified",
+        }
+    }
+
+    fn title(self, lang: super::pages::Lang) -> &'static str {
+        match self {
+            Board::Overdue => t(lang, "逾期（按逾期时长）", "Overdue (most late first)"),
+            Board::Dispatched => t(lang, "已派遣", "Dispatched"),
+            Board::InProgress => t(lang, "处理中", "In progress"),
+            Board::Rectified => t(lang, "已整改待核查", "Rectified, to verify"),
+        }
+    }
+
+    /// The board's cases as SQL: its statuses, and for the overdue board a deadline before now.
+    pub fn filter(self, base: &CaseFilter, now_ms: i64) -> CaseFilter {
+        let (statuses, deadline_before_ms): (&[Status], _) = match self {
+            Board::Overdue => (Status::DEADLINE_RUNNING, Some(now_ms)),
+            Board::Dispatched => (&[Status::Dispatched], None),
+            Board::InProgress => (&[Status::InProgress, Status::ReturnRequested], None),
+            Board::Rectified => (&[Status::Rectified], None),
+        };
+        CaseFilter {
+            statuses: statuses.to_vec(),
+            deadline_before_ms,
+            ..base.clone()
+        }
+    }
+}
+
+/// The boards' query: the filter, and which board is turned to which page.
+#[derive(Debug, Default, Deserialize)]
+pub struct BoardsQuery {
+    /// The filter.
+    #[serde(flatten)]
+    pub filter: Filter,
+    /// The board being paged ([`Board::key`]).
+    #[serde(default)]
+    pub board: String,
+    /// Its page, from 1.
+    #[serde(default)]
+    pub page: String,
+}
+
+/// The boards page: each board's count and one page of it, in a fixed number of queries (a
+/// count and a page per board), however many cases there are.
 pub async fn boards(
     State(state): State<AppState>,
     Console { who, session, lang }: Console,
-    Query(f): Query<Filter>,
+    Query(q): Query<BoardsQuery>,
 ) -> Response {
-    let (cases, reference) = match open_cases(&state, &who, &f).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let f = q.filter;
     let now = state.now_ms();
-    let mut overdue: Vec<&Case> = cases.iter().filter(|c| c.is_overdue(now)).collect();
-    overdue.sort_by_key(|c| c.deadline_ms.unwrap_or(i64::MAX));
-    let board = |statuses: &[Status]| -> Vec<&Case> {
-        let mut v: Vec<&Case> = cases
-            .iter()
-            .filter(|c| statuses.contains(&c.status))
-            .collect();
-        v.sort_by_key(|c| c.deadline_ms.unwrap_or(i64::MAX));
-        v
+    let paged = Board::ALL.into_iter().find(|b| b.key() == q.board);
+    let page: u64 = q.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000);
+    let base = f.case_filter(&who, &[]);
+    let actor = who.actor();
+    let loaded = state
+        .blocking(move |s| {
+            let reference = s.reference()?.1;
+            let mut columns = Vec::new();
+            for board in Board::ALL {
+                let Some(base) = &base else {
+                    columns.push((board, 0, 1, Vec::new()));
+                    continue;
+                };
+                let filter = board.filter(base, now);
+                let total = s.count_cases(&filter)?;
+                let last = total.div_ceil(BOARD_PAGE as u64).max(1);
+                let page = if paged == Some(board) {
+                    page.min(last)
+                } else {
+                    1
+                };
+                let cases: Vec<Case> = s
+                    .list_cases(&filter, (page - 1) * BOARD_PAGE as u64, BOARD_PAGE)?
+                    .into_iter()
+                    .filter(|c| scope::can_see(&actor, c))
+                    .collect();
+                columns.push((board, total, page, cases));
+            }
+            Ok((columns, reference))
+        })
+        .await;
+    let (columns, reference) = match loaded {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
     };
-    let columns: Vec<(&str, Vec<&Case>)> = vec![
-        (
-            t(lang, "逾期（按逾期时长）", "Overdue (most late first)"),
-            overdue,
-        ),
-        (
-            t(lang, "已派遣", "Dispatched"),
-            board(&[Status::Dispatched]),
-        ),
-        (
-            t(lang, "处理中", "In progress"),
-            board(&[Status::InProgress, Status::ReturnRequested]),
-        ),
-        (
-            t(lang, "已整改待核查", "Rectified, to verify"),
-            board(&[Status::Rectified]),
-        ),
-    ];
     let title = t(lang, "案件看板", "Boards");
     let query = f.query();
+    let page_link = |board: Board, page: u64| {
+        format!(
+            "/console/boards?{query}&board={}&page={page}#{}",
+            board.key(),
+            board.key()
+        )
+    };
     layout(lang, &who, &session, title, html! {
         h1 { (title) }
         form.act method="get" action="/console/boards" {
@@ -78,9 +165,10 @@ pub async fn boards(
             a href=(format!("/console/export.csv?{query}")) { (t(lang, "导出 CSV", "Export CSV")) }
             a #export-xlsx href=(format!("/console/export.xlsx?{query}")) { (t(lang, "导出 Excel", "Export Excel")) }
         }
-        @for (name, list) in &columns {
-            div.card {
-                h1 { (name) " (" (list.len()) ")" }
+        @for (board, total, page, list) in &columns {
+            @let last = total.div_ceil(BOARD_PAGE as u64).max(1);
+            div.card id=(board.key()) {
+                h1 { (board.title(lang)) " (" (total) ")" }
                 @if list.is_empty() { p.muted { (t(lang, "暂无", "None")) } }
                 table {
                     @for c in list {
@@ -93,6 +181,13 @@ pub async fn boards(
                                 td { span.status.overdue { (t(lang, "逾期", "late")) " " (format!("{:.0}", (now - c.deadline_ms.unwrap_or(now)) as f64 / 3_600_000.0)) "h" } }
                             }
                         }
+                    }
+                }
+                @if last > 1 {
+                    nav.pager aria-label=(t(lang, "翻页", "Pages")) {
+                        @if *page > 1 { a href=(page_link(*board, page - 1)) { (t(lang, "上一页", "Previous")) } " " }
+                        span.muted { (t(lang, "第", "Page ")) (page) " / " (last) (t(lang, " 页", "")) }
+                        @if *page < last { " " a href=(page_link(*board, page + 1)) { (t(lang, "下一页", "Next")) } }
                     }
                 }
             }

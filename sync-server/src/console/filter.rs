@@ -11,6 +11,8 @@ use xuncha_core::workflow::{Role, Status};
 
 use crate::state::AppState;
 use crate::store::Principal;
+use crate::store::case_list::CaseFilter;
+use xuncha_core::limits::EXPORT_ROWS;
 
 /// Cases still with a unit or waiting for its check.
 pub const OPEN: [Status; 4] = [
@@ -44,23 +46,6 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// The test a case must pass (the unit is applied by the query itself); the filter's
-    /// fields are read once, not once per case.
-    pub fn matcher(&self) -> impl Fn(&Case) -> bool + use<> {
-        let category = self.category.trim().to_string();
-        let grid = self.grid.trim().to_string();
-        let campaign = self.campaign.trim().to_string();
-        let from = parse_date(&self.from).map(midnight_ms);
-        let to = parse_date(&self.to).map(|d| midnight_ms(d + Duration::days(1)));
-        move |c: &Case| {
-            (category.is_empty() || c.category.starts_with(&category))
-                && (grid.is_empty() || c.grid_id.as_deref() == Some(grid.as_str()))
-                && (campaign.is_empty() || c.campaign_id.as_deref() == Some(campaign.as_str()))
-                && from.is_none_or(|f| c.reported_at_ms >= f)
-                && to.is_none_or(|t| c.reported_at_ms < t)
-        }
-    }
-
     /// The filter as a query string, for links to exports of the same cases.
     pub fn query(&self) -> String {
         form_urlencoded::Serializer::new(String::new())
@@ -74,29 +59,76 @@ impl Filter {
     }
 }
 
-/// The open cases `who` may see that pass `f`, with the reference data to name things.
+impl Filter {
+    /// The filter as SQL for `who`, over `statuses`: unit staff see their unit's cases and
+    /// inspectors their own reports whatever the query says. `None` when nothing can match:
+    /// `who` can see no case, or a field holds a control character, which no stored id or code
+    /// has (and PostgreSQL refuses NUL in text).
+    pub fn case_filter(&self, who: &Principal, statuses: &[Status]) -> Option<CaseFilter> {
+        let fields = [&self.unit, &self.category, &self.grid, &self.campaign];
+        if fields.iter().any(|v| v.chars().any(char::is_control)) {
+            return None;
+        }
+        let text = |s: &str| Some(s.trim().to_string()).filter(|v| !v.is_empty());
+        let (unit, reporter) = match who.user.role {
+            Role::UnitStaff => (Some(who.user.unit_id.clone()?), None),
+            Role::Inspector => (text(&self.unit), Some(who.user.id.clone())),
+            Role::Supervisor | Role::Admin => (text(&self.unit), None),
+        };
+        Some(CaseFilter {
+            statuses: statuses.to_vec(),
+            unit,
+            reporter,
+            category_prefix: text(&self.category),
+            grid: text(&self.grid),
+            campaign: text(&self.campaign),
+            reported_from_ms: parse_date(&self.from).map(midnight_ms),
+            reported_before_ms: parse_date(&self.to).map(|d| midnight_ms(d + Duration::days(1))),
+            deadline_before_ms: None,
+        })
+    }
+}
+
+/// Every open case `who` may see that passes `f` (for the exports), with the reference data to
+/// name things. More than [`EXPORT_ROWS`] is refused with a request to narrow the filter.
 pub async fn open_cases(
     state: &AppState,
     who: &Principal,
     f: &Filter,
 ) -> Result<(Vec<Case>, ReferenceData), Response> {
-    let unit = match who.user.role {
-        Role::UnitStaff => who.user.unit_id.clone(),
-        _ => Some(f.unit.trim().to_string()).filter(|u| !u.is_empty()),
-    };
+    let filter = f.case_filter(who, &OPEN);
     let actor = who.actor();
-    let keep = f.matcher();
-    state
+    let (cases, reference) = state
         .blocking(move |s| {
-            let cases = s
-                .cases(&OPEN, unit.as_deref(), 5_000)?
+            let reference = s.reference()?.1;
+            let Some(filter) = filter else {
+                return Ok((None, reference));
+            };
+            if s.count_cases(&filter)? > EXPORT_ROWS as u64 {
+                return Ok((Some(Err(())), reference));
+            }
+            let cases: Vec<Case> = s
+                .list_cases(&filter, 0, EXPORT_ROWS)?
                 .into_iter()
-                .filter(|c| scope::can_see(&actor, c) && keep(c))
+                .filter(|c| scope::can_see(&actor, c))
                 .collect();
-            Ok((cases, s.reference()?.1))
+            Ok((Some(Ok(cases)), reference))
         })
         .await
-        .map_err(IntoResponse::into_response)
+        .map_err(IntoResponse::into_response)?;
+    match cases {
+        None => Ok((Vec::new(), reference)),
+        Some(Ok(cases)) => Ok((cases, reference)),
+        Some(Err(())) => Err((
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "所选案件超过 {EXPORT_ROWS} 件，请按单位、类别或日期缩小范围后再导出 / \
+                 more than {EXPORT_ROWS} cases selected: narrow the filter (unit, category, dates) \
+                 and export again"
+            ),
+        )
+            .into_response()),
+    }
 }
 
 /// China Standard Time: the campaign office's calendar.

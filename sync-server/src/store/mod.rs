@@ -1,6 +1,7 @@
 //! Server storage behind one trait, so a PostgreSQL backend can be added without touching the
 //! handlers. Calls are blocking; handlers run them on tokio's blocking pool.
 
+pub mod case_list;
 pub mod photo_records;
 pub mod postgres;
 pub mod postgres_photos;
@@ -184,6 +185,15 @@ pub trait ServerStore: photo_records::PhotoRecords + Send + Sync + 'static {
         &self,
         statuses: &[xuncha_core::workflow::Status],
         unit: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Case>>;
+    /// How many cases pass `filter` ([`case_list`]).
+    fn count_cases(&self, filter: &case_list::CaseFilter) -> StoreResult<u64>;
+    /// One page of the cases that pass `filter`, most overdue first ([`case_list::LIST_ORDER`]).
+    fn list_cases(
+        &self,
+        filter: &case_list::CaseFilter,
+        offset: u64,
         limit: usize,
     ) -> StoreResult<Vec<Case>>;
     /// Cases of the reference's categories in any of `statuses` (all when empty) within about

@@ -26,6 +26,7 @@ use xuncha_core::reference::{ReferenceData, ReferenceIndex, User};
 use xuncha_core::sync::protocol::{OpResult, OpStatus};
 use xuncha_core::workflow::{Role, Status};
 
+use super::case_list::{CaseFilter, SqlArg};
 use super::{
     DeviceRecord, Principal, PullPage, ServerStore, StoreResult, StoreStats, TokenRecord,
     UserRecord,
@@ -39,7 +40,10 @@ pub const FEED_LOCK: i64 = 0x5855_4E43_4841; // "XUNCHA"
 /// The advisory lock a migration holds (two instances starting at once migrate once).
 const MIGRATION_LOCK: i64 = 0x5855_4E43_4D49;
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/01_server.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/01_server.sql"),
+    include_str!("../../migrations/postgres/02_board_columns.sql"),
+];
 
 /// Connections kept open for reuse, per instance.
 const POOL_IDLE: usize = 16;
@@ -64,6 +68,18 @@ pub fn pg(e: postgres::Error) -> xuncha_core::Error {
     } else {
         xuncha_core::Error::Database(format!("PostgreSQL: {e}"))
     }
+}
+
+/// [`SqlArg`]s as PostgreSQL parameters.
+fn pg_args(args: &[SqlArg]) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
+    args.iter()
+        .map(|a| -> Box<dyn postgres::types::ToSql + Sync> {
+            match a {
+                SqlArg::Text(t) => Box::new(t.clone()),
+                SqlArg::Int(i) => Box::new(*i),
+            }
+        })
+        .collect()
 }
 
 /// A column read without panicking on a type the code did not expect.
@@ -499,11 +515,13 @@ impl PushTx for PgPush<'_, '_> {
         )?;
         let sql = if is_new {
             "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id,
-                                lat, lon, received_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                                lat, lon, received_ms, deadline_ms, grid_id, campaign_id,
+                                reported_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         } else {
             "UPDATE cases SET case_no = $1, status = $2, unit_id = $3, reporter_id = $4,
-                    category = $5, last_seq = $6, doc = $7, lat = $9, lon = $10, received_ms = $11
+                    category = $5, last_seq = $6, doc = $7, lat = $9, lon = $10, received_ms = $11,
+                    deadline_ms = $12, grid_id = $13, campaign_id = $14, reported_ms = $15
              WHERE id = $8"
         };
         let received = case.server_received_at_ms.unwrap_or(server_time);
@@ -521,6 +539,10 @@ impl PushTx for PgPush<'_, '_> {
                 &case.location.lat,
                 &case.location.lon,
                 &received,
+                &case.deadline_ms,
+                &case.grid_id,
+                &case.campaign_id,
+                &case.reported_at_ms,
             ],
         )?;
         for p in event.op.body.photos() {
@@ -952,6 +974,31 @@ impl ServerStore for PostgresStore {
 
     fn case(&self, id: Uuid) -> StoreResult<Option<Case>> {
         self.with(|c| load_case(c, id))
+    }
+
+    fn count_cases(&self, filter: &CaseFilter) -> StoreResult<u64> {
+        let (sql, args) = filter.count_sql(|n| format!("${n}"));
+        let args = pg_args(&args);
+        self.with(|c| {
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                args.iter().map(|a| a.as_ref()).collect();
+            let row = c.query_one(sql.as_str(), &params).map_err(pg)?;
+            Ok(col::<i64>(&row, 0)?.max(0) as u64)
+        })
+    }
+
+    fn list_cases(&self, filter: &CaseFilter, offset: u64, limit: usize) -> StoreResult<Vec<Case>> {
+        let (sql, args) = filter.page_sql(|n| format!("${n}"), offset, limit);
+        let args = pg_args(&args);
+        self.with(|c| {
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                args.iter().map(|a| a.as_ref()).collect();
+            let mut out = Vec::new();
+            for row in c.query(sql.as_str(), &params).map_err(pg)? {
+                out.push(serde_json::from_str(&col::<String>(&row, 0)?)?);
+            }
+            Ok(out)
+        })
     }
 
     fn cases(

@@ -16,6 +16,7 @@ use xuncha_core::reference::{ReferenceData, ReferenceIndex, User};
 use xuncha_core::sync::protocol::{OpResult, OpStatus};
 use xuncha_core::workflow::{Role, Status};
 
+use super::case_list::{CaseFilter, SqlArg};
 use super::{
     DeviceRecord, Principal, PullPage, ServerStore, StoreResult, StoreStats, TokenRecord,
     UserRecord,
@@ -28,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/01_server.sql"),
     include_str!("../../migrations/02_feed.sql"),
     include_str!("../../migrations/03_photo_owners.sql"),
+    include_str!("../../migrations/04_board_columns.sql"),
 ];
 
 /// File name of the database inside the data folder.
@@ -332,11 +334,14 @@ impl PushTx for SqlitePush<'_> {
             ])?;
         let sql = if is_new {
             "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id,
-                                lat, lon, received_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                                lat, lon, received_ms, deadline_ms, grid_id, campaign_id,
+                                reported_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
         } else {
             "UPDATE cases SET case_no = ?1, status = ?2, unit_id = ?3, reporter_id = ?4, category = ?5,
-                    last_seq = ?6, doc = ?7, lat = ?9, lon = ?10, received_ms = ?11 WHERE id = ?8"
+                    last_seq = ?6, doc = ?7, lat = ?9, lon = ?10, received_ms = ?11,
+                    deadline_ms = ?12, grid_id = ?13, campaign_id = ?14, reported_ms = ?15
+             WHERE id = ?8"
         };
         self.tx.prepare_cached(sql)?.execute(params![
             case.case_no,
@@ -350,7 +355,11 @@ impl PushTx for SqlitePush<'_> {
             case.location.lat,
             case.location.lon,
             case.server_received_at_ms
-                .unwrap_or(event.server_time_ms.unwrap_or(0))
+                .unwrap_or(event.server_time_ms.unwrap_or(0)),
+            case.deadline_ms,
+            case.grid_id,
+            case.campaign_id,
+            case.reported_at_ms
         ])?;
         for p in event.op.body.photos() {
             super::sqlite_photos::name_photo(
@@ -382,6 +391,13 @@ impl PushTx for SqlitePush<'_> {
                 serde_json::to_string(result)?
             ])?;
         Ok(())
+    }
+}
+
+fn sqlite_arg(a: &SqlArg) -> rusqlite::types::Value {
+    match a {
+        SqlArg::Text(t) => rusqlite::types::Value::Text(t.clone()),
+        SqlArg::Int(i) => rusqlite::types::Value::Integer(*i),
     }
 }
 
@@ -732,6 +748,33 @@ impl ServerStore for SqliteStore {
 
     fn case(&self, id: Uuid) -> StoreResult<Option<Case>> {
         self.with_reader(|conn| load_case(conn, id))
+    }
+
+    fn count_cases(&self, filter: &CaseFilter) -> StoreResult<u64> {
+        let (sql, args) = filter.count_sql(|n| format!("?{n}"));
+        self.with_reader(|conn| {
+            let n: i64 = conn.prepare_cached(&sql)?.query_row(
+                rusqlite::params_from_iter(args.iter().map(sqlite_arg)),
+                |r| r.get(0),
+            )?;
+            Ok(n.max(0) as u64)
+        })
+    }
+
+    fn list_cases(&self, filter: &CaseFilter, offset: u64, limit: usize) -> StoreResult<Vec<Case>> {
+        let (sql, args) = filter.page_sql(|n| format!("?{n}"), offset, limit);
+        self.with_reader(|conn| {
+            let mut st = conn.prepare_cached(&sql)?;
+            let rows = st.query_map(
+                rusqlite::params_from_iter(args.iter().map(sqlite_arg)),
+                |r| r.get::<_, String>(0),
+            )?;
+            let mut out = Vec::new();
+            for doc in rows {
+                out.push(serde_json::from_str(&doc?)?);
+            }
+            Ok(out)
+        })
     }
 
     fn cases(

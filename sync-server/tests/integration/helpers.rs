@@ -22,7 +22,12 @@ impl TestServer {
         Self::start_with(Config::default())
     }
 
-    pub fn start_with(mut config: Config) -> Self {
+    pub fn start_with(config: Config) -> Self {
+        Self::start_with_clock(config, Arc::new(AtomicI64::new(0)))
+    }
+
+    /// A server whose clock runs `offset` ms (changeable while it runs) ahead of real time.
+    pub fn start_with_clock(mut config: Config, offset: Arc<AtomicI64>) -> Self {
         let dir = TempDir::new().expect("tmp");
         // A test that chose its own database keeps it.
         if config.database == xuncha_server::state::Database::DataFolder
@@ -30,7 +35,8 @@ impl TestServer {
         {
             config.database = xuncha_server::state::Database::Postgres(url);
         }
-        let state = AppState::open(dir.path(), config).expect("open server state");
+        let mut state = AppState::open(dir.path(), config).expect("open server state");
+        state.clock = Arc::new(move || now_ms() + offset.load(Ordering::SeqCst));
         xuncha_server::seed_demo(&state).expect("seed");
         let running = xuncha_server::RunningServer::start(state.clone()).expect("start server");
         TestServer {

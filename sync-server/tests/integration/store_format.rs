@@ -73,9 +73,12 @@ fn a_schema_1_database_is_upgraded_and_its_events_carry_their_sequence() {
         .expect("old event");
         conn.execute_batch(
             "INSERT INTO case_photos (sha256, case_id, op_id, kind) VALUES ('aa', 'case', 'op', 'before');
-             INSERT INTO uploads (sha256, size, received, created_ms) VALUES ('bb', 10, 4, 5);",
+             INSERT INTO uploads (sha256, size, received, created_ms) VALUES ('bb', 10, 4, 5);
+             INSERT INTO cases (id, status, reporter_id, category, lat, lon, received_ms, last_seq, doc)
+             VALUES ('case', 'dispatched', 'inspector1', '0101', 30.0, 120.0, 1, 7,
+                     '{\"deadline_ms\":99,\"grid_id\":\"g1\",\"campaign_id\":null,\"reported_at_ms\":5}');",
         )
-        .expect("old photo rows");
+        .expect("old photo and case rows");
     }
     let store = SqliteStore::open(dir.path()).expect("upgrade");
     drop(store);
@@ -89,7 +92,16 @@ fn a_schema_1_database_is_upgraded_and_its_events_carry_their_sequence() {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .expect("row");
-    assert_eq!((version, seq_in_json, status.as_str()), (3, 7, "submitted"));
+    assert_eq!((version, seq_in_json, status.as_str()), (4, 7, "submitted"));
+    // Schema 4 keeps what the boards filter and sort by beside the document, filled from it.
+    let columns: (Option<i64>, Option<String>, Option<String>, i64) = conn
+        .query_row(
+            "SELECT deadline_ms, grid_id, campaign_id, reported_ms FROM cases WHERE id = 'case'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .expect("case");
+    assert_eq!(columns, (Some(99), Some("g1".into()), None, 5));
     let index: String = conn
         .query_row(
             "SELECT sql FROM sqlite_master WHERE name = 'events_by_unit_after'",
