@@ -13,6 +13,7 @@ pub mod limits;
 pub mod model;
 pub mod reference;
 pub mod scope;
+pub mod search;
 pub mod store;
 pub mod sync;
 pub mod workflow;

@@ -639,13 +639,24 @@ fn list_cases(conn: &Connection, q: &CaseQuery, now: i64) -> Result<CasePage> {
         }
     }
     if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        // The index narrows to the candidates (crate::search); the substring test confirms.
+        if let Some(m) = crate::search::match_query(t) {
+            arg(
+                &mut sql,
+                " AND id IN (SELECT k.case_id FROM case_search s
+                             JOIN case_search_keys k ON k.key = s.rowid
+                             WHERE case_search MATCH ?)",
+                m.into(),
+            );
+        }
         let escaped = t
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
         arg(
             &mut sql,
-            " AND description LIKE ? ESCAPE '\\'",
+            " AND (description LIKE ? ESCAPE '\\'
+                   OR json_extract(doc, '$.location.address') LIKE ? ESCAPE '\\')",
             format!("%{escaped}%").into(),
         );
     }

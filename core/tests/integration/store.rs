@@ -789,3 +789,75 @@ fn explicit_deadline_in_the_past_is_refused() {
         Status::Registered
     );
 }
+
+/// Search finds Chinese words inside descriptions and addresses through the bigram index
+/// (xuncha_core::search), and keeps finding a case as it changes.
+#[test]
+fn search_finds_chinese_substrings_of_descriptions_and_addresses() {
+    let dir = TempDir::new().expect("tmp");
+    let s = store_as(dir.path(), "inspector1", "inspector", None);
+    let new = |description: &str, address: &str| {
+        let mut at = market();
+        at.address = address.into();
+        s.report(NewReport {
+            category: "0101".into(),
+            description: description.into(),
+            location: at,
+            site_id: None,
+            campaign_id: None,
+            undercover: false,
+            photos: vec![],
+        })
+        .expect("report")
+        .case_id
+    };
+    let a = new("人民路公交站台旁井盖缺失", "人民路 18 号");
+    let b = new("公交车站牌破损", "解放路公交站台");
+    let c = new("井 盖 字样", "文化路");
+    let found = |text: &str| -> Vec<uuid::Uuid> {
+        let mut v: Vec<_> = s
+            .list_cases(&CaseQuery {
+                text: Some(text.into()),
+                ..CaseQuery::default()
+            })
+            .expect("search")
+            .items
+            .into_iter()
+            .map(|i| i.case.id)
+            .collect();
+        v.sort();
+        v
+    };
+    let sorted = |mut v: Vec<uuid::Uuid>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        found("井盖"),
+        vec![a],
+        "inside a description, not across a space"
+    );
+    assert_eq!(
+        found("公交站台"),
+        sorted(vec![a, b]),
+        "description or address"
+    );
+    assert_eq!(found("站台井盖"), Vec::<uuid::Uuid>::new());
+    assert_eq!(found("18 号"), vec![a], "several words: all of them");
+    assert_eq!(
+        found("井"),
+        sorted(vec![a, c]),
+        "one character: still found (a scan)"
+    );
+    // Still found after the case changes.
+    s.act(
+        a,
+        OpBody::Comment {
+            text: "已核实".into(),
+            photos: vec![],
+        },
+        vec![],
+    )
+    .expect("comment");
+    assert_eq!(found("井盖"), vec![a]);
+}

@@ -43,6 +43,7 @@ const MIGRATION_LOCK: i64 = 0x5855_4E43_4D49;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/01_server.sql"),
     include_str!("../../migrations/postgres/02_board_columns.sql"),
+    include_str!("../../migrations/postgres/03_case_search.sql"),
 ];
 
 /// Connections kept open for reuse, per instance.
@@ -67,6 +68,38 @@ pub fn pg(e: postgres::Error) -> xuncha_core::Error {
         xuncha_core::Error::StorageUnavailable(format!("PostgreSQL: {e}"))
     } else {
         xuncha_core::Error::Database(format!("PostgreSQL: {e}"))
+    }
+}
+
+/// The search terms of a case: the pairs of its description and address.
+fn search_terms(case: &Case) -> Vec<String> {
+    xuncha_core::search::term_list(&format!("{} {}", case.description, case.location.address))
+}
+
+/// Fill in the search terms of cases stored before search came (migration 03), a batch at a
+/// time, until none is left.
+fn backfill_search_terms(client: &mut Client) -> StoreResult<()> {
+    loop {
+        let rows = client
+            .query(
+                "SELECT id, doc FROM cases WHERE search_terms IS NULL LIMIT 1000",
+                &[],
+            )
+            .map_err(pg)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = client.transaction().map_err(pg)?;
+        let update = tx
+            .prepare("UPDATE cases SET search_terms = $2 WHERE id = $1")
+            .map_err(pg)?;
+        for r in &rows {
+            let id: String = col(r, 0)?;
+            let case: Case = serde_json::from_str(&col::<String>(r, 1)?)?;
+            tx.execute(&update, &[&id, &search_terms(&case)])
+                .map_err(pg)?;
+        }
+        tx.commit().map_err(pg)?;
     }
 }
 
@@ -192,6 +225,7 @@ impl PostgresStore {
                 reason: format!("cannot connect to PostgreSQL: {e}"),
             })?;
         migrate(&mut client)?;
+        backfill_search_terms(&mut client)?;
         let (version, data) = read_reference(&mut client)?;
         Ok(PostgresStore {
             url: url.to_string(),
@@ -516,12 +550,13 @@ impl PushTx for PgPush<'_, '_> {
         let sql = if is_new {
             "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id,
                                 lat, lon, received_ms, deadline_ms, grid_id, campaign_id,
-                                reported_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                                reported_ms, search_terms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         } else {
             "UPDATE cases SET case_no = $1, status = $2, unit_id = $3, reporter_id = $4,
                     category = $5, last_seq = $6, doc = $7, lat = $9, lon = $10, received_ms = $11,
-                    deadline_ms = $12, grid_id = $13, campaign_id = $14, reported_ms = $15
+                    deadline_ms = $12, grid_id = $13, campaign_id = $14, reported_ms = $15,
+                    search_terms = $16
              WHERE id = $8"
         };
         let received = case.server_received_at_ms.unwrap_or(server_time);
@@ -543,6 +578,7 @@ impl PushTx for PgPush<'_, '_> {
                 &case.grid_id,
                 &case.campaign_id,
                 &case.reported_at_ms,
+                &search_terms(case),
             ],
         )?;
         for p in event.op.body.photos() {
@@ -1065,19 +1101,34 @@ impl ServerStore for PostgresStore {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
+        // The index narrows to the cases holding every pair of the search
+        // (xuncha_core::search); the substring test confirms. A search it cannot answer (one
+        // character) scans.
+        let terms =
+            xuncha_core::search::match_query(text).map(|_| xuncha_core::search::term_list(text));
         self.with(|c| {
-            docs(
-                &c.query(
+            let rows = match &terms {
+                Some(t) => c.query(
                     "SELECT doc FROM cases
                      WHERE case_no = $1 OR id = $1
-                        OR (doc::jsonb ->> 'description') LIKE $2
-                        OR (doc::jsonb -> 'location' ->> 'address') LIKE $2
+                        OR (search_terms @> $4
+                            AND ((doc::jsonb ->> 'description') ILIKE $2
+                                 OR (doc::jsonb -> 'location' ->> 'address') ILIKE $2))
+                     ORDER BY (case_no = $1 OR id = $1) DESC NULLS LAST, received_ms DESC
+                     LIMIT $3",
+                    &[&text, &like, &(limit as i64), t],
+                ),
+                None => c.query(
+                    "SELECT doc FROM cases
+                     WHERE case_no = $1 OR id = $1
+                        OR (doc::jsonb ->> 'description') ILIKE $2
+                        OR (doc::jsonb -> 'location' ->> 'address') ILIKE $2
                      ORDER BY (case_no = $1 OR id = $1) DESC NULLS LAST, received_ms DESC
                      LIMIT $3",
                     &[&text, &like, &(limit as i64)],
-                )
-                .map_err(pg)?,
-            )
+                ),
+            };
+            docs(&rows.map_err(pg)?)
         })
     }
 

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/02_feed.sql"),
     include_str!("../../migrations/03_photo_owners.sql"),
     include_str!("../../migrations/04_board_columns.sql"),
+    include_str!("../../migrations/05_case_search.sql"),
 ];
 
 /// File name of the database inside the data folder.
@@ -78,6 +79,8 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "cache_size", -32_768)?;
     xuncha_core::store::plan_once(conn)?;
+    // Every connection that may write a case runs the search triggers.
+    xuncha_core::search::register(conn)?;
     Ok(())
 }
 
@@ -94,6 +97,8 @@ impl SqliteStore {
                 supported: MIGRATIONS.len() as i64,
             });
         }
+        // The search table's triggers and backfill call it.
+        xuncha_core::search::register(&conn)?;
         Migrations::new(MIGRATIONS.iter().map(|s| M::up(s)).collect()).to_latest(&mut conn)?;
         configure(&conn)?;
         conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
@@ -853,19 +858,39 @@ impl ServerStore for SqliteStore {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
+        // The index narrows to the candidates (xuncha_core::search); the substring test
+        // confirms. A search it cannot answer (one character) scans.
+        let terms = xuncha_core::search::match_query(text);
         self.with_reader(|conn| {
-            let mut st = conn.prepare_cached(
+            let sql = if terms.is_some() {
+                "SELECT doc FROM cases
+                 WHERE case_no = ?1 OR id = ?1
+                    OR (id IN (SELECT k.case_id FROM case_search s
+                               JOIN case_search_keys k ON k.key = s.rowid
+                               WHERE case_search MATCH ?4)
+                        AND (json_extract(doc, '$.description') LIKE ?2 ESCAPE '\\'
+                             OR json_extract(doc, '$.location.address') LIKE ?2 ESCAPE '\\'))
+                 ORDER BY (case_no = ?1 OR id = ?1) DESC, received_ms DESC LIMIT ?3"
+            } else {
                 "SELECT doc FROM cases
                  WHERE case_no = ?1 OR id = ?1
                     OR json_extract(doc, '$.description') LIKE ?2 ESCAPE '\\'
                     OR json_extract(doc, '$.location.address') LIKE ?2 ESCAPE '\\'
-                 ORDER BY (case_no = ?1 OR id = ?1) DESC, received_ms DESC LIMIT ?3",
-            )?;
-            let rows =
-                st.query_map(params![text, like, limit as i64], |r| r.get::<_, String>(0))?;
+                 ORDER BY (case_no = ?1 OR id = ?1) DESC, received_ms DESC LIMIT ?3"
+            };
+            let mut st = conn.prepare_cached(sql)?;
+            let doc = |r: &rusqlite::Row<'_>| r.get::<_, String>(0);
+            let rows: Vec<String> = match &terms {
+                Some(m) => st
+                    .query_map(params![text, like, limit as i64, m], doc)?
+                    .collect::<rusqlite::Result<_>>()?,
+                None => st
+                    .query_map(params![text, like, limit as i64], doc)?
+                    .collect::<rusqlite::Result<_>>()?,
+            };
             let mut out = Vec::new();
             for row in rows {
-                out.push(serde_json::from_str(&row?)?);
+                out.push(serde_json::from_str(&row)?);
             }
             Ok(out)
         })

@@ -1026,6 +1026,22 @@ fn search_finds_a_case_by_number_or_words_within_the_searchers_scope() {
     );
     let (_, page) = get(&unit2, &server, "/console/search?q=%E5%9E%83%E5%9C%BE");
     assert!(page.contains(&theirs.to_string()) && !page.contains(&mine.to_string()));
+    // Words inside Chinese text, through the index: a phrase matches only where it stands.
+    let search = |text: &str| {
+        let q: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
+        get(&sup, &server, &format!("/console/search?q={q}")).1
+    };
+    let page = search("公交站台");
+    assert!(page.contains(&theirs.to_string()) && !page.contains(&mine.to_string()));
+    let page = search("站台垃");
+    assert!(page.contains(&theirs.to_string()), "any substring");
+    let page = search("台公交");
+    assert!(
+        !page.contains(&theirs.to_string()),
+        "not the same pairs in another order"
+    );
+    let page = search("门口 100");
+    assert!(page.contains(&mine.to_string()) && !page.contains(&theirs.to_string()));
     // Nothing typed: an empty result, not every case.
     let (s, page) = get(&sup, &server, "/console/search?q=");
     assert_eq!(s, 200);

@@ -1,0 +1,42 @@
+-- Text search, as on the phone (core/src/search.rs): the pairs of neighbouring letters of each
+-- case's description and address in an FTS5 table kept by triggers calling xuncha_terms()
+-- (registered on every connection before migrating). FTS rows are keyed by our own integer.
+CREATE TABLE case_search_keys (
+    key     INTEGER PRIMARY KEY,
+    case_id TEXT NOT NULL UNIQUE
+) STRICT;
+CREATE VIRTUAL TABLE case_search USING fts5(
+    terms, content = '', contentless_delete = 1, tokenize = 'ascii'
+);
+
+INSERT INTO case_search_keys (case_id) SELECT id FROM cases;
+INSERT INTO case_search (rowid, terms)
+SELECT k.key, xuncha_terms(COALESCE(json_extract(c.doc, '$.description'), '') || ' ' ||
+                           COALESCE(json_extract(c.doc, '$.location.address'), ''))
+FROM cases c JOIN case_search_keys k ON k.case_id = c.id;
+
+CREATE TRIGGER case_search_insert AFTER INSERT ON cases BEGIN
+    INSERT INTO case_search_keys (case_id) VALUES (NEW.id);
+    INSERT INTO case_search (rowid, terms) VALUES (
+        (SELECT key FROM case_search_keys WHERE case_id = NEW.id),
+        xuncha_terms(COALESCE(json_extract(NEW.doc, '$.description'), '') || ' ' ||
+                     COALESCE(json_extract(NEW.doc, '$.location.address'), ''))
+    );
+END;
+
+CREATE TRIGGER case_search_update AFTER UPDATE OF doc ON cases
+WHEN json_extract(NEW.doc, '$.description') IS NOT json_extract(OLD.doc, '$.description')
+  OR json_extract(NEW.doc, '$.location.address') IS NOT json_extract(OLD.doc, '$.location.address')
+BEGIN
+    DELETE FROM case_search WHERE rowid = (SELECT key FROM case_search_keys WHERE case_id = NEW.id);
+    INSERT INTO case_search (rowid, terms) VALUES (
+        (SELECT key FROM case_search_keys WHERE case_id = NEW.id),
+        xuncha_terms(COALESCE(json_extract(NEW.doc, '$.description'), '') || ' ' ||
+                     COALESCE(json_extract(NEW.doc, '$.location.address'), ''))
+    );
+END;
+
+CREATE TRIGGER case_search_delete AFTER DELETE ON cases BEGIN
+    DELETE FROM case_search WHERE rowid = (SELECT key FROM case_search_keys WHERE case_id = OLD.id);
+    DELETE FROM case_search_keys WHERE case_id = OLD.id;
+END;
