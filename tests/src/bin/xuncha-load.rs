@@ -5,7 +5,12 @@
 //! server exactly once or in its phone's rejection inbox. Exits non-zero on any failed sync, lost
 //! or duplicated operation.
 //!
-//! cargo run --release -p xuncha-tests --bin xuncha-load -- --server URL --devices 300 --seconds 60
+//! With `--server-pid`, it measures the server process, not itself: CPU time per sync and peak
+//! resident memory from `/proc/PID` (the phones share the machine, so the driver's own time says
+//! little about the server).
+//!
+//! cargo run --release -p xuncha-tests --bin xuncha-load -- --server URL --devices 1000 \
+//!     --seconds 60 --pause-ms 0-10000 --server-pid PID
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,12 +36,59 @@ struct Args {
     /// How long they work (seconds).
     #[arg(long, default_value_t = 60)]
     seconds: u64,
-    /// Longest pause between two rounds of a phone (ms).
-    #[arg(long, default_value_t = 1000)]
-    think_ms: u64,
+    /// Pause before each round of a phone, drawn uniformly from this range (ms): `0-10000`, or
+    /// one number for a fixed pause.
+    #[arg(long, default_value = "0-1000", value_parser = pause_range)]
+    pause_ms: (u64, u64),
+    /// The server's process id, to read its CPU time and memory from `/proc`.
+    #[arg(long)]
+    server_pid: Option<u32>,
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+}
+
+/// `MIN-MAX` or `N` milliseconds.
+fn pause_range(s: &str) -> Result<(u64, u64), String> {
+    let parse = |v: &str| v.trim().parse::<u64>().map_err(|e| format!("'{v}': {e}"));
+    let (lo, hi) = match s.split_once('-') {
+        Some((a, b)) => (parse(a)?, parse(b)?),
+        None => (parse(s)?, parse(s)?),
+    };
+    if lo > hi {
+        return Err(format!("{lo} is more than {hi}"));
+    }
+    Ok((lo, hi))
+}
+
+/// What `/proc` says of the server: CPU time (user + system, all threads) and resident memory.
+#[derive(Debug, Clone, Copy, Default)]
+struct ServerSample {
+    cpu_ms: f64,
+    rss_kb: u64,
+}
+
+/// Clock ticks per second of `/proc/PID/stat` (USER_HZ, 100 on every Linux ABI this runs on).
+const USER_HZ: f64 = 100.0;
+
+fn server_sample(pid: u32) -> Option<ServerSample> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss_kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Some(ServerSample {
+        cpu_ms: ticks * 1000.0 / USER_HZ,
+        rss_kb,
+    })
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -206,8 +258,28 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
     let made: Mutex<HashMap<usize, HashSet<Uuid>>> = Mutex::new(HashMap::new());
     let start = Barrier::new(n);
     let deadline = Duration::from_secs(args.seconds);
+    let server_before = args.server_pid.and_then(server_sample);
+    let peak_rss_kb = AtomicU64::new(server_before.map(|s| s.rss_kb).unwrap_or(0));
+    let finished = AtomicBool::new(false);
+    let running = AtomicU64::new(n as u64);
     let began = Instant::now();
     std::thread::scope(|s| {
+        if let Some(pid) = args.server_pid {
+            let (peak, finished) = (&peak_rss_kb, &finished);
+            s.spawn(move || {
+                // Until the phones are done (or long after they should be).
+                while !finished.load(Ordering::Relaxed)
+                    && began.elapsed() < deadline + Duration::from_secs(600)
+                {
+                    if let Some(now) = server_sample(pid) {
+                        peak.fetch_max(now.rss_kb, Ordering::Relaxed);
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            });
+        }
+        let running = &running;
+        let finished = &finished;
         for (i, store) in stores.iter().enumerate() {
             let (latencies, failures, made, start) = (&latencies, &failures, &made, &start);
             let mut rng = Rng::new(args.seed.wrapping_mul(1000).wrapping_add(i as u64 + 1));
@@ -217,7 +289,8 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
                 let mut mine = HashSet::new();
                 let mut local = Vec::new();
                 while t0.elapsed() < deadline {
-                    std::thread::sleep(Duration::from_millis(rng.range(0, args.think_ms + 1)));
+                    let (lo, hi) = args.pause_ms;
+                    std::thread::sleep(Duration::from_millis(rng.range(lo, hi + 1)));
                     if let Err(e) = work(person(i).0, store, &mut rng) {
                         eprintln!("phone {i}: local action failed: {e:?}");
                         failures.fetch_add(1, Ordering::Relaxed);
@@ -241,10 +314,14 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
                 made.lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(i, mine);
+                if running.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    finished.store(true, Ordering::Relaxed);
+                }
             });
         }
     });
     let elapsed = began.elapsed();
+    let server_after = args.server_pid.and_then(server_sample);
 
     // Everyone syncs once more, then a fresh supervisor phone audits the whole feed.
     for store in &stores {
@@ -305,11 +382,27 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
         ops as f64 / secs
     );
     println!(
-        "sync latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "sync latency: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         percentile(&lat, 0.50),
+        percentile(&lat, 0.95),
         percentile(&lat, 0.99),
         lat.last().copied().unwrap_or(0.0)
     );
     println!("lost: {lost} duplicated: {duplicated}");
+    match (server_before, server_after) {
+        (Some(b), Some(a)) => {
+            let cpu = a.cpu_ms - b.cpu_ms;
+            println!(
+                "server: {cpu:.0} ms CPU in {secs:.1} s ({:.0}% of one core), {:.2} ms CPU per sync, \
+                 peak RSS {:.0} MB (now {:.0} MB)",
+                cpu / (secs * 10.0),
+                cpu / lat.len().max(1) as f64,
+                peak_rss_kb.load(Ordering::Relaxed) as f64 / 1024.0,
+                a.rss_kb as f64 / 1024.0
+            );
+        }
+        _ if args.server_pid.is_some() => println!("server: /proc of the given pid not readable"),
+        _ => println!("server: not measured (give --server-pid)"),
+    }
     Ok(failed == 0 && lost == 0 && duplicated == 0)
 }
