@@ -4,6 +4,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod city_year;
+
 use uuid::Uuid;
 use xuncha_core::model::{ActionInput, Case};
 use xuncha_core::store::PhotoInput;

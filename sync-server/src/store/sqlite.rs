@@ -102,6 +102,8 @@ impl SqliteStore {
         Migrations::new(MIGRATIONS.iter().map(|s| M::up(s)).collect()).to_latest(&mut conn)?;
         configure(&conn)?;
         conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+        // Once checkpointed and restarted, the WAL file shrinks back to this.
+        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         let (version, data) = read_reference(&conn)?;
         let (checkpoints, nudges) = std::sync::mpsc::sync_channel(1);
         let at = path.clone();

@@ -1,7 +1,9 @@
 //! Xuncha benchmarks. Prints one figure per line as `name: value unit`, with ratios against a
 //! baseline measured in the same run. Lines starting with `#` are context, not figures.
 //!
-//! Usage: xuncha-bench [core] [sync] [mobile] [console] [photos]   (XUNCHA_BENCH_QUICK=1 stops `core` after the report figures)
+//! Usage: xuncha-bench [core] [sync] [mobile] [console [--cases N]] [photos]
+//!   (XUNCHA_BENCH_QUICK=1 stops `core` after the report figures; `console --cases 1000000`
+//!   builds a campaign year of that many cases first)
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +13,18 @@ use xuncha_core::{OpBody, Session, Status, Store};
 use xuncha_tests::{Rng, TAXONOMY, demo_city, jpeg_bytes, random_location};
 
 fn main() {
-    let which: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut console_cases = None;
+    if let Some(i) = args.iter().position(|a| a == "--cases") {
+        let n = args.get(i + 1).and_then(|v| v.parse::<usize>().ok());
+        let Some(n) = n.filter(|n| *n >= 1_000) else {
+            eprintln!("--cases wants a number of cases, at least 1000");
+            std::process::exit(2);
+        };
+        console_cases = Some(n);
+        args.drain(i..i + 2);
+    }
+    let which = args;
     let which = if which.is_empty() {
         vec!["core".to_string()]
     } else {
@@ -22,7 +35,10 @@ fn main() {
             "core" => core(),
             "sync" => sync(),
             "mobile" => mobile(),
-            "console" => console(),
+            "console" => match console_cases {
+                Some(n) => console_year(n),
+                None => console(),
+            },
             "photos" => photos(),
             other => {
                 eprintln!(
@@ -657,46 +673,8 @@ fn console() -> xuncha_core::Result<()> {
     let case = submitted[0].id;
     println!("# {n} cases, {} dispatched", submitted.len());
 
-    let http = |e: reqwest::Error| xuncha_core::Error::Network(e.to_string());
-    let browser = reqwest::blocking::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(http)?;
-    let login = browser
-        .get(format!("{}/console/login", server.url))
-        .send()
-        .and_then(|r| r.text())
-        .map_err(http)?;
-    let csrf = login
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap_or_default()
-        .to_string();
-    browser
-        .post(format!("{}/console/login", server.url))
-        .form(&[
-            ("user", "supervisor1"),
-            ("password", "demo"),
-            ("csrf", &csrf),
-        ])
-        .send()
-        .map_err(http)?;
-    let page = |path: String| {
-        let browser = &browser;
-        let url = format!("{}{path}", server.url);
-        move || -> xuncha_core::Result<usize> {
-            let r = browser.get(&url).send().map_err(http)?;
-            if !r.status().is_success() {
-                return Err(xuncha_core::Error::Network(format!(
-                    "{url}: {}",
-                    r.status()
-                )));
-            }
-            Ok(r.bytes().map_err(http)?.len())
-        }
-    };
+    let browser = console_browser(&server.url)?;
+    let page = |path: String| get_page(&browser, format!("{}{path}", server.url));
     let (base, _) = latency(50, page("/healthz".into()))?;
     figure("console_baseline_healthz_p50", base, "ms");
     for (name, path, runs) in [
@@ -717,6 +695,164 @@ fn console() -> xuncha_core::Result<()> {
     }
     drop(server);
     Ok(())
+}
+
+fn http(e: reqwest::Error) -> xuncha_core::Error {
+    xuncha_core::Error::Network(e.to_string())
+}
+
+/// A browser signed in to the console as supervisor1.
+fn console_browser(url: &str) -> xuncha_core::Result<reqwest::blocking::Client> {
+    let browser = reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(600))
+        .build()
+        .map_err(http)?;
+    let login = browser
+        .get(format!("{url}/console/login"))
+        .send()
+        .and_then(|r| r.text())
+        .map_err(http)?;
+    let csrf = login
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_default()
+        .to_string();
+    browser
+        .post(format!("{url}/console/login"))
+        .form(&[
+            ("user", "supervisor1"),
+            ("password", "demo"),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .map_err(http)?;
+    Ok(browser)
+}
+
+/// A request for `url` that fails on any status but success; the body's length.
+fn get_page(
+    browser: &reqwest::blocking::Client,
+    url: String,
+) -> impl FnMut() -> xuncha_core::Result<usize> + '_ {
+    move || {
+        let r = browser.get(&url).send().map_err(http)?;
+        if !r.status().is_success() {
+            return Err(xuncha_core::Error::Network(format!(
+                "{url}: {}",
+                r.status()
+            )));
+        }
+        Ok(r.bytes().map_err(http)?.len())
+    }
+}
+
+/// The console at city scale: a campaign year of `n` cases pushed through the store's writer
+/// ([`xuncha_tests::city_year`]), then p50 and p95 of every page and export, against
+/// `/healthz` measured in the same run.
+fn console_year(n: usize) -> xuncha_core::Result<()> {
+    let tmp = tempfile::TempDir::new()?;
+    let state = demo_state(tmp.path())?;
+    let now = state.now_ms();
+    println!(
+        "# xuncha-bench console: a year of {n} cases (server on {})",
+        tmp.path().display()
+    );
+    let t = Instant::now();
+    let mut last = Instant::now();
+    xuncha_tests::city_year::build_year(&state, n, now, 11, &mut |done| {
+        if last.elapsed() > Duration::from_secs(10) || done == n {
+            last = Instant::now();
+            eprintln!(
+                "# built {done}/{n} cases in {:.0} s",
+                t.elapsed().as_secs_f64()
+            );
+        }
+    })?;
+    let stats = state.store.stats()?;
+    println!(
+        "# built {} cases and {} events in {:.1} s ({:.0} events/s through the writer); database {:.0} MB",
+        stats.cases,
+        stats.events,
+        t.elapsed().as_secs_f64(),
+        stats.events as f64 / t.elapsed().as_secs_f64(),
+        state.store.database_bytes()? as f64 / 1e6
+    );
+    let size = |name: &str| {
+        std::fs::metadata(tmp.path().join("server").join(name))
+            .map(|m| m.len() as f64 / 1e6)
+            .unwrap_or(0.0)
+    };
+    println!(
+        "# of which the SQLite file {:.0} MB and its WAL {:.0} MB",
+        size(xuncha_server::store::sqlite::DB_FILE),
+        size(&format!("{}-wal", xuncha_server::store::sqlite::DB_FILE))
+    );
+    let case = state
+        .store
+        .cases(&[Status::Dispatched], None, 1)?
+        .first()
+        .map(|c| c.id)
+        .unwrap_or_default();
+    let server = xuncha_server::RunningServer::start(state)?;
+    let browser = console_browser(&server.url)?;
+    let page = |path: &str| get_page(&browser, format!("{}{path}", server.url));
+    let (base, _) = latency(50, page("/healthz"))?;
+    figure("console_baseline_healthz_p50", base, "ms");
+    let search: String = form_urlencoded_component("公交站台");
+    let mut pages: Vec<(&str, String, usize)> = vec![
+        ("console_queue", "/console".into(), 10),
+        ("console_case_page", format!("/console/cases/{case}"), 10),
+        ("console_boards", "/console/boards".into(), 10),
+        (
+            "console_boards_overdue_page_100",
+            "/console/boards?board=overdue&page=100".into(),
+            10,
+        ),
+        ("console_boards_unit", "/console/boards?unit=u1".into(), 10),
+        (
+            "console_search_word",
+            format!("/console/search?q={search}"),
+            10,
+        ),
+        (
+            "console_export_csv_unit_category",
+            "/console/export.csv?unit=u2&category=0101".into(),
+            5,
+        ),
+    ];
+    if n <= 200_000 {
+        pages.push(("console_ranking", "/console/ranking".into(), 3));
+        pages.push(("console_bulletin_xlsx", "/console/bulletin.xlsx".into(), 3));
+    } else {
+        println!(
+            "# console_ranking and console_bulletin_xlsx skipped above 200,000 cases: they still \
+             read every case and timeline (issue 13, not done yet)"
+        );
+    }
+    for (name, path, runs) in pages {
+        let (p50, p95) = latency(runs, page(&path))?;
+        figure(&format!("{name}_p50"), p50, "ms");
+        figure(&format!("{name}_p95"), p95, "ms");
+        figure(&format!("{name}_vs_healthz"), p50 / base, "ratio");
+    }
+    println!("# target: every console page <= 200 ms p50 at 1,000,000 cases");
+    drop(server);
+    Ok(())
+}
+
+/// `text` percent-encoded for a query string.
+fn form_urlencoded_component(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Run `f` `n` times after a warm-up; p50 and p95 in milliseconds.
