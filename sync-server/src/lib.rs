@@ -86,6 +86,7 @@ impl RunningServer {
         let thread = std::thread::spawn(move || {
             let rt = match tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
+                .max_blocking_threads(state.config.storage_threads.max(2))
                 .enable_all()
                 .build()
             {

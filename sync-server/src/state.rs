@@ -36,6 +36,8 @@ pub struct Config {
     /// Thumbnails decoded at once (each may take up to
     /// [`DECODE_MAX_BYTES`](crate::handlers::thumbnails::DECODE_MAX_BYTES) of memory).
     pub thumbnail_decodes: usize,
+    /// Threads for blocking storage work (tokio's blocking pool).
+    pub storage_threads: usize,
     /// A photo named by an operation whose bytes have not come after this long is listed for
     /// supervisors (`/console/photos/waiting`).
     pub photo_arrival_grace_ms: i64,
@@ -89,6 +91,7 @@ impl Default for Config {
             behind_tls: false,
             upload_idle_timeout: std::time::Duration::from_secs(30),
             thumbnail_decodes: 2,
+            storage_threads: 16,
             photo_arrival_grace_ms: 24 * 3_600_000,
             storage: crate::housekeeping::StorageLimits::default(),
             photos: crate::blobs::PhotoLocation::DataFolder,

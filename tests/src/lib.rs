@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod city_year;
+pub mod light_phone;
 
 use uuid::Uuid;
 use xuncha_core::model::{ActionInput, Case};

@@ -40,6 +40,12 @@ struct Args {
     /// one number for a fixed pause.
     #[arg(long, default_value = "0-1000", value_parser = pause_range)]
     pause_ms: (u64, u64),
+    /// Light phones: the same sync requests without a database on the phone
+    /// (`xuncha_tests::light_phone`), so a thousand fit beside the server on a small machine;
+    /// photos by reference. Without it every phone is a real device store (the honest
+    /// end-to-end figure, but the phones then compete with the server for the CPU).
+    #[arg(long)]
+    light: bool,
     /// The server's process id, to read its CPU time and memory from `/proc`.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -89,6 +95,217 @@ fn server_sample(pid: u32) -> Option<ServerSample> {
         cpu_ms: ticks * 1000.0 / USER_HZ,
         rss_kb,
     })
+}
+
+/// The server's CPU time per sync and its memory over the run.
+fn print_server(
+    pid: Option<u32>,
+    before: Option<ServerSample>,
+    after: Option<ServerSample>,
+    peak_rss_kb: u64,
+    secs: f64,
+    syncs: usize,
+) {
+    match (before, after) {
+        (Some(b), Some(a)) => {
+            let cpu = a.cpu_ms - b.cpu_ms;
+            println!(
+                "server: {cpu:.0} ms CPU in {secs:.1} s ({:.0}% of one core), {:.2} ms CPU per sync, \
+                 peak RSS {:.0} MB (now {:.0} MB)",
+                cpu / (secs * 10.0),
+                cpu / syncs.max(1) as f64,
+                peak_rss_kb as f64 / 1024.0,
+                a.rss_kb as f64 / 1024.0
+            );
+        }
+        _ if pid.is_some() => println!("server: /proc of the given pid not readable"),
+        _ => println!("server: not measured (give --server-pid)"),
+    }
+}
+
+/// Sample the server's resident memory every 100 ms into `peak` until `finished`.
+fn watch_rss(pid: u32, peak: &AtomicU64, finished: &AtomicBool, give_up: Instant) {
+    while !finished.load(Ordering::Relaxed) && Instant::now() < give_up {
+        if let Some(now) = server_sample(pid) {
+            peak.fetch_max(now.rss_kb, Ordering::Relaxed);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The load with light phones ([`xuncha_tests::light_phone`]): each works, pushes and pulls
+/// after a pause; every operation it made must come back answered (accepted once, on the
+/// server, or refused) — a failed sync keeps its operations for the next round, as a phone's
+/// outbox does.
+fn run_light(args: &Args) -> xuncha_core::Result<bool> {
+    use xuncha_tests::light_phone::LightPhone;
+    let n = args.devices.max(1);
+    let t = Instant::now();
+    let http = LightPhone::client()?;
+    let http = &http;
+    let phones: Vec<Mutex<LightPhone>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|k| {
+                s.spawn(move || {
+                    (0..n)
+                        .filter(|i| i % 8 == k)
+                        .map(|i| {
+                            LightPhone::sign_in(
+                                http,
+                                &args.server,
+                                person(i).1,
+                                &format!("light {i}"),
+                            )
+                            .map(|p| (i, p))
+                        })
+                        .collect::<xuncha_core::Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.join().map_err(|_| xuncha_core::Error::Cancelled)??);
+        }
+        all.sort_by_key(|(i, _)| *i);
+        Ok::<_, xuncha_core::Error>(all.into_iter().map(|(_, p)| Mutex::new(p)).collect())
+    })?;
+    println!(
+        "signed in {n} light phones in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    for p in &phones {
+        p.lock().unwrap_or_else(|e| e.into_inner()).sync(&[])?;
+    }
+    let latencies = Mutex::new(Vec::<f64>::new());
+    let failures = AtomicU64::new(0);
+    let answered: Mutex<HashMap<Uuid, bool>> = Mutex::new(HashMap::new());
+    let unanswered = AtomicU64::new(0);
+    let deadline = Duration::from_secs(args.seconds);
+    let server_before = args.server_pid.and_then(server_sample);
+    let peak_rss_kb = AtomicU64::new(server_before.map(|s| s.rss_kb).unwrap_or(0));
+    let finished = AtomicBool::new(false);
+    let running = AtomicU64::new(n as u64);
+    let began = Instant::now();
+    std::thread::scope(|s| {
+        if let Some(pid) = args.server_pid {
+            let (peak, finished) = (&peak_rss_kb, &finished);
+            s.spawn(move || watch_rss(pid, peak, finished, began + deadline * 3));
+        }
+        for (i, phone) in phones.iter().enumerate() {
+            let (latencies, failures, answered, unanswered, running, finished) = (
+                &latencies,
+                &failures,
+                &answered,
+                &unanswered,
+                &running,
+                &finished,
+            );
+            let mut rng = Rng::new(args.seed.wrapping_mul(1000).wrapping_add(i as u64 + 1));
+            std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn_scoped(s, move || {
+                    let mut phone = phone.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut outbox = Vec::new();
+                    let mut local = Vec::new();
+                    let mut mine = HashMap::new();
+                    while began.elapsed() < deadline {
+                        let (lo, hi) = args.pause_ms;
+                        std::thread::sleep(Duration::from_millis(rng.range(lo, hi + 1)));
+                        outbox.extend(phone.work(&mut rng));
+                        let t = Instant::now();
+                        match phone.sync(&outbox) {
+                            Ok(done) => {
+                                local.push(t.elapsed().as_secs_f64() * 1000.0);
+                                mine.extend(done.accepted.into_iter().map(|id| (id, true)));
+                                mine.extend(done.refused.into_iter().map(|id| (id, false)));
+                                outbox.clear();
+                            }
+                            Err(e) => {
+                                eprintln!("phone {i}: sync failed: {e}");
+                                failures.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                    // A last sync delivers what is left.
+                    match phone.sync(&outbox) {
+                        Ok(done) => {
+                            mine.extend(done.accepted.into_iter().map(|id| (id, true)));
+                            mine.extend(done.refused.into_iter().map(|id| (id, false)));
+                        }
+                        Err(_) => {
+                            unanswered.fetch_add(outbox.len() as u64, Ordering::Relaxed);
+                        }
+                    }
+                    latencies
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend(local);
+                    answered
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend(mine);
+                    if running.fetch_sub(1, Ordering::SeqCst) == 1 {
+                        finished.store(true, Ordering::Relaxed);
+                    }
+                })
+                .map(|_| ())
+                .unwrap_or_else(|e| {
+                    eprintln!("phone {i}: no thread: {e}");
+                    failures.fetch_add(1, Ordering::Relaxed);
+                    running.fetch_sub(1, Ordering::SeqCst);
+                });
+        }
+    });
+    let elapsed = began.elapsed();
+    let server_after = args.server_pid.and_then(server_sample);
+    // Audit: a fresh supervisor pulls the whole feed and counts each operation's events.
+    let mut auditor = LightPhone::sign_in(http, &args.server, "supervisor1", "light auditor")?;
+    let on_server = auditor.feed_op_counts()?;
+    let answered = answered.into_inner().unwrap_or_else(|e| e.into_inner());
+    let (mut accepted, mut refused, mut lost, mut duplicated) = (0, 0, 0, 0);
+    for (op, ok) in &answered {
+        match (on_server.get(op).copied().unwrap_or(0), ok) {
+            (1, true) => accepted += 1,
+            (0, false) => refused += 1,
+            (0, true) => lost += 1,
+            _ => duplicated += 1,
+        }
+    }
+    lost += unanswered.load(Ordering::Relaxed);
+    let mut lat = latencies.into_inner().unwrap_or_else(|e| e.into_inner());
+    lat.sort_by(f64::total_cmp);
+    let failed = failures.load(Ordering::Relaxed);
+    let secs = elapsed.as_secs_f64();
+    println!(
+        "light phones: {n}, worked for {secs:.1} s, pause {:?} ms",
+        args.pause_ms
+    );
+    println!(
+        "syncs: {} ({:.1}/s), failed syncs: {failed}",
+        lat.len(),
+        lat.len() as f64 / secs
+    );
+    println!(
+        "ops: {} accepted: {accepted} refused: {refused}",
+        answered.len()
+    );
+    println!(
+        "sync latency: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.95),
+        percentile(&lat, 0.99),
+        lat.last().copied().unwrap_or(0.0)
+    );
+    println!("lost: {lost} duplicated: {duplicated}");
+    print_server(
+        args.server_pid,
+        server_before,
+        server_after,
+        peak_rss_kb.load(Ordering::Relaxed),
+        secs,
+        lat.len(),
+    );
+    Ok(failed == 0 && lost == 0 && duplicated == 0)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -202,7 +419,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn main() {
     let args = Args::parse();
-    match run(&args) {
+    let outcome = if args.light {
+        run_light(&args)
+    } else {
+        run(&args)
+    };
+    match outcome {
         Ok(true) => {}
         Ok(false) => std::process::exit(1),
         Err(e) => {
@@ -266,17 +488,7 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
     std::thread::scope(|s| {
         if let Some(pid) = args.server_pid {
             let (peak, finished) = (&peak_rss_kb, &finished);
-            s.spawn(move || {
-                // Until the phones are done (or long after they should be).
-                while !finished.load(Ordering::Relaxed)
-                    && began.elapsed() < deadline + Duration::from_secs(600)
-                {
-                    if let Some(now) = server_sample(pid) {
-                        peak.fetch_max(now.rss_kb, Ordering::Relaxed);
-                    }
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            });
+            s.spawn(move || watch_rss(pid, peak, finished, began + deadline * 3));
         }
         let running = &running;
         let finished = &finished;
@@ -389,20 +601,13 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
         lat.last().copied().unwrap_or(0.0)
     );
     println!("lost: {lost} duplicated: {duplicated}");
-    match (server_before, server_after) {
-        (Some(b), Some(a)) => {
-            let cpu = a.cpu_ms - b.cpu_ms;
-            println!(
-                "server: {cpu:.0} ms CPU in {secs:.1} s ({:.0}% of one core), {:.2} ms CPU per sync, \
-                 peak RSS {:.0} MB (now {:.0} MB)",
-                cpu / (secs * 10.0),
-                cpu / lat.len().max(1) as f64,
-                peak_rss_kb.load(Ordering::Relaxed) as f64 / 1024.0,
-                a.rss_kb as f64 / 1024.0
-            );
-        }
-        _ if args.server_pid.is_some() => println!("server: /proc of the given pid not readable"),
-        _ => println!("server: not measured (give --server-pid)"),
-    }
+    print_server(
+        args.server_pid,
+        server_before,
+        server_after,
+        peak_rss_kb.load(Ordering::Relaxed),
+        secs,
+        lat.len(),
+    );
     Ok(failed == 0 && lost == 0 && duplicated == 0)
 }
