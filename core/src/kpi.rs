@@ -95,11 +95,81 @@ fn at(e: &Event) -> i64 {
     e.server_time_ms.unwrap_or(e.op.device_time_ms)
 }
 
+/// The actions the unit figures are made of.
+pub const KPI_ACTIONS: [Action; 3] = [Action::Dispatch, Action::Rectify, Action::VerifyFail];
+
+/// One of a case's [`KPI_ACTIONS`] and when it took effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// Dispatch, rectify or verify_fail.
+    pub action: Action,
+    /// When it took effect (server receipt).
+    pub at_ms: i64,
+}
+
+/// What the unit figures need of one case: its state now, and its dispatches, rectifications
+/// and failed checks in feed order. A store may read these from columns and one scan of the
+/// feed, instead of every case and timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFacts {
+    /// Responsible unit.
+    pub unit_id: Option<String>,
+    /// Status now.
+    pub status: Status,
+    /// Deadline now.
+    pub deadline_ms: Option<i64>,
+    /// Extensions granted.
+    pub extension_count: u32,
+    /// The case's [`KPI_ACTIONS`], in feed order.
+    pub steps: Vec<Step>,
+}
+
+impl CaseFacts {
+    /// The facts of a case with its timeline in feed order.
+    pub fn of(case: &Case, timeline: &[Event]) -> CaseFacts {
+        CaseFacts {
+            unit_id: case.unit_id.clone(),
+            status: case.status,
+            deadline_ms: case.deadline_ms,
+            extension_count: case.extension_count,
+            steps: timeline
+                .iter()
+                .filter(|e| KPI_ACTIONS.contains(&e.op.body.action()))
+                .map(|e| Step {
+                    action: e.op.body.action(),
+                    at_ms: at(e),
+                })
+                .collect(),
+        }
+    }
+
+    /// True if the case counts in `[from_ms, to_ms)`: it has a unit and its deadline or one of
+    /// its steps falls in the period. Any other case adds nothing but its unit's (empty) row.
+    pub fn counts_in(&self, from_ms: i64, to_ms: i64) -> bool {
+        let in_period = |t: i64| t >= from_ms && t < to_ms;
+        self.unit_id.is_some()
+            && (self.deadline_ms.is_some_and(in_period)
+                || self.steps.iter().any(|s| in_period(s.at_ms)))
+    }
+}
+
 /// Figures per unit for `[from_ms, to_ms)`, ranked (best first). `units` lists units to show
 /// even without cases; `cases` pairs each case with its timeline in feed order.
 pub fn rank_units(
     units: &[String],
     cases: &[(Case, Vec<Event>)],
+    from_ms: i64,
+    to_ms: i64,
+    weights: &Weights,
+) -> Vec<UnitScore> {
+    let facts: Vec<CaseFacts> = cases.iter().map(|(c, t)| CaseFacts::of(c, t)).collect();
+    rank_facts(units, &facts, from_ms, to_ms, weights)
+}
+
+/// [`rank_units`] from the cases' facts.
+pub fn rank_facts(
+    units: &[String],
+    cases: &[CaseFacts],
     from_ms: i64,
     to_ms: i64,
     weights: &Weights,
@@ -118,31 +188,38 @@ pub fn rank_units(
         })
         .collect();
     let mut hours: BTreeMap<String, (f64, u32)> = BTreeMap::new();
-    for (case, timeline) in cases {
+    for case in cases {
         let Some(unit) = &case.unit_id else { continue };
         let s = by_unit.entry(unit.clone()).or_insert_with(|| UnitScore {
             unit_id: unit.clone(),
             ..UnitScore::default()
         });
-        let last = |a: Action| timeline.iter().rev().find(|e| e.op.body.action() == a);
-        let fails = timeline
+        let last = |a: Action| {
+            case.steps
+                .iter()
+                .rev()
+                .find(|e| e.action == a)
+                .map(|e| e.at_ms)
+        };
+        let fails = case
+            .steps
             .iter()
-            .filter(|e| e.op.body.action() == Action::VerifyFail)
+            .filter(|e| e.action == Action::VerifyFail)
             .count() as u32;
         let dispatch = last(Action::Dispatch);
         let rectify = last(Action::Rectify);
-        if dispatch.is_some_and(|d| in_period(at(d))) {
+        if dispatch.is_some_and(in_period) {
             s.dispatched += 1;
             if case.extension_count > 0 {
                 s.extended += 1;
             }
         }
         if let (Some(d), Some(r)) = (dispatch, rectify)
-            && at(r) >= at(d)
-            && in_period(at(r))
+            && r >= d
+            && in_period(r)
         {
             let h = hours.entry(unit.clone()).or_default();
-            h.0 += (at(r) - at(d)) as f64 / 3_600_000.0;
+            h.0 += (r - d) as f64 / 3_600_000.0;
             h.1 += 1;
         }
         if let Some(deadline) = case.deadline_ms
@@ -152,7 +229,7 @@ pub fn rank_units(
             match case.status {
                 Status::Closed => {
                     s.closed += 1;
-                    if rectify.is_some_and(|r| at(r) <= deadline) {
+                    if rectify.is_some_and(|r| r <= deadline) {
                         s.closed_on_time += 1;
                     }
                     if fails > 0 {
@@ -164,9 +241,10 @@ pub fn rank_units(
             }
         }
         // Deductions count the failed checks made in the period.
-        let fails_in_period = timeline
+        let fails_in_period = case
+            .steps
             .iter()
-            .filter(|e| e.op.body.action() == Action::VerifyFail && in_period(at(e)))
+            .filter(|e| e.action == Action::VerifyFail && in_period(e.at_ms))
             .count() as f64;
         s.deductions += fails_in_period * weights.per_send_back;
         if fails >= 3 && fails_in_period > 0.0 {
@@ -204,16 +282,40 @@ pub struct DayFlow {
     pub overdue: u32,
 }
 
-/// The status of a case after the events that took effect before `end_ms`, by the transition
-/// table; `None` if it did not exist yet.
-fn status_at(timeline: &[Event], end_ms: i64) -> Option<Status> {
-    let mut status = None;
-    for e in timeline.iter().filter(|e| at(e) < end_ms) {
-        if let Some(t) = crate::workflow::find(status, e.op.body.action(), e.op.actor.role) {
-            status = Some(t.target(status));
+/// What the daily charts need of one case: when it arrived, its deadline, and each of its
+/// events as (when it took effect, action, status after it), in feed order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayFacts {
+    /// Server receipt of the report (device time when not yet received).
+    pub received_ms: i64,
+    /// Deadline now.
+    pub deadline_ms: Option<i64>,
+    /// Every event: when, what, and the status it left the case in.
+    pub events: Vec<(i64, Action, Status)>,
+}
+
+impl DayFacts {
+    /// The facts of a case with its timeline in feed order.
+    pub fn of(case: &Case, timeline: &[Event]) -> DayFacts {
+        DayFacts {
+            received_ms: case.server_received_at_ms.unwrap_or(case.reported_at_ms),
+            deadline_ms: case.deadline_ms,
+            events: timeline
+                .iter()
+                .map(|e| (at(e), e.op.body.action(), e.to_status))
+                .collect(),
         }
     }
-    status
+
+    /// The status after the events that took effect before `end_ms`; `None` if the case did
+    /// not exist yet.
+    fn status_at(&self, end_ms: i64) -> Option<Status> {
+        self.events
+            .iter()
+            .rev()
+            .find(|(t, ..)| *t < end_ms)
+            .map(|(_, _, s)| *s)
+    }
 }
 
 /// New, closed and overdue cases for each of `days` days starting at `from_ms` (each
@@ -221,6 +323,31 @@ fn status_at(timeline: &[Event], end_ms: i64) -> Option<Status> {
 /// overdue in the future.
 pub fn daily_flow(
     cases: &[(Case, Vec<Event>)],
+    from_ms: i64,
+    days: usize,
+    day_ms: i64,
+    now_ms: i64,
+) -> Vec<DayFlow> {
+    let facts: Vec<DayFacts> = cases.iter().map(|(c, t)| DayFacts::of(c, t)).collect();
+    daily_flow_facts(&facts, from_ms, days, day_ms, now_ms)
+}
+
+/// True if a case can count on some day of `[from_ms, to_ms)`: reported, closed or overdue
+/// then. A store loads only these: it arrived in the window, or it has a deadline before the
+/// window's end and was not finished with before the window began (it is still with its unit,
+/// or something happened to it since).
+pub fn counts_in_days(f: &DayFacts, from_ms: i64, to_ms: i64) -> bool {
+    (f.received_ms >= from_ms && f.received_ms < to_ms)
+        || f.events.iter().any(|(t, ..)| *t >= from_ms && *t < to_ms)
+        || (f.deadline_ms.is_some_and(|d| d < to_ms)
+            && f.events
+                .last()
+                .is_some_and(|(_, _, s)| s.deadline_running()))
+}
+
+/// [`daily_flow`] from the cases' facts.
+pub fn daily_flow_facts(
+    cases: &[DayFacts],
     from_ms: i64,
     days: usize,
     day_ms: i64,
@@ -236,13 +363,13 @@ pub fn daily_flow(
         (t >= from_ms && t < from_ms + days as i64 * day_ms)
             .then(|| ((t - from_ms) / day_ms) as usize)
     };
-    for (case, timeline) in cases {
-        if let Some(d) = day_of(case.server_received_at_ms.unwrap_or(case.reported_at_ms)) {
+    for case in cases {
+        if let Some(d) = day_of(case.received_ms) {
             out[d].new += 1;
         }
-        for e in timeline {
-            if e.op.body.action() == Action::VerifyPass
-                && let Some(d) = day_of(at(e))
+        for (t, action, _) in &case.events {
+            if *action == Action::VerifyPass
+                && let Some(d) = day_of(*t)
             {
                 out[d].closed += 1;
             }
@@ -254,7 +381,7 @@ pub fn daily_flow(
             let end = (day.day_start_ms + day_ms).min(now_ms);
             if end > day.day_start_ms
                 && deadline < end
-                && status_at(timeline, end).is_some_and(Status::deadline_running)
+                && case.status_at(end).is_some_and(Status::deadline_running)
             {
                 day.overdue += 1;
             }
@@ -272,11 +399,17 @@ pub fn site_coverage<'a>(
     from_ms: i64,
     to_ms: i64,
 ) -> (usize, usize) {
-    let seen: std::collections::BTreeSet<&str> = cases
+    let seen: Vec<&str> = cases
         .into_iter()
         .filter(|c| (from_ms..to_ms).contains(&c.reported_at_ms))
         .filter_map(|c| c.site_id.as_deref())
         .collect();
+    coverage_of(site_ids, &seen)
+}
+
+/// [`site_coverage`] from the sites reported at in the period.
+pub fn coverage_of(site_ids: &[String], reported: &[&str]) -> (usize, usize) {
+    let seen: std::collections::BTreeSet<&str> = reported.iter().copied().collect();
     let inspected = site_ids
         .iter()
         .filter(|s| seen.contains(s.as_str()))

@@ -16,7 +16,8 @@ use crate::{Rng, TAXONOMY, random_location};
 const MIN: i64 = 60_000;
 const HOUR: i64 = 60 * MIN;
 const DAY: i64 = 24 * HOUR;
-/// Cases whose steps are pushed together (each step of them one push).
+/// Cases whose steps are pushed together (each step of them one push), at most; fewer when
+/// that would span more than a day (the server stamps a push with one time).
 const CHUNK: usize = 500;
 
 /// Someone of the demo city pushing from their own device.
@@ -126,9 +127,10 @@ pub fn build_year(
         .collect();
     let start = now_ms - 365 * DAY;
     let step = (365 * DAY) / n.max(1) as i64;
+    let chunk = (n / 365).clamp(1, CHUNK);
     let mut done = 0;
     while done < n {
-        let count = CHUNK.min(n - done);
+        let count = chunk.min(n - done);
         let t0 = start + done as i64 * step;
         let t_last = t0 + count as i64 * step;
         let ids: Vec<Uuid> = (0..count).map(|_| Uuid::now_v7()).collect();

@@ -17,6 +17,8 @@ use super::pages::{category_name, t, unit_name, when};
 use super::ranking::{PeriodQuery, load_period, pct, supervisors_only};
 use super::session::Console;
 use crate::state::AppState;
+use crate::store::case_list::CaseFilter;
+use xuncha_core::limits::EXPORT_ROWS;
 
 /// The columns of a case list, in both exports.
 const CASE_COLUMNS: [&str; 12] = [
@@ -183,20 +185,30 @@ pub async fn bulletin_xlsx(
     };
     let now = state.now_ms();
     let r = &data.reference;
-    let mut overdue: Vec<&Case> = data
-        .cases
-        .iter()
-        .map(|(c, _)| c)
-        .filter(|c| c.is_overdue(now))
-        .collect();
-    overdue.sort_by_key(|c| c.deadline_ms.unwrap_or(i64::MAX));
-    // Problems found again at the same site in the period.
+    // Every case overdue now, most late first, and the problems found again at one site in the
+    // period: read in SQL (at most EXPORT_ROWS each), not from every case.
     let (from_ms, to_ms) = data.period.range_ms();
+    let overdue_filter = CaseFilter {
+        statuses: Status::DEADLINE_RUNNING.to_vec(),
+        deadline_before_ms: Some(now),
+        ..CaseFilter::default()
+    };
+    let lists = state
+        .blocking(move |s| {
+            Ok((
+                s.list_cases(&overdue_filter, 0, EXPORT_ROWS)?,
+                s.repeated_at_sites(from_ms, to_ms)?,
+            ))
+        })
+        .await;
+    let (overdue, repeated) = match lists {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let overdue: Vec<&Case> = overdue.iter().collect();
     let mut by_site: BTreeMap<&str, Vec<&Case>> = BTreeMap::new();
-    for (c, _) in &data.cases {
-        if let Some(site) = c.site_id.as_deref()
-            && (from_ms..to_ms).contains(&c.reported_at_ms)
-        {
+    for c in &repeated {
+        if let Some(site) = c.site_id.as_deref() {
             by_site.entry(site).or_default().push(c);
         }
     }

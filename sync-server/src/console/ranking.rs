@@ -7,8 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use xuncha_core::kpi::{DayFlow, UnitScore, Weights, daily_flow, rank_units, site_coverage};
-use xuncha_core::model::{Case, Event};
+use xuncha_core::kpi::{DayFlow, UnitScore, Weights, coverage_of, daily_flow_facts, rank_facts};
 use xuncha_core::reference::ReferenceData;
 use xuncha_core::workflow::Role;
 
@@ -48,41 +47,43 @@ const MAX_CHART_DAYS: usize = 366;
 pub struct PeriodData {
     pub period: Period,
     pub reference: ReferenceData,
-    /// Every case with its timeline.
-    pub cases: Vec<(Case, Vec<Event>)>,
     pub ranked: Vec<UnitScore>,
     /// (sites with a report in the period, all sites).
     pub coverage: (usize, usize),
     pub flow: Vec<DayFlow>,
 }
 
-/// Load and compute a period's figures.
+/// Load and compute a period's figures: the facts from the store's SQL (a fixed number of
+/// queries, over the cases that count in the period only), the figures by `kpi`.
 pub async fn load_period(state: &AppState, p: &PeriodQuery) -> Result<PeriodData, Response> {
     let period = Period::parse(p.from.as_deref(), p.to.as_deref());
-    let loaded = state
-        .blocking(move |s| Ok((s.reference()?.1, s.cases_with_timelines()?)))
-        .await;
-    let (reference, cases) = loaded.map_err(IntoResponse::into_response)?;
     let (from_ms, to_ms) = period.range_ms();
-    let ids: Vec<String> = reference.units.iter().map(|u| u.id.clone()).collect();
-    let ranked = rank_units(&ids, &cases, from_ms, to_ms, &Weights::default());
-    let sites: Vec<String> = reference.sites.iter().map(|s| s.id.clone()).collect();
-    let coverage = site_coverage(&sites, cases.iter().map(|(c, _)| c), from_ms, to_ms);
     // Daily charts up to today, for the last year of the period at most.
     const DAY: i64 = 86_400_000;
     let chart_to = to_ms.min(midnight_ms(today() + chrono::Duration::days(1)));
     let days = (((chart_to - from_ms).max(0) / DAY) as usize).min(MAX_CHART_DAYS);
-    let flow = daily_flow(
-        &cases,
-        chart_to - days as i64 * DAY,
-        days,
-        DAY,
-        state.now_ms(),
-    );
+    let chart_from = chart_to - days as i64 * DAY;
+    let loaded = state
+        .blocking(move |s| {
+            Ok((
+                s.reference()?.1,
+                s.period_facts(from_ms, to_ms, chart_from, chart_to)?,
+            ))
+        })
+        .await;
+    let (reference, facts) = loaded.map_err(IntoResponse::into_response)?;
+    let mut units: Vec<String> = reference.units.iter().map(|u| u.id.clone()).collect();
+    units.extend(facts.units.iter().cloned());
+    units.sort();
+    units.dedup();
+    let ranked = rank_facts(&units, &facts.ranked, from_ms, to_ms, &Weights::default());
+    let sites: Vec<String> = reference.sites.iter().map(|s| s.id.clone()).collect();
+    let reported: Vec<&str> = facts.sites.iter().map(String::as_str).collect();
+    let coverage = coverage_of(&sites, &reported);
+    let flow = daily_flow_facts(&facts.days, chart_from, days, DAY, state.now_ms());
     Ok(PeriodData {
         period,
         reference,
-        cases,
         ranked,
         coverage,
         flow,

@@ -12,10 +12,12 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/healthz", tag = "meta",
     responses((status = 200, description = "ok", body = Object)))]
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.blocking(|s| s.stats()).await {
-        Ok(stats) => (
+    // One indexed read, whatever the size of the records (counting them took 170 ms at a
+    // million cases, on every probe of a load balancer).
+    match state.blocking(|s| s.feed_seq()).await {
+        Ok(seq) => (
             axum::http::StatusCode::OK,
-            Json(serde_json::json!({"status": "ok", "cases": stats.cases, "events": stats.events})),
+            Json(serde_json::json!({"status": "ok", "feed_seq": seq})),
         ),
         Err(e) => (
             e.status,

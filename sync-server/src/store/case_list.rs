@@ -121,6 +121,24 @@ impl CaseFilter {
     }
 }
 
+impl CaseFilter {
+    /// The documents of the newest `limit` cases of the filter, most recently received first.
+    pub fn newest_sql(
+        &self,
+        placeholder: impl Fn(usize) -> String,
+        limit: usize,
+    ) -> (String, Vec<SqlArg>) {
+        let (w, args) = self.where_clause(placeholder);
+        (
+            format!(
+                "SELECT doc FROM cases {w} ORDER BY received_ms DESC, id DESC LIMIT {}",
+                limit as u64
+            ),
+            args,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! handlers. Calls are blocking; handlers run them on tokio's blocking pool.
 
 pub mod case_list;
+pub mod period;
 pub mod photo_records;
 pub mod postgres;
 pub mod postgres_photos;
@@ -209,14 +210,29 @@ pub trait ServerStore: photo_records::PhotoRecords + Send + Sync + 'static {
     /// Cases whose number or id is `text`, or whose description or address contains it; exact
     /// matches first, then the most recently received, at most `limit` (callers check scope).
     fn search_cases(&self, text: &str, limit: usize) -> StoreResult<Vec<Case>>;
-    /// Every case with its timeline in feed order (for the ranking and the bulletin).
+    /// The facts of the ranking's period `[from_ms, to_ms)` and of the charts' window
+    /// `[days_from_ms, days_to_ms)`, in one snapshot ([`period`]).
+    fn period_facts(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        days_from_ms: i64,
+        days_to_ms: i64,
+    ) -> StoreResult<period::PeriodFacts>;
+    /// The cases reported in `[from_ms, to_ms)` at a site where more than one was, by site (at
+    /// most [`xuncha_core::limits::EXPORT_ROWS`]).
+    fn repeated_at_sites(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Case>>;
+    /// Every case with its timeline in feed order (what the period's facts are checked against).
     fn cases_with_timelines(&self) -> StoreResult<Vec<(Case, Vec<xuncha_core::model::Event>)>>;
     /// The reference data's index (categories, calendar, units) as push validation uses it.
     fn reference_index(&self) -> std::sync::Arc<xuncha_core::reference::ReferenceIndex>;
     /// A case's timeline, in feed order.
     fn timeline(&self, id: uuid::Uuid) -> StoreResult<Vec<xuncha_core::model::Event>>;
-    /// Counters.
+    /// Counters (counting every row: not for a health probe).
     fn stats(&self) -> StoreResult<StoreStats>;
+    /// The newest sequence of the change feed (0 when empty): one indexed read, for health
+    /// probes.
+    fn feed_seq(&self) -> StoreResult<i64>;
     /// Bytes the records take on disk (the SQLite file with its WAL, or the PostgreSQL
     /// database).
     fn database_bytes(&self) -> StoreResult<u64>;

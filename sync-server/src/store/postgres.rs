@@ -27,6 +27,7 @@ use xuncha_core::sync::protocol::{OpResult, OpStatus};
 use xuncha_core::workflow::{Role, Status};
 
 use super::case_list::{CaseFilter, SqlArg};
+use super::period::{self, Assemble, PeriodFacts, PeriodSql};
 use super::{
     DeviceRecord, Principal, PullPage, ServerStore, StoreResult, StoreStats, TokenRecord,
     UserRecord,
@@ -34,6 +35,7 @@ use super::{
 use crate::apply::{PushTx, accepted_answer, case_no, case_no_year, push_batch};
 use crate::group_commit::{PushJob, each_failed};
 use crate::pull::{FeedRow, FeedScope, PullTx, StoredCase, pull_page};
+use xuncha_core::kpi::{CaseFacts, DayFacts, Step};
 
 /// The advisory lock every feed append holds until its transaction ends.
 pub const FEED_LOCK: i64 = 0x5855_4E43_4841; // "XUNCHA"
@@ -44,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/01_server.sql"),
     include_str!("../../migrations/postgres/02_board_columns.sql"),
     include_str!("../../migrations/postgres/03_case_search.sql"),
+    include_str!("../../migrations/postgres/04_period_columns.sql"),
 ];
 
 /// Connections kept open for reuse, per instance.
@@ -533,8 +536,8 @@ impl PushTx for PgPush<'_, '_> {
         let server_time = event.server_time_ms.unwrap_or(0);
         self.tx.exec(
             "INSERT INTO events (seq, op_id, case_id, unit_before, unit_after, reporter_id,
-                                     device_id, server_time_ms, event)
-                 VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8)",
+                                     device_id, server_time_ms, event, action, to_status)
+                 VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8, $10, $11)",
             &[
                 &op_id,
                 &case_id,
@@ -545,18 +548,21 @@ impl PushTx for PgPush<'_, '_> {
                 &server_time,
                 &serde_json::to_string(&*event)?,
                 &seq,
+                &event.op.body.action().as_str(),
+                &event.to_status.as_str(),
             ],
         )?;
         let sql = if is_new {
             "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id,
                                 lat, lon, received_ms, deadline_ms, grid_id, campaign_id,
-                                reported_ms, search_terms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+                                reported_ms, search_terms, extension_count, site_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                     $17, $18)"
         } else {
             "UPDATE cases SET case_no = $1, status = $2, unit_id = $3, reporter_id = $4,
                     category = $5, last_seq = $6, doc = $7, lat = $9, lon = $10, received_ms = $11,
                     deadline_ms = $12, grid_id = $13, campaign_id = $14, reported_ms = $15,
-                    search_terms = $16
+                    search_terms = $16, extension_count = $17, site_id = $18
              WHERE id = $8"
         };
         let received = case.server_received_at_ms.unwrap_or(server_time);
@@ -579,6 +585,8 @@ impl PushTx for PgPush<'_, '_> {
                 &case.campaign_id,
                 &case.reported_at_ms,
                 &search_terms(case),
+                &(case.extension_count.min(i32::MAX as u32) as i32),
+                &case.site_id,
             ],
         )?;
         for p in event.op.body.photos() {
@@ -1043,18 +1051,17 @@ impl ServerStore for PostgresStore {
         unit: Option<&str>,
         limit: usize,
     ) -> StoreResult<Vec<Case>> {
-        let names = status_names(statuses);
+        let filter = CaseFilter {
+            statuses: statuses.to_vec(),
+            unit: unit.map(str::to_string),
+            ..CaseFilter::default()
+        };
+        let (sql, args) = filter.newest_sql(|n| format!("${n}"), limit);
+        let args = pg_args(&args);
         self.with(|c| {
-            docs(
-                &c.query(
-                    "SELECT doc FROM cases
-                     WHERE (cardinality($1::text[]) = 0 OR status = ANY($1))
-                       AND ($2::text IS NULL OR unit_id = $2)
-                     ORDER BY received_ms DESC LIMIT $3",
-                    &[&names, &unit, &(limit as i64)],
-                )
-                .map_err(pg)?,
-            )
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                args.iter().map(|a| a.as_ref()).collect();
+            docs(&c.query(sql.as_str(), &params).map_err(pg)?)
         })
     }
 
@@ -1132,6 +1139,95 @@ impl ServerStore for PostgresStore {
         })
     }
 
+    fn period_facts(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        days_from_ms: i64,
+        days_to_ms: i64,
+    ) -> StoreResult<PeriodFacts> {
+        let sql = PeriodSql::new();
+        self.with(|c| {
+            // One snapshot for every statement.
+            let mut tx = c
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .map_err(pg)?;
+            let mut texts = |q: &str, p: &[&(dyn postgres::types::ToSql + Sync)]| {
+                tx.query(q, p)
+                    .map_err(pg)?
+                    .iter()
+                    .map(|r| col::<String>(r, 0))
+                    .collect::<StoreResult<Vec<String>>>()
+            };
+            let units = texts(&sql.units, &[])?;
+            let sites = texts(&sql.sites, &[&from_ms, &to_ms])?;
+            let mut facts = Assemble::new();
+            for r in tx
+                .query(&sql.ranked_cases, &[&from_ms, &to_ms])
+                .map_err(pg)?
+            {
+                facts.ranked_case(
+                    col(&r, 0)?,
+                    CaseFacts {
+                        unit_id: col(&r, 1)?,
+                        status: period::status(&col::<String>(&r, 2)?)?,
+                        deadline_ms: col(&r, 3)?,
+                        extension_count: col::<i32>(&r, 4)?.max(0) as u32,
+                        steps: Vec::new(),
+                    },
+                );
+            }
+            for r in tx
+                .query(&sql.ranked_steps, &[&from_ms, &to_ms])
+                .map_err(pg)?
+            {
+                facts.ranked_step(
+                    &col::<String>(&r, 0)?,
+                    Step {
+                        action: period::action(&col::<String>(&r, 1)?)?,
+                        at_ms: col(&r, 2)?,
+                    },
+                );
+            }
+            for r in tx
+                .query(&sql.day_cases, &[&days_from_ms, &days_to_ms])
+                .map_err(pg)?
+            {
+                facts.day_case(
+                    col(&r, 0)?,
+                    DayFacts {
+                        received_ms: col(&r, 1)?,
+                        deadline_ms: col(&r, 2)?,
+                        events: Vec::new(),
+                    },
+                );
+            }
+            for r in tx
+                .query(&sql.day_events, &[&days_from_ms, &days_to_ms])
+                .map_err(pg)?
+            {
+                facts.day_event(
+                    &col::<String>(&r, 0)?,
+                    (
+                        col(&r, 1)?,
+                        period::action(&col::<String>(&r, 2)?)?,
+                        period::status(&col::<String>(&r, 3)?)?,
+                    ),
+                );
+            }
+            tx.commit().map_err(pg)?;
+            Ok(facts.finish(units, sites))
+        })
+    }
+
+    fn repeated_at_sites(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Case>> {
+        let sql = PeriodSql::new().repeats;
+        self.with(|c| docs(&c.query(sql.as_str(), &[&from_ms, &to_ms]).map_err(pg)?))
+    }
+
     fn cases_with_timelines(&self) -> StoreResult<Vec<(Case, Vec<Event>)>> {
         self.with(|c| {
             // Two scans in one snapshot, not one query per case.
@@ -1176,6 +1272,15 @@ impl ServerStore for PostgresStore {
                 )
                 .map_err(pg)?,
             )
+        })
+    }
+
+    fn feed_seq(&self) -> StoreResult<i64> {
+        self.with(|c| {
+            let r = c
+                .query_one("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM events", &[])
+                .map_err(pg)?;
+            col::<i64>(&r, 0)
         })
     }
 

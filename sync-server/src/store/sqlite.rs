@@ -17,6 +17,7 @@ use xuncha_core::sync::protocol::{OpResult, OpStatus};
 use xuncha_core::workflow::{Role, Status};
 
 use super::case_list::{CaseFilter, SqlArg};
+use super::period::{self, Assemble, PeriodFacts, PeriodSql, for_sqlite};
 use super::{
     DeviceRecord, Principal, PullPage, ServerStore, StoreResult, StoreStats, TokenRecord,
     UserRecord,
@@ -24,6 +25,7 @@ use super::{
 use crate::apply::{PushTx, accepted_answer, case_no, case_no_year, push_batch};
 use crate::group_commit::{PushJob, each_failed};
 use crate::pull::{FeedRow, FeedScope, PullTx, StoredCase, pull_page};
+use xuncha_core::kpi::{CaseFacts, DayFacts, Step};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/01_server.sql"),
@@ -31,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/03_photo_owners.sql"),
     include_str!("../../migrations/04_board_columns.sql"),
     include_str!("../../migrations/05_case_search.sql"),
+    include_str!("../../migrations/06_period_columns.sql"),
 ];
 
 /// File name of the database inside the data folder.
@@ -325,8 +328,8 @@ impl PushTx for SqlitePush<'_> {
         self.tx
             .prepare_cached(
                 "INSERT INTO events (seq, op_id, case_id, unit_before, unit_after, reporter_id,
-                                     device_id, server_time_ms, event)
-                 VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                     device_id, server_time_ms, event, action, to_status)
+                 VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?11)",
             )?
             .execute(params![
                 op_id,
@@ -337,17 +340,20 @@ impl PushTx for SqlitePush<'_> {
                 event.op.device_id,
                 event.server_time_ms,
                 serde_json::to_string(&*event)?,
-                seq
+                seq,
+                event.op.body.action().as_str(),
+                event.to_status.as_str()
             ])?;
         let sql = if is_new {
             "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id,
                                 lat, lon, received_ms, deadline_ms, grid_id, campaign_id,
-                                reported_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                                reported_ms, extension_count, site_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
         } else {
             "UPDATE cases SET case_no = ?1, status = ?2, unit_id = ?3, reporter_id = ?4, category = ?5,
                     last_seq = ?6, doc = ?7, lat = ?9, lon = ?10, received_ms = ?11,
-                    deadline_ms = ?12, grid_id = ?13, campaign_id = ?14, reported_ms = ?15
+                    deadline_ms = ?12, grid_id = ?13, campaign_id = ?14, reported_ms = ?15,
+                    extension_count = ?16, site_id = ?17
              WHERE id = ?8"
         };
         self.tx.prepare_cached(sql)?.execute(params![
@@ -366,7 +372,9 @@ impl PushTx for SqlitePush<'_> {
             case.deadline_ms,
             case.grid_id,
             case.campaign_id,
-            case.reported_at_ms
+            case.reported_at_ms,
+            case.extension_count,
+            case.site_id
         ])?;
         for p in event.op.body.photos() {
             super::sqlite_photos::name_photo(
@@ -399,6 +407,20 @@ impl PushTx for SqlitePush<'_> {
             ])?;
         Ok(())
     }
+}
+
+/// The case documents `sql` selects, with `args` bound.
+fn sqlite_docs(conn: &Connection, sql: &str, args: &[SqlArg]) -> StoreResult<Vec<Case>> {
+    let mut st = conn.prepare_cached(sql)?;
+    let rows = st.query_map(
+        rusqlite::params_from_iter(args.iter().map(sqlite_arg)),
+        |r| r.get::<_, String>(0),
+    )?;
+    let mut out = Vec::new();
+    for doc in rows {
+        out.push(serde_json::from_str(&doc?)?);
+    }
+    Ok(out)
 }
 
 fn sqlite_arg(a: &SqlArg) -> rusqlite::types::Value {
@@ -770,18 +792,7 @@ impl ServerStore for SqliteStore {
 
     fn list_cases(&self, filter: &CaseFilter, offset: u64, limit: usize) -> StoreResult<Vec<Case>> {
         let (sql, args) = filter.page_sql(|n| format!("?{n}"), offset, limit);
-        self.with_reader(|conn| {
-            let mut st = conn.prepare_cached(&sql)?;
-            let rows = st.query_map(
-                rusqlite::params_from_iter(args.iter().map(sqlite_arg)),
-                |r| r.get::<_, String>(0),
-            )?;
-            let mut out = Vec::new();
-            for doc in rows {
-                out.push(serde_json::from_str(&doc?)?);
-            }
-            Ok(out)
-        })
+        self.with_reader(|conn| sqlite_docs(conn, &sql, &args))
     }
 
     fn cases(
@@ -790,24 +801,15 @@ impl ServerStore for SqliteStore {
         unit: Option<&str>,
         limit: usize,
     ) -> StoreResult<Vec<Case>> {
-        let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
-        let names = serde_json::to_string(&names)?;
-        self.with_reader(|conn| {
-            let mut st = conn.prepare_cached(
-                "SELECT doc FROM cases
-                 WHERE (?1 = '[]' OR status IN (SELECT value FROM json_each(?1)))
-                   AND (?2 IS NULL OR unit_id = ?2)
-                 ORDER BY received_ms DESC LIMIT ?3",
-            )?;
-            let rows = st.query_map(params![names, unit, limit as i64], |r| {
-                r.get::<_, String>(0)
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                out.push(serde_json::from_str(&row?)?);
-            }
-            Ok(out)
-        })
+        // Only the clauses that filter: a plan that can use the status and unit indexes (an
+        // `?1 IS NULL OR …` form scanned every case).
+        let filter = CaseFilter {
+            statuses: statuses.to_vec(),
+            unit: unit.map(str::to_string),
+            ..CaseFilter::default()
+        };
+        let (sql, args) = filter.newest_sql(|n| format!("?{n}"), limit);
+        self.with_reader(|conn| sqlite_docs(conn, &sql, &args))
     }
 
     fn cases_near(
@@ -865,14 +867,21 @@ impl ServerStore for SqliteStore {
         let terms = xuncha_core::search::match_query(text);
         self.with_reader(|conn| {
             let sql = if terms.is_some() {
-                "SELECT doc FROM cases
-                 WHERE case_no = ?1 OR id = ?1
-                    OR (id IN (SELECT k.case_id FROM case_search s
-                               JOIN case_search_keys k ON k.key = s.rowid
-                               WHERE case_search MATCH ?4)
-                        AND (json_extract(doc, '$.description') LIKE ?2 ESCAPE '\\'
-                             OR json_extract(doc, '$.location.address') LIKE ?2 ESCAPE '\\'))
-                 ORDER BY (case_no = ?1 OR id = ?1) DESC, received_ms DESC LIMIT ?3"
+                // Exact matches, then the index's matches newest first (its keys are given as
+                // cases arrive), walked in key order and stopped at the limit: a common word
+                // among a million cases costs what a rare one does.
+                "SELECT doc FROM cases WHERE case_no = ?1 OR id = ?1
+                 UNION ALL
+                 SELECT doc FROM (
+                     SELECT c.doc FROM case_search s
+                     JOIN case_search_keys k ON k.key = s.rowid
+                     JOIN cases c ON c.id = k.case_id
+                     WHERE case_search MATCH ?4
+                       AND NOT (c.case_no IS ?1 OR c.id = ?1)
+                       AND (json_extract(c.doc, '$.description') LIKE ?2 ESCAPE '\\'
+                            OR json_extract(c.doc, '$.location.address') LIKE ?2 ESCAPE '\\')
+                     ORDER BY s.rowid DESC LIMIT ?3)
+                 LIMIT ?3"
             } else {
                 "SELECT doc FROM cases
                  WHERE case_no = ?1 OR id = ?1
@@ -893,6 +902,95 @@ impl ServerStore for SqliteStore {
             let mut out = Vec::new();
             for row in rows {
                 out.push(serde_json::from_str(&row)?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn period_facts(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        days_from_ms: i64,
+        days_to_ms: i64,
+    ) -> StoreResult<PeriodFacts> {
+        let sql = PeriodSql::new();
+        self.with_reader(|conn| {
+            // One snapshot for every statement.
+            let tx = conn.transaction()?;
+            let texts = |q: &str, p: &[i64]| -> StoreResult<Vec<String>> {
+                let mut st = tx.prepare_cached(&for_sqlite(q))?;
+                let rows = st.query_map(rusqlite::params_from_iter(p), |r| r.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            };
+            let units = texts(&sql.units, &[])?;
+            let sites = texts(&sql.sites, &[from_ms, to_ms])?;
+            let mut facts = Assemble::new();
+            {
+                let mut st = tx.prepare_cached(&for_sqlite(&sql.ranked_cases))?;
+                let mut rows = st.query(params![from_ms, to_ms])?;
+                while let Some(r) = rows.next()? {
+                    let state: String = r.get(2)?;
+                    facts.ranked_case(
+                        r.get(0)?,
+                        CaseFacts {
+                            unit_id: r.get(1)?,
+                            status: period::status(&state)?,
+                            deadline_ms: r.get(3)?,
+                            extension_count: r.get(4)?,
+                            steps: Vec::new(),
+                        },
+                    );
+                }
+                let mut st = tx.prepare_cached(&for_sqlite(&sql.ranked_steps))?;
+                let mut rows = st.query(params![from_ms, to_ms])?;
+                while let Some(r) = rows.next()? {
+                    let id: String = r.get(0)?;
+                    let action: String = r.get(1)?;
+                    facts.ranked_step(
+                        &id,
+                        Step {
+                            action: period::action(&action)?,
+                            at_ms: r.get(2)?,
+                        },
+                    );
+                }
+                let mut st = tx.prepare_cached(&for_sqlite(&sql.day_cases))?;
+                let mut rows = st.query(params![days_from_ms, days_to_ms])?;
+                while let Some(r) = rows.next()? {
+                    facts.day_case(
+                        r.get(0)?,
+                        DayFacts {
+                            received_ms: r.get(1)?,
+                            deadline_ms: r.get(2)?,
+                            events: Vec::new(),
+                        },
+                    );
+                }
+                let mut st = tx.prepare_cached(&for_sqlite(&sql.day_events))?;
+                let mut rows = st.query(params![days_from_ms, days_to_ms])?;
+                while let Some(r) = rows.next()? {
+                    let id: String = r.get(0)?;
+                    let action: String = r.get(2)?;
+                    let state: String = r.get(3)?;
+                    facts.day_event(
+                        &id,
+                        (r.get(1)?, period::action(&action)?, period::status(&state)?),
+                    );
+                }
+            }
+            Ok(facts.finish(units, sites))
+        })
+    }
+
+    fn repeated_at_sites(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Case>> {
+        let sql = for_sqlite(&PeriodSql::new().repeats);
+        self.with_reader(|conn| {
+            let mut st = conn.prepare_cached(&sql)?;
+            let rows = st.query_map(params![from_ms, to_ms], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for doc in rows {
+                out.push(serde_json::from_str(&doc?)?);
             }
             Ok(out)
         })
@@ -940,6 +1038,12 @@ impl ServerStore for SqliteStore {
                 out.push(serde_json::from_str(&row?)?);
             }
             Ok(out)
+        })
+    }
+
+    fn feed_seq(&self) -> StoreResult<i64> {
+        self.with_reader(|conn| {
+            Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?)
         })
     }
 

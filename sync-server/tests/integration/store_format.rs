@@ -92,7 +92,7 @@ fn a_schema_1_database_is_upgraded_and_its_events_carry_their_sequence() {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .expect("row");
-    assert_eq!((version, seq_in_json, status.as_str()), (5, 7, "submitted"));
+    assert_eq!((version, seq_in_json, status.as_str()), (6, 7, "submitted"));
     // Schema 4 keeps what the boards filter and sort by beside the document, filled from it.
     let columns: (Option<i64>, Option<String>, Option<String>, i64) = conn
         .query_row(
@@ -102,6 +102,13 @@ fn a_schema_1_database_is_upgraded_and_its_events_carry_their_sequence() {
         )
         .expect("case");
     assert_eq!(columns, (Some(99), Some("g1".into()), None, 5));
+    // Schema 6 keeps each event's resulting status beside it, filled from its document.
+    let to_status: String = conn
+        .query_row("SELECT to_status FROM events WHERE seq = 7", [], |r| {
+            r.get(0)
+        })
+        .expect("event");
+    assert_eq!(to_status, "submitted");
     let index: String = conn
         .query_row(
             "SELECT sql FROM sqlite_master WHERE name = 'events_by_unit_after'",

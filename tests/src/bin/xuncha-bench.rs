@@ -802,6 +802,13 @@ fn console_year(n: usize) -> xuncha_core::Result<()> {
     let (base, _) = latency(50, page("/healthz"))?;
     figure("console_baseline_healthz_p50", base, "ms");
     let search: String = form_urlencoded_component("公交站台");
+    // The last 30 days, as Beijing dates.
+    let date = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms + 8 * 3_600_000)
+            .map(|t| t.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    };
+    let (today, month_ago) = (date(now), date(now - 30 * 86_400_000));
     let mut pages: Vec<(&str, String, usize)> = vec![
         ("console_queue", "/console".into(), 10),
         ("console_case_page", format!("/console/cases/{case}"), 10),
@@ -823,15 +830,13 @@ fn console_year(n: usize) -> xuncha_core::Result<()> {
             5,
         ),
     ];
-    if n <= 200_000 {
-        pages.push(("console_ranking", "/console/ranking".into(), 3));
-        pages.push(("console_bulletin_xlsx", "/console/bulletin.xlsx".into(), 3));
-    } else {
-        println!(
-            "# console_ranking and console_bulletin_xlsx skipped above 200,000 cases: they still \
-             read every case and timeline (issue 13, not done yet)"
-        );
-    }
+    pages.push(("console_ranking", "/console/ranking".into(), 5));
+    pages.push((
+        "console_ranking_month",
+        format!("/console/ranking?from={month_ago}&to={today}"),
+        5,
+    ));
+    pages.push(("console_bulletin_xlsx", "/console/bulletin.xlsx".into(), 3));
     for (name, path, runs) in pages {
         let (p50, p95) = latency(runs, page(&path))?;
         figure(&format!("{name}_p50"), p50, "ms");
