@@ -188,11 +188,7 @@ pub async fn bulletin_xlsx(
     // Every case overdue now, most late first, and the problems found again at one site in the
     // period: read in SQL (at most EXPORT_ROWS each), not from every case.
     let (from_ms, to_ms) = data.period.range_ms();
-    let overdue_filter = CaseFilter {
-        statuses: Status::DEADLINE_RUNNING.to_vec(),
-        deadline_before_ms: Some(now),
-        ..CaseFilter::default()
-    };
+    let overdue_filter = super::boards::Board::Overdue.filter(&CaseFilter::default(), now);
     let lists = state
         .blocking(move |s| {
             Ok((
