@@ -6,12 +6,12 @@
 
 use uuid::Uuid;
 use xuncha_core::hlc::Hlc;
-use xuncha_core::model::{Actor, Op, OpBody, PhotoKind, PhotoRef};
+use xuncha_core::model::{Actor, Op, OpBody, PhotoKind};
 use xuncha_server::AppState;
 use xuncha_server::group_commit::PushJob;
 use xuncha_server::store::Principal;
 
-use crate::{Rng, TAXONOMY, random_location};
+use crate::{Rng, TAXONOMY, photo_ref, random_location};
 
 const MIN: i64 = 60_000;
 const HOUR: i64 = 60 * MIN;
@@ -67,17 +67,6 @@ impl Person {
             device_time_ms: at_ms,
             body,
         }
-    }
-}
-
-fn photo(rng: &mut Rng, kind: PhotoKind) -> PhotoRef {
-    PhotoRef {
-        sha256: xuncha_core::store::sha256_hex(&rng.next_u64().to_le_bytes()),
-        kind,
-        mime: "image/jpeg".into(),
-        size: 2_000_000,
-        captured_at_ms: None,
-        location: None,
     }
 }
 
@@ -149,7 +138,7 @@ pub fn build_year(
                     suggested_unit_id: None,
                     campaign_id: None,
                     undercover: false,
-                    photos: vec![photo(&mut rng, PhotoKind::Before)],
+                    photos: vec![photo_ref(&mut rng, PhotoKind::Before)],
                 };
                 inspector.op(*id, t0 + i as i64 * step, body)
             })
@@ -228,7 +217,7 @@ pub fn build_year(
                 let fix: Vec<Op> = mine
                     .iter()
                     .map(|id| {
-                        let p = photo(&mut rng, PhotoKind::After);
+                        let p = photo_ref(&mut rng, PhotoKind::After);
                         person.op(
                             *id,
                             t_fix,

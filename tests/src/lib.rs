@@ -45,6 +45,21 @@ impl Rng {
     }
 }
 
+/// A reference to a photo by hash only (no bytes): what load runs name in their operations.
+pub fn photo_ref(
+    rng: &mut Rng,
+    kind: xuncha_core::model::PhotoKind,
+) -> xuncha_core::model::PhotoRef {
+    xuncha_core::model::PhotoRef {
+        sha256: xuncha_core::store::sha256_hex(&rng.next_u64().to_le_bytes()),
+        kind,
+        mime: "image/jpeg".into(),
+        size: 2_000_000,
+        captured_at_ms: None,
+        location: None,
+    }
+}
+
 /// A real JPEG, distinct per seed, about `len` bytes long ([`xuncha_core::store::photo_format::sample_jpeg`]).
 pub fn jpeg_bytes(seed: u64, len: usize) -> Vec<u8> {
     xuncha_core::store::photo_format::sample_jpeg(seed.wrapping_add(0x51_7CC1_B727_220A), len)

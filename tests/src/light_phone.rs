@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use serde_json::json;
 use uuid::Uuid;
 use xuncha_core::hlc::{Hlc, HlcClock};
-use xuncha_core::model::{Actor, Op, OpBody, PhotoKind, PhotoRef};
+use xuncha_core::model::{Actor, Op, OpBody, PhotoKind};
 use xuncha_core::sync::protocol::{Change, OpStatus, PullResponse, PushResponse};
 use xuncha_core::workflow::Status;
 
-use crate::{Rng, TAXONOMY, random_location};
+use crate::{Rng, TAXONOMY, photo_ref, random_location};
 
 /// A pull page as far as a light phone reads it.
 #[derive(serde::Deserialize)]
@@ -127,17 +127,6 @@ impl LightPhone {
         }
     }
 
-    fn photo(rng: &mut Rng, kind: PhotoKind) -> PhotoRef {
-        PhotoRef {
-            sha256: xuncha_core::store::sha256_hex(&rng.next_u64().to_le_bytes()),
-            kind,
-            mime: "image/jpeg".into(),
-            size: 2_000_000,
-            captured_at_ms: None,
-            location: None,
-        }
-    }
-
     /// The operations of one round of this person's work, from what the last pull showed:
     /// inspectors report, supervisors register and dispatch what came in, unit staff take up
     /// and rectify what was dispatched to them.
@@ -155,7 +144,7 @@ impl LightPhone {
                     suggested_unit_id: None,
                     campaign_id: None,
                     undercover: false,
-                    photos: vec![Self::photo(rng, PhotoKind::Before)],
+                    photos: vec![photo_ref(rng, PhotoKind::Before)],
                 };
                 vec![self.op(Uuid::now_v7(), body)]
             }
@@ -205,7 +194,7 @@ impl LightPhone {
                             note: String::new(),
                         },
                     ));
-                    let photo = Self::photo(rng, PhotoKind::After);
+                    let photo = photo_ref(rng, PhotoKind::After);
                     ops.push(self.op(
                         id,
                         OpBody::Rectify {

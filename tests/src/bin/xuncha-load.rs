@@ -97,6 +97,26 @@ fn server_sample(pid: u32) -> Option<ServerSample> {
     })
 }
 
+/// Sync latency (sorted, ms), the audit and the server's share of a run.
+fn print_outcome(
+    lat: &[f64],
+    (lost, duplicated): (u64, u64),
+    pid: Option<u32>,
+    (before, after): (Option<ServerSample>, Option<ServerSample>),
+    peak_rss_kb: u64,
+    secs: f64,
+) {
+    println!(
+        "sync latency: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(lat, 0.50),
+        percentile(lat, 0.95),
+        percentile(lat, 0.99),
+        lat.last().copied().unwrap_or(0.0)
+    );
+    println!("lost: {lost} duplicated: {duplicated}");
+    print_server(pid, before, after, peak_rss_kb, secs, lat.len());
+}
+
 /// The server's CPU time per sync and its memory over the run.
 fn print_server(
     pid: Option<u32>,
@@ -289,21 +309,13 @@ fn run_light(args: &Args) -> xuncha_core::Result<bool> {
         "ops: {} accepted: {accepted} refused: {refused}",
         answered.len()
     );
-    println!(
-        "sync latency: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        percentile(&lat, 0.50),
-        percentile(&lat, 0.95),
-        percentile(&lat, 0.99),
-        lat.last().copied().unwrap_or(0.0)
-    );
-    println!("lost: {lost} duplicated: {duplicated}");
-    print_server(
+    print_outcome(
+        &lat,
+        (lost, duplicated),
         args.server_pid,
-        server_before,
-        server_after,
+        (server_before, server_after),
         peak_rss_kb.load(Ordering::Relaxed),
         secs,
-        lat.len(),
     );
     Ok(failed == 0 && lost == 0 && duplicated == 0)
 }
@@ -593,21 +605,13 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
         "ops: {ops} ({:.1}/s) accepted: {accepted} rejected (in inboxes): {rejected}; cases: {cases}",
         ops as f64 / secs
     );
-    println!(
-        "sync latency: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        percentile(&lat, 0.50),
-        percentile(&lat, 0.95),
-        percentile(&lat, 0.99),
-        lat.last().copied().unwrap_or(0.0)
-    );
-    println!("lost: {lost} duplicated: {duplicated}");
-    print_server(
+    print_outcome(
+        &lat,
+        (lost, duplicated),
         args.server_pid,
-        server_before,
-        server_after,
+        (server_before, server_after),
         peak_rss_kb.load(Ordering::Relaxed),
         secs,
-        lat.len(),
     );
     Ok(failed == 0 && lost == 0 && duplicated == 0)
 }
