@@ -73,6 +73,16 @@ pub fn match_query(search: &str) -> Option<String> {
     Some(phrases.join(" "))
 }
 
+/// The substring test that confirms a match: `%text%` for `LIKE … ESCAPE '\'`, with `\`, `%`
+/// and `_` in the text taken literally.
+pub fn like_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// Register [`SQL_FUNCTION`] on a connection (before migrations: the search table is filled
 /// by them).
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {

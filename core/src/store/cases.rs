@@ -649,15 +649,11 @@ fn list_cases(conn: &Connection, q: &CaseQuery, now: i64) -> Result<CasePage> {
                 m.into(),
             );
         }
-        let escaped = t
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
         arg(
             &mut sql,
             " AND (description LIKE ? ESCAPE '\\'
                    OR json_extract(doc, '$.location.address') LIKE ? ESCAPE '\\')",
-            format!("%{escaped}%").into(),
+            crate::search::like_pattern(t).into(),
         );
     }
     sql.push_str(match q.sort {

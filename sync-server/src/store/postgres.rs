@@ -1102,12 +1102,7 @@ impl ServerStore for PostgresStore {
     }
 
     fn search_cases(&self, text: &str, limit: usize) -> StoreResult<Vec<Case>> {
-        let like = format!(
-            "%{}%",
-            text.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let like = xuncha_core::search::like_pattern(text);
         // The index narrows to the cases holding every pair of the search
         // (xuncha_core::search); the substring test confirms. A search it cannot answer (one
         // character) scans.

@@ -856,12 +856,7 @@ impl ServerStore for SqliteStore {
     }
 
     fn search_cases(&self, text: &str, limit: usize) -> StoreResult<Vec<Case>> {
-        let like = format!(
-            "%{}%",
-            text.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let like = xuncha_core::search::like_pattern(text);
         // The index narrows to the candidates (xuncha_core::search); the substring test
         // confirms. A search it cannot answer (one character) scans.
         let terms = xuncha_core::search::match_query(text);
