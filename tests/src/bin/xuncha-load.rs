@@ -97,59 +97,78 @@ fn server_sample(pid: u32) -> Option<ServerSample> {
     })
 }
 
-/// Sync latency (sorted, ms), the audit and the server's share of a run.
-fn print_outcome(
-    lat: &[f64],
-    (lost, duplicated): (u64, u64),
-    pid: Option<u32>,
-    (before, after): (Option<ServerSample>, Option<ServerSample>),
-    peak_rss_kb: u64,
-    secs: f64,
-) {
-    println!(
-        "sync latency: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        percentile(lat, 0.50),
-        percentile(lat, 0.95),
-        percentile(lat, 0.99),
-        lat.last().copied().unwrap_or(0.0)
-    );
-    println!("lost: {lost} duplicated: {duplicated}");
-    print_server(pid, before, after, peak_rss_kb, secs, lat.len());
-}
-
-/// The server's CPU time per sync and its memory over the run.
-fn print_server(
+/// The server's side of a run: its CPU time and memory before and after (with `--server-pid`),
+/// its peak memory sampled while the phones work, and how many phones are still working.
+struct ServerWatch {
     pid: Option<u32>,
     before: Option<ServerSample>,
-    after: Option<ServerSample>,
-    peak_rss_kb: u64,
-    secs: f64,
-    syncs: usize,
-) {
-    match (before, after) {
-        (Some(b), Some(a)) => {
-            let cpu = a.cpu_ms - b.cpu_ms;
-            println!(
-                "server: {cpu:.0} ms CPU in {secs:.1} s ({:.0}% of one core), {:.2} ms CPU per sync, \
-                 peak RSS {:.0} MB (now {:.0} MB)",
-                cpu / (secs * 10.0),
-                cpu / syncs.max(1) as f64,
-                peak_rss_kb as f64 / 1024.0,
-                a.rss_kb as f64 / 1024.0
-            );
-        }
-        _ if pid.is_some() => println!("server: /proc of the given pid not readable"),
-        _ => println!("server: not measured (give --server-pid)"),
-    }
+    peak_rss_kb: AtomicU64,
+    running: AtomicU64,
 }
 
-/// Sample the server's resident memory every 100 ms into `peak` until `finished`.
-fn watch_rss(pid: u32, peak: &AtomicU64, finished: &AtomicBool, give_up: Instant) {
-    while !finished.load(Ordering::Relaxed) && Instant::now() < give_up {
-        if let Some(now) = server_sample(pid) {
-            peak.fetch_max(now.rss_kb, Ordering::Relaxed);
+impl ServerWatch {
+    /// Before `phones` phones start.
+    fn new(pid: Option<u32>, phones: usize) -> ServerWatch {
+        let before = pid.and_then(server_sample);
+        ServerWatch {
+            pid,
+            before,
+            peak_rss_kb: AtomicU64::new(before.map(|s| s.rss_kb).unwrap_or(0)),
+            running: AtomicU64::new(phones as u64),
         }
-        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    /// Sample the server's resident memory every 100 ms, on a thread of `scope`, until every
+    /// phone is done (or `give_up`).
+    fn watch<'s>(&'s self, scope: &'s std::thread::Scope<'s, '_>, give_up: Instant) {
+        let Some(pid) = self.pid else { return };
+        scope.spawn(move || {
+            while self.running.load(Ordering::SeqCst) > 0 && Instant::now() < give_up {
+                if let Some(now) = server_sample(pid) {
+                    self.peak_rss_kb.fetch_max(now.rss_kb, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+    }
+
+    /// One phone stopped working.
+    fn phone_done(&self) {
+        self.running.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Sync latency (sorted, ms), the audit, and the server's CPU per sync and memory, with
+    /// `after` read when the phones stopped.
+    fn print(
+        &self,
+        lat: &[f64],
+        (lost, duplicated): (u64, u64),
+        after: Option<ServerSample>,
+        secs: f64,
+    ) {
+        println!(
+            "sync latency: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            percentile(lat, 0.50),
+            percentile(lat, 0.95),
+            percentile(lat, 0.99),
+            lat.last().copied().unwrap_or(0.0)
+        );
+        println!("lost: {lost} duplicated: {duplicated}");
+        match (self.before, after) {
+            (Some(b), Some(a)) => {
+                let cpu = a.cpu_ms - b.cpu_ms;
+                println!(
+                    "server: {cpu:.0} ms CPU in {secs:.1} s ({:.0}% of one core), {:.2} ms CPU per sync, \
+                     peak RSS {:.0} MB (now {:.0} MB)",
+                    cpu / (secs * 10.0),
+                    cpu / lat.len().max(1) as f64,
+                    self.peak_rss_kb.load(Ordering::Relaxed) as f64 / 1024.0,
+                    a.rss_kb as f64 / 1024.0
+                );
+            }
+            _ if self.pid.is_some() => println!("server: /proc of the given pid not readable"),
+            _ => println!("server: not measured (give --server-pid)"),
+        }
     }
 }
 
@@ -201,25 +220,13 @@ fn run_light(args: &Args) -> xuncha_core::Result<bool> {
     let answered: Mutex<HashMap<Uuid, bool>> = Mutex::new(HashMap::new());
     let unanswered = AtomicU64::new(0);
     let deadline = Duration::from_secs(args.seconds);
-    let server_before = args.server_pid.and_then(server_sample);
-    let peak_rss_kb = AtomicU64::new(server_before.map(|s| s.rss_kb).unwrap_or(0));
-    let finished = AtomicBool::new(false);
-    let running = AtomicU64::new(n as u64);
+    let server = ServerWatch::new(args.server_pid, n);
     let began = Instant::now();
     std::thread::scope(|s| {
-        if let Some(pid) = args.server_pid {
-            let (peak, finished) = (&peak_rss_kb, &finished);
-            s.spawn(move || watch_rss(pid, peak, finished, began + deadline * 3));
-        }
+        server.watch(s, began + deadline * 3);
         for (i, phone) in phones.iter().enumerate() {
-            let (latencies, failures, answered, unanswered, running, finished) = (
-                &latencies,
-                &failures,
-                &answered,
-                &unanswered,
-                &running,
-                &finished,
-            );
+            let (latencies, failures, answered, unanswered, server) =
+                (&latencies, &failures, &answered, &unanswered, &server);
             let mut rng = Rng::new(args.seed.wrapping_mul(1000).wrapping_add(i as u64 + 1));
             std::thread::Builder::new()
                 .stack_size(256 * 1024)
@@ -264,15 +271,13 @@ fn run_light(args: &Args) -> xuncha_core::Result<bool> {
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .extend(mine);
-                    if running.fetch_sub(1, Ordering::SeqCst) == 1 {
-                        finished.store(true, Ordering::Relaxed);
-                    }
+                    server.phone_done();
                 })
                 .map(|_| ())
                 .unwrap_or_else(|e| {
                     eprintln!("phone {i}: no thread: {e}");
                     failures.fetch_add(1, Ordering::Relaxed);
-                    running.fetch_sub(1, Ordering::SeqCst);
+                    server.phone_done();
                 });
         }
     });
@@ -309,14 +314,7 @@ fn run_light(args: &Args) -> xuncha_core::Result<bool> {
         "ops: {} accepted: {accepted} refused: {refused}",
         answered.len()
     );
-    print_outcome(
-        &lat,
-        (lost, duplicated),
-        args.server_pid,
-        (server_before, server_after),
-        peak_rss_kb.load(Ordering::Relaxed),
-        secs,
-    );
+    server.print(&lat, (lost, duplicated), server_after, secs);
     Ok(failed == 0 && lost == 0 && duplicated == 0)
 }
 
@@ -492,18 +490,11 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
     let made: Mutex<HashMap<usize, HashSet<Uuid>>> = Mutex::new(HashMap::new());
     let start = Barrier::new(n);
     let deadline = Duration::from_secs(args.seconds);
-    let server_before = args.server_pid.and_then(server_sample);
-    let peak_rss_kb = AtomicU64::new(server_before.map(|s| s.rss_kb).unwrap_or(0));
-    let finished = AtomicBool::new(false);
-    let running = AtomicU64::new(n as u64);
+    let server = ServerWatch::new(args.server_pid, n);
     let began = Instant::now();
     std::thread::scope(|s| {
-        if let Some(pid) = args.server_pid {
-            let (peak, finished) = (&peak_rss_kb, &finished);
-            s.spawn(move || watch_rss(pid, peak, finished, began + deadline * 3));
-        }
-        let running = &running;
-        let finished = &finished;
+        server.watch(s, began + deadline * 3);
+        let server = &server;
         for (i, store) in stores.iter().enumerate() {
             let (latencies, failures, made, start) = (&latencies, &failures, &made, &start);
             let mut rng = Rng::new(args.seed.wrapping_mul(1000).wrapping_add(i as u64 + 1));
@@ -538,9 +529,7 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
                 made.lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(i, mine);
-                if running.fetch_sub(1, Ordering::SeqCst) == 1 {
-                    finished.store(true, Ordering::Relaxed);
-                }
+                server.phone_done();
             });
         }
     });
@@ -605,13 +594,6 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
         "ops: {ops} ({:.1}/s) accepted: {accepted} rejected (in inboxes): {rejected}; cases: {cases}",
         ops as f64 / secs
     );
-    print_outcome(
-        &lat,
-        (lost, duplicated),
-        args.server_pid,
-        (server_before, server_after),
-        peak_rss_kb.load(Ordering::Relaxed),
-        secs,
-    );
+    server.print(&lat, (lost, duplicated), server_after, secs);
     Ok(failed == 0 && lost == 0 && duplicated == 0)
 }
