@@ -134,9 +134,9 @@ pub fn status(s: &str) -> xuncha_core::Result<Status> {
 /// Assemble the facts from the rows of the statements: cases by id, then their steps or events
 /// (in feed order) attached to them.
 pub struct Assemble {
-    ranked: Vec<(String, CaseFacts)>,
+    ranked: Vec<CaseFacts>,
     ranked_at: std::collections::HashMap<String, usize>,
-    days: Vec<(String, DayFacts)>,
+    days: Vec<DayFacts>,
     days_at: std::collections::HashMap<String, usize>,
 }
 
@@ -153,27 +153,27 @@ impl Assemble {
 
     /// A row of `ranked_cases`.
     pub fn ranked_case(&mut self, id: String, facts: CaseFacts) {
-        self.ranked_at.insert(id.clone(), self.ranked.len());
-        self.ranked.push((id, facts));
+        self.ranked_at.insert(id, self.ranked.len());
+        self.ranked.push(facts);
     }
 
     /// A row of `ranked_steps`.
     pub fn ranked_step(&mut self, case_id: &str, step: kpi::Step) {
         if let Some(i) = self.ranked_at.get(case_id) {
-            self.ranked[*i].1.steps.push(step);
+            self.ranked[*i].steps.push(step);
         }
     }
 
     /// A row of `day_cases`.
     pub fn day_case(&mut self, id: String, facts: DayFacts) {
-        self.days_at.insert(id.clone(), self.days.len());
-        self.days.push((id, facts));
+        self.days_at.insert(id, self.days.len());
+        self.days.push(facts);
     }
 
     /// A row of `day_events`.
     pub fn day_event(&mut self, case_id: &str, event: (i64, Action, Status)) {
         if let Some(i) = self.days_at.get(case_id) {
-            self.days[*i].1.events.push(event);
+            self.days[*i].events.push(event);
         }
     }
 
@@ -181,9 +181,9 @@ impl Assemble {
     pub fn finish(self, units: Vec<String>, sites: Vec<String>) -> PeriodFacts {
         PeriodFacts {
             units,
-            ranked: self.ranked.into_iter().map(|(_, f)| f).collect(),
+            ranked: self.ranked,
             sites,
-            days: self.days.into_iter().map(|(_, f)| f).collect(),
+            days: self.days,
         }
     }
 }
