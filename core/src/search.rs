@@ -4,12 +4,16 @@
 //! 公交 交站 站台, which only text holding 「公交站台」 matches. A one-character search has no
 //! pair and falls back to a scan.
 //!
-//! SQLite keeps the terms in an FTS5 table through triggers that call [`SQL_FUNCTION`]
-//! (registered on every connection by [`register`]); PostgreSQL keeps them in an array column
-//! with a GIN index ([`term_list`]). Either way a match is confirmed by a substring test, so a
-//! phrase that happens to span two separate words never counts.
+//! SQLite keeps the terms in an FTS5 table that the store writes as it saves a case
+//! ([`index_case`], on the phone and in the server's writer, once per group of pushes);
+//! PostgreSQL keeps them in an array column with a GIN index ([`term_list`]). Either way a match
+//! is confirmed by a substring test, so a phrase that happens to span two separate words never
+//! counts. [`SQL_FUNCTION`] computes the terms in SQL for the migrations that fill the index.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use crate::model::Case;
 use rusqlite::functions::FunctionFlags;
 
 /// The SQL function that turns text into its terms: `xuncha_terms(text)`.
@@ -81,6 +85,65 @@ pub fn like_pattern(text: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_");
     format!("%{escaped}%")
+}
+
+/// The text a case is found by: its description and its address.
+pub fn case_text(case: &Case) -> String {
+    format!("{} {}", case.description, case.location.address)
+}
+
+/// A fingerprint of the text an index entry was made from, so an unchanged text is not
+/// indexed again.
+fn digest(text: &str) -> i64 {
+    let h = Sha256::digest(text.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&h[..8]);
+    i64::from_le_bytes(first)
+}
+
+/// Make the SQLite index entry of case `case_id` say `text` (the tables `case_search` and
+/// `case_search_keys`): a new case gets a key and a row, a case whose text changed has its row
+/// replaced, an unchanged one costs one lookup. Call it outside savepoints where it can: FTS5
+/// writes out the terms it holds at every savepoint and statement journal.
+pub fn index_case(conn: &Connection, case_id: &str, text: &str) -> rusqlite::Result<()> {
+    let fingerprint = digest(text);
+    let found: Option<(i64, Option<i64>)> = conn
+        .prepare_cached("SELECT key, digest FROM case_search_keys WHERE case_id = ?1")?
+        .query_row([case_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let key = match found {
+        Some((_, Some(d))) if d == fingerprint => return Ok(()),
+        Some((key, _)) => {
+            conn.prepare_cached("UPDATE case_search_keys SET digest = ?2 WHERE key = ?1")?
+                .execute(params![key, fingerprint])?;
+            conn.prepare_cached("DELETE FROM case_search WHERE rowid = ?1")?
+                .execute([key])?;
+            key
+        }
+        None => {
+            // Not `RETURNING key`: a statement with RETURNING keeps a statement journal, and
+            // opening one makes FTS5 write out the terms it holds (one flush per case).
+            conn.prepare_cached("INSERT INTO case_search_keys (case_id, digest) VALUES (?1, ?2)")?
+                .execute(params![case_id, fingerprint])?;
+            conn.last_insert_rowid()
+        }
+    };
+    conn.prepare_cached("INSERT INTO case_search (rowid, terms) VALUES (?1, ?2)")?
+        .execute(params![key, terms(text)])?;
+    Ok(())
+}
+
+/// Remove the SQLite index entry of case `case_id`, if it has one.
+pub fn unindex_case(conn: &Connection, case_id: &str) -> rusqlite::Result<()> {
+    let key: Option<i64> = conn
+        .prepare_cached("DELETE FROM case_search_keys WHERE case_id = ?1 RETURNING key")?
+        .query_row([case_id], |r| r.get(0))
+        .optional()?;
+    if let Some(key) = key {
+        conn.prepare_cached("DELETE FROM case_search WHERE rowid = ?1")?
+            .execute([key])?;
+    }
+    Ok(())
 }
 
 /// Register [`SQL_FUNCTION`] on a connection (before migrations: the search table is filled

@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/02_sync.sql"),
     include_str!("../../migrations/03_photos_by_op.sql"),
     include_str!("../../migrations/04_case_search.sql"),
+    include_str!("../../migrations/05_search_by_store.sql"),
 ];
 
 /// The newest schema version this code writes.
@@ -25,7 +26,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
             supported: LATEST,
         });
     }
-    // The search table's triggers and backfill call it.
+    // The search table's backfill (migration 04) calls it.
     crate::search::register(conn)?;
     let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
     migrations.to_latest(conn)?;

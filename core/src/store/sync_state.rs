@@ -479,6 +479,7 @@ pub(crate) fn rebase(conn: &Connection, case_id: Uuid) -> Result<()> {
         }
         None => {
             conn.execute("DELETE FROM cases WHERE id = ?1", [&id])?;
+            crate::search::unindex_case(conn, &id)?;
         }
     }
     Ok(())

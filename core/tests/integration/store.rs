@@ -860,4 +860,16 @@ fn search_finds_chinese_substrings_of_descriptions_and_addresses() {
     )
     .expect("comment");
     assert_eq!(found("井盖"), vec![a]);
+    // An edited text is found by its new words only (the index entry is rewritten).
+    s.edit(
+        c,
+        xuncha_core::CaseEdit {
+            description: Some("路面塌陷".into()),
+            ..Default::default()
+        },
+    )
+    .expect("edit");
+    assert_eq!(found("塌陷"), vec![c]);
+    assert_eq!(found("字样"), Vec::<uuid::Uuid>::new());
+    assert_eq!(found("井"), vec![a], "the scan sees the new text too");
 }

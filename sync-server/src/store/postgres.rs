@@ -76,7 +76,7 @@ pub fn pg(e: postgres::Error) -> xuncha_core::Error {
 
 /// The search terms of a case: the pairs of its description and address.
 fn search_terms(case: &Case) -> Vec<String> {
-    xuncha_core::search::term_list(&format!("{} {}", case.description, case.location.address))
+    xuncha_core::search::term_list(&xuncha_core::search::case_text(case))
 }
 
 /// Fill in the search terms of cases stored before search came (migration 03), a batch at a

@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/04_board_columns.sql"),
     include_str!("../../migrations/05_case_search.sql"),
     include_str!("../../migrations/06_period_columns.sql"),
+    include_str!("../../migrations/07_search_by_writer.sql"),
 ];
 
 /// File name of the database inside the data folder.
@@ -82,8 +83,6 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "cache_size", -32_768)?;
     xuncha_core::store::plan_once(conn)?;
-    // Every connection that may write a case runs the search triggers.
-    xuncha_core::search::register(conn)?;
     Ok(())
 }
 
@@ -100,7 +99,7 @@ impl SqliteStore {
                 supported: MIGRATIONS.len() as i64,
             });
         }
-        // The search table's triggers and backfill call it.
+        // The search table's backfill (migration 05) calls it.
         xuncha_core::search::register(&conn)?;
         Migrations::new(MIGRATIONS.iter().map(|s| M::up(s)).collect()).to_latest(&mut conn)?;
         configure(&conn)?;
@@ -210,6 +209,9 @@ struct SqlitePush<'a> {
     tx: &'a Connection,
     /// The sequence the next event gets (the only writer assigns them, inside its transaction).
     next_seq: Option<i64>,
+    /// The cases this push saved, with the text they are found by: indexed once the group's
+    /// pushes are done (outside their savepoints, where FTS5 would write out its terms each time).
+    saved: Vec<(String, String)>,
 }
 
 impl PushTx for SqlitePush<'_> {
@@ -376,6 +378,8 @@ impl PushTx for SqlitePush<'_> {
             case.extension_count,
             case.site_id
         ])?;
+        self.saved
+            .push((case_id.clone(), xuncha_core::search::case_text(case)));
         for p in event.op.body.photos() {
             super::sqlite_photos::name_photo(
                 self.tx,
@@ -725,15 +729,18 @@ impl ServerStore for SqliteStore {
             let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut answers = Vec::with_capacity(jobs.len());
             let mut next_seq = None;
+            let mut saved = Vec::new();
             for job in jobs {
                 let savepoint = tx.savepoint()?;
                 let mut push = SqlitePush {
                     tx: &savepoint,
                     next_seq,
+                    saved: Vec::new(),
                 };
                 let answer = push_batch(&mut push, &index, job.who, job.ops, job.now_ms, job.rules);
                 next_seq = push.next_seq;
                 if answer.is_ok() {
+                    saved.append(&mut push.saved);
                     savepoint.commit()?;
                 } else {
                     // Dropped: rolled back, and the sequences it took are free again.
@@ -741,6 +748,9 @@ impl ServerStore for SqliteStore {
                     next_seq = None;
                 }
                 answers.push(answer);
+            }
+            for (case_id, text) in &saved {
+                xuncha_core::search::index_case(&tx, case_id, text)?;
             }
             tx.commit()?;
             Ok(answers)

@@ -120,3 +120,46 @@ fn the_nearby_search_follows_a_case_whose_place_is_corrected() {
         lon: moved.lon
     }));
 }
+
+/// The writer keeps the search index with the cases: a report edited before its first push (both
+/// in one group) and edited again later is found by its newest words and no longer by the old.
+#[test]
+fn the_text_search_follows_a_case_whose_description_is_edited() {
+    let server = TestServer::start();
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let id = phone.report("0101", 1);
+    phone
+        .store
+        .edit(
+            id,
+            xuncha_core::CaseEdit {
+                description: Some("公交站台旁垃圾成堆".into()),
+                ..Default::default()
+            },
+        )
+        .expect("edit");
+    phone.sync();
+    let found = |text: &str| {
+        server
+            .state
+            .store
+            .search_cases(text, 10)
+            .expect("search")
+            .iter()
+            .any(|c| c.id == id)
+    };
+    assert!(found("公交站台"));
+    phone
+        .store
+        .edit(
+            id,
+            xuncha_core::CaseEdit {
+                description: Some("井盖缺失".into()),
+                ..Default::default()
+            },
+        )
+        .expect("edit");
+    phone.sync();
+    assert!(found("井盖缺失"), "found by the new words");
+    assert!(!found("公交站台"), "not by the old ones");
+}

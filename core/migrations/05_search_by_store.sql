@@ -1,0 +1,9 @@
+-- The search index is written by the store as it saves a case (xuncha_core::search::index_case),
+-- no longer by triggers: a trigger parsed the case's JSON on every save and made every insert
+-- keep a statement journal. `digest` fingerprints the text an entry was made from, so a save
+-- that leaves the text alone does not touch the index (NULL for entries made before: they are
+-- rewritten on their next change).
+DROP TRIGGER case_search_insert;
+DROP TRIGGER case_search_update;
+DROP TRIGGER case_search_delete;
+ALTER TABLE case_search_keys ADD COLUMN digest INTEGER;
