@@ -550,7 +550,7 @@ pub(crate) fn save_case(conn: &Connection, c: &Case, changed_seq: i64, how: Writ
     ])?;
     crate::search::index_case(
         conn,
-        &c.id.hyphenated().encode_lower(&mut [0u8; 36]),
+        c.id.hyphenated().encode_lower(&mut [0u8; 36]),
         &crate::search::case_text(c),
     )?;
     Ok(())
