@@ -425,6 +425,9 @@ impl Batch<'_> {
         for s in &staged {
             photos::write_blob(&store.photo_dir, s)?;
         }
+        if case.is_some() {
+            keep_base(tx, case_id)?;
+        }
         let op_json = serde_json::to_string(&op)?;
         let local_seq = insert_event(tx, &event, true, &op_json)?;
         let how = if case.is_none() {
@@ -432,7 +435,7 @@ impl Batch<'_> {
         } else {
             Write::Update
         };
-        save_case(tx, &new_case, local_seq, how)?;
+        save_case(tx, &new_case, local_seq, None, how)?;
         for (s, r) in staged.iter().zip(op.body.photos()) {
             tx.prepare_cached(
             "INSERT OR IGNORE INTO photos (sha256, mime, size, added_at_ms) VALUES (?1, ?2, ?3, ?4)",
@@ -511,28 +514,50 @@ pub(crate) enum Write {
     Upsert,
 }
 
-/// Write the local view of a case; `changed_seq` is the local_seq of the event that changed it.
-pub(crate) fn save_case(conn: &Connection, c: &Case, changed_seq: i64, how: Write) -> Result<()> {
+/// Before the first local operation on a case the server sent: keep the server's version (the
+/// view, which holds no local work yet) as the base the operations are replayed on. A case with
+/// a base already, or one the server never sent, is left alone.
+fn keep_base(conn: &Connection, case_id: Uuid) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO base_cases (id, seq, doc)
+         SELECT id, server_seq, doc FROM cases WHERE id = ?1 AND server_seq IS NOT NULL",
+    )?
+    .execute([&*case_id.hyphenated().encode_lower(&mut [0u8; 36])])?;
+    Ok(())
+}
+
+/// Write the local view of a case; `changed_seq` is the local_seq of the event that changed it,
+/// `server_seq` the feed sequence of the server's version when the view is exactly that (no
+/// local work), else None.
+pub(crate) fn save_case(
+    conn: &Connection,
+    c: &Case,
+    changed_seq: i64,
+    server_seq: Option<i64>,
+    how: Write,
+) -> Result<()> {
     let sql = match how {
         Write::Insert => {
             "INSERT INTO cases (status, category, unit_id, site_id, reporter_id, deadline_ms, due_sort,
-                                changed_seq, description, doc, id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                                changed_seq, description, doc, id, server_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
         }
         Write::Update => {
             "UPDATE cases SET status = ?1, category = ?2, unit_id = ?3, site_id = ?4, reporter_id = ?5,
-                    deadline_ms = ?6, due_sort = ?7, changed_seq = ?8, description = ?9, doc = ?10
+                    deadline_ms = ?6, due_sort = ?7, changed_seq = ?8, description = ?9, doc = ?10,
+                    server_seq = ?12
              WHERE id = ?11"
         }
         Write::Upsert => {
             "INSERT INTO cases (status, category, unit_id, site_id, reporter_id, deadline_ms, due_sort,
-                                changed_seq, description, doc, id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                                changed_seq, description, doc, id, server_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT(id) DO UPDATE SET status = excluded.status, category = excluded.category,
                 unit_id = excluded.unit_id, site_id = excluded.site_id,
                 reporter_id = excluded.reporter_id, deadline_ms = excluded.deadline_ms,
                 due_sort = excluded.due_sort, changed_seq = excluded.changed_seq,
-                description = excluded.description, doc = excluded.doc"
+                description = excluded.description, doc = excluded.doc,
+                server_seq = excluded.server_seq"
         }
     };
     conn.prepare_cached(sql)?.execute(params![
@@ -547,6 +572,7 @@ pub(crate) fn save_case(conn: &Connection, c: &Case, changed_seq: i64, how: Writ
         c.description,
         serde_json::to_string(c)?,
         &*c.id.hyphenated().encode_lower(&mut [0u8; 36]),
+        server_seq,
     ])?;
     crate::search::index_case(
         conn,

@@ -258,25 +258,30 @@ impl Store {
                         // not carry the HLC ahead of what the server accepts).
                         clock.observe(ev.op.hlc, page.server_time_ms.max(0) as u64);
                     }
-                    tx.prepare_cached(
-                        "INSERT INTO base_cases (id, seq, doc) VALUES (?1, ?2, ?3)
-                         ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, doc = excluded.doc",
-                    )?
-                    .execute(params![
-                        case.id.to_string(),
-                        seq,
-                        serde_json::to_string(case)?
-                    ])?;
+                    let id = case.id.to_string();
                     if has_local_work(&tx, case.id, *seq)? {
+                        // The base the replay starts from (kept only while there is local work).
+                        tx.prepare_cached(
+                            "INSERT INTO base_cases (id, seq, doc) VALUES (?1, ?2, ?3)
+                             ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, doc = excluded.doc",
+                        )?
+                        .execute(params![
+                            id,
+                            seq,
+                            serde_json::to_string(case)?
+                        ])?;
                         rebase(&tx, case.id)?;
                     } else {
-                        // Nothing of ours to replay: the local view is the server's case.
+                        // Nothing of ours to replay: the local view is the server's case, and no
+                        // base is needed until this device works on it again.
+                        tx.prepare_cached("DELETE FROM base_cases WHERE id = ?1")?
+                            .execute([&id])?;
                         let changed: i64 = tx
                             .prepare_cached(
                                 "SELECT COALESCE(MAX(local_seq), 0) FROM events WHERE case_id = ?1",
                             )?
-                            .query_row([case.id.to_string()], |r| r.get(0))?;
-                        upsert_case(&tx, case, changed)?;
+                            .query_row([&id], |r| r.get(0))?;
+                        upsert_case(&tx, case, changed, Some(*seq))?;
                     }
                 }
             }
@@ -419,9 +424,20 @@ fn has_local_work(conn: &Connection, case_id: Uuid, base_seq: i64) -> Result<boo
         .is_some())
 }
 
-/// Write a case whether or not it exists yet.
-fn upsert_case(conn: &Connection, case: &Case, changed_seq: i64) -> Result<()> {
-    super::cases::save_case(conn, case, changed_seq, super::cases::Write::Upsert)
+/// Write a case whether or not it exists yet (`server_seq` as in `save_case`).
+fn upsert_case(
+    conn: &Connection,
+    case: &Case,
+    changed_seq: i64,
+    server_seq: Option<i64>,
+) -> Result<()> {
+    super::cases::save_case(
+        conn,
+        case,
+        changed_seq,
+        server_seq,
+        super::cases::Write::Upsert,
+    )
 }
 
 /// Recompute the local view of a case: the server's base, then confirmed events newer than the
@@ -475,7 +491,7 @@ pub(crate) fn rebase(conn: &Connection, case_id: Uuid) -> Result<()> {
                     )?
                     .query_row([&id], |r| r.get(0))?;
             }
-            upsert_case(conn, &case, changed_seq)?;
+            upsert_case(conn, &case, changed_seq, None)?;
         }
         None => {
             conn.execute("DELETE FROM cases WHERE id = ?1", [&id])?;

@@ -132,6 +132,12 @@ impl Device {
         d
     }
 
+    /// The device's own database, opened beside its store (for tests of what it keeps).
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self._dir.path().join(xuncha_core::store::DB_FILE))
+            .expect("device database")
+    }
+
     pub fn sync(&self) -> SyncReport {
         self.try_sync().expect("sync")
     }

@@ -479,3 +479,64 @@ fn reports_near_an_open_case_of_the_same_category_are_flagged() {
         vec![first]
     );
 }
+
+/// A device keeps the server's version of a case as a separate base only while it has work on
+/// the case: none after a bootstrap, the server's version from the first offline action until
+/// the server's answer comes back, and the view goes back to exactly that version when the
+/// action is refused.
+#[test]
+fn the_servers_version_is_kept_as_a_base_only_while_the_device_works_on_a_case() {
+    let server = TestServer::start();
+    let inspector = Device::signed_in(&server, "inspector1", 0);
+    let first = Device::signed_in(&server, "supervisor1", 0);
+    let second = Device::signed_in(&server, "supervisor1", 0);
+    let c = inspector.report("0101", 1);
+    inspector.sync();
+    first.sync();
+    second.sync();
+    let bases = |d: &Device| -> Vec<(String, i64, String)> {
+        let db = d.db();
+        let mut st = db
+            .prepare("SELECT id, seq, doc FROM base_cases ORDER BY id")
+            .expect("query");
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("bases")
+    };
+    assert!(bases(&first).is_empty(), "nothing of its own: no base");
+    let pulled = first.store.case_detail(c).expect("detail").case;
+    // Both register the case offline; the second supervisor's push wins.
+    let register = OpBody::Register {
+        note: String::new(),
+    };
+    act(&first, c, register.clone());
+    act(&second, c, register);
+    let kept = bases(&first);
+    assert_eq!(kept.len(), 1, "the first action keeps the server's version");
+    let base: xuncha_core::Case = serde_json::from_str(&kept[0].2).expect("base doc");
+    assert_eq!(
+        (kept[0].0.as_str(), &base),
+        (c.to_string().as_str(), &pulled)
+    );
+    assert_eq!(
+        status(&first, c),
+        Some(Status::Registered),
+        "the view shows the action"
+    );
+    second.sync();
+    let r = first.sync();
+    assert_eq!(
+        r.rejected, 1,
+        "registered twice: the second register is refused"
+    );
+    assert!(
+        bases(&first).is_empty(),
+        "answered and pulled: no base left"
+    );
+    assert_eq!(
+        first.store.case_detail(c).expect("detail").case,
+        server.state.store.case(c).expect("case").expect("exists"),
+        "the device ends on the server's version"
+    );
+}
