@@ -9,7 +9,7 @@ use maud::{DOCTYPE, Markup, html};
 use uuid::Uuid;
 use xuncha_core::fold::available_actions;
 use xuncha_core::geo::{LatLon, distance_m};
-use xuncha_core::model::{Case, Event};
+use xuncha_core::model::Case;
 use xuncha_core::reference::ReferenceData;
 use xuncha_core::scope;
 use xuncha_core::workflow::{Action, Role, Status};
@@ -159,19 +159,28 @@ pub async fn render_queue(
     let loaded = state
         .blocking(move |s| {
             let reference = s.reference()?.1;
-            let mut rows = Vec::new();
-            for c in s.cases(&statuses, unit.as_deref(), QUEUE_ROWS)? {
-                if !scope::can_see(&actor, &c) {
-                    continue;
-                }
-                let photo = first_photo(&s.timeline(c.id)?);
-                let around = open_near(s, &actor, &c, 100.0)?;
-                let close_by: Vec<(Case, f64)> = nearby(&c, &around, 100.0)
-                    .into_iter()
-                    .map(|(o, d)| (o.clone(), d))
-                    .collect();
-                rows.push((c, photo, close_by));
-            }
+            // Three queries, however many rows: the cases, their first photos, and the open
+            // cases around all of them.
+            let cases: Vec<Case> = s
+                .cases(&statuses, unit.as_deref(), QUEUE_ROWS)?
+                .into_iter()
+                .filter(|c| scope::can_see(&actor, c))
+                .collect();
+            let ids: Vec<Uuid> = cases.iter().map(|c| c.id).collect();
+            let mut photos = s.first_photos(&ids)?;
+            let points: Vec<LatLon> = cases.iter().map(|c| c.location.point()).collect();
+            let around = open_near(s, &actor, &points, NEARBY_M)?;
+            let rows = cases
+                .into_iter()
+                .map(|c| {
+                    let close_by: Vec<(Case, f64)> = nearby(&c, &around, NEARBY_M)
+                        .into_iter()
+                        .map(|(o, d)| (o.clone(), d))
+                        .collect();
+                    let photo = photos.remove(&c.id);
+                    (c, photo, close_by)
+                })
+                .collect::<Vec<_>>();
             Ok((reference, rows))
         })
         .await;
@@ -327,17 +336,16 @@ pub fn nearby<'a>(c: &Case, others: &'a [Case], radius_m: f64) -> Vec<(&'a Case,
     v
 }
 
-/// Cases still being worked on within about `radius_m` of `c` that `actor` may see.
+/// "Nearby" on the queue and the case page: within this many metres.
+const NEARBY_M: f64 = 100.0;
+
+/// Cases still being worked on within about `radius_m` of any of `at` that `actor` may see.
 fn open_near(
     s: &dyn crate::store::ServerStore,
     actor: &xuncha_core::model::Actor,
-    c: &Case,
+    at: &[LatLon],
     radius_m: f64,
 ) -> xuncha_core::Result<Vec<Case>> {
-    let at = LatLon {
-        lat: c.location.lat,
-        lon: c.location.lon,
-    };
     Ok(s.cases_near(at, radius_m, &NOT_FINISHED, 500)?
         .into_iter()
         .filter(|o| scope::can_see(actor, o))
@@ -353,15 +361,6 @@ pub const NOT_FINISHED: [Status; 6] = [
     Status::ReturnRequested,
     Status::Rectified,
 ];
-
-/// The first photo of a timeline (the report's before-photo).
-fn first_photo(timeline: &[Event]) -> Option<String> {
-    timeline
-        .iter()
-        .flat_map(|e| e.op.body.photos().iter())
-        .map(|p| p.sha256.clone())
-        .next()
-}
 
 /// A Beijing wall-clock time for a `datetime-local` field.
 pub fn local_input(ms: i64) -> String {
@@ -385,7 +384,7 @@ pub async fn render_case(
         .blocking(move |s| {
             let case = s.case(id)?;
             let open = match &case {
-                Some(c) => open_near(s, &actor, c, 400.0)?,
+                Some(c) => open_near(s, &actor, &[c.location.point()], 400.0)?,
                 None => Vec::new(),
             };
             let waiting = s.case_photos_waiting(&id.to_string())?;

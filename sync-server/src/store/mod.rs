@@ -9,6 +9,8 @@ pub mod postgres_photos;
 pub mod sqlite;
 pub mod sqlite_photos;
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use uuid::Uuid;
@@ -198,15 +200,18 @@ pub trait ServerStore: photo_records::PhotoRecords + Send + Sync + 'static {
         limit: usize,
     ) -> StoreResult<Vec<Case>>;
     /// Cases of the reference's categories in any of `statuses` (all when empty) within about
-    /// `radius_m` of `at` (a bounding box: callers measure the real distance), at most `limit`
-    /// (callers check scope).
+    /// `radius_m` of any of the points `at` (bounding boxes: callers measure the real distance),
+    /// each case once, at most `limit` per point, in one query (callers check scope).
     fn cases_near(
         &self,
-        at: xuncha_core::geo::LatLon,
+        at: &[xuncha_core::geo::LatLon],
         radius_m: f64,
         statuses: &[xuncha_core::workflow::Status],
         limit: usize,
     ) -> StoreResult<Vec<Case>>;
+    /// The first photo of each of `cases` that has one (the first photo of its earliest event
+    /// with photos), in one query.
+    fn first_photos(&self, cases: &[Uuid]) -> StoreResult<HashMap<Uuid, String>>;
     /// Cases whose number or id is `text`, or whose description or address contains it; exact
     /// matches first, then the most recently received, at most `limit` (callers check scope).
     fn search_cases(&self, text: &str, limit: usize) -> StoreResult<Vec<Case>>;
@@ -275,4 +280,20 @@ pub enum PageChange {
         /// The case.
         case_id: Uuid,
     },
+}
+
+/// The boxes around `at` that hold every point within `radius_m`, a little larger (the index
+/// prefilter of `cases_near`): `[lat_lo, lat_hi, lon_lo, lon_hi]` each.
+pub(crate) fn near_boxes(at: &[xuncha_core::geo::LatLon], radius_m: f64) -> Vec<[f64; 4]> {
+    at.iter()
+        .map(|p| {
+            let (lo, hi) = xuncha_core::geo::bounding_box(*p, radius_m * 1.01);
+            [lo.lat, hi.lat, lo.lon, hi.lon]
+        })
+        .collect()
+}
+
+/// The first photo of `event`, if it has any.
+pub(crate) fn first_photo_of(event: &xuncha_core::model::Event) -> Option<String> {
+    event.op.body.photos().first().map(|p| p.sha256.clone())
 }

@@ -1067,37 +1067,64 @@ impl ServerStore for PostgresStore {
 
     fn cases_near(
         &self,
-        at: xuncha_core::geo::LatLon,
+        at: &[xuncha_core::geo::LatLon],
         radius_m: f64,
         statuses: &[Status],
         limit: usize,
     ) -> StoreResult<Vec<Case>> {
         let names = status_names(statuses);
-        // A box a little larger than the circle; callers measure the real distance.
-        let dlat = radius_m / 110_574.0 * 1.01;
-        let dlon = radius_m / (111_320.0 * at.lat.to_radians().cos().max(0.01)) * 1.01;
+        let boxes = super::near_boxes(at, radius_m);
+        let column = |i: usize| -> Vec<f64> { boxes.iter().map(|b| b[i]).collect() };
+        let (lat_lo, lat_hi, lon_lo, lon_hi) = (column(0), column(1), column(2), column(3));
         let index = self.index();
         let categories = index.category_codes();
         self.with(|c| {
-            docs(
-                &c.query(
-                    "SELECT doc FROM cases
-                     WHERE category = ANY($7)
-                       AND lat BETWEEN $1 AND $2 AND lon BETWEEN $3 AND $4
-                       AND (cardinality($5::text[]) = 0 OR status = ANY($5))
+            let rows = c
+                .query(
+                    "SELECT DISTINCT ON (c.id) c.doc
+                     FROM unnest($1::float8[], $2::float8[], $3::float8[], $4::float8[])
+                          AS b(lat_lo, lat_hi, lon_lo, lon_hi)
+                     JOIN cases c ON c.category = ANY($7)
+                      AND c.lat BETWEEN b.lat_lo AND b.lat_hi
+                      AND c.lon BETWEEN b.lon_lo AND b.lon_hi
+                     WHERE cardinality($5::text[]) = 0 OR c.status = ANY($5)
                      LIMIT $6",
                     &[
-                        &(at.lat - dlat),
-                        &(at.lat + dlat),
-                        &(at.lon - dlon),
-                        &(at.lon + dlon),
+                        &lat_lo,
+                        &lat_hi,
+                        &lon_lo,
+                        &lon_hi,
                         &names,
-                        &(limit as i64),
+                        &(limit.saturating_mul(at.len()) as i64),
                         &categories,
                     ],
                 )
-                .map_err(pg)?,
-            )
+                .map_err(pg)?;
+            docs(&rows)
+        })
+    }
+
+    fn first_photos(&self, cases: &[Uuid]) -> StoreResult<HashMap<Uuid, String>> {
+        let ids: Vec<String> = cases.iter().map(|c| c.to_string()).collect();
+        self.with(|c| {
+            let rows = c
+                .query(
+                    "SELECT e.case_id, e.event FROM events e WHERE e.seq IN (
+                         SELECT MIN(f.seq) FROM case_photos p JOIN events f ON f.op_id = p.op_id
+                         WHERE p.case_id = ANY($1)
+                         GROUP BY p.case_id)",
+                    &[&ids],
+                )
+                .map_err(pg)?;
+            let mut out = HashMap::new();
+            for r in &rows {
+                let id: String = col(r, 0)?;
+                let event: Event = serde_json::from_str(&col::<String>(r, 1)?)?;
+                if let (Ok(id), Some(photo)) = (id.parse(), super::first_photo_of(&event)) {
+                    out.insert(id, photo);
+                }
+            }
+            Ok(out)
         })
     }
 

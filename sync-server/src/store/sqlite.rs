@@ -824,42 +824,66 @@ impl ServerStore for SqliteStore {
 
     fn cases_near(
         &self,
-        at: xuncha_core::geo::LatLon,
+        at: &[xuncha_core::geo::LatLon],
         radius_m: f64,
         statuses: &[Status],
         limit: usize,
     ) -> StoreResult<Vec<Case>> {
         let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
         let names = serde_json::to_string(&names)?;
-        // A box a little larger than the circle; callers measure the real distance.
-        let dlat = radius_m / 110_574.0 * 1.01;
-        let dlon = radius_m / (111_320.0 * at.lat.to_radians().cos().max(0.01)) * 1.01;
+        let boxes = serde_json::to_string(&super::near_boxes(at, radius_m))?;
         let categories = serde_json::to_string(&self.index().category_codes())?;
         self.with_reader(|conn| {
             let mut st = conn.prepare_cached(
-                // Through the probable-duplicate index (category, lat, lon, …), one range of
-                // latitude per category: no index of its own, so pushes pay nothing for it.
-                "SELECT doc FROM cases
-                 WHERE category IN (SELECT value FROM json_each(?7))
-                   AND lat BETWEEN ?1 AND ?2 AND lon BETWEEN ?3 AND ?4
-                   AND (?5 = '[]' OR status IN (SELECT value FROM json_each(?5)))
-                 LIMIT ?6",
+                // Box by box through the probable-duplicate index (category, lat, lon, …), one
+                // range of latitude per category: no index of its own, so pushes pay nothing.
+                "SELECT c.id, c.doc FROM json_each(?1) b, cases c
+                 WHERE c.category IN (SELECT value FROM json_each(?4))
+                   AND c.lat BETWEEN b.value ->> 0 AND b.value ->> 1
+                   AND c.lon BETWEEN b.value ->> 2 AND b.value ->> 3
+                   AND (?2 = '[]' OR c.status IN (SELECT value FROM json_each(?2)))
+                 LIMIT ?3",
             )?;
             let rows = st.query_map(
                 params![
-                    at.lat - dlat,
-                    at.lat + dlat,
-                    at.lon - dlon,
-                    at.lon + dlon,
+                    boxes,
                     names,
-                    limit as i64,
+                    limit.saturating_mul(at.len()) as i64,
                     categories
                 ],
-                |r| r.get::<_, String>(0),
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
             )?;
+            let mut seen = std::collections::HashSet::new();
             let mut out = Vec::new();
             for row in rows {
-                out.push(serde_json::from_str(&row?)?);
+                let (id, doc) = row?;
+                if seen.insert(id) {
+                    out.push(serde_json::from_str(&doc)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn first_photos(&self, cases: &[Uuid]) -> StoreResult<HashMap<Uuid, String>> {
+        let ids = serde_json::to_string(cases)?;
+        self.with_reader(|conn| {
+            let mut st = conn.prepare_cached(
+                "SELECT e.case_id, e.event FROM events e WHERE e.seq IN (
+                     SELECT MIN(f.seq) FROM case_photos p JOIN events f ON f.op_id = p.op_id
+                     WHERE p.case_id IN (SELECT value FROM json_each(?1))
+                     GROUP BY p.case_id)",
+            )?;
+            let rows = st.query_map([ids], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            let mut out = HashMap::new();
+            for row in rows {
+                let (id, event) = row?;
+                let event: Event = serde_json::from_str(&event)?;
+                if let (Ok(id), Some(photo)) = (id.parse(), super::first_photo_of(&event)) {
+                    out.insert(id, photo);
+                }
             }
             Ok(out)
         })

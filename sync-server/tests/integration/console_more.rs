@@ -713,6 +713,73 @@ fn unit_staff_rectify_from_the_browser_with_an_after_photo() {
     assert_eq!(detail.case.status, Status::Rectified);
 }
 
+// ---- 3b. the queue: each row's own photo and neighbours ----
+
+/// The queue reads its rows' first photos and the open cases around them in one query each;
+/// every row still shows its own photo (the first of its timeline) and its own neighbours.
+#[test]
+fn the_queue_shows_each_cases_own_photo_and_its_own_neighbours() {
+    let server = TestServer::start();
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let a = Report::new("队列 甲").send(&phone, 11);
+    // About 90 m north of the first: neighbours.
+    let b = Report {
+        at: (G1.0 + 0.0008, G1.1),
+        ..Report::new("队列 乙")
+    }
+    .send(&phone, 12);
+    // About 460 m east: nobody's neighbour.
+    let far = Report {
+        at: (G1.0, G1.1 + 0.0048),
+        ..Report::new("队列 丙")
+    }
+    .send(&phone, 13);
+    // A later comment with a photo does not replace the report's photo as the row's picture.
+    phone
+        .store
+        .act(
+            a,
+            OpBody::Comment {
+                text: "补充".into(),
+                photos: vec![],
+            },
+            vec![photo(14)],
+        )
+        .expect("comment with a photo");
+    phone.sync();
+    let sup = console(&server, "supervisor1");
+    let (s, queue) = get(&sup, &server, "/console");
+    assert_eq!(s, 200);
+    let row = |id: Uuid| -> String {
+        queue
+            .split(&format!("data-case=\"{id}\""))
+            .nth(1)
+            .and_then(|r| r.split("</tr>").next())
+            .expect("the case's row")
+            .to_string()
+    };
+    for (id, seed) in [(a, 11), (b, 12), (far, 13)] {
+        let sha = sha256_hex(&photo_bytes(seed));
+        assert!(
+            row(id).contains(&format!("/v1/photos/{sha}/thumb")),
+            "row {id} shows its own report photo"
+        );
+    }
+    let neighbour = |of: Uuid, other: Uuid| {
+        row(of)
+            .split("<ul class=\"nearby\">")
+            .nth(1)
+            .and_then(|l| l.split("</ul>").next())
+            .is_some_and(|l| l.contains(&format!("/console/cases/{other}\"")))
+    };
+    assert!(
+        neighbour(a, b) && neighbour(b, a),
+        "90 m apart: each lists the other"
+    );
+    assert!(!neighbour(a, far) && !neighbour(far, a) && !neighbour(far, b));
+    assert!(!neighbour(a, a), "not its own neighbour");
+}
+
 // ---- 4. case page: duplicates and the map ----
 
 #[test]

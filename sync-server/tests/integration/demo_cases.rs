@@ -92,7 +92,7 @@ fn the_nearby_search_follows_a_case_whose_place_is_corrected() {
         server
             .state
             .store
-            .cases_near(at, 30.0, &[], 10)
+            .cases_near(&[at], 30.0, &[], 10)
             .expect("near")
             .iter()
             .any(|c| c.id == id)
