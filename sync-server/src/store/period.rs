@@ -30,27 +30,27 @@ fn names(items: impl Iterator<Item = &'static str>) -> String {
 }
 
 /// The SQL of a period: `$1` and `$2` are the start and end of the ranking's period, or of the
-/// charts' window in `day_cases` and `day_events`; [`for_sqlite`] turns the placeholders into
-/// SQLite's.
+/// charts' window in `days`; [`for_sqlite`] turns the placeholders into SQLite's.
 pub struct PeriodSql {
     /// `unit_id`.
     pub units: String,
-    /// `id, unit_id, status, deadline_ms, extension_count` of the ranking's cases.
-    pub ranked_cases: String,
-    /// `case_id, action, server_time_ms` of their steps, in feed order.
-    pub ranked_steps: String,
+    /// `id, unit_id, status, deadline_ms, extension_count, action, server_time_ms`: each case
+    /// that counts in the ranking's period with each of its steps (NULLs for a case without),
+    /// by case and then in feed order.
+    pub ranked: String,
     /// `site_id`.
     pub sites: String,
-    /// `id, received_ms, deadline_ms` of the charts' cases.
-    pub day_cases: String,
-    /// `case_id, server_time_ms, action, to_status` of their events, in feed order.
-    pub day_events: String,
+    /// `id, received_ms, deadline_ms, server_time_ms, action, to_status`: each case that counts
+    /// on some day of the charts' window with each of its events, by case and in feed order.
+    pub days: String,
     /// `doc` of the cases reported in the period at a site where more than one was, by site.
     pub repeats: String,
 }
 
 impl PeriodSql {
-    /// The statements (PostgreSQL placeholders).
+    /// The statements (PostgreSQL placeholders). Each case's steps and events come from the
+    /// index `events_by_case_facts` alone (SQLite migration 08, PostgreSQL 05), never from the
+    /// event documents.
     pub fn new() -> PeriodSql {
         let steps = names(KPI_ACTIONS.iter().map(|a| a.as_str()));
         let running = names(Status::DEADLINE_RUNNING.iter().map(|s| s.as_str()));
@@ -68,25 +68,30 @@ impl PeriodSql {
                  OR (deadline_ms < $2 AND status IN ({running}))"
         );
         PeriodSql {
-            units: "SELECT DISTINCT unit_id FROM cases WHERE unit_id IS NOT NULL".into(),
-            ranked_cases: format!(
-                "SELECT id, unit_id, status, deadline_ms, extension_count FROM cases
-                 WHERE id IN ({ranked_ids})"
-            ),
-            ranked_steps: format!(
-                "SELECT case_id, action, server_time_ms FROM events
-                 WHERE action IN ({steps}) AND case_id IN ({ranked_ids})
-                 ORDER BY seq"
+            // The few units, each found by one step down the index (a full scan of a million
+            // cases otherwise).
+            units: "WITH RECURSIVE u(unit_id) AS (
+                        SELECT MIN(unit_id) FROM cases
+                        UNION ALL
+                        SELECT (SELECT MIN(c.unit_id) FROM cases c WHERE c.unit_id > u.unit_id)
+                        FROM u WHERE u.unit_id IS NOT NULL)
+                    SELECT unit_id FROM u WHERE unit_id IS NOT NULL"
+                .into(),
+            ranked: format!(
+                "SELECT c.id, c.unit_id, c.status, c.deadline_ms, c.extension_count,
+                        e.action, e.server_time_ms
+                 FROM cases c LEFT JOIN events e ON e.case_id = c.id AND e.action IN ({steps})
+                 WHERE c.id IN ({ranked_ids})
+                 ORDER BY c.id, e.seq"
             ),
             sites: "SELECT DISTINCT site_id FROM cases
                     WHERE reported_ms >= $1 AND reported_ms < $2 AND site_id IS NOT NULL"
                 .into(),
-            day_cases: format!(
-                "SELECT id, received_ms, deadline_ms FROM cases WHERE id IN ({day_ids})"
-            ),
-            day_events: format!(
-                "SELECT case_id, server_time_ms, action, to_status FROM events
-                 WHERE case_id IN ({day_ids}) ORDER BY seq"
+            days: format!(
+                "SELECT c.id, c.received_ms, c.deadline_ms, e.server_time_ms, e.action, e.to_status
+                 FROM cases c LEFT JOIN events e ON e.case_id = c.id
+                 WHERE c.id IN ({day_ids})
+                 ORDER BY c.id, e.seq"
             ),
             repeats: format!(
                 "SELECT doc FROM cases
@@ -131,50 +136,56 @@ pub fn status(s: &str) -> xuncha_core::Result<Status> {
     Status::parse(s).ok_or_else(|| unknown("status", s))
 }
 
-/// Assemble the facts from the rows of the statements: cases by id, then their steps or events
-/// (in feed order) attached to them.
+/// Assemble the facts from the rows of `ranked` and `days`, which come by case (each case's
+/// columns repeated on each of its rows) and then in feed order.
+#[derive(Default)]
 pub struct Assemble {
     ranked: Vec<CaseFacts>,
-    ranked_at: std::collections::HashMap<String, usize>,
+    ranked_last: Option<String>,
     days: Vec<DayFacts>,
-    days_at: std::collections::HashMap<String, usize>,
+    days_last: Option<String>,
 }
 
 impl Assemble {
     /// Nothing yet.
     pub fn new() -> Assemble {
-        Assemble {
-            ranked: Vec::new(),
-            ranked_at: std::collections::HashMap::new(),
-            days: Vec::new(),
-            days_at: std::collections::HashMap::new(),
+        Assemble::default()
+    }
+
+    /// A row of `ranked`: case `id` (its facts made by `case` on its first row) and one of its
+    /// steps, if it has any.
+    pub fn ranked_row(
+        &mut self,
+        id: String,
+        case: impl FnOnce() -> xuncha_core::Result<CaseFacts>,
+        step: Option<kpi::Step>,
+    ) -> xuncha_core::Result<()> {
+        if self.ranked_last.as_deref() != Some(id.as_str()) {
+            self.ranked.push(case()?);
+            self.ranked_last = Some(id);
         }
-    }
-
-    /// A row of `ranked_cases`.
-    pub fn ranked_case(&mut self, id: String, facts: CaseFacts) {
-        self.ranked_at.insert(id, self.ranked.len());
-        self.ranked.push(facts);
-    }
-
-    /// A row of `ranked_steps`.
-    pub fn ranked_step(&mut self, case_id: &str, step: kpi::Step) {
-        if let Some(i) = self.ranked_at.get(case_id) {
-            self.ranked[*i].steps.push(step);
+        if let (Some(step), Some(facts)) = (step, self.ranked.last_mut()) {
+            facts.steps.push(step);
         }
+        Ok(())
     }
 
-    /// A row of `day_cases`.
-    pub fn day_case(&mut self, id: String, facts: DayFacts) {
-        self.days_at.insert(id, self.days.len());
-        self.days.push(facts);
-    }
-
-    /// A row of `day_events`.
-    pub fn day_event(&mut self, case_id: &str, event: (i64, Action, Status)) {
-        if let Some(i) = self.days_at.get(case_id) {
-            self.days[*i].events.push(event);
+    /// A row of `days`: case `id` (its facts made by `case` on its first row) and one of its
+    /// events, if it has any.
+    pub fn day_row(
+        &mut self,
+        id: String,
+        case: impl FnOnce() -> xuncha_core::Result<DayFacts>,
+        event: Option<(i64, Action, Status)>,
+    ) -> xuncha_core::Result<()> {
+        if self.days_last.as_deref() != Some(id.as_str()) {
+            self.days.push(case()?);
+            self.days_last = Some(id);
         }
+        if let (Some(event), Some(facts)) = (event, self.days.last_mut()) {
+            facts.events.push(event);
+        }
+        Ok(())
     }
 
     /// The facts, with the units and sites.
@@ -185,11 +196,5 @@ impl Assemble {
             sites,
             days: self.days,
         }
-    }
-}
-
-impl Default for Assemble {
-    fn default() -> Self {
-        Self::new()
     }
 }

@@ -47,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/02_board_columns.sql"),
     include_str!("../../migrations/postgres/03_case_search.sql"),
     include_str!("../../migrations/postgres/04_period_columns.sql"),
+    include_str!("../../migrations/postgres/05_case_facts_index.sql"),
 ];
 
 /// Connections kept open for reuse, per instance.
@@ -1187,60 +1188,46 @@ impl ServerStore for PostgresStore {
             let units = texts(&sql.units, &[])?;
             let sites = texts(&sql.sites, &[&from_ms, &to_ms])?;
             let mut facts = Assemble::new();
-            for r in tx
-                .query(&sql.ranked_cases, &[&from_ms, &to_ms])
-                .map_err(pg)?
-            {
-                facts.ranked_case(
-                    col(&r, 0)?,
-                    CaseFacts {
+            for r in tx.query(&sql.ranked, &[&from_ms, &to_ms]).map_err(pg)? {
+                let step = match col::<Option<String>>(&r, 5)? {
+                    Some(a) => Some(Step {
+                        action: period::action(&a)?,
+                        at_ms: col(&r, 6)?,
+                    }),
+                    None => None,
+                };
+                let case = || -> StoreResult<CaseFacts> {
+                    Ok(CaseFacts {
                         unit_id: col(&r, 1)?,
                         status: period::status(&col::<String>(&r, 2)?)?,
                         deadline_ms: col(&r, 3)?,
                         extension_count: col::<i32>(&r, 4)?.max(0) as u32,
                         steps: Vec::new(),
-                    },
-                );
+                    })
+                };
+                facts.ranked_row(col(&r, 0)?, case, step)?;
             }
             for r in tx
-                .query(&sql.ranked_steps, &[&from_ms, &to_ms])
+                .query(&sql.days, &[&days_from_ms, &days_to_ms])
                 .map_err(pg)?
             {
-                facts.ranked_step(
-                    &col::<String>(&r, 0)?,
-                    Step {
-                        action: period::action(&col::<String>(&r, 1)?)?,
-                        at_ms: col(&r, 2)?,
-                    },
-                );
-            }
-            for r in tx
-                .query(&sql.day_cases, &[&days_from_ms, &days_to_ms])
-                .map_err(pg)?
-            {
-                facts.day_case(
-                    col(&r, 0)?,
-                    DayFacts {
+                let event = match col::<Option<String>>(&r, 4)? {
+                    Some(a) => Some((
+                        col(&r, 3)?,
+                        period::action(&a)?,
+                        period::status(&col::<String>(&r, 5)?)?,
+                    )),
+                    None => None,
+                };
+                let case = || -> StoreResult<DayFacts> {
+                    Ok(DayFacts {
                         received_ms: col(&r, 1)?,
                         deadline_ms: col(&r, 2)?,
                         events: Vec::new(),
-                    },
-                );
+                    })
+                };
+                facts.day_row(col(&r, 0)?, case, event)?;
             }
-            for r in tx
-                .query(&sql.day_events, &[&days_from_ms, &days_to_ms])
-                .map_err(pg)?
-            {
-                facts.day_event(
-                    &col::<String>(&r, 0)?,
-                    (
-                        col(&r, 1)?,
-                        period::action(&col::<String>(&r, 2)?)?,
-                        period::status(&col::<String>(&r, 3)?)?,
-                    ),
-                );
-            }
-            tx.commit().map_err(pg)?;
             Ok(facts.finish(units, sites))
         })
     }

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/05_case_search.sql"),
     include_str!("../../migrations/06_period_columns.sql"),
     include_str!("../../migrations/07_search_by_writer.sql"),
+    include_str!("../../migrations/08_case_facts_index.sql"),
 ];
 
 /// File name of the database inside the data folder.
@@ -956,56 +957,48 @@ impl ServerStore for SqliteStore {
             let sites = texts(&sql.sites, &[from_ms, to_ms])?;
             let mut facts = Assemble::new();
             {
-                let mut st = tx.prepare_cached(&for_sqlite(&sql.ranked_cases))?;
+                let mut st = tx.prepare_cached(&for_sqlite(&sql.ranked))?;
                 let mut rows = st.query(params![from_ms, to_ms])?;
                 while let Some(r) = rows.next()? {
-                    let state: String = r.get(2)?;
-                    facts.ranked_case(
-                        r.get(0)?,
-                        CaseFacts {
+                    let action: Option<String> = r.get(5)?;
+                    let step = match action {
+                        Some(a) => Some(Step {
+                            action: period::action(&a)?,
+                            at_ms: r.get(6)?,
+                        }),
+                        None => None,
+                    };
+                    let case = || -> StoreResult<CaseFacts> {
+                        Ok(CaseFacts {
                             unit_id: r.get(1)?,
-                            status: period::status(&state)?,
+                            status: period::status(&r.get::<_, String>(2)?)?,
                             deadline_ms: r.get(3)?,
                             extension_count: r.get(4)?,
                             steps: Vec::new(),
-                        },
-                    );
+                        })
+                    };
+                    facts.ranked_row(r.get(0)?, case, step)?;
                 }
-                let mut st = tx.prepare_cached(&for_sqlite(&sql.ranked_steps))?;
-                let mut rows = st.query(params![from_ms, to_ms])?;
-                while let Some(r) = rows.next()? {
-                    let id: String = r.get(0)?;
-                    let action: String = r.get(1)?;
-                    facts.ranked_step(
-                        &id,
-                        Step {
-                            action: period::action(&action)?,
-                            at_ms: r.get(2)?,
-                        },
-                    );
-                }
-                let mut st = tx.prepare_cached(&for_sqlite(&sql.day_cases))?;
+                let mut st = tx.prepare_cached(&for_sqlite(&sql.days))?;
                 let mut rows = st.query(params![days_from_ms, days_to_ms])?;
                 while let Some(r) = rows.next()? {
-                    facts.day_case(
-                        r.get(0)?,
-                        DayFacts {
+                    let action: Option<String> = r.get(4)?;
+                    let event = match action {
+                        Some(a) => Some((
+                            r.get(3)?,
+                            period::action(&a)?,
+                            period::status(&r.get::<_, String>(5)?)?,
+                        )),
+                        None => None,
+                    };
+                    let case = || -> StoreResult<DayFacts> {
+                        Ok(DayFacts {
                             received_ms: r.get(1)?,
                             deadline_ms: r.get(2)?,
                             events: Vec::new(),
-                        },
-                    );
-                }
-                let mut st = tx.prepare_cached(&for_sqlite(&sql.day_events))?;
-                let mut rows = st.query(params![days_from_ms, days_to_ms])?;
-                while let Some(r) = rows.next()? {
-                    let id: String = r.get(0)?;
-                    let action: String = r.get(2)?;
-                    let state: String = r.get(3)?;
-                    facts.day_event(
-                        &id,
-                        (r.get(1)?, period::action(&action)?, period::status(&state)?),
-                    );
+                        })
+                    };
+                    facts.day_row(r.get(0)?, case, event)?;
                 }
             }
             Ok(facts.finish(units, sites))

@@ -753,7 +753,9 @@ fn get_page(
 /// ([`xuncha_tests::city_year`]), then p50 and p95 of every page and export, against
 /// `/healthz` measured in the same run.
 fn console_year(n: usize) -> xuncha_core::Result<()> {
-    let tmp = tempfile::TempDir::new()?;
+    let mut tmp = tempfile::TempDir::new()?;
+    // XUNCHA_BENCH_KEEP=1 leaves the year's database for a closer look (EXPLAIN, a profiler).
+    tmp.disable_cleanup(std::env::var_os("XUNCHA_BENCH_KEEP").is_some());
     let state = demo_state(tmp.path())?;
     let now = state.now_ms();
     println!(
