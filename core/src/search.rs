@@ -10,11 +10,11 @@
 //! is confirmed by a substring test, so a phrase that happens to span two separate words never
 //! counts. [`SQL_FUNCTION`] computes the terms in SQL for the migrations that fill the index.
 
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use crate::model::Case;
-use rusqlite::functions::FunctionFlags;
 
 /// The SQL function that turns text into its terms: `xuncha_terms(text)`.
 pub const SQL_FUNCTION: &str = "xuncha_terms";

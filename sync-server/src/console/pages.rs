@@ -336,7 +336,7 @@ pub fn nearby<'a>(c: &Case, others: &'a [Case], radius_m: f64) -> Vec<(&'a Case,
     v
 }
 
-/// "Nearby" on the queue and the case page: within this many metres.
+/// "Nearby" on the queue: within this many metres.
 const NEARBY_M: f64 = 100.0;
 
 /// Cases still being worked on within about `radius_m` of any of `at` that `actor` may see.
