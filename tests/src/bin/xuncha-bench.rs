@@ -2,8 +2,9 @@
 //! baseline measured in the same run. Lines starting with `#` are context, not figures.
 //!
 //! Usage: xuncha-bench [core] [sync] [mobile] [console [--cases N]] [photos]
-//!   (XUNCHA_BENCH_QUICK=1 stops `core` after the report figures; `console --cases 1000000`
-//!   builds a campaign year of that many cases first)
+//!   (XUNCHA_BENCH_QUICK=1 stops `core` after the report figures and `sync` after the SQLite
+//!   push; `console --cases 1000000` builds a campaign year of that many cases first, and
+//!   XUNCHA_BENCH_KEEP=1 leaves its database for a closer look)
 
 use std::time::{Duration, Instant};
 
