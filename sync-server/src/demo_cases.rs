@@ -110,7 +110,10 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
             continue;
         };
         // Spread over the last week, some hours apart; the duplicate two hours after the original.
-        let base = |k: i64| now_ms - (6 - k * 6 / 15) * DAY - (k % 5) * HOUR - 3 * HOUR;
+        // The earlier a report, the further back in its day: whatever the time of day, two
+        // days' reports never share a date (a later one crosses midnight only if the earlier
+        // ones did).
+        let base = |k: i64| now_ms - (6 - k * 6 / 15) * DAY - 3 * HOUR - (15 - k) * 20 * MIN;
         let reported = if k == 15 {
             base(14) + 2 * HOUR
         } else {
