@@ -160,13 +160,8 @@ impl Assemble {
         case: impl FnOnce() -> xuncha_core::Result<CaseFacts>,
         step: Option<kpi::Step>,
     ) -> xuncha_core::Result<()> {
-        if self.ranked_last.as_deref() != Some(id.as_str()) {
-            self.ranked.push(case()?);
-            self.ranked_last = Some(id);
-        }
-        if let (Some(step), Some(facts)) = (step, self.ranked.last_mut()) {
-            facts.steps.push(step);
-        }
+        let facts = by_case(&mut self.ranked, &mut self.ranked_last, id, case)?;
+        facts.steps.extend(step);
         Ok(())
     }
 
@@ -178,13 +173,8 @@ impl Assemble {
         case: impl FnOnce() -> xuncha_core::Result<DayFacts>,
         event: Option<(i64, Action, Status)>,
     ) -> xuncha_core::Result<()> {
-        if self.days_last.as_deref() != Some(id.as_str()) {
-            self.days.push(case()?);
-            self.days_last = Some(id);
-        }
-        if let (Some(event), Some(facts)) = (event, self.days.last_mut()) {
-            facts.events.push(event);
-        }
+        let facts = by_case(&mut self.days, &mut self.days_last, id, case)?;
+        facts.events.extend(event);
         Ok(())
     }
 
@@ -197,4 +187,20 @@ impl Assemble {
             days: self.days,
         }
     }
+}
+
+/// The facts of case `id` in `list`: the last ones when the row is the same case as the one
+/// before (rows come by case), else new ones made by `make`.
+fn by_case<'a, F>(
+    list: &'a mut Vec<F>,
+    last: &mut Option<String>,
+    id: String,
+    make: impl FnOnce() -> xuncha_core::Result<F>,
+) -> xuncha_core::Result<&'a mut F> {
+    if last.as_deref() != Some(id.as_str()) || list.is_empty() {
+        list.push(make()?);
+        *last = Some(id);
+    }
+    list.last_mut()
+        .ok_or_else(|| xuncha_core::Error::Database("no facts to add to".into()))
 }

@@ -128,16 +128,19 @@ fn the_text_search_follows_a_case_whose_description_is_edited() {
     let server = TestServer::start();
     let phone = Device::signed_in(&server, "inspector1", 0);
     let id = phone.report("0101", 1);
-    phone
-        .store
-        .edit(
-            id,
-            xuncha_core::CaseEdit {
-                description: Some("公交站台旁垃圾成堆".into()),
-                ..Default::default()
-            },
-        )
-        .expect("edit");
+    let edit = |description: &str| {
+        phone
+            .store
+            .edit(
+                id,
+                xuncha_core::CaseEdit {
+                    description: Some(description.into()),
+                    ..Default::default()
+                },
+            )
+            .expect("edit");
+    };
+    edit("公交站台旁垃圾成堆");
     phone.sync();
     let found = |text: &str| {
         server
@@ -149,16 +152,7 @@ fn the_text_search_follows_a_case_whose_description_is_edited() {
             .any(|c| c.id == id)
     };
     assert!(found("公交站台"));
-    phone
-        .store
-        .edit(
-            id,
-            xuncha_core::CaseEdit {
-                description: Some("井盖缺失".into()),
-                ..Default::default()
-            },
-        )
-        .expect("edit");
+    edit("井盖缺失");
     phone.sync();
     assert!(found("井盖缺失"), "found by the new words");
     assert!(!found("公交站台"), "not by the old ones");
