@@ -271,11 +271,11 @@ fn webp_size(b: &[u8]) -> Size {
                     if data.get(3..6) != Some(&[0x9D, 0x01, 0x2A][..]) {
                         return Err("WebP lossy frame has no start code");
                     }
-                    let w = u32::from(u16::from_le_bytes([data[6], *data.get(7).ok_or(CUT)?]));
-                    let h = data.get(8..10).ok_or(CUT)?;
+                    // Width and height follow the start code; a chunk may end before them.
+                    let wh = data.get(6..10).ok_or(CUT)?;
                     (
-                        w & 0x3FFF,
-                        u32::from(u16::from_le_bytes([h[0], h[1]])) & 0x3FFF,
+                        u32::from(u16::from_le_bytes([wh[0], wh[1]])) & 0x3FFF,
+                        u32::from(u16::from_le_bytes([wh[2], wh[3]])) & 0x3FFF,
                     )
                 }
                 b"VP8L" => {
@@ -451,6 +451,17 @@ mod tests {
                 assert!(r.is_err(), "{mime} cut at {len} of {} passed", bytes.len());
             }
         }
+    }
+
+    /// Found by `cargo fuzz` (upload_bytes): a lossy WebP chunk that ends right after its start
+    /// code, inside a RIFF that holds more, once made the size check read past the chunk.
+    #[test]
+    fn a_webp_frame_that_ends_at_its_start_code_is_refused() {
+        let mut b = b"RIFF\0\0\0\0WEBPVP8 \x06\0\0\0\xd0\x04\x00\x9d\x01\x2a".to_vec();
+        b.extend([0u8; 64]);
+        let riff = (b.len() - 8) as u32;
+        b[4..8].copy_from_slice(&riff.to_le_bytes());
+        assert!(inspect(&b).is_err());
     }
 
     #[test]
