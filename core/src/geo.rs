@@ -70,6 +70,43 @@ pub fn bounding_box(center: LatLon, radius_m: f64) -> (LatLon, LatLon) {
     )
 }
 
+/// Grid cells per degree of the server's position key (`cases.cell`): a cell is 1/1000 degree
+/// square, about 111 m north–south and 96 m east–west at 30° N.
+pub const CELLS_PER_DEGREE: f64 = 1000.0;
+
+/// Cell numbers of one row (from the south pole) are `row * CELL_ROW + column` (from 180° W).
+const CELL_ROW: i64 = 1_000_000;
+
+/// The grid cell holding `p`, the key by which the server finds cases near a point (probable
+/// duplicates, the queue's neighbours) in a few cells instead of a band across the city.
+///
+/// The server's schema computes the same number as the generated column `cases.cell`
+/// (`CAST((lat + 90) * 1000 AS INTEGER) * 1000000 + CAST((lon + 180) * 1000 AS INTEGER)` in
+/// SQLite migration 09, with `trunc` in PostgreSQL migration 06); the server's test
+/// `the_cell_column_equals_cores_cell` checks them against this function on both backends.
+pub fn cell_of(p: LatLon) -> i64 {
+    let (row, col) = cell_row_col(p);
+    row * CELL_ROW + col
+}
+
+fn cell_row_col(p: LatLon) -> (i64, i64) {
+    let lat = p.lat.clamp(-90.0, 90.0);
+    let lon = p.lon.clamp(-180.0, 180.0);
+    (
+        ((lat + 90.0) * CELLS_PER_DEGREE) as i64,
+        ((lon + 180.0) * CELLS_PER_DEGREE) as i64,
+    )
+}
+
+/// The cells that cover the box `lo..=hi`, as one `(first, last)` range of cell numbers per row.
+pub fn cell_ranges(lo: LatLon, hi: LatLon) -> Vec<(i64, i64)> {
+    let (row_lo, col_lo) = cell_row_col(lo);
+    let (row_hi, col_hi) = cell_row_col(hi);
+    (row_lo..=row_hi)
+        .map(|row| (row * CELL_ROW + col_lo, row * CELL_ROW + col_hi))
+        .collect()
+}
+
 /// Is `p` inside the polygon (ring of vertices, closed or not)? Even-odd rule on lon/lat as a
 /// plane, which is exact enough for grid cells of a city (~100 m across).
 pub fn point_in_polygon(p: LatLon, ring: &[LatLon]) -> bool {
@@ -294,6 +331,33 @@ mod tests {
         let (lo, hi) = bounding_box(c, 500.0);
         assert!(distance_m(c, ll(hi.lat, c.lon)) >= 499.0);
         assert!(distance_m(c, ll(c.lat, lo.lon)) >= 499.0);
+    }
+
+    #[test]
+    fn the_cells_of_a_box_hold_every_point_in_it() {
+        let c = ll(30.2500004, 120.1699996);
+        let (lo, hi) = bounding_box(c, 50.0);
+        let ranges = cell_ranges(lo, hi);
+        // 100 m of latitude crosses at most two rows of ~111 m.
+        assert!((1..=2).contains(&ranges.len()), "{ranges:?}");
+        for i in 0..=20 {
+            for j in 0..=20 {
+                let p = ll(
+                    lo.lat + (hi.lat - lo.lat) * f64::from(i) / 20.0,
+                    lo.lon + (hi.lon - lo.lon) * f64::from(j) / 20.0,
+                );
+                let cell = cell_of(p);
+                assert!(
+                    ranges.iter().any(|(a, b)| (*a..=*b).contains(&cell)),
+                    "{p:?} in cell {cell} outside {ranges:?}"
+                );
+            }
+        }
+        // Neighbouring cells differ, the corners of the world have cells.
+        assert_ne!(cell_of(ll(30.0, 120.0)), cell_of(ll(30.0011, 120.0)));
+        assert_ne!(cell_of(ll(30.0, 120.0)), cell_of(ll(30.0, 120.0011)));
+        assert_eq!(cell_of(ll(-90.0, -180.0)), 0);
+        assert_eq!(cell_of(ll(90.0, 180.0)), 180_000 * 1_000_000 + 360_000);
     }
 
     #[test]

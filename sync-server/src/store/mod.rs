@@ -282,13 +282,20 @@ pub enum PageChange {
     },
 }
 
-/// The boxes around `at` that hold every point within `radius_m`, a little larger (the index
-/// prefilter of `cases_near`): `[lat_lo, lat_hi, lon_lo, lon_hi]` each.
-pub(crate) fn near_boxes(at: &[xuncha_core::geo::LatLon], radius_m: f64) -> Vec<[f64; 4]> {
+/// Where to look for cases within `radius_m` of any of the points `at` (the index prefilter of
+/// `cases_near`): for each point, each row of grid cells its box covers, as
+/// `(first_cell, last_cell, lat_lo, lat_hi, lon_lo, lon_hi)`, the box a little larger than the
+/// circle.
+pub(crate) fn near_boxes(
+    at: &[xuncha_core::geo::LatLon],
+    radius_m: f64,
+) -> Vec<(i64, i64, f64, f64, f64, f64)> {
     at.iter()
-        .map(|p| {
+        .flat_map(|p| {
             let (lo, hi) = xuncha_core::geo::bounding_box(*p, radius_m * 1.01);
-            [lo.lat, hi.lat, lo.lon, hi.lon]
+            xuncha_core::geo::cell_ranges(lo, hi)
+                .into_iter()
+                .map(move |(first, last)| (first, last, lo.lat, hi.lat, lo.lon, hi.lon))
         })
         .collect()
 }

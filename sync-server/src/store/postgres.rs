@@ -48,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/03_case_search.sql"),
     include_str!("../../migrations/postgres/04_period_columns.sql"),
     include_str!("../../migrations/postgres/05_case_facts_index.sql"),
+    include_str!("../../migrations/postgres/06_cases_by_cell.sql"),
 ];
 
 /// Connections kept open for reuse, per instance.
@@ -465,10 +466,14 @@ impl PushTx for PgPush<'_, '_> {
         hi: xuncha_core::geo::LatLon,
         limit: usize,
     ) -> StoreResult<Vec<(Uuid, xuncha_core::geo::LatLon)>> {
+        let (first_cells, last_cells): (Vec<i64>, Vec<i64>) =
+            xuncha_core::geo::cell_ranges(lo, hi).into_iter().unzip();
         let rows = self.tx.rows(
-            "SELECT id, lat, lon FROM cases
-                 WHERE category = $1 AND lat BETWEEN $3 AND $4 AND lon BETWEEN $5 AND $6
-                   AND received_ms >= $2 AND status NOT IN ('closed', 'rejected', 'duplicate')
+            // Cell range by cell range through cases_by_category_cell (category, cell, received_ms).
+            "SELECT c.id, c.lat, c.lon FROM unnest($8::int8[], $9::int8[]) AS r(lo, hi)
+                 JOIN cases c ON c.category = $1 AND c.cell BETWEEN r.lo AND r.hi
+                 WHERE c.received_ms >= $2 AND c.lat BETWEEN $3 AND $4 AND c.lon BETWEEN $5 AND $6
+                   AND c.status NOT IN ('closed', 'rejected', 'duplicate')
                  LIMIT $7",
             &[
                 &category,
@@ -478,6 +483,8 @@ impl PushTx for PgPush<'_, '_> {
                 &lo.lon,
                 &hi.lon,
                 &(limit as i64),
+                &first_cells,
+                &last_cells,
             ],
         )?;
         let mut out = Vec::new();
@@ -1075,17 +1082,23 @@ impl ServerStore for PostgresStore {
     ) -> StoreResult<Vec<Case>> {
         let names = status_names(statuses);
         let boxes = super::near_boxes(at, radius_m);
-        let column = |i: usize| -> Vec<f64> { boxes.iter().map(|b| b[i]).collect() };
-        let (lat_lo, lat_hi, lon_lo, lon_hi) = (column(0), column(1), column(2), column(3));
+        let first_cells: Vec<i64> = boxes.iter().map(|b| b.0).collect();
+        let last_cells: Vec<i64> = boxes.iter().map(|b| b.1).collect();
+        let lat_lo: Vec<f64> = boxes.iter().map(|b| b.2).collect();
+        let lat_hi: Vec<f64> = boxes.iter().map(|b| b.3).collect();
+        let lon_lo: Vec<f64> = boxes.iter().map(|b| b.4).collect();
+        let lon_hi: Vec<f64> = boxes.iter().map(|b| b.5).collect();
         let index = self.index();
         let categories = index.category_codes();
         self.with(|c| {
             let rows = c
                 .query(
                     "SELECT DISTINCT ON (c.id) c.doc
-                     FROM unnest($1::float8[], $2::float8[], $3::float8[], $4::float8[])
-                          AS b(lat_lo, lat_hi, lon_lo, lon_hi)
+                     FROM unnest($1::float8[], $2::float8[], $3::float8[], $4::float8[],
+                                 $8::int8[], $9::int8[])
+                          AS b(lat_lo, lat_hi, lon_lo, lon_hi, first_cell, last_cell)
                      JOIN cases c ON c.category = ANY($7)
+                      AND c.cell BETWEEN b.first_cell AND b.last_cell
                       AND c.lat BETWEEN b.lat_lo AND b.lat_hi
                       AND c.lon BETWEEN b.lon_lo AND b.lon_hi
                      WHERE cardinality($5::text[]) = 0 OR c.status = ANY($5)
@@ -1098,6 +1111,8 @@ impl ServerStore for PostgresStore {
                         &names,
                         &(limit.saturating_mul(at.len()) as i64),
                         &categories,
+                        &first_cells,
+                        &last_cells,
                     ],
                 )
                 .map_err(pg)?;

@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/06_period_columns.sql"),
     include_str!("../../migrations/07_search_by_writer.sql"),
     include_str!("../../migrations/08_case_facts_index.sql"),
+    include_str!("../../migrations/09_cases_by_cell.sql"),
 ];
 
 /// File name of the database inside the data folder.
@@ -261,36 +262,43 @@ impl PushTx for SqlitePush<'_> {
         limit: usize,
     ) -> StoreResult<Vec<(Uuid, xuncha_core::geo::LatLon)>> {
         let mut st = self.tx.prepare_cached(
+            // One range of cells (a row) at a time through cases_by_category_cell (category,
+            // cell, received_ms, …), which covers the query.
             "SELECT id, lat, lon FROM cases
-             WHERE category = ?1 AND lat BETWEEN ?3 AND ?4 AND lon BETWEEN ?5 AND ?6
-               AND received_ms >= ?2 AND status NOT IN ('closed', 'rejected', 'duplicate')
-             LIMIT ?7",
-        )?;
-        let rows = st.query_map(
-            params![
-                category,
-                since_ms,
-                lo.lat,
-                hi.lat,
-                lo.lon,
-                hi.lon,
-                limit as i64
-            ],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    xuncha_core::geo::LatLon {
-                        lat: r.get(1)?,
-                        lon: r.get(2)?,
-                    },
-                ))
-            },
+             WHERE category = ?1 AND cell BETWEEN ?2 AND ?3
+               AND received_ms >= ?4 AND lat BETWEEN ?5 AND ?6 AND lon BETWEEN ?7 AND ?8
+               AND status NOT IN ('closed', 'rejected', 'duplicate')
+             LIMIT ?9",
         )?;
         let mut out = Vec::new();
-        for row in rows {
-            let (id, at) = row?;
-            if let Ok(id) = id.parse() {
-                out.push((id, at));
+        for (first, last) in xuncha_core::geo::cell_ranges(lo, hi) {
+            let rows = st.query_map(
+                params![
+                    category,
+                    first,
+                    last,
+                    since_ms,
+                    lo.lat,
+                    hi.lat,
+                    lo.lon,
+                    hi.lon,
+                    limit.saturating_sub(out.len()) as i64
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        xuncha_core::geo::LatLon {
+                            lat: r.get(1)?,
+                            lon: r.get(2)?,
+                        },
+                    ))
+                },
+            )?;
+            for row in rows {
+                let (id, at) = row?;
+                if let Ok(id) = id.parse() {
+                    out.push((id, at));
+                }
             }
         }
         Ok(out)
@@ -836,12 +844,13 @@ impl ServerStore for SqliteStore {
         let categories = serde_json::to_string(&self.index().category_codes())?;
         self.with_reader(|conn| {
             let mut st = conn.prepare_cached(
-                // Box by box through the probable-duplicate index (category, lat, lon, …), one
-                // range of latitude per category: no index of its own, so pushes pay nothing.
-                "SELECT c.id, c.doc FROM json_each(?1) b, cases c
-                 WHERE c.category IN (SELECT value FROM json_each(?4))
-                   AND c.lat BETWEEN b.value ->> 0 AND b.value ->> 1
-                   AND c.lon BETWEEN b.value ->> 2 AND b.value ->> 3
+                // Row of cells by row of cells through the probable-duplicate index (category,
+                // cell, …), per category: no index of its own, so pushes pay nothing.
+                "SELECT c.id, c.doc FROM json_each(?1) b, json_each(?4) k CROSS JOIN cases c
+                 WHERE c.category = k.value
+                   AND c.cell BETWEEN b.value ->> 0 AND b.value ->> 1
+                   AND c.lat BETWEEN b.value ->> 2 AND b.value ->> 3
+                   AND c.lon BETWEEN b.value ->> 4 AND b.value ->> 5
                    AND (?2 = '[]' OR c.status IN (SELECT value FROM json_each(?2)))
                  LIMIT ?3",
             )?;

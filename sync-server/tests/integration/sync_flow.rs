@@ -480,6 +480,64 @@ fn reports_near_an_open_case_of_the_same_category_are_flagged() {
     );
 }
 
+/// The server finds nearby cases by grid cell (`cases.cell`, computed by the schema): the
+/// column equals core's `geo::cell_of` on both backends, and two reports 20 m apart on either side
+/// of a row or a column of cells are still flagged as probable duplicates.
+#[test]
+fn the_cell_column_equals_cores_cell() {
+    use xuncha_core::geo::{LatLon, cell_of};
+    let server = TestServer::start();
+    let a = Device::signed_in(&server, "inspector1", 0);
+    let b = Device::signed_in(&server, "inspector2", 0);
+    let report = |d: &Device, lat: f64, lon: f64, seed: u64| -> Uuid {
+        let mut r =
+            crate::helpers::report_at_demo_point(&format!("井盖 {seed}"), vec![photo(seed)]);
+        r.location.lat = lat;
+        r.location.lon = lon;
+        d.store.report(r).expect("report").case_id
+    };
+    // Across a row of cells (latitude 30.256), then across a column (longitude 120.156), and one
+    // exactly on a corner.
+    let pairs = [
+        ((30.25591, 120.1552), (30.25609, 120.1552)),
+        ((30.2542, 120.15591), (30.2542, 120.15609)),
+        ((30.258, 120.158), (30.25809, 120.15809)),
+    ];
+    let mut firsts = Vec::new();
+    for (i, (first, _)) in pairs.iter().enumerate() {
+        firsts.push(report(&a, first.0, first.1, i as u64));
+    }
+    a.sync();
+    let mut seconds = Vec::new();
+    for (i, (_, second)) in pairs.iter().enumerate() {
+        seconds.push(report(&b, second.0, second.1, 10 + i as u64));
+    }
+    b.sync();
+    for (i, (first, second)) in pairs.iter().enumerate() {
+        let dups = b
+            .store
+            .case_detail(seconds[i])
+            .expect("detail")
+            .case
+            .probable_duplicates;
+        assert_eq!(dups, vec![firsts[i]], "pair {i} across a cell edge");
+        for (id, at) in [(firsts[i], first), (seconds[i], second)] {
+            let stored = crate::helpers::server_sql(
+                &server,
+                &format!("SELECT cell FROM cases WHERE id = '{id}'"),
+            );
+            assert_eq!(
+                stored,
+                cell_of(LatLon {
+                    lat: at.0,
+                    lon: at.1
+                }),
+                "{at:?}"
+            );
+        }
+    }
+}
+
 /// A device keeps the server's version of a case as a separate base only while it has work on
 /// the case: none after a bootstrap, the server's version from the first offline action until
 /// the server's answer comes back, and the view goes back to exactly that version when the
