@@ -1,10 +1,11 @@
 //! Xuncha benchmarks. Prints one figure per line as `name: value unit`, with ratios against a
 //! baseline measured in the same run. Lines starting with `#` are context, not figures.
 //!
-//! Usage: xuncha-bench [core] [sync] [mobile] [console [--cases N]] [photos]
+//! Usage: xuncha-bench [core] [sync] [mobile] [console] [photos] [--cases N]
 //!   (XUNCHA_BENCH_QUICK=1 stops `core` after the report figures and `sync` after the SQLite
-//!   push; `console --cases 1000000` builds a campaign year of that many cases first, and
-//!   XUNCHA_BENCH_KEEP=1 leaves its database for a closer look)
+//!   push. `--cases N` builds a campaign year of N cases on a server first: `console` measures
+//!   its pages on it, `core` a fresh phone's bootstrap of it (default 1,000,000) in a process of
+//!   its own, for its peak RSS. XUNCHA_BENCH_KEEP=1 leaves the year's database for a closer look)
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,17 @@ fn main() {
         console_cases = Some(n);
         args.drain(i..i + 2);
     }
+    if args.first().map(String::as_str) == Some(DEVICE_BOOTSTRAP) {
+        let (Some(url), Some(dir)) = (args.get(1), args.get(2)) else {
+            eprintln!("{DEVICE_BOOTSTRAP} wants a server URL and a folder");
+            std::process::exit(2);
+        };
+        if let Err(e) = device_bootstrap(url, std::path::Path::new(dir)) {
+            eprintln!("device bootstrap failed: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let which = args;
     let which = if which.is_empty() {
         vec!["core".to_string()]
@@ -33,7 +45,12 @@ fn main() {
     };
     for w in which {
         let res = match w.as_str() {
-            "core" => core(),
+            "core" => core().and_then(|()| {
+                if std::env::var_os("XUNCHA_BENCH_QUICK").is_some() {
+                    return Ok(());
+                }
+                device_at_city_scale(console_cases.unwrap_or(1_000_000))
+            }),
             "sync" => sync(),
             "mobile" => mobile(),
             "console" => match console_cases {
@@ -310,6 +327,110 @@ fn core() -> xuncha_core::Result<()> {
     );
     println!("# target: list_100k_text_search_p50 <= 10 ms");
     Ok(())
+}
+
+/// The hidden subcommand a city-scale bootstrap runs in (a process of its own, so its peak RSS
+/// is the phone's alone).
+const DEVICE_BOOTSTRAP: &str = "device-bootstrap";
+
+/// A campaign year of `n` cases on a server, then a fresh supervisor's phone (who sees every
+/// case) bootstraps all of it in a child process that reports its time and peak RSS, and
+/// searches the result.
+fn device_at_city_scale(n: usize) -> xuncha_core::Result<()> {
+    let mut tmp = tempfile::TempDir::new()?;
+    tmp.disable_cleanup(std::env::var_os("XUNCHA_BENCH_KEEP").is_some());
+    let state = demo_state(tmp.path())?;
+    println!(
+        "# xuncha-bench core: a phone bootstraps a year of {n} cases (server and phone on {})",
+        tmp.path().display()
+    );
+    build_city_year(&state, n)?;
+    let server = xuncha_server::RunningServer::start(state)?;
+    let phone_dir = tmp.path().join("phone");
+    std::fs::create_dir_all(&phone_dir)?;
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .arg(DEVICE_BOOTSTRAP)
+        .arg(&server.url)
+        .arg(&phone_dir)
+        .status()?;
+    if !status.success() {
+        return Err(xuncha_core::Error::Io(std::io::Error::other(format!(
+            "the phone's process exited with {status}"
+        ))));
+    }
+    println!("# target: a fresh phone bootstraps 1,000,000 cases in <= 15 s with <= 150 MB RSS");
+    Ok(())
+}
+
+/// The phone's side of [`device_at_city_scale`]: sign in as a supervisor, sync everything with
+/// the app's default options, print the figures (time, rate, peak RSS against the RSS before
+/// the sync and the raw insert rate of this machine, measured now), then search the result.
+fn device_bootstrap(url: &str, dir: &std::path::Path) -> xuncha_core::Result<()> {
+    let store = Store::open(&dir.join("store"))?;
+    store.sign_in_remote(url, "supervisor1", "demo", "bench phone")?;
+    let before_mb = proc_status_mb("VmRSS");
+    let t = Instant::now();
+    let mut last = Instant::now();
+    let report = store.sync(
+        &xuncha_core::sync::client::SyncOptions::default(),
+        &mut |p| {
+            if last.elapsed() > Duration::from_secs(10) {
+                last = Instant::now();
+                eprintln!(
+                    "# phone: {:?} {} changes after {:.0} s",
+                    p.phase,
+                    p.done,
+                    t.elapsed().as_secs_f64()
+                );
+            }
+        },
+        &std::sync::atomic::AtomicBool::new(false),
+    )?;
+    let took = t.elapsed();
+    let peak_mb = proc_status_mb("VmHWM");
+    let rate = report.changes as f64 / took.as_secs_f64();
+    println!(
+        "# phone: bootstrapped {} changes (cases with their timelines) in {:.1} s",
+        report.changes,
+        took.as_secs_f64()
+    );
+    figure("device_city_bootstrap_seconds", took.as_secs_f64(), "s");
+    figure("device_city_bootstrap", rate, "changes/s");
+    figure("device_city_peak_rss", peak_mb, "MB");
+    figure("device_city_rss_before_sync_baseline", before_mb, "MB");
+    figure("device_city_peak_rss_vs_before_sync", peak_mb / before_mb.max(1.0), "ratio");
+    let raw = raw_insert_rate(dir, 1_000)?;
+    figure("raw_insert_baseline", raw, "rows/s");
+    figure("device_city_bootstrap_vs_raw_insert", rate / raw, "ratio");
+    let word: String = TAXONOMY[3].1.chars().skip(1).take(2).collect();
+    for (name, text) in [
+        ("device_city_search_word", word.as_str()),
+        ("device_city_search_number", "424242"),
+    ] {
+        let query = CaseQuery {
+            text: Some(text.to_string()),
+            limit: 50,
+            ..CaseQuery::default()
+        };
+        let (p50, p95) = latency(20, || store.list_cases(&query).map(|p| p.items.len()))?;
+        println!("# phone: searching for 「{text}」");
+        figure(&format!("{name}_p50"), p50, "ms");
+        figure(&format!("{name}_p95"), p95, "ms");
+    }
+    println!("# target: device search <= 10 ms");
+    Ok(())
+}
+
+/// A line of `/proc/self/status` (`VmRSS`, `VmHWM`) in MB; 0 where there is none.
+fn proc_status_mb(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field)?.strip_prefix(':').map(str::to_string))
+        })
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// Baseline: plain rusqlite inserts of `row_bytes`-sized rows in one transaction, best of three
@@ -763,36 +884,7 @@ fn console_year(n: usize) -> xuncha_core::Result<()> {
         "# xuncha-bench console: a year of {n} cases (server on {})",
         tmp.path().display()
     );
-    let t = Instant::now();
-    let mut last = Instant::now();
-    xuncha_tests::city_year::build_year(&state, n, now, 11, &mut |done| {
-        if last.elapsed() > Duration::from_secs(10) || done == n {
-            last = Instant::now();
-            eprintln!(
-                "# built {done}/{n} cases in {:.0} s",
-                t.elapsed().as_secs_f64()
-            );
-        }
-    })?;
-    let stats = state.store.stats()?;
-    println!(
-        "# built {} cases and {} events in {:.1} s ({:.0} events/s through the writer); database {:.0} MB",
-        stats.cases,
-        stats.events,
-        t.elapsed().as_secs_f64(),
-        stats.events as f64 / t.elapsed().as_secs_f64(),
-        state.store.database_bytes()? as f64 / 1e6
-    );
-    let size = |name: &str| {
-        std::fs::metadata(tmp.path().join("server").join(name))
-            .map(|m| m.len() as f64 / 1e6)
-            .unwrap_or(0.0)
-    };
-    println!(
-        "# of which the SQLite file {:.0} MB and its WAL {:.0} MB",
-        size(xuncha_server::store::sqlite::DB_FILE),
-        size(&format!("{}-wal", xuncha_server::store::sqlite::DB_FILE))
-    );
+    build_city_year(&state, n)?;
     let case = state
         .store
         .cases(&[Status::Dispatched], None, 1)?
@@ -848,6 +940,45 @@ fn console_year(n: usize) -> xuncha_core::Result<()> {
     }
     println!("# target: every console page <= 200 ms p50 at 1,000,000 cases");
     drop(server);
+    Ok(())
+}
+
+/// A campaign year of `n` cases on `state`'s store through the group writer, with progress on
+/// stderr and the size it takes.
+fn build_city_year(state: &xuncha_server::AppState, n: usize) -> xuncha_core::Result<()> {
+    let now = state.now_ms();
+    let t = Instant::now();
+    let mut last = Instant::now();
+    xuncha_tests::city_year::build_year(state, n, now, 11, &mut |done| {
+        if last.elapsed() > Duration::from_secs(10) || done == n {
+            last = Instant::now();
+            eprintln!(
+                "# built {done}/{n} cases in {:.0} s",
+                t.elapsed().as_secs_f64()
+            );
+        }
+    })?;
+    let stats = state.store.stats()?;
+    println!(
+        "# built {} cases and {} events in {:.1} s ({:.0} events/s through the writer); database {:.0} MB",
+        stats.cases,
+        stats.events,
+        t.elapsed().as_secs_f64(),
+        stats.events as f64 / t.elapsed().as_secs_f64(),
+        state.store.database_bytes()? as f64 / 1e6
+    );
+    // The data folder: the photos folder's parent.
+    let data = state.blob_dir.parent().unwrap_or(std::path::Path::new("."));
+    let size = |name: &str| {
+        std::fs::metadata(data.join(name))
+            .map(|m| m.len() as f64 / 1e6)
+            .unwrap_or(0.0)
+    };
+    println!(
+        "# of which the SQLite file {:.0} MB and its WAL {:.0} MB",
+        size(xuncha_server::store::sqlite::DB_FILE),
+        size(&format!("{}-wal", xuncha_server::store::sqlite::DB_FILE))
+    );
     Ok(())
 }
 
