@@ -10,7 +10,10 @@
 //!   [`xuncha_core::limits::PULL_PAGE_BYTES`]: it ends just before the first change of the case
 //!   that would pass it, and the cursor says so;
 //! - the cursor never passes a change a reader could not see yet: the backend's
-//!   [`PullTx::feed_end`] is the sequence below which every change is visible.
+//!   [`PullTx::feed_end`] is the sequence below which every change is visible;
+//! - a device catching up (`whole`: a fresh phone, or one that was) in a scope nothing leaves
+//!   (supervisors and admins) gets whole cases in the order of their *last* change instead of
+//!   the feed, so a case comes once however many times it changed ([`whole_cases_page`]).
 
 use std::collections::HashSet;
 
@@ -71,6 +74,14 @@ pub trait PullTx {
     fn feed_end(&mut self) -> StoreResult<i64>;
     /// A case as stored.
     fn stored_case(&mut self, case_id: &str) -> StoreResult<Option<StoredCase>>;
+    /// Up to `fetch` cases whose last change is in `after < seq <= upto`, by that sequence,
+    /// with their ids.
+    fn cases_after(
+        &mut self,
+        after: i64,
+        upto: i64,
+        fetch: usize,
+    ) -> StoreResult<Vec<(String, StoredCase)>>;
     /// A case's events with `after < seq <= upto`, by sequence.
     fn events_of(
         &mut self,
@@ -80,12 +91,15 @@ pub trait PullTx {
     ) -> StoreResult<Vec<Box<RawValue>>>;
 }
 
-/// The page of changes in `who`'s scope after `cursor` (see the module's rules).
+/// The page of changes in `who`'s scope after `cursor` (see the module's rules); `whole` asks
+/// for whole cases by their last change, which the page grants where the scope allows
+/// ([`PullPage::whole`]).
 pub fn pull_page(
     tx: &mut dyn PullTx,
     who: &Principal,
     cursor: i64,
     limit: usize,
+    whole: bool,
     reference_version: i64,
     now_ms: i64,
 ) -> StoreResult<PullPage> {
@@ -97,6 +111,9 @@ pub fn pull_page(
         (Role::UnitStaff, None) => FeedScope::Nothing,
         (Role::Inspector, _) => FeedScope::Reporter(&who.user.id),
     };
+    if whole && matches!(scope, FeedScope::All) {
+        return whole_cases_page(tx, cursor, limit, reference_version, now_ms);
+    }
     let mut rows = tx.feed_after(scope, cursor, limit + 1)?;
     let mut has_more = rows.len() > limit;
     rows.truncate(limit);
@@ -166,6 +183,60 @@ pub fn pull_page(
         changes,
         cursor: page_end.max(cursor),
         has_more,
+        whole: false,
+        reference_version,
+        server_time_ms: now_ms,
+    })
+}
+
+/// A page of whole cases (every event) whose last change is after `cursor`, by that change,
+/// none past the feed's visible end. The cursor is the last change of the page's last case: every
+/// case whose last change is at or below it has come whole. A case that changes again later
+/// has a later last change and comes again; an event committed late (a sequence below the
+/// visible end of an earlier page) is impossible because the cursor never passes that end. So
+/// when the last page (`has_more` false, cursor = the visible end) is applied, the device holds
+/// every change up to the cursor and goes on with the feed from there.
+fn whole_cases_page(
+    tx: &mut dyn PullTx,
+    cursor: i64,
+    limit: usize,
+    reference_version: i64,
+    now_ms: i64,
+) -> StoreResult<PullPage> {
+    let end = tx.feed_end()?;
+    let mut cases = tx.cases_after(cursor, end, limit + 1)?;
+    let mut has_more = cases.len() > limit;
+    cases.truncate(limit);
+    let mut page_end = match (has_more, cases.last()) {
+        (true, Some((_, last))) => last.seq,
+        _ => end,
+    };
+    let mut changes = Vec::with_capacity(cases.len());
+    let mut bytes = 0;
+    let mut previous = cursor;
+    for (case_id, case) in cases {
+        let events = tx.events_of(&case_id, 0, case.seq)?;
+        let size = case.doc.get().len() + events.iter().map(|e| e.get().len()).sum::<usize>();
+        if !changes.is_empty() && bytes + size > xuncha_core::limits::PULL_PAGE_BYTES {
+            // Full: the page ends with the case before this one.
+            page_end = previous;
+            has_more = true;
+            break;
+        }
+        bytes += size;
+        previous = case.seq;
+        changes.push(PageChange::Upsert {
+            case: case.doc,
+            seq: case.seq,
+            events,
+            full: true,
+        });
+    }
+    Ok(PullPage {
+        changes,
+        cursor: page_end.max(cursor),
+        has_more,
+        whole: true,
         reference_version,
         server_time_ms: now_ms,
     })

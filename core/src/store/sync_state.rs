@@ -36,6 +36,10 @@ pub struct SyncState {
     pub token_expires_at_ms: Option<i64>,
     /// Pull cursor.
     pub cursor: i64,
+    /// The cursor is one of whole cases by their last change (a catch-up that has not reached
+    /// the end yet): the next pull goes on the same way, never from the feed.
+    #[serde(default)]
+    pub catching_up: bool,
     /// Server clock minus device clock, from the last response (ms).
     pub clock_skew_ms: i64,
     /// Reference data version last loaded.
@@ -288,6 +292,7 @@ impl Store {
         }
         let mut st = stored(&tx)?;
         st.cursor = page.cursor;
+        st.catching_up = page.whole && page.has_more;
         st.clock_skew_ms = page.server_time_ms - now;
         inner.skew_ms = st.clock_skew_ms;
         meta_set(&tx, SYNC_STATE, &serde_json::to_string(&st)?)?;

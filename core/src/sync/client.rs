@@ -389,6 +389,8 @@ impl Store {
 
     /// Pull pages until the server has no more; returns the server's reference-data version.
     ///
+    /// A fresh device catches up on whole cases by their last change (`whole`, see the server's
+    /// `pull` module), each case once however often it changed; then it follows the feed.
     /// Each page names the cursor of the next, so the next page is fetched on a second thread
     /// while this one is written (at most one page waits): on two cores a bootstrap overlaps the
     /// network and JSON decoding with the SQLite writes. Only applied pages move the stored
@@ -400,16 +402,23 @@ impl Store {
         cancel: &AtomicBool,
         applied: &mut dyn FnMut(u64),
     ) -> Result<i64> {
-        let start = self.sync_state()?.cursor;
+        let state = self.sync_state()?;
+        // A fresh device (or one stopped while catching up) asks for whole cases by their last
+        // change, each once; the server says whether it granted that, page by page.
+        let whole = state.cursor == 0 || state.catching_up;
         std::thread::scope(|s| {
             let (pages, next_page) = std::sync::mpsc::sync_channel::<Result<PullResponse>>(1);
             s.spawn(move || {
-                let mut cursor = start;
+                let (mut cursor, mut whole) = (state.cursor, whole);
                 loop {
-                    let path = format!("/v1/pull?cursor={cursor}&limit={}", opts.pull_limit.max(1));
+                    let path = format!(
+                        "/v1/pull?cursor={cursor}&limit={}{}",
+                        opts.pull_limit.max(1),
+                        if whole { "&whole=true" } else { "" }
+                    );
                     let page: Result<PullResponse> = with_retry(opts, cancel, || http.get(&path));
                     let next = match &page {
-                        Ok(p) if p.has_more => Some(p.cursor),
+                        Ok(p) if p.has_more => Some((p.cursor, p.whole)),
                         _ => None,
                     };
                     // A closed channel means the writer stopped (an error): stop fetching.
@@ -417,7 +426,7 @@ impl Store {
                         return;
                     }
                     match next {
-                        Some(c) => cursor = c,
+                        Some(n) => (cursor, whole) = n,
                         None => return,
                     }
                 }

@@ -128,6 +128,10 @@ pub struct PullResponse {
     pub cursor: i64,
     /// True if more pages follow now.
     pub has_more: bool,
+    /// The page holds whole cases in the order of their last change (the server granted a
+    /// `whole` pull): while `has_more`, the next page is asked for the same way.
+    #[serde(default)]
+    pub whole: bool,
     /// Version of the reference data; fetch `/v1/reference` when it changed.
     pub reference_version: i64,
     /// Server clock.

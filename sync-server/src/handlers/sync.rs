@@ -59,13 +59,17 @@ pub struct PullParams {
     /// Page size (1..=1000, default 500).
     #[serde(default)]
     pub limit: Option<usize>,
+    /// Catching up: whole cases by their last change, where the caller's scope allows.
+    #[serde(default)]
+    pub whole: bool,
 }
 
-/// `GET /v1/pull?cursor=N&limit=M`: changes in the caller's scope after the cursor.
+/// `GET /v1/pull?cursor=N&limit=M[&whole=true]`: changes in the caller's scope after the cursor.
 #[utoipa::path(get, path = "/v1/pull", tag = "sync",
     params(("cursor" = Option<i64>, Query, description = "cursor from the previous pull"),
-           ("limit" = Option<usize>, Query, description = "page size, 1..=1000")),
-    responses((status = 200, description = "PullResponse {changes, cursor, has_more, reference_version, server_time_ms}", body = Object),
+           ("limit" = Option<usize>, Query, description = "page size, 1..=1000"),
+           ("whole" = Option<bool>, Query, description = "catching up (cursor 0, or the previous page said `whole` and `has_more`): whole cases in the order of their last change, each once; granted to supervisors and admins (`whole` in the answer says whether it was)")),
+    responses((status = 200, description = "PullResponse {changes, cursor, has_more, whole, reference_version, server_time_ms}", body = Object),
               (status = 401, description = "sign in again", body = Object)))]
 pub async fn pull(
     State(state): State<AppState>,
@@ -83,7 +87,7 @@ pub async fn pull(
     let now = state.now_ms();
     let limit = q.limit.unwrap_or(500);
     let page = state
-        .blocking(move |s| s.pull(&who, q.cursor, limit, now))
+        .blocking(move |s| s.pull(&who, q.cursor, limit, q.whole, now))
         .await?;
     timer.observe_duration();
     Ok(Json(page))

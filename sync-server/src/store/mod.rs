@@ -172,12 +172,14 @@ pub trait ServerStore: photo_records::PhotoRecords + Send + Sync + 'static {
             ))
         })
     }
-    /// Changes in the caller's scope after `cursor`.
+    /// Changes in the caller's scope after `cursor` (whole cases by their last change when
+    /// `whole` asks and the scope allows: [`crate::pull`]).
     fn pull(
         &self,
         who: &Principal,
         cursor: i64,
         limit: usize,
+        whole: bool,
         now_ms: i64,
     ) -> StoreResult<PullPage>;
     /// A case by id, regardless of scope (callers check scope).
@@ -254,6 +256,9 @@ pub struct PullPage {
     pub cursor: i64,
     /// True if more pages follow now.
     pub has_more: bool,
+    /// The page holds whole cases by their last change (asked for with `whole`, granted in
+    /// scopes nothing leaves): while `has_more`, ask for the next page the same way.
+    pub whole: bool,
     /// Version of the reference data.
     pub reference_version: i64,
     /// Server clock.

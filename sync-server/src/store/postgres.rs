@@ -49,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/04_period_columns.sql"),
     include_str!("../../migrations/postgres/05_case_facts_index.sql"),
     include_str!("../../migrations/postgres/06_cases_by_cell.sql"),
+    include_str!("../../migrations/postgres/07_cases_by_last_change.sql"),
 ];
 
 /// Connections kept open for reuse, per instance.
@@ -692,6 +693,32 @@ impl PullTx for PgPull<'_, '_> {
         }
     }
 
+    fn cases_after(
+        &mut self,
+        after: i64,
+        upto: i64,
+        fetch: usize,
+    ) -> StoreResult<Vec<(String, StoredCase)>> {
+        let rows = self.tx.rows(
+            "SELECT id, doc, last_seq, unit_id, reporter_id FROM cases
+             WHERE last_seq > $1 AND last_seq <= $2 ORDER BY last_seq LIMIT $3",
+            &[&after, &upto, &(fetch as i64)],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push((
+                col(&r, 0)?,
+                StoredCase {
+                    doc: RawValue::from_string(col(&r, 1)?)?,
+                    seq: col(&r, 2)?,
+                    unit_id: col(&r, 3)?,
+                    reporter_id: col(&r, 4)?,
+                },
+            ));
+        }
+        Ok(out)
+    }
+
     fn stored_case(&mut self, case_id: &str) -> StoreResult<Option<StoredCase>> {
         match first(
             &mut self.tx,
@@ -989,6 +1016,7 @@ impl ServerStore for PostgresStore {
         who: &Principal,
         cursor: i64,
         limit: usize,
+        whole: bool,
         now_ms: i64,
     ) -> StoreResult<PullPage> {
         self.with(|c| {
@@ -1016,6 +1044,7 @@ impl ServerStore for PostgresStore {
                 who,
                 cursor,
                 limit,
+                whole,
                 reference_version,
                 now_ms,
             )?;

@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/07_search_by_writer.sql"),
     include_str!("../../migrations/08_case_facts_index.sql"),
     include_str!("../../migrations/09_cases_by_cell.sql"),
+    include_str!("../../migrations/10_cases_by_last_change.sql"),
 ];
 
 /// File name of the database inside the data folder.
@@ -548,6 +549,41 @@ impl PullTx for SqlitePull<'_> {
         stored_case(self.tx, case_id)
     }
 
+    fn cases_after(
+        &mut self,
+        after: i64,
+        upto: i64,
+        fetch: usize,
+    ) -> StoreResult<Vec<(String, StoredCase)>> {
+        let mut st = self.tx.prepare_cached(
+            "SELECT id, doc, last_seq, unit_id, reporter_id FROM cases
+             WHERE last_seq > ?1 AND last_seq <= ?2 ORDER BY last_seq LIMIT ?3",
+        )?;
+        let rows = st.query_map(params![after, upto, fetch as i64], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, doc, seq, unit_id, reporter_id) = row?;
+            out.push((
+                id,
+                StoredCase {
+                    doc: RawValue::from_string(doc)?,
+                    seq,
+                    unit_id,
+                    reporter_id,
+                },
+            ));
+        }
+        Ok(out)
+    }
+
     fn events_of(
         &mut self,
         case_id: &str,
@@ -775,6 +811,7 @@ impl ServerStore for SqliteStore {
         who: &Principal,
         cursor: i64,
         limit: usize,
+        whole: bool,
         now_ms: i64,
     ) -> StoreResult<PullPage> {
         let reference_version = self.reference.read().unwrap_or_else(|p| p.into_inner()).0;
@@ -788,6 +825,7 @@ impl ServerStore for SqliteStore {
                 who,
                 cursor,
                 limit,
+                whole,
                 reference_version,
                 now_ms,
             )

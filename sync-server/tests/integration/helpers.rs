@@ -109,6 +109,13 @@ impl Device {
     /// A fresh device whose clock is `skew_ms` off real time, signed in as `user` (password
     /// `demo`) and synced once (so it has the reference data).
     pub fn signed_in(server: &TestServer, user: &str, skew_ms: i64) -> Device {
+        let d = Device::signed_in_unsynced(server, user, skew_ms);
+        d.sync();
+        d
+    }
+
+    /// As [`Device::signed_in`], but not synced yet (its first sync is the test's).
+    pub fn signed_in_unsynced(server: &TestServer, user: &str, skew_ms: i64) -> Device {
         let dir = TempDir::new().expect("tmp");
         let clock = Arc::new(AtomicI64::new(skew_ms));
         let c = clock.clone();
@@ -123,13 +130,11 @@ impl Device {
         store
             .sign_in_remote(&server.url, user, "demo", "test phone")
             .expect("sign in");
-        let d = Device {
+        Device {
             store,
             clock,
             _dir: dir,
-        };
-        d.sync();
-        d
+        }
     }
 
     /// The device's own database, opened beside its store (for tests of what it keeps).

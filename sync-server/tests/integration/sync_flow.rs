@@ -480,6 +480,115 @@ fn reports_near_an_open_case_of_the_same_category_are_flagged() {
     );
 }
 
+/// A fresh phone catches up on whole cases in the order of their last change: each case once
+/// however often it changed. A catch-up stopped halfway goes on the same way after another
+/// device changed cases on both sides of where it stopped, and ends with exactly the server's
+/// cases and timelines, then follows the feed.
+#[test]
+fn a_fresh_phone_catches_up_on_whole_cases_once_each() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use xuncha_core::sync::client::{SyncOptions, SyncPhase};
+    let server = TestServer::start();
+    let inspector = Device::signed_in(&server, "inspector1", 0);
+    let desk = Device::signed_in(&server, "supervisor1", 0);
+    let cases: Vec<Uuid> = (0..6).map(|i| inspector.report("0101", 100 + i)).collect();
+    inspector.sync();
+    desk.sync();
+    // Eighteen events: six reports, six registrations, six dispatches.
+    for c in &cases {
+        act(
+            &desk,
+            *c,
+            OpBody::Register {
+                note: String::new(),
+            },
+        );
+    }
+    for c in &cases {
+        act(&desk, *c, dispatch("u1"));
+    }
+    desk.sync();
+    let one_per_page = SyncOptions {
+        pull_limit: 1,
+        attempts: 2,
+        backoff: std::time::Duration::from_millis(10),
+        ..SyncOptions::default()
+    };
+    let same_as_server = |d: &Device| {
+        for c in &cases {
+            let on_phone = d.store.case_detail(*c).expect("on the phone");
+            let on_server = server.state.store.case(*c).expect("read").expect("case");
+            assert_eq!(on_phone.case, on_server, "{c}");
+            let events = crate::helpers::server_sql(
+                &server,
+                &format!("SELECT COUNT(*) FROM events WHERE case_id = '{c}'"),
+            );
+            assert_eq!(on_phone.timeline.len() as i64, events, "{c}");
+        }
+    };
+
+    let fresh = Device::signed_in_unsynced(&server, "supervisor1", 0);
+    let report = fresh
+        .store
+        .sync(&one_per_page, &mut |_| {}, &AtomicBool::new(false))
+        .expect("catch up");
+    assert_eq!(report.changes, 6, "each case once, not once per event");
+    same_as_server(&fresh);
+
+    // Stopped after a few pages...
+    let late = Device::signed_in_unsynced(&server, "supervisor1", 0);
+    let cancel = AtomicBool::new(false);
+    let stopped = late.store.sync(
+        &one_per_page,
+        &mut |p| {
+            if p.phase == SyncPhase::Pull && p.done >= 2 {
+                cancel.store(true, Ordering::SeqCst);
+            }
+        },
+        &cancel,
+    );
+    assert!(stopped.is_err(), "cancelled halfway");
+    let held = cases
+        .iter()
+        .filter(|c| late.store.case_detail(**c).is_ok())
+        .count();
+    assert!((1..6).contains(&held), "stopped halfway: {held} of 6");
+    assert!(late.store.sync_state().expect("state").catching_up);
+    // ...while the first case (already on the phone) and the last (not yet) change.
+    for c in [cases[0], cases[5]] {
+        act(
+            &desk,
+            c,
+            OpBody::Comment {
+                text: "请尽快处理".into(),
+                photos: vec![],
+            },
+        );
+    }
+    desk.sync();
+    late.store
+        .sync(&one_per_page, &mut |_| {}, &AtomicBool::new(false))
+        .expect("go on");
+    same_as_server(&late);
+    assert!(!late.store.sync_state().expect("state").catching_up);
+    // Caught up, it follows the feed: one more event is one change.
+    act(
+        &desk,
+        cases[2],
+        OpBody::Comment {
+            text: "复查".into(),
+            photos: vec![],
+        },
+    );
+    desk.sync();
+    let next = late
+        .store
+        .sync(&one_per_page, &mut |_| {}, &AtomicBool::new(false))
+        .expect("sync");
+    assert_eq!(next.changes, 1);
+    same_as_server(&late);
+}
+
 /// The server finds nearby cases by grid cell (`cases.cell`, computed by the schema): the
 /// column equals core's `geo::cell_of` on both backends, and two reports 20 m apart on either side
 /// of a row or a column of cells are still flagged as probable duplicates.

@@ -398,7 +398,11 @@ fn device_bootstrap(url: &str, dir: &std::path::Path) -> xuncha_core::Result<()>
     figure("device_city_bootstrap", rate, "changes/s");
     figure("device_city_peak_rss", peak_mb, "MB");
     figure("device_city_rss_before_sync_baseline", before_mb, "MB");
-    figure("device_city_peak_rss_vs_before_sync", peak_mb / before_mb.max(1.0), "ratio");
+    figure(
+        "device_city_peak_rss_vs_before_sync",
+        peak_mb / before_mb.max(1.0),
+        "ratio",
+    );
     let raw = raw_insert_rate(dir, 1_000)?;
     figure("raw_insert_baseline", raw, "rows/s");
     figure("device_city_bootstrap_vs_raw_insert", rate / raw, "ratio");
