@@ -366,7 +366,7 @@ fn device_at_city_scale(n: usize) -> xuncha_core::Result<()> {
 /// the app's default options, print the figures (time, rate, peak RSS against the RSS before
 /// the sync and the raw insert rate of this machine, measured now), then search the result.
 fn device_bootstrap(url: &str, dir: &std::path::Path) -> xuncha_core::Result<()> {
-    let store = Store::open(&dir.join("store"))?;
+    let store = Store::open(dir.join("store"))?;
     store.sign_in_remote(url, "supervisor1", "demo", "bench phone")?;
     let before_mb = proc_status_mb("VmRSS");
     let t = Instant::now();
