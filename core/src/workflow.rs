@@ -78,6 +78,25 @@ string_enum!(
 );
 
 impl Status {
+    /// Open: the problem is still on the books. Everything but closed, rejected and duplicate;
+    /// a parked case (挂账) is open — it is kept on the books because it is not solved. The one
+    /// meaning of "open" everywhere: probable duplicates, the console's nearby cases, the
+    /// exports of open cases, the repeated-site counts.
+    pub const OPEN: &'static [Status] = &[
+        Status::Submitted,
+        Status::Registered,
+        Status::Dispatched,
+        Status::InProgress,
+        Status::ReturnRequested,
+        Status::Rectified,
+        Status::Parked,
+    ];
+
+    /// True if the case is open (see [`Status::OPEN`]).
+    pub fn is_open(self) -> bool {
+        Self::OPEN.contains(&self)
+    }
+
     /// Statuses in which the deadline clock runs, so the case can be overdue.
     pub const DEADLINE_RUNNING: &'static [Status] = &[
         Status::Dispatched,
@@ -85,9 +104,31 @@ impl Status {
         Status::ReturnRequested,
     ];
 
+    /// Taken up by the unit: working on it (处置中), or asking to hand it back (the console's
+    /// "in progress" board).
+    pub const TAKEN_UP: &'static [Status] = &[Status::InProgress, Status::ReturnRequested];
+
     /// True if the deadline clock runs in this status (see [`Status::DEADLINE_RUNNING`]).
     pub fn deadline_running(self) -> bool {
         Self::DEADLINE_RUNNING.contains(&self)
+    }
+
+    /// What waits in the queue of a person of `role`: new and registered reports for the office,
+    /// dispatched and running cases for a unit.
+    pub fn queue_of(role: Role) -> &'static [Status] {
+        match role {
+            Role::UnitStaff => &[Status::Dispatched, Status::InProgress],
+            _ => &[Status::Submitted, Status::Registered],
+        }
+    }
+
+    /// `'a', 'b'` of `set` for an SQL `IN (…)` (status names are fixed lowercase words, so
+    /// the literals need no escaping): the SQL reads a set from here instead of spelling it.
+    pub fn sql_list(set: &[Status]) -> String {
+        set.iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Terminal states accept no further workflow action (comments only).
@@ -398,6 +439,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn open_is_everything_not_finished_and_the_deadline_runs_only_on_open_cases() {
+        for &s in Status::ALL {
+            let finished = matches!(s, Status::Closed) || s.is_terminal();
+            assert_eq!(s.is_open(), !finished, "{s:?}");
+        }
+        assert!(Status::Parked.is_open(), "挂账 stays on the books");
+        assert!(Status::DEADLINE_RUNNING.iter().all(|s| s.is_open()));
+        assert_eq!(
+            Status::sql_list(&[Status::Closed, Status::InProgress]),
+            "'closed', 'in_progress'"
+        );
     }
 
     #[test]

@@ -63,7 +63,7 @@ impl Board {
         let (statuses, deadline_before_ms): (&[Status], _) = match self {
             Board::Overdue => (Status::DEADLINE_RUNNING, Some(now_ms)),
             Board::Dispatched => (&[Status::Dispatched], None),
-            Board::InProgress => (&[Status::InProgress, Status::ReturnRequested], None),
+            Board::InProgress => (Status::TAKEN_UP, None),
             Board::Rectified => (&[Status::Rectified], None),
         };
         CaseFilter {

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use xuncha_core::model::Case;
 use xuncha_core::reference::ReferenceData;
-use xuncha_core::workflow::Status;
 
 use super::filter::{Filter, open_cases};
 use super::pages::{category_name, t, unit_name, when};
@@ -281,12 +280,7 @@ pub async fn bulletin_xlsx(
             ws.write_string(row, 0, s.map(|s| s.name.as_str()).unwrap_or(site))?;
             ws.write_string(row, 1, s.map(|s| s.address.as_str()).unwrap_or(""))?;
             ws.write_number(row, 2, cases.len() as f64)?;
-            let open = cases
-                .iter()
-                .filter(|c| {
-                    !matches!(c.status, Status::Closed | Status::Parked) && !c.status.is_terminal()
-                })
-                .count();
+            let open = cases.iter().filter(|c| c.status.is_open()).count();
             ws.write_number(row, 3, open as f64)?;
             let mut kinds: Vec<String> = cases
                 .iter()

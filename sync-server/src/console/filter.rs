@@ -14,14 +14,6 @@ use crate::store::Principal;
 use crate::store::case_list::CaseFilter;
 use xuncha_core::limits::EXPORT_ROWS;
 
-/// Cases still with a unit or waiting for its check.
-pub const OPEN: [Status; 4] = [
-    Status::Dispatched,
-    Status::InProgress,
-    Status::ReturnRequested,
-    Status::Rectified,
-];
-
 /// The boards' and exports' filter, from the query string; empty fields do not filter.
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct Filter {
@@ -96,7 +88,7 @@ pub async fn open_cases(
     who: &Principal,
     f: &Filter,
 ) -> Result<(Vec<Case>, ReferenceData), Response> {
-    let filter = f.case_filter(who, &OPEN);
+    let filter = f.case_filter(who, Status::OPEN);
     let actor = who.actor();
     let (cases, reference) = state
         .blocking(move |s| {

@@ -122,15 +122,6 @@ fn status_badge(lang: Lang, c: &Case, now: i64) -> Markup {
     }
 }
 
-/// What waits for this person: new and registered reports for the office; dispatched and
-/// running cases for a unit.
-fn queue_statuses(role: Role) -> Vec<Status> {
-    match role {
-        Role::UnitStaff => vec![Status::Dispatched, Status::InProgress],
-        _ => vec![Status::Submitted, Status::Registered],
-    }
-}
-
 /// The queue shows at most this many cases, newest first.
 const QUEUE_ROWS: usize = 200;
 
@@ -150,7 +141,7 @@ pub async fn render_queue(
     session: &str,
     message: Option<(bool, String)>,
 ) -> Response {
-    let statuses = queue_statuses(who.user.role);
+    let statuses = Status::queue_of(who.user.role).to_vec();
     let unit = match who.user.role {
         Role::UnitStaff => who.user.unit_id.clone(),
         _ => None,
@@ -310,7 +301,7 @@ pub fn user_name(r: &ReferenceData, id: &str) -> String {
         .unwrap_or_else(|| id.to_string())
 }
 
-/// Open cases (not closed, parked, rejected or duplicate) within `radius_m` of `c`, nearest
+/// Open cases ([`Status::OPEN`]: parked ones included) within `radius_m` of `c`, nearest
 /// first, with their distances.
 pub fn nearby<'a>(c: &Case, others: &'a [Case], radius_m: f64) -> Vec<(&'a Case, f64)> {
     let here = LatLon {
@@ -339,28 +330,18 @@ pub fn nearby<'a>(c: &Case, others: &'a [Case], radius_m: f64) -> Vec<(&'a Case,
 /// "Nearby" on the queue: within this many metres.
 const NEARBY_M: f64 = 100.0;
 
-/// Cases still being worked on within about `radius_m` of any of `at` that `actor` may see.
+/// Open cases ([`Status::OPEN`]) within about `radius_m` of any of `at` that `actor` may see.
 fn open_near(
     s: &dyn crate::store::ServerStore,
     actor: &xuncha_core::model::Actor,
     at: &[LatLon],
     radius_m: f64,
 ) -> xuncha_core::Result<Vec<Case>> {
-    Ok(s.cases_near(at, radius_m, &NOT_FINISHED, 500)?
+    Ok(s.cases_near(at, radius_m, Status::OPEN, 500)?
         .into_iter()
         .filter(|o| scope::can_see(actor, o))
         .collect())
 }
-
-/// Statuses of cases still being worked on, for "nearby open cases".
-pub const NOT_FINISHED: [Status; 6] = [
-    Status::Submitted,
-    Status::Registered,
-    Status::Dispatched,
-    Status::InProgress,
-    Status::ReturnRequested,
-    Status::Rectified,
-];
 
 /// A Beijing wall-clock time for a `datetime-local` field.
 pub fn local_input(ms: i64) -> String {

@@ -53,7 +53,7 @@ impl PeriodSql {
     /// event documents.
     pub fn new() -> PeriodSql {
         let steps = names(KPI_ACTIONS.iter().map(|a| a.as_str()));
-        let running = names(Status::DEADLINE_RUNNING.iter().map(|s| s.as_str()));
+        let running = Status::sql_list(Status::DEADLINE_RUNNING);
         let ranked_ids = format!(
             "SELECT id FROM cases WHERE unit_id IS NOT NULL AND (
                  (deadline_ms >= $1 AND deadline_ms < $2)

@@ -52,6 +52,19 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/07_cases_by_last_change.sql"),
 ];
 
+/// Open cases of a category in a row of grid cells, received since a time, inside a box: cell
+/// range by cell range through cases_by_category_cell (category, cell, received_ms).
+static OPEN_CASES_NEAR: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT c.id, c.lat, c.lon FROM unnest($8::int8[], $9::int8[]) AS r(lo, hi)
+         JOIN cases c ON c.category = $1 AND c.cell BETWEEN r.lo AND r.hi
+         WHERE c.received_ms >= $2 AND c.lat BETWEEN $3 AND $4 AND c.lon BETWEEN $5 AND $6
+           AND c.status IN ({})
+         LIMIT $7",
+        Status::sql_list(Status::OPEN)
+    )
+});
+
 /// Connections kept open for reuse, per instance.
 const POOL_IDLE: usize = 16;
 
@@ -470,12 +483,7 @@ impl PushTx for PgPush<'_, '_> {
         let (first_cells, last_cells): (Vec<i64>, Vec<i64>) =
             xuncha_core::geo::cell_ranges(lo, hi).into_iter().unzip();
         let rows = self.tx.rows(
-            // Cell range by cell range through cases_by_category_cell (category, cell, received_ms).
-            "SELECT c.id, c.lat, c.lon FROM unnest($8::int8[], $9::int8[]) AS r(lo, hi)
-                 JOIN cases c ON c.category = $1 AND c.cell BETWEEN r.lo AND r.hi
-                 WHERE c.received_ms >= $2 AND c.lat BETWEEN $3 AND $4 AND c.lon BETWEEN $5 AND $6
-                   AND c.status NOT IN ('closed', 'rejected', 'duplicate')
-                 LIMIT $7",
+            OPEN_CASES_NEAR.as_str(),
             &[
                 &category,
                 &since_ms,

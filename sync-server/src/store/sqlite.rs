@@ -40,6 +40,19 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/10_cases_by_last_change.sql"),
 ];
 
+/// Open cases of a category in one row of grid cells, received since a time, inside a box:
+/// through cases_by_category_cell (category, cell, received_ms, …), which covers the query.
+static OPEN_CASES_NEAR: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT id, lat, lon FROM cases
+         WHERE category = ?1 AND cell BETWEEN ?2 AND ?3
+           AND received_ms >= ?4 AND lat BETWEEN ?5 AND ?6 AND lon BETWEEN ?7 AND ?8
+           AND status IN ({})
+         LIMIT ?9",
+        Status::sql_list(Status::OPEN)
+    )
+});
+
 /// File name of the database inside the data folder.
 pub const DB_FILE: &str = "xuncha-server.db";
 
@@ -262,15 +275,7 @@ impl PushTx for SqlitePush<'_> {
         hi: xuncha_core::geo::LatLon,
         limit: usize,
     ) -> StoreResult<Vec<(Uuid, xuncha_core::geo::LatLon)>> {
-        let mut st = self.tx.prepare_cached(
-            // One range of cells (a row) at a time through cases_by_category_cell (category,
-            // cell, received_ms, …), which covers the query.
-            "SELECT id, lat, lon FROM cases
-             WHERE category = ?1 AND cell BETWEEN ?2 AND ?3
-               AND received_ms >= ?4 AND lat BETWEEN ?5 AND ?6 AND lon BETWEEN ?7 AND ?8
-               AND status NOT IN ('closed', 'rejected', 'duplicate')
-             LIMIT ?9",
-        )?;
+        let mut st = self.tx.prepare_cached(&OPEN_CASES_NEAR)?;
         let mut out = Vec::new();
         for (first, last) in xuncha_core::geo::cell_ranges(lo, hi) {
             let rows = st.query_map(

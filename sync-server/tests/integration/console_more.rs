@@ -1260,3 +1260,89 @@ fn malformed_console_requests_get_an_answer_change_nothing_and_never_a_server_er
         "nothing changed"
     );
 }
+
+/// One meaning of "open" (`Status::OPEN`): a parked case (挂账) is still on the books, so a new
+/// report beside it is flagged as its probable duplicate, and the console's queue lists it among
+/// the new report's nearby open cases; a finished (rejected) case is neither.
+#[test]
+fn a_parked_case_is_open_for_duplicates_and_for_the_nearby_cases() {
+    let server = TestServer::start();
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let desk = Device::signed_in(&server, "supervisor1", 0);
+    let parked = Report::new("挂账 甲").send(&phone, 21);
+    // About 40 m east of the first, another category: a neighbour but not a duplicate.
+    let closed = Report {
+        category: "0102",
+        at: (G1.0, G1.1 + 0.0004),
+        ..Report::new("结案 乙")
+    }
+    .send(&phone, 22);
+    phone.sync();
+    desk.sync();
+    let on_desk = |case: Uuid, body: OpBody| desk.store.act(case, body, vec![]).expect("action");
+    on_desk(
+        parked,
+        OpBody::Register {
+            note: String::new(),
+        },
+    );
+    on_desk(
+        parked,
+        OpBody::Dispatch {
+            unit_id: "u1".into(),
+            deadline_ms: None,
+            note: String::new(),
+        },
+    );
+    on_desk(
+        parked,
+        OpBody::Park {
+            reason: "需列入明年改造计划".into(),
+        },
+    );
+    on_desk(
+        closed,
+        OpBody::Reject {
+            reason: "不属于创城范围".into(),
+        },
+    );
+    desk.sync();
+    assert_eq!(
+        desk.store.case_detail(parked).expect("parked").case.status,
+        Status::Parked
+    );
+    let again = Report::new("挂账 甲 再报").send(&phone, 23);
+    let other = Report {
+        category: "0102",
+        at: (G1.0, G1.1 + 0.0004),
+        ..Report::new("结案 乙 再报")
+    }
+    .send(&phone, 24);
+    phone.sync();
+    desk.sync();
+    let dups = |c: Uuid| {
+        desk.store
+            .case_detail(c)
+            .expect("detail")
+            .case
+            .probable_duplicates
+    };
+    assert_eq!(dups(again), vec![parked], "a parked case is still open");
+    assert!(dups(other).is_empty(), "a rejected case is finished");
+    let sup = console(&server, "supervisor1");
+    let (s, queue) = get(&sup, &server, "/console");
+    assert_eq!(s, 200);
+    let nearby = queue
+        .split(&format!("data-case=\"{again}\""))
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .and_then(|r| r.split("<ul class=\"nearby\">").nth(1))
+        .and_then(|l| l.split("</ul>").next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        nearby.contains(&format!("/console/cases/{parked}\"")),
+        "the parked case is a nearby open case: {nearby}"
+    );
+    assert!(!nearby.contains(&format!("/console/cases/{closed}\"")));
+}
