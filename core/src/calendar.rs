@@ -8,7 +8,10 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{
+    Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc,
+    Weekday,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -188,6 +191,22 @@ impl WorkCalendar {
     /// Working minutes in one working day.
     pub fn minutes_per_day(&self) -> u32 {
         self.windows.iter().map(|w| w.end_min - w.start_min).sum()
+    }
+
+    /// The city's clock as a time zone (its fixed offset from UTC; UTC if the offset is out of
+    /// range, which [`WorkCalendar::validate`] refuses).
+    pub fn zone(&self) -> FixedOffset {
+        FixedOffset::east_opt(self.utc_offset_minutes * 60).unwrap_or(Utc.fix())
+    }
+
+    /// The city's date at `utc_ms`.
+    pub fn local_date(&self, utc_ms: i64) -> NaiveDate {
+        self.to_local(utc_ms).date()
+    }
+
+    /// The moment (UTC ms) the city's date `d` begins.
+    pub fn day_start_ms(&self, d: NaiveDate) -> i64 {
+        self.to_utc_ms(d.and_time(NaiveTime::MIN))
     }
 
     fn to_local(&self, utc_ms: i64) -> NaiveDateTime {

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::Datelike;
 use uuid::Uuid;
 use xuncha_core::Lang;
 use xuncha_core::fold::{self, ApplyContext};
@@ -32,8 +33,8 @@ pub trait PushTx {
         hi: LatLon,
         limit: usize,
     ) -> StoreResult<Vec<(Uuid, LatLon)>>;
-    /// The next case number (立案号) for the year of `now_ms`.
-    fn next_case_no(&mut self, now_ms: i64) -> StoreResult<String>;
+    /// The next case number (立案号) of the city's `year`.
+    fn next_case_no(&mut self, year: i32) -> StoreResult<String>;
     /// Append the event to the feed (setting its `server_seq`) and store the case; returns the
     /// sequence.
     fn append(
@@ -45,15 +46,6 @@ pub trait PushTx {
     ) -> StoreResult<i64>;
     /// Keep the first answer to an operation.
     fn save_result(&mut self, device_id: &str, result: &OpResult) -> StoreResult<()>;
-}
-
-/// The year (Beijing calendar) a case registered at `now_ms` is numbered in.
-pub fn case_no_year(now_ms: i64) -> i32 {
-    use chrono::{Datelike, TimeZone, Utc};
-    Utc.timestamp_millis_opt(now_ms + 8 * 3_600_000)
-        .single()
-        .map(|t| t.year())
-        .unwrap_or(1970)
 }
 
 /// The case number (立案号) of the `n`th case registered in `year`.
@@ -303,7 +295,8 @@ fn decide(
         Err(e) => return Ok(Err(e.into())),
     };
     if next.case_no.is_none() && matches!(op.body, OpBody::Register { .. }) {
-        let no = tx.next_case_no(now_ms)?;
+        // Numbered in the city's year (its calendar's time zone) of the registration.
+        let no = tx.next_case_no(index.calendar.local_date(now_ms).year())?;
         next.case_no = Some(no.clone());
         event.case_no = Some(no);
     }

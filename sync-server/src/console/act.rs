@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
+use xuncha_core::calendar::WorkCalendar;
 use xuncha_core::model::{ActionInput, Case, Op, OpBody};
 use xuncha_core::scope;
 use xuncha_core::sync::protocol::{OpResult, OpStatus};
@@ -39,21 +40,18 @@ pub struct ActForm {
     deadline: String,
 }
 
-/// A `datetime-local` value read as Beijing time, in UTC ms.
-fn deadline_ms(v: &str, lang: Lang) -> Result<Option<i64>, String> {
-    let v = v.trim();
-    if v.is_empty() {
+/// A `datetime-local` value read on the city's clock, in UTC ms.
+fn deadline_ms(v: &str, lang: Lang, cal: &WorkCalendar) -> Result<Option<i64>, String> {
+    if v.trim().is_empty() {
         return Ok(None);
     }
-    chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M")
-        .ok()
-        .and_then(|t| t.and_local_timezone(super::filter::beijing()).single())
-        .map(|t| Some(t.timestamp_millis()))
+    super::time::parse_local_input(cal, v)
+        .map(Some)
         .ok_or_else(|| t(lang, "期限格式不对", "The deadline is not a date and time").to_string())
 }
 
 /// The operation body of a form, or what is wrong with it.
-fn body_of(action: Action, f: &ActForm, lang: Lang) -> Result<OpBody, String> {
+fn body_of(action: Action, f: &ActForm, lang: Lang, cal: &WorkCalendar) -> Result<OpBody, String> {
     if matches!(action, Action::Report | Action::Edit | Action::Rectify) {
         // Rectify needs a photo: it has its own form (`rectify`).
         return Err(t(
@@ -80,7 +78,7 @@ fn body_of(action: Action, f: &ActForm, lang: Lang) -> Result<OpBody, String> {
         ActionInput {
             text: f.text.trim().to_string(),
             unit_id: (!unit.is_empty()).then(|| unit.to_string()),
-            deadline_ms: deadline_ms(&f.deadline, lang)?,
+            deadline_ms: deadline_ms(&f.deadline, lang, cal)?,
             until_ms: None,
             duplicate_of,
         },
@@ -118,7 +116,7 @@ pub async fn act(
     if let Err(m) = check_seen(current.as_ref(), &who, &f.seen, lang) {
         return refuse(m).await;
     }
-    let body = match body_of(action, &f, lang) {
+    let body = match body_of(action, &f, lang, &super::time::calendar(&state)) {
         Ok(b) => b,
         Err(m) => return refuse(m).await,
     };

@@ -12,8 +12,9 @@ use xuncha_core::scope;
 use xuncha_core::workflow::{Role, Status};
 
 use super::filter::Filter;
-use super::pages::{category_name, layout, t, unit_name, when};
+use super::pages::{category_name, layout, t, unit_name};
 use super::session::Console;
+use super::time::{calendar, when};
 use crate::state::AppState;
 use crate::store::case_list::CaseFilter;
 
@@ -99,7 +100,8 @@ pub async fn boards(
     let now = state.now_ms();
     let paged = Board::ALL.into_iter().find(|b| b.key() == q.board);
     let page: u64 = q.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000);
-    let base = f.case_filter(&who, &[]);
+    let cal = calendar(&state);
+    let base = f.case_filter(&who, &[], &cal);
     let actor = who.actor();
     let loaded = state
         .blocking(move |s| {
@@ -176,7 +178,7 @@ pub async fn boards(
                             td { a href=(format!("/console/cases/{}", c.id)) { (c.case_no.clone().unwrap_or_else(|| c.category.clone())) } }
                             td { (category_name(&reference, &c.category)) br; (c.description) }
                             td { (unit_name(&reference, c.unit_id.as_deref())) }
-                            td.muted { (t(lang, "期限", "due")) " " (c.deadline_ms.map(when).unwrap_or_default()) }
+                            td.muted { (t(lang, "期限", "due")) " " (c.deadline_ms.map(|ms| when(&cal, ms)).unwrap_or_default()) }
                             @if c.is_overdue(now) {
                                 td { span.status.overdue { (t(lang, "逾期", "late")) " " (format!("{:.0}", (now - c.deadline_ms.unwrap_or(now)) as f64 / 3_600_000.0)) "h" } }
                             }

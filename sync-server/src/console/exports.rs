@@ -12,9 +12,10 @@ use xuncha_core::model::Case;
 use xuncha_core::reference::ReferenceData;
 
 use super::filter::{Filter, open_cases};
-use super::pages::{category_name, t, unit_name, when};
+use super::pages::{category_name, t, unit_name};
 use super::ranking::{PeriodQuery, load_period, pct, supervisors_only};
 use super::session::Console;
+use super::time::when;
 use crate::state::AppState;
 use crate::store::case_list::CaseFilter;
 use xuncha_core::limits::EXPORT_ROWS;
@@ -49,9 +50,13 @@ fn case_row(c: &Case, r: &ReferenceData, now: i64) -> [String; 12] {
             .unwrap_or_default(),
         unit_name(r, c.unit_id.as_deref()),
         c.reporter_id.clone(),
-        when(c.reported_at_ms),
-        c.server_received_at_ms.map(when).unwrap_or_default(),
-        c.deadline_ms.map(when).unwrap_or_default(),
+        when(&r.calendar, c.reported_at_ms),
+        c.server_received_at_ms
+            .map(|ms| when(&r.calendar, ms))
+            .unwrap_or_default(),
+        c.deadline_ms
+            .map(|ms| when(&r.calendar, ms))
+            .unwrap_or_default(),
         if c.is_overdue(now) { "是" } else { "否" }.to_string(),
     ]
 }
@@ -186,7 +191,7 @@ pub async fn bulletin_xlsx(
     let r = &data.reference;
     // Every case overdue now, most late first, and the problems found again at one site in the
     // period: read in SQL (at most EXPORT_ROWS each), not from every case.
-    let (from_ms, to_ms) = data.period.range_ms();
+    let (from_ms, to_ms) = data.period.range_ms(&data.reference.calendar);
     let overdue_filter = super::boards::Board::Overdue.filter(&CaseFilter::default(), now);
     let lists = state
         .blocking(move |s| {

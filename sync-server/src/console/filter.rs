@@ -1,14 +1,16 @@
-//! What the boards and exports filter by (unit, category, area, campaign, report dates) and the
-//! console's calendar: Beijing dates, periods as `[from, to)` in UTC ms.
+//! What the boards and exports filter by (unit, category, area, campaign, report dates), and
+//! periods of the city's whole days as `[from, to)` in UTC ms.
 
 use axum::response::{IntoResponse, Response};
-use chrono::{Duration, FixedOffset, NaiveDate, TimeZone};
+use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
+use xuncha_core::calendar::WorkCalendar;
 use xuncha_core::model::Case;
 use xuncha_core::reference::ReferenceData;
 use xuncha_core::scope;
 use xuncha_core::workflow::{Role, Status};
 
+use super::time::{calendar, midnight_ms, today};
 use crate::state::AppState;
 use crate::store::Principal;
 use crate::store::case_list::CaseFilter;
@@ -56,7 +58,12 @@ impl Filter {
     /// inspectors their own reports whatever the query says. `None` when nothing can match:
     /// `who` can see no case, or a field holds a control character, which no stored id or code
     /// has (and PostgreSQL refuses NUL in text).
-    pub fn case_filter(&self, who: &Principal, statuses: &[Status]) -> Option<CaseFilter> {
+    pub fn case_filter(
+        &self,
+        who: &Principal,
+        statuses: &[Status],
+        cal: &WorkCalendar,
+    ) -> Option<CaseFilter> {
         let fields = [&self.unit, &self.category, &self.grid, &self.campaign];
         if fields.iter().any(|v| v.chars().any(char::is_control)) {
             return None;
@@ -74,8 +81,9 @@ impl Filter {
             category_prefix: text(&self.category),
             grid: text(&self.grid),
             campaign: text(&self.campaign),
-            reported_from_ms: parse_date(&self.from).map(midnight_ms),
-            reported_before_ms: parse_date(&self.to).map(|d| midnight_ms(d + Duration::days(1))),
+            reported_from_ms: parse_date(&self.from).map(|d| midnight_ms(cal, d)),
+            reported_before_ms: parse_date(&self.to)
+                .map(|d| midnight_ms(cal, d + Duration::days(1))),
             deadline_before_ms: None,
         })
     }
@@ -88,7 +96,7 @@ pub async fn open_cases(
     who: &Principal,
     f: &Filter,
 ) -> Result<(Vec<Case>, ReferenceData), Response> {
-    let filter = f.case_filter(who, Status::OPEN);
+    let filter = f.case_filter(who, Status::OPEN, &calendar(state));
     let actor = who.actor();
     let (cases, reference) = state
         .blocking(move |s| {
@@ -123,31 +131,12 @@ pub async fn open_cases(
     }
 }
 
-/// China Standard Time: the campaign office's calendar.
-pub fn beijing() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or(FixedOffset::east_opt(0).expect("UTC"))
-}
-
-/// Today in Beijing.
-pub fn today() -> NaiveDate {
-    chrono::Utc::now().with_timezone(&beijing()).date_naive()
-}
-
-/// Beijing midnight of `d`, in UTC ms.
-pub fn midnight_ms(d: NaiveDate) -> i64 {
-    beijing()
-        .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
-        .single()
-        .map(|t| t.timestamp_millis())
-        .unwrap_or(0)
-}
-
 /// A `YYYY-MM-DD` date, if it is one.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
 }
 
-/// A period of whole Beijing days, `to` inclusive.
+/// A period of the city's whole days, `to` inclusive.
 #[derive(Debug, Clone, Copy)]
 pub struct Period {
     pub from: NaiveDate,
@@ -156,8 +145,8 @@ pub struct Period {
 
 impl Period {
     /// From query values; default: the 7 days up to today.
-    pub fn parse(from: Option<&str>, to: Option<&str>) -> Period {
-        let to = to.and_then(parse_date).unwrap_or_else(today);
+    pub fn parse(from: Option<&str>, to: Option<&str>, cal: &WorkCalendar) -> Period {
+        let to = to.and_then(parse_date).unwrap_or_else(|| today(cal));
         let from = from
             .and_then(parse_date)
             .filter(|f| *f <= to)
@@ -166,10 +155,10 @@ impl Period {
     }
 
     /// `[from, to)` in UTC ms.
-    pub fn range_ms(&self) -> (i64, i64) {
+    pub fn range_ms(&self, cal: &WorkCalendar) -> (i64, i64) {
         (
-            midnight_ms(self.from),
-            midnight_ms(self.to + Duration::days(1)),
+            midnight_ms(cal, self.from),
+            midnight_ms(cal, self.to + Duration::days(1)),
         )
     }
 }

@@ -17,6 +17,7 @@ mod ranking;
 mod rectify;
 mod search;
 mod session;
+mod time;
 mod waiting_photos;
 
 use axum::Router;

@@ -4,7 +4,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use chrono::{FixedOffset, TimeZone};
 use maud::{DOCTYPE, Markup, html};
 use uuid::Uuid;
 use xuncha_core::fold::available_actions;
@@ -15,6 +14,7 @@ use xuncha_core::scope;
 use xuncha_core::workflow::{Action, Role, Status};
 
 use super::session::{Console, csrf_for};
+use super::time::{calendar, local_input, when};
 use crate::state::AppState;
 use crate::store::Principal;
 
@@ -99,22 +99,6 @@ pub fn layout(lang: Lang, who: &Principal, session: &str, title: &str, body: Mar
     )
 }
 
-/// A Beijing date as month-day, for chart axes.
-pub fn day(ms: i64) -> String {
-    FixedOffset::east_opt(8 * 3600)
-        .and_then(|tz| tz.timestamp_millis_opt(ms).single())
-        .map(|t| t.format("%m-%d").to_string())
-        .unwrap_or_default()
-}
-
-/// Beijing time, as people read it.
-pub fn when(ms: i64) -> String {
-    FixedOffset::east_opt(8 * 3600)
-        .and_then(|tz| tz.timestamp_millis_opt(ms).single())
-        .map(|t| t.format("%m-%d %H:%M").to_string())
-        .unwrap_or_default()
-}
-
 fn status_badge(lang: Lang, c: &Case, now: i64) -> Markup {
     let overdue = c.is_overdue(now);
     html! {
@@ -142,6 +126,7 @@ pub async fn render_queue(
     message: Option<(bool, String)>,
 ) -> Response {
     let statuses = Status::queue_of(who.user.role).to_vec();
+    let cal = calendar(state);
     let unit = match who.user.role {
         Role::UnitStaff => who.user.unit_id.clone(),
         _ => None,
@@ -245,8 +230,8 @@ pub async fn render_queue(
                             }
                             td { (c.location.address) }
                             td { (user_name(&reference, &c.reporter_id)) }
-                            td { (when(c.reported_at_ms)) br; span.muted { (c.server_received_at_ms.map(when).unwrap_or_default()) } }
-                            @if !office { td.deadline { (c.deadline_ms.map(when).unwrap_or_default()) } }
+                            td { (when(&cal, c.reported_at_ms)) br; span.muted { (c.server_received_at_ms.map(|ms| when(&cal, ms)).unwrap_or_default()) } }
+                            @if !office { td.deadline { (c.deadline_ms.map(|ms| when(&cal, ms)).unwrap_or_default()) } }
                             td { (status_badge(lang, c, now)) }
                         }
                     }
@@ -343,14 +328,6 @@ fn open_near(
         .collect())
 }
 
-/// A Beijing wall-clock time for a `datetime-local` field.
-pub fn local_input(ms: i64) -> String {
-    FixedOffset::east_opt(8 * 3600)
-        .and_then(|tz| tz.timestamp_millis_opt(ms).single())
-        .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
-        .unwrap_or_default()
-}
-
 /// The case page of `id` for `who`, with an optional message (after an action).
 pub async fn render_case(
     state: &AppState,
@@ -361,6 +338,7 @@ pub async fn render_case(
     message: Option<(bool, String)>,
 ) -> Response {
     let actor = who.actor();
+    let cal = calendar(state);
     let found = state
         .blocking(move |s| {
             let case = s.case(id)?;
@@ -452,16 +430,16 @@ pub async fn render_case(
                 p.muted {
                     (case.location.address) " · " (format!("{:.5}, {:.5}", case.location.lat, case.location.lon))
                     " · " (t(lang, "上报人", "reporter")) " " (user_name(&reference, &case.reporter_id))
-                    " · " (t(lang, "设备时间", "device time")) " " (when(case.reported_at_ms))
-                    " · " (t(lang, "接收时间", "received")) " " (case.server_received_at_ms.map(when).unwrap_or_default())
+                    " · " (t(lang, "设备时间", "device time")) " " (when(&cal, case.reported_at_ms))
+                    " · " (t(lang, "接收时间", "received")) " " (case.server_received_at_ms.map(|ms| when(&cal, ms)).unwrap_or_default())
                     @if case.unit_id.is_some() { " · " (t(lang, "责任单位", "unit")) " " (unit_name(&reference, case.unit_id.as_deref())) }
-                    @if let Some(d) = case.deadline_ms { " · " (t(lang, "期限", "deadline")) " " (when(d)) }
+                    @if let Some(d) = case.deadline_ms { " · " (t(lang, "期限", "deadline")) " " (when(&cal, d)) }
                 }
                 @if let Some(ext) = &case.pending_extension {
                     // What a supervisor grants or refuses: the date asked for, by whom, and why.
                     p.msg.extension {
                         (t(lang, "延期申请：申请将期限延至", "Extension requested: new deadline"))
-                        " " strong { (when(ext.until_ms)) }
+                        " " strong { (when(&cal, ext.until_ms)) }
                         " · " (user_name(&reference, &ext.requested_by))
                         " · " (ext.reason)
                     }
@@ -507,7 +485,7 @@ pub async fn render_case(
                                 }
                                 @if matches!(a, Action::Dispatch | Action::VerifyFail | Action::Reopen) {
                                     label { (t(lang, "期限", "deadline")) " "
-                                        input type="datetime-local" name="deadline" value=(default_deadline.map(local_input).unwrap_or_default()); }
+                                        input type="datetime-local" name="deadline" value=(default_deadline.map(|ms| local_input(&cal, ms)).unwrap_or_default()); }
                                 }
                                 @if *a == Action::MarkDuplicate {
                                     fieldset.candidates {
@@ -541,8 +519,8 @@ pub async fn render_case(
                         tr {
                             td { (action_label(lang, e.op.body.action())) }
                             td { (user_name(&reference, &e.op.actor.user_id)) }
-                            td { (when(e.op.device_time_ms)) }
-                            td.muted { (e.server_time_ms.map(when).unwrap_or_default()) }
+                            td { (when(&cal, e.op.device_time_ms)) }
+                            td.muted { (e.server_time_ms.map(|ms| when(&cal, ms)).unwrap_or_default()) }
                             td { (e.op.body.text().unwrap_or_default()) }
                         }
                     }

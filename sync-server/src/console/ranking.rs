@@ -7,13 +7,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
+use xuncha_core::calendar::WorkCalendar;
 use xuncha_core::kpi::{DayFlow, UnitScore, Weights, coverage_of, daily_flow_facts, rank_facts};
 use xuncha_core::reference::ReferenceData;
 use xuncha_core::workflow::Role;
 
-use super::filter::{Period, midnight_ms, today};
+use super::filter::Period;
 use super::pages::{Lang, layout, t, unit_name};
 use super::session::Console;
+use super::time::{calendar, day, midnight_ms, today};
 use crate::state::AppState;
 use crate::store::Principal;
 
@@ -56,11 +58,12 @@ pub struct PeriodData {
 /// Load and compute a period's figures: the facts from the store's SQL (a fixed number of
 /// queries, over the cases that count in the period only), the figures by `kpi`.
 pub async fn load_period(state: &AppState, p: &PeriodQuery) -> Result<PeriodData, Response> {
-    let period = Period::parse(p.from.as_deref(), p.to.as_deref());
-    let (from_ms, to_ms) = period.range_ms();
+    let cal = calendar(state);
+    let period = Period::parse(p.from.as_deref(), p.to.as_deref(), &cal);
+    let (from_ms, to_ms) = period.range_ms(&cal);
     // Daily charts up to today, for the last year of the period at most.
     const DAY: i64 = 86_400_000;
-    let chart_to = to_ms.min(midnight_ms(today() + chrono::Duration::days(1)));
+    let chart_to = to_ms.min(midnight_ms(&cal, today(&cal) + chrono::Duration::days(1)));
     let days = (((chart_to - from_ms).max(0) / DAY) as usize).min(MAX_CHART_DAYS);
     let chart_from = chart_to - days as i64 * DAY;
     let loaded = state
@@ -93,6 +96,7 @@ pub async fn load_period(state: &AppState, p: &PeriodQuery) -> Result<PeriodData
 /// A bar chart of one series per day, as inline SVG (no chart library, nothing downloaded).
 fn day_chart(
     lang: Lang,
+    cal: &WorkCalendar,
     title: &str,
     color: &str,
     days: &[DayFlow],
@@ -115,10 +119,10 @@ fn day_chart(
                     @let bh = (h - 40.0) * v / max;
                     @let x = pad + i as f64 * slot + (slot - bar) / 2.0;
                     rect x=(format!("{x:.1}")) y=(format!("{:.1}", h - 20.0 - bh)) width=(format!("{bar:.1}")) height=(format!("{bh:.1}")) fill=(color) {
-                        title { (super::pages::day(d.day_start_ms)) ": " (v as u32) }
+                        title { (day(cal, d.day_start_ms)) ": " (v as u32) }
                     }
                     @if days.len() <= 14 || i % (days.len() / 7).max(1) == 0 {
-                        text x=(format!("{:.1}", x + bar / 2.0)) y=(h - 6.0) font-size="10" text-anchor="middle" fill="#616e7c" { (super::pages::day(d.day_start_ms)) }
+                        text x=(format!("{:.1}", x + bar / 2.0)) y=(h - 6.0) font-size="10" text-anchor="middle" fill="#616e7c" { (day(cal, d.day_start_ms)) }
                     }
                 }
             }
@@ -177,9 +181,9 @@ pub async fn ranking(
             p.muted { (inspected) " / " (sites) " " (t(lang, "个点位在期间内有巡查上报", "sites had an inspection report in the period")) }
         }
         div.charts {
-            (day_chart(lang, t(lang, "每日新增", "New per day"), "#1e88e5", &data.flow, |d| d.new))
-            (day_chart(lang, t(lang, "每日结案", "Closed per day"), "#43a047", &data.flow, |d| d.closed))
-            (day_chart(lang, t(lang, "每日日终逾期", "Overdue at day end"), "#b71c1c", &data.flow, |d| d.overdue))
+            (day_chart(lang, &data.reference.calendar, t(lang, "每日新增", "New per day"), "#1e88e5", &data.flow, |d| d.new))
+            (day_chart(lang, &data.reference.calendar, t(lang, "每日结案", "Closed per day"), "#43a047", &data.flow, |d| d.closed))
+            (day_chart(lang, &data.reference.calendar, t(lang, "每日日终逾期", "Overdue at day end"), "#b71c1c", &data.flow, |d| d.overdue))
         }
     })
     .into_response()

@@ -8,8 +8,9 @@ use maud::html;
 use serde::Deserialize;
 use xuncha_core::scope;
 
-use super::pages::{category_name, layout, status_label, t, unit_name, when};
+use super::pages::{category_name, layout, status_label, t, unit_name};
 use super::session::Console;
+use super::time::{calendar, when};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -25,6 +26,7 @@ pub async fn search(
 ) -> Response {
     let q: String = query.q.trim().chars().take(100).collect();
     let actor = who.actor();
+    let cal = calendar(&state);
     let found = {
         let q = q.clone();
         state
@@ -68,7 +70,7 @@ pub async fn search(
                         td { (category_name(&reference, &c.category)) br; (c.description) }
                         td { (c.location.address) }
                         td { (unit_name(&reference, c.unit_id.as_deref())) }
-                        td { (when(c.reported_at_ms)) }
+                        td { (when(&cal, c.reported_at_ms)) }
                         td { span.status { (status_label(lang, c.status)) } }
                     }
                 }

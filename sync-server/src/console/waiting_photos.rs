@@ -10,8 +10,9 @@ use maud::html;
 use xuncha_core::scope;
 use xuncha_core::workflow::Role;
 
-use super::pages::{layout, status_label, t, when};
+use super::pages::{layout, status_label, t};
 use super::session::Console;
+use super::time::{calendar, when};
 use crate::state::AppState;
 
 /// Rows shown at most (oldest first).
@@ -23,6 +24,7 @@ pub async fn waiting_photos(
     Console { who, session, lang }: Console,
 ) -> Response {
     let title = t(lang, "超时未到的照片", "Photos that never arrived");
+    let cal = calendar(&state);
     if !matches!(who.user.role, Role::Supervisor | Role::Admin) {
         return layout(
             lang,
@@ -71,7 +73,7 @@ pub async fn waiting_photos(
                         td { (status_label(lang, w.case.status)) }
                         td { (w.kind) " · " code { (&w.sha256[..12]) } }
                         td { (w.device_id) }
-                        td { (when(w.named_ms)) }
+                        td { (when(&cal, w.named_ms)) }
                     }
                 }
             }

@@ -32,7 +32,7 @@ use super::{
     DeviceRecord, Principal, PullPage, ServerStore, StoreResult, StoreStats, TokenRecord,
     UserRecord,
 };
-use crate::apply::{PushTx, accepted_answer, case_no, case_no_year, push_batch};
+use crate::apply::{PushTx, accepted_answer, case_no, push_batch};
 use crate::group_commit::{PushJob, each_failed};
 use crate::pull::{FeedRow, FeedScope, PullTx, StoredCase, pull_page};
 use xuncha_core::kpi::{CaseFacts, DayFacts, Step};
@@ -511,8 +511,7 @@ impl PushTx for PgPush<'_, '_> {
         Ok(out)
     }
 
-    fn next_case_no(&mut self, now_ms: i64) -> StoreResult<String> {
-        let year = case_no_year(now_ms);
+    fn next_case_no(&mut self, year: i32) -> StoreResult<String> {
         let r = first(
             &mut self.tx,
             "INSERT INTO case_numbers (year, last) VALUES ($1, 1)

@@ -589,6 +589,46 @@ fn a_fresh_phone_catches_up_on_whole_cases_once_each() {
     same_as_server(&late);
 }
 
+/// A case is numbered in the city's year, by the time zone of its calendar (reference data),
+/// not a fixed UTC+8: at 20:00 UTC on New Year's Eve a city on UTC+8 is in the new year already,
+/// a city on UTC is not.
+#[test]
+fn a_case_is_numbered_in_the_city_s_year() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicI64;
+    // 2026-12-31 20:00 UTC.
+    let new_years_eve = 1_798_747_200_000_i64;
+    for (utc_offset_minutes, year) in [(480, 2027), (0, 2026)] {
+        let skew = new_years_eve - crate::helpers::now_ms();
+        let server = TestServer::start_with_clock(
+            xuncha_server::Config::default(),
+            Arc::new(AtomicI64::new(skew)),
+        );
+        let mut city = server.state.store.reference().expect("reference").1;
+        city.calendar.utc_offset_minutes = utc_offset_minutes;
+        server.state.store.set_reference(&city).expect("city");
+        let inspector = Device::signed_in(&server, "inspector1", skew);
+        let desk = Device::signed_in(&server, "supervisor1", skew);
+        let c = inspector.report("0101", 1);
+        inspector.sync();
+        desk.sync();
+        act(
+            &desk,
+            c,
+            OpBody::Register {
+                note: String::new(),
+            },
+        );
+        desk.sync();
+        let no = desk.store.case_detail(c).expect("case").case.case_no;
+        assert!(
+            no.as_deref()
+                .is_some_and(|n| n.starts_with(&format!("XC{year}-"))),
+            "UTC{utc_offset_minutes:+} min: {no:?}"
+        );
+    }
+}
+
 /// The server finds nearby cases by grid cell (`cases.cell`, computed by the schema): the
 /// column equals core's `geo::cell_of` on both backends, and two reports 20 m apart on either side
 /// of a row or a column of cells are still flagged as probable duplicates.

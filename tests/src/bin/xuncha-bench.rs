@@ -901,12 +901,9 @@ fn console_year(n: usize) -> xuncha_core::Result<()> {
     let (base, _) = latency(50, page("/healthz"))?;
     figure("console_baseline_healthz_p50", base, "ms");
     let search: String = form_urlencoded_component("公交站台");
-    // The last 30 days, as Beijing dates.
-    let date = |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms + 8 * 3_600_000)
-            .map(|t| t.format("%Y-%m-%d").to_string())
-            .unwrap_or_default()
-    };
+    // The last 30 days, as the demo city's dates.
+    let calendar = demo_city().calendar;
+    let date = |ms: i64| calendar.local_date(ms).format("%Y-%m-%d").to_string();
     let (today, month_ago) = (date(now), date(now - 30 * 86_400_000));
     let mut pages: Vec<(&str, String, usize)> = vec![
         ("console_queue", "/console".into(), 10),
