@@ -44,9 +44,9 @@ impl Server {
             .arg(dir.path().join("data"))
             .args(extra)
             .env("RUST_LOG", "warn")
-            // The log goes to stdout (tracing's default).
-            .stdout(std::fs::File::create(&log).expect("log file"))
-            .stderr(Stdio::null())
+            // The log goes to stderr.
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
             .expect("spawn server");
         let url = format!("http://127.0.0.1:{port}");

@@ -32,16 +32,19 @@ pub async fn push(
     }
     let timer = state.metrics.sync_seconds.start_timer();
     let now = state.now_ms();
+    let (user, device) = (who.user.id.clone(), who.device_id.clone());
     let results = state.push(who, req.ops, now).await?;
     timer.observe_duration();
     for r in &results {
         match r.status {
             OpStatus::Accepted => state.metrics.ops_accepted.inc(),
-            OpStatus::Rejected => state
-                .metrics
-                .ops_rejected
-                .with_label_values(&[r.code.as_deref().unwrap_or("rejected")])
-                .inc(),
+            OpStatus::Rejected => {
+                let code = r.code.as_deref().unwrap_or("rejected");
+                state.metrics.ops_rejected.with_label_values(&[code]).inc();
+                // Logged as it is answered (a device sends a refused operation again only if it
+                // lost this answer; the replay is answered, and logged, the same way).
+                tracing::warn!(op = %r.op_id, code, user, device, "operation refused");
+            }
         }
     }
     Ok(Json(PushResponse {
