@@ -11,29 +11,111 @@
 //!   返工率 = closed cases that were ever sent back / closed; 延期率 = dispatched cases with an
 //!   extension granted / cases dispatched to the unit in the period;
 //! - mean time to rectify: from the (last) dispatch to the last rectification, in hours;
-//! - deductions: each failed check (`verify_fail`) costs `per_send_back`; a case failing three
-//!   times or more costs `per_triple_fail` more; each refused return request is not counted.
-//!   Score = 100 − deductions; the ranking is by 按期结案率, then score, then unit id.
+//! - **overdue**: due cases the unit still holds unrectified (dispatched, in progress or asking
+//!   to hand it back: [`Status::DEADLINE_RUNNING`]) (逾期未整改);
+//! - deductions: each failed check (`verify_fail`) in the period costs `per_send_back`; a case
+//!   failing three times or more costs `per_triple_fail` more; each overdue case costs
+//!   `per_overdue` (unrectified problems weigh several times a send-back);
+//! - the composite score (综合得分, 100 points, [`Weights`] configurable per city):
+//!   `close_rate × 结案率 + on_time_rate × 按期结案率
+//!   + (no_rework × (1 − 返工率) + no_extension × (1 − 延期率)) × 结案率 − deductions`,
+//!   at least 0. The quality points count in proportion to what was closed; a rate with
+//!   nothing to measure counts as 100 % (结案率, 按期结案率) or 0 (返工率, 延期率). So a unit
+//!   that closed nothing of what fell due scores 0, whatever the weights, and never ranks above
+//!   one that closed everything on time (a tie at 0 goes to the higher 按期结案率);
+//! - the ranking lists units with cases due first, then by score, then 按期结案率, then unit id.
 
 use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::model::{Case, Event};
 use crate::workflow::{Action, Status};
 
-/// Deduction weights (points per occurrence), configurable per city.
-#[derive(Debug, Clone, PartialEq)]
+/// The composite score's weights (DOMAIN.md "How units are measured"), configurable per city
+/// in the reference data (`scoring`); the rate points add up to 100 by default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Weights {
-    /// Per case sent back after a failed check.
+    /// Points for a 结案率 of 100 %.
+    pub close_rate: f64,
+    /// Points for a 按期结案率 of 100 %.
+    pub on_time_rate: f64,
+    /// Points for a 返工率 of 0.
+    pub no_rework: f64,
+    /// Points for a 延期率 of 0.
+    pub no_extension: f64,
+    /// Deducted per case sent back after a failed check.
     pub per_send_back: f64,
-    /// Extra, per case failing a check three times or more.
+    /// Deducted once more per case failing a check three times or more.
     pub per_triple_fail: f64,
+    /// Deducted per due case the unit still holds unrectified (逾期未整改).
+    pub per_overdue: f64,
 }
 
 impl Default for Weights {
     fn default() -> Self {
         Weights {
+            close_rate: 30.0,
+            on_time_rate: 40.0,
+            no_rework: 15.0,
+            no_extension: 15.0,
             per_send_back: 0.2,
             per_triple_fail: 0.5,
+            per_overdue: 1.0,
+        }
+    }
+}
+
+impl Weights {
+    /// Every weight a finite number, none negative.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let all = [
+            self.close_rate,
+            self.on_time_rate,
+            self.no_rework,
+            self.no_extension,
+            self.per_send_back,
+            self.per_triple_fail,
+            self.per_overdue,
+        ];
+        if all
+            .iter()
+            .all(|w| w.is_finite() && *w >= 0.0 && *w <= 1_000.0)
+        {
+            Ok(())
+        } else {
+            Err("scoring weights must be numbers from 0 to 1000".into())
+        }
+    }
+
+    /// The formula with these weights, as the ranking page and the bulletin state it (口径).
+    pub fn formula(&self, lang: crate::Lang) -> String {
+        let n = |x: f64| {
+            let t = format!("{x:.2}");
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        };
+        match lang {
+            crate::Lang::ZhCn => format!(
+                "综合得分 = 结案率×{} + 按期结案率×{} + [(1−返工率)×{} + (1−延期率)×{}]×结案率 − 扣分（每次返工 {}，三次及以上返工的案件再扣 {}，每件逾期未整改 {}），最低 0 分；无到期案件时结案率、按期结案率记 100%。排名先列本期有到期案件的单位，再依次按综合得分、按期结案率。",
+                n(self.close_rate),
+                n(self.on_time_rate),
+                n(self.no_rework),
+                n(self.no_extension),
+                n(self.per_send_back),
+                n(self.per_triple_fail),
+                n(self.per_overdue)
+            ),
+            crate::Lang::En => format!(
+                "Score = close rate × {} + on-time rate × {} + [(1 − rework rate) × {} + (1 − extension rate) × {}] × close rate − deductions ({} per send-back, {} more per case failing three times, {} per case overdue and unrectified), at least 0; with nothing due, the close and on-time rates count as 100 %. Units with cases due come first, then by score, then on-time rate.",
+                n(self.close_rate),
+                n(self.on_time_rate),
+                n(self.no_rework),
+                n(self.no_extension),
+                n(self.per_send_back),
+                n(self.per_triple_fail),
+                n(self.per_overdue)
+            ),
         }
     }
 }
@@ -59,8 +141,12 @@ pub struct UnitScore {
     pub extended: u32,
     /// Mean hours from dispatch to rectification (None without rectifications).
     pub mean_hours_to_rectify: Option<f64>,
+    /// Due cases the unit still holds unrectified (逾期未整改).
+    pub overdue: u32,
     /// Deduction points.
     pub deductions: f64,
+    /// The composite score (综合得分, see the module).
+    pub score: f64,
 }
 
 fn ratio(n: u32, d: u32) -> Option<f64> {
@@ -84,9 +170,15 @@ impl UnitScore {
     pub fn extension_rate(&self) -> Option<f64> {
         ratio(self.extended, self.dispatched)
     }
-    /// 100 − deductions.
-    pub fn score(&self) -> f64 {
-        100.0 - self.deductions
+    /// The composite score with `w` (see the module); `rank_facts` keeps it in `score`.
+    pub fn composite(&self, w: &Weights) -> f64 {
+        let closed = self.close_rate().unwrap_or(1.0);
+        let quality = w.no_rework * (1.0 - self.rework_rate().unwrap_or(0.0))
+            + w.no_extension * (1.0 - self.extension_rate().unwrap_or(0.0));
+        let points = w.close_rate * closed
+            + w.on_time_rate * self.on_time_rate().unwrap_or(1.0)
+            + quality * closed;
+        (points - self.deductions).max(0.0)
     }
 }
 
@@ -239,6 +331,10 @@ pub fn rank_facts(
                 Status::Parked => s.parked += 1,
                 _ => {}
             }
+            if case.status.deadline_running() {
+                s.overdue += 1;
+                s.deductions += weights.per_overdue;
+            }
         }
         // Deductions count the failed checks made in the period.
         let fails_in_period = case
@@ -257,11 +353,18 @@ pub fn rank_facts(
         }
     }
     let mut out: Vec<UnitScore> = by_unit.into_values().collect();
+    for s in &mut out {
+        s.score = s.composite(weights);
+    }
     out.sort_by(|a, b| {
-        b.on_time_rate()
-            .unwrap_or(-1.0)
-            .total_cmp(&a.on_time_rate().unwrap_or(-1.0))
-            .then(b.score().total_cmp(&a.score()))
+        (b.due > 0)
+            .cmp(&(a.due > 0))
+            .then(b.score.total_cmp(&a.score))
+            .then(
+                b.on_time_rate()
+                    .unwrap_or(-1.0)
+                    .total_cmp(&a.on_time_rate().unwrap_or(-1.0)),
+            )
             .then(a.unit_id.cmp(&b.unit_id))
     });
     out
@@ -606,6 +709,66 @@ mod tests {
             (u2.unit_id.as_str(), u2.due, u2.on_time_rate()),
             ("u2", 0, None)
         );
+    }
+
+    #[test]
+    fn the_composite_ranks_a_unit_that_fixed_nothing_below_one_that_fixed_everything() {
+        let day = 24 * H;
+        // u1 closed all three on time, one after a failed check.
+        let mut cases = vec![
+            lifecycle(5 * H, day, 0),
+            lifecycle(5 * H, day, 1),
+            lifecycle(5 * H, day, 0),
+        ];
+        // u2 holds two cases past their deadline, untouched.
+        for _ in 0..2 {
+            let (mut c, t) = case(&[
+                report(),
+                sup(
+                    OpBody::Register {
+                        note: String::new(),
+                    },
+                    H,
+                ),
+                sup(
+                    OpBody::Dispatch {
+                        unit_id: "u2".into(),
+                        deadline_ms: Some(day),
+                        note: String::new(),
+                    },
+                    2 * H,
+                ),
+            ]);
+            c.deadline_ms = Some(day);
+            cases.push((c, t));
+        }
+        let units = vec!["u1".to_string(), "u2".to_string()];
+        let w = Weights::default();
+        let ranked = rank_units(&units, &cases, 0, 3 * day, &w);
+        let (u1, u2) = (&ranked[0], &ranked[1]);
+        assert_eq!((u1.unit_id.as_str(), u2.unit_id.as_str()), ("u1", "u2"));
+        // u1: 30 + 40 + (15 × (1 − 1/3) + 15) × 1 − 0.2 for the send-back.
+        assert!(
+            (u1.score - (30.0 + 40.0 + 10.0 + 15.0 - 0.2)).abs() < 1e-9,
+            "{u1:?}"
+        );
+        // u2: nothing closed, so no points; 2 overdue.
+        assert_eq!((u2.due, u2.closed, u2.overdue), (2, 0, 2));
+        assert_eq!(u2.score, 0.0, "{u2:?}");
+        // However heavy the deductions, never above: at worst both are 0, and then the
+        // on-time rate decides.
+        let harsh = Weights {
+            per_send_back: 1_000.0,
+            ..Weights::default()
+        };
+        let ranked = rank_units(&units, &cases, 0, 3 * day, &harsh);
+        assert_eq!(ranked[0].unit_id, "u1");
+        assert!(
+            w.formula(crate::Lang::ZhCn).contains("按期结案率×40"),
+            "{}",
+            w.formula(crate::Lang::ZhCn)
+        );
+        assert!(w.formula(crate::Lang::En).contains("on-time rate × 40"));
     }
 
     #[test]

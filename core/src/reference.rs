@@ -169,6 +169,9 @@ pub struct ReferenceData {
     /// Working calendar (defaults: Asia/Shanghai office hours, no holidays).
     #[serde(default)]
     pub calendar: WorkCalendar,
+    /// The ranking's composite score weights (defaults: `kpi::Weights::default()`).
+    #[serde(default)]
+    pub scoring: crate::kpi::Weights,
 }
 
 impl ReferenceData {
@@ -236,6 +239,7 @@ impl ReferenceData {
                 return bad("an item has an empty id".into());
             }
         }
+        self.scoring.validate().or_else(bad)?;
         self.calendar.validate()
     }
 }

@@ -168,5 +168,6 @@ pub fn demo_city() -> ReferenceData {
             ends_on: Some("2026-12-31".into()),
         }],
         calendar: Default::default(),
+        scoring: Default::default(),
     }
 }

@@ -32,6 +32,7 @@ fn same_scores(sql: &[UnitScore], full: &[UnitScore], what: &str) {
                 s.reworked,
                 s.dispatched,
                 s.extended,
+                s.overdue,
             )
         };
         assert_eq!(ints(a), ints(b), "{what}");
@@ -40,6 +41,7 @@ fn same_scores(sql: &[UnitScore], full: &[UnitScore], what: &str) {
             "{what}: {a:?} {b:?}"
         );
         assert!((a.deductions - b.deductions).abs() < 1e-9, "{what}");
+        assert!((a.score - b.score).abs() < 1e-9, "{what}");
     }
 }
 

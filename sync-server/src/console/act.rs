@@ -83,13 +83,7 @@ fn body_of(action: Action, f: &ActForm, lang: Lang, cal: &WorkCalendar) -> Resul
             duplicate_of,
         },
     )
-    .map_err(|e| {
-        e.message(if lang == Lang::Zh {
-            xuncha_core::Lang::ZhCn
-        } else {
-            xuncha_core::Lang::En
-        })
-    })
+    .map_err(|e| e.message(lang.core()))
 }
 
 /// `POST /console/cases/{id}/act`.
@@ -231,12 +225,7 @@ pub async fn push_bodies(
     let mut ops = Vec::with_capacity(items.len());
     for (current, case_id, mut body) in items {
         if let Err(e) = index.complete_deadline(current.as_ref(), &mut body, now) {
-            let l = if lang == Lang::Zh {
-                xuncha_core::Lang::ZhCn
-            } else {
-                xuncha_core::Lang::En
-            };
-            return Err(Refused::Said(e.message(l)));
+            return Err(Refused::Said(e.message(lang.core())));
         }
         let hlc = state
             .console_clock

@@ -235,8 +235,9 @@ pub async fn bulletin_xlsx(
             "返工率",
             "延期率",
             "平均整改时长(小时)",
+            "逾期未整改",
             "扣分",
-            "得分",
+            "综合得分",
         ];
         header_row(ws, &columns, data.ranked.len())?;
         ws.set_column_width(1, 24)?;
@@ -253,8 +254,9 @@ pub async fn bulletin_xlsx(
             if let Some(h) = s.mean_hours_to_rectify {
                 ws.write_number(row, 8, (h * 10.0).round() / 10.0)?;
             }
-            ws.write_number(row, 9, (s.deductions * 10.0).round() / 10.0)?;
-            ws.write_number(row, 10, (s.score() * 10.0).round() / 10.0)?;
+            ws.write_number(row, 9, s.overdue as f64)?;
+            ws.write_number(row, 10, (s.deductions * 10.0).round() / 10.0)?;
+            ws.write_number(row, 11, (s.score * 10.0).round() / 10.0)?;
         }
         let note_row = data.ranked.len() as u32 + 2;
         ws.write_string(note_row, 0, &title)?;
@@ -266,6 +268,7 @@ pub async fn bulletin_xlsx(
                 data.coverage.0, data.coverage.1
             ),
         )?;
+        ws.write_string(note_row + 2, 0, r.scoring.formula(xuncha_core::Lang::ZhCn))?;
 
         let ws = wb.add_worksheet().set_name("逾期案件")?;
         case_sheet(ws, &overdue, r, now)?;

@@ -26,6 +26,14 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// The same language as core names it (for core's messages and labels).
+    pub fn core(self) -> xuncha_core::Lang {
+        match self {
+            Lang::Zh => xuncha_core::Lang::ZhCn,
+            Lang::En => xuncha_core::Lang::En,
+        }
+    }
+
     pub fn from_headers(h: &HeaderMap) -> Lang {
         let first = h
             .get(axum::http::header::ACCEPT_LANGUAGE)

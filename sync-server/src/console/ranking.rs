@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 use xuncha_core::calendar::WorkCalendar;
-use xuncha_core::kpi::{DayFlow, UnitScore, Weights, coverage_of, daily_flow_facts, rank_facts};
+use xuncha_core::kpi::{DayFlow, UnitScore, coverage_of, daily_flow_facts, rank_facts};
 use xuncha_core::reference::ReferenceData;
 use xuncha_core::workflow::Role;
 
@@ -79,7 +79,7 @@ pub async fn load_period(state: &AppState, p: &PeriodQuery) -> Result<PeriodData
     units.extend(facts.units.iter().cloned());
     units.sort();
     units.dedup();
-    let ranked = rank_facts(&units, &facts.ranked, from_ms, to_ms, &Weights::default());
+    let ranked = rank_facts(&units, &facts.ranked, from_ms, to_ms, &reference.scoring);
     let sites: Vec<String> = reference.sites.iter().map(|s| s.id.clone()).collect();
     let reported: Vec<&str> = facts.sites.iter().map(String::as_str).collect();
     let coverage = coverage_of(&sites, &reported);
@@ -160,7 +160,8 @@ pub async fn ranking(
                 th { (t(lang, "应结案", "Due")) } th { (t(lang, "已结案", "Closed")) }
                 th { "结案率" } th { "按期结案率" } th { "返工率" } th { "延期率" }
                 th { (t(lang, "平均整改时长(小时)", "Mean hours to rectify")) }
-                th { (t(lang, "扣分", "Deductions")) } th { (t(lang, "得分", "Score")) }
+                th { (t(lang, "逾期未整改", "Overdue")) }
+                th { (t(lang, "扣分", "Deductions")) } th { (t(lang, "综合得分", "Score")) }
             }
             @for (i, s) in data.ranked.iter().enumerate() {
                 tr data-unit=(s.unit_id) {
@@ -169,12 +170,13 @@ pub async fn ranking(
                     td { (pct(s.close_rate())) } td { (pct(s.on_time_rate())) }
                     td { (pct(s.rework_rate())) } td { (pct(s.extension_rate())) }
                     td { (s.mean_hours_to_rectify.map(|h| format!("{h:.1}")).unwrap_or_else(|| "—".into())) }
-                    td { (format!("{:.1}", s.deductions)) } td { (format!("{:.1}", s.score())) }
+                    td.overdue { (s.overdue) }
+                    td { (format!("{:.1}", s.deductions)) } td.score { (format!("{:.1}", s.score)) }
                 }
             }
         }
-        p.muted { (t(lang, "口径：应结案=期限落在期间内的案件；结案率=已结案/应结案；按期结案率=按期结案/(应结案−挂起)；返工率=曾被退回的已结案/已结案；延期率=获批延期/派遣。每次核查不通过扣 0.2 分，同一案件三次不通过另扣 0.5 分。",
-            "Definitions: due = deadline in the period; close rate = closed/due; on-time = closed on time/(due − parked); rework = closed after a send-back/closed; extension = extended/dispatched. −0.2 per failed check, −0.5 more for a case failing three times.")) }
+        p.muted #scoring { (t(lang, "口径：应结案=期限落在期间内的案件；结案率=已结案/应结案；按期结案率=按期结案/(应结案−挂账)；返工率=曾被退回的已结案/已结案；延期率=获批延期/派遣；逾期未整改=到期仍在单位手中未整改的案件。",
+            "Definitions: due = deadline in the period; close rate = closed/due; on-time = closed on time/(due − parked); rework = closed after a send-back/closed; extension = extended/dispatched; overdue = due and still unrectified with the unit.")) " " (data.reference.scoring.formula(lang.core())) }
         div.card #coverage {
             h1 { (t(lang, "点位覆盖率", "Site coverage")) ": "
                 (if sites == 0 { "—".to_string() } else { format!("{:.1}%", inspected as f64 * 100.0 / sites as f64) }) }
