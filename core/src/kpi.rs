@@ -17,8 +17,8 @@
 //!   failing three times or more costs `per_triple_fail` more; each overdue case costs
 //!   `per_overdue` (unrectified problems weigh several times a send-back);
 //! - the composite score (综合得分, 100 points, [`Weights`] configurable per city):
-//!   `close_rate × 结案率 + on_time_rate × 按期结案率
-//!   + (no_rework × (1 − 返工率) + no_extension × (1 − 延期率)) × 结案率 − deductions`,
+//!   `close_rate × 结案率 + on_time_rate × 按期结案率 +
+//!   (no_rework × (1 − 返工率) + no_extension × (1 − 延期率)) × 结案率 − deductions`,
 //!   at least 0. The quality points count in proportion to what was closed; a rate with
 //!   nothing to measure counts as 100 % (结案率, 按期结案率) or 0 (返工率, 延期率). So a unit
 //!   that closed nothing of what fell due scores 0, whatever the weights, and never ranks above
