@@ -34,10 +34,13 @@ pub struct ActForm {
     unit_id: String,
     #[serde(default)]
     duplicate_of: String,
-    /// A deadline chosen on the page (Beijing wall-clock, `YYYY-MM-DDTHH:MM`); empty: the
+    /// A deadline chosen on the page (the city's wall clock, `YYYY-MM-DDTHH:MM`); empty: the
     /// category's default.
     #[serde(default)]
     deadline: String,
+    /// The new deadline an extension asks for (the city's wall clock), where the table needs one.
+    #[serde(default)]
+    until: String,
 }
 
 /// A `datetime-local` value read on the city's clock, in UTC ms.
@@ -79,7 +82,7 @@ fn body_of(action: Action, f: &ActForm, lang: Lang, cal: &WorkCalendar) -> Resul
             text: f.text.trim().to_string(),
             unit_id: (!unit.is_empty()).then(|| unit.to_string()),
             deadline_ms: deadline_ms(&f.deadline, lang, cal)?,
-            until_ms: None,
+            until_ms: deadline_ms(&f.until, lang, cal)?,
             duplicate_of,
         },
     )

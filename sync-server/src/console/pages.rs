@@ -11,7 +11,7 @@ use xuncha_core::geo::{LatLon, distance_m};
 use xuncha_core::model::Case;
 use xuncha_core::reference::ReferenceData;
 use xuncha_core::scope;
-use xuncha_core::workflow::{Action, Role, Status};
+use xuncha_core::workflow::{self, Action, Requirement, Role, Status};
 
 use super::session::{Console, csrf_for};
 use super::time::{calendar, local_input, when};
@@ -484,18 +484,23 @@ pub async fn render_case(
                                 input type="hidden" name="csrf" value=(csrf);
                                 input type="hidden" name="seen" value=(seen);
                                 input type="hidden" name="action" value=(a.as_str());
-                                @if *a == Action::Dispatch {
+                                @let needs = workflow::find(Some(case.status), *a, who.user.role).map_or(&[][..], |r| r.requires);
+                                @if needs.contains(&Requirement::Unit) {
                                     select name="unit_id" {
                                         @for u in &reference.units {
                                             option value=(u.id) selected[Some(&u.id) == case.suggested_unit_id.as_ref()] { (u.name) }
                                         }
                                     }
                                 }
-                                @if matches!(a, Action::Dispatch | Action::VerifyFail | Action::Reopen) {
+                                @if needs.contains(&Requirement::Deadline) {
                                     label { (t(lang, "期限", "deadline")) " "
                                         input type="datetime-local" name="deadline" value=(default_deadline.map(|ms| local_input(&cal, ms)).unwrap_or_default()); }
                                 }
-                                @if *a == Action::MarkDuplicate {
+                                @if needs.contains(&Requirement::NewDeadline) {
+                                    label { (t(lang, "新期限", "new deadline")) " "
+                                        input type="datetime-local" name="until" required value=(case.deadline_ms.map(|ms| local_input(&cal, ms + 3 * 86_400_000)).unwrap_or_default()); }
+                                }
+                                @if needs.contains(&Requirement::DuplicateTarget) {
                                     fieldset.candidates {
                                         legend { (t(lang, "重复于（选择原案件）", "Duplicate of (choose the original)")) }
                                         @for (i, (c, d)) in candidates.iter().enumerate() {
@@ -511,7 +516,7 @@ pub async fn render_case(
                                         }
                                     }
                                 }
-                                input name="text" placeholder=(t(lang, "说明 / 理由", "note / reason"));
+                                input name="text" required[needs.contains(&Requirement::Reason)] placeholder=(t(lang, "说明 / 理由", "note / reason"));
                                 button.primary type="submit" data-action=(a.as_str()) { (action_label(lang, *a)) }
                             }
                         }

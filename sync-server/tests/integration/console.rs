@@ -206,3 +206,83 @@ fn a_supervisor_registers_and_dispatches_from_the_console_and_the_unit_receives_
     assert_eq!(r.status().as_u16(), 303);
     assert_eq!(get(&b, &server, "/console").0, 303);
 }
+
+/// The forms come from the transition table's requirements: unit staff asking for more time get
+/// a new-deadline field (the table requires one), and the request from the console succeeds.
+#[test]
+fn unit_staff_ask_for_more_time_from_the_console() {
+    use chrono::TimeZone;
+    let server = TestServer::start();
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let desk = Device::signed_in(&server, "supervisor1", 0);
+    let case = phone.report("0101", 31);
+    phone.sync();
+    desk.sync();
+    for body in [
+        xuncha_core::OpBody::Register {
+            note: String::new(),
+        },
+        xuncha_core::OpBody::Dispatch {
+            unit_id: "u1".into(),
+            deadline_ms: None,
+            note: String::new(),
+        },
+    ] {
+        desk.store.act(case, body, vec![]).expect("action");
+    }
+    desk.sync();
+    let deadline = server
+        .state
+        .store
+        .case(case)
+        .expect("case")
+        .expect("exists")
+        .deadline_ms
+        .expect("a deadline");
+
+    let b = crate::console_kit::console(&server, "unit1");
+    let (s, page) = get(&b, &server, &format!("/console/cases/{case}"));
+    assert_eq!(s, 200);
+    let form = page
+        .split("<form")
+        .find(|f| f.contains("value=\"request_extension\""))
+        .expect("an extension form");
+    assert!(
+        form.contains("name=\"until\""),
+        "a new-deadline field: {form}"
+    );
+    assert!(!form.contains("name=\"unit_id\""), "no unit picker: {form}");
+    let (csrf, seen) = (field(&page, "csrf"), field(&page, "seen"));
+    let until_ms = deadline + 2 * 86_400_000;
+    let until = chrono::FixedOffset::east_opt(8 * 3600)
+        .expect("tz")
+        .timestamp_millis_opt(until_ms)
+        .single()
+        .expect("time")
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let (s, page) = act(
+        &b,
+        &server,
+        case,
+        &[
+            ("csrf", &csrf),
+            ("seen", &seen),
+            ("action", "request_extension"),
+            ("text", "材料未到，需延期"),
+            ("until", &until),
+        ],
+    );
+    assert_eq!(s, 303, "{}", page.split("msg").nth(1).unwrap_or(&page));
+    let asked = server
+        .state
+        .store
+        .case(case)
+        .expect("case")
+        .expect("exists")
+        .pending_extension
+        .expect("an extension request");
+    // The field has minutes; the request is for that minute.
+    assert_eq!(asked.until_ms, until_ms - until_ms % 60_000);
+    assert_eq!(asked.requested_by, "unit1");
+}
