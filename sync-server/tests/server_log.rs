@@ -1,7 +1,7 @@
 //! What the server's log says about a request, read from the real `xuncha-server` process's
 //! output: every request runs in a span with its id (`x-request-id`, the caller's or a new
 //! UUID, echoed on the response), and a refused operation is logged with that id, its op id and
-//! its code.
+//! its code, as plain text (colours only on a terminal).
 
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
@@ -32,7 +32,6 @@ fn a_refused_push_is_in_the_log_with_its_request_id_op_id_and_code() {
         ])
         .arg(data.path().join("server"))
         .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -114,6 +113,10 @@ fn a_refused_push_is_in_the_log_with_its_request_id_op_id_and_code() {
     };
     let _ = child.kill();
     let _ = child.wait();
+    assert!(
+        !line.contains('\u{1b}'),
+        "plain text in a file, no colours: {line:?}"
+    );
     for part in ["req-log-test-42", &op.id.to_string(), &code, "inspector1"] {
         assert!(line.contains(part), "{part} missing from: {line}");
     }
