@@ -144,9 +144,11 @@ pub struct Period {
 }
 
 impl Period {
-    /// From query values; default: the 7 days up to today.
-    pub fn parse(from: Option<&str>, to: Option<&str>, cal: &WorkCalendar) -> Period {
-        let to = to.and_then(parse_date).unwrap_or_else(|| today(cal));
+    /// From query values; default: the 7 days up to today (at the server's `now_ms`).
+    pub fn parse(from: Option<&str>, to: Option<&str>, cal: &WorkCalendar, now_ms: i64) -> Period {
+        let to = to
+            .and_then(parse_date)
+            .unwrap_or_else(|| today(cal, now_ms));
         let from = from
             .and_then(parse_date)
             .filter(|f| *f <= to)

@@ -59,11 +59,15 @@ pub struct PeriodData {
 /// queries, over the cases that count in the period only), the figures by `kpi`.
 pub async fn load_period(state: &AppState, p: &PeriodQuery) -> Result<PeriodData, Response> {
     let cal = calendar(state);
-    let period = Period::parse(p.from.as_deref(), p.to.as_deref(), &cal);
+    let now = state.now_ms();
+    let period = Period::parse(p.from.as_deref(), p.to.as_deref(), &cal, now);
     let (from_ms, to_ms) = period.range_ms(&cal);
     // Daily charts up to today, for the last year of the period at most.
     const DAY: i64 = 86_400_000;
-    let chart_to = to_ms.min(midnight_ms(&cal, today(&cal) + chrono::Duration::days(1)));
+    let chart_to = to_ms.min(midnight_ms(
+        &cal,
+        today(&cal, now) + chrono::Duration::days(1),
+    ));
     let days = (((chart_to - from_ms).max(0) / DAY) as usize).min(MAX_CHART_DAYS);
     let chart_from = chart_to - days as i64 * DAY;
     let loaded = state
@@ -83,7 +87,7 @@ pub async fn load_period(state: &AppState, p: &PeriodQuery) -> Result<PeriodData
     let sites: Vec<String> = reference.sites.iter().map(|s| s.id.clone()).collect();
     let reported: Vec<&str> = facts.sites.iter().map(String::as_str).collect();
     let coverage = coverage_of(&sites, &reported);
-    let flow = daily_flow_facts(&facts.days, chart_from, days, DAY, state.now_ms());
+    let flow = daily_flow_facts(&facts.days, chart_from, days, DAY, now);
     Ok(PeriodData {
         period,
         reference,

@@ -43,9 +43,9 @@ pub fn parse_local_input(cal: &WorkCalendar, v: &str) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
-/// Today in the city.
-pub fn today(cal: &WorkCalendar) -> NaiveDate {
-    cal.local_date(chrono::Utc::now().timestamp_millis())
+/// The city's date at the server's `now_ms` (the server's clock, which tests may move).
+pub fn today(cal: &WorkCalendar, now_ms: i64) -> NaiveDate {
+    cal.local_date(now_ms)
 }
 
 /// The city's midnight starting `d`, in UTC ms.
