@@ -6,15 +6,7 @@ use crate::workflow::{Action, Requirement, Role, Status};
 /// Result alias used throughout the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Language of a human-readable message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    /// Simplified Chinese, the default of every screen.
-    #[default]
-    ZhCn,
-    /// English.
-    En,
-}
+pub use crate::i18n::Lang;
 
 /// Everything that can go wrong in the core. `code()` is stable; messages may improve.
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::model::{Case, CaseEdit, Event, ExtensionRequest, Op, OpBody, PhotoKind};
+use crate::model::{Actor, Case, CaseEdit, Event, ExtensionRequest, Op, OpBody, PhotoKind};
 use crate::workflow::{self, Action, Requirement, Status};
 
 /// What the applier knows beyond the operation itself.
@@ -92,6 +92,21 @@ fn has_photo(op: &Op, kind: PhotoKind) -> bool {
     op.body.photos().iter().any(|p| p.kind == kind)
 }
 
+/// Whether a condition of the case and the actor holds (for inputs, see [`check_requirement`]):
+/// decides both whether an action is offered ([`available_actions`]) and whether it is accepted.
+pub fn condition_holds(req: Requirement, case: Option<&Case>, actor: &Actor) -> bool {
+    match req {
+        Requirement::OwnUnit => case.is_some_and(|c| {
+            c.unit_id.is_some() && c.unit_id.as_deref() == actor.unit_id.as_deref()
+        }),
+        Requirement::OwnReport => case.is_some_and(|c| c.reporter_id == actor.user_id),
+        Requirement::PendingExtension => case.is_some_and(|c| c.pending_extension.is_some()),
+        Requirement::NoPendingExtension => case.is_some_and(|c| c.pending_extension.is_none()),
+        // Inputs are the person's to give, not the case's to hold.
+        _ => true,
+    }
+}
+
 fn check_requirement(req: Requirement, case: Option<&Case>, op: &Op) -> Result<()> {
     let ok = match req {
         Requirement::Reason => op.body.reason().is_some_and(|r| !blank(r)),
@@ -115,27 +130,17 @@ fn check_requirement(req: Requirement, case: Option<&Case>, op: &Op) -> Result<(
             } => *target != op.case_id,
             _ => false,
         },
-        Requirement::OwnUnit => {
-            let own = case.is_some_and(|c| {
-                c.unit_id.is_some() && c.unit_id.as_deref() == op.actor.unit_id.as_deref()
-            });
-            if !own {
+        Requirement::OwnUnit | Requirement::OwnReport => {
+            if !condition_holds(req, case, &op.actor) {
                 return Err(Error::NotInScope {
                     case_id: op.case_id.to_string(),
                 });
             }
             true
         }
-        Requirement::OwnReport => {
-            if case.is_none_or(|c| c.reporter_id != op.actor.user_id) {
-                return Err(Error::NotInScope {
-                    case_id: op.case_id.to_string(),
-                });
-            }
-            true
+        Requirement::PendingExtension | Requirement::NoPendingExtension => {
+            condition_holds(req, case, &op.actor)
         }
-        Requirement::PendingExtension => case.is_some_and(|c| c.pending_extension.is_some()),
-        Requirement::NoPendingExtension => case.is_some_and(|c| c.pending_extension.is_none()),
     };
     if ok {
         Ok(())
@@ -315,21 +320,16 @@ fn apply_edit(next: &mut Case, changes: &CaseEdit, op: &Op) -> Result<()> {
     Ok(())
 }
 
-/// The actions `actor` may take on `case` now: the table's rows for the status and role whose
-/// scope and pending-request conditions hold (inputs such as a reason are asked for later).
-pub fn available_actions(case: &Case, actor: &crate::model::Actor) -> Vec<Action> {
+/// The transitions `actor` may take on `case` now: the table's rows for the status and role whose
+/// conditions (own unit, own report, pending request) hold. Each row's [`Transition::inputs`] say
+/// what its form must ask for; every UI renders its forms from them.
+pub fn available_actions(case: &Case, actor: &Actor) -> Vec<&'static workflow::Transition> {
     workflow::table()
         .iter()
         .filter(|t| t.from == Some(case.status) && t.role == actor.role)
         .filter(|t| {
-            t.requires.iter().all(|r| match r {
-                Requirement::OwnUnit => case.unit_id.is_some() && case.unit_id == actor.unit_id,
-                Requirement::OwnReport => case.reporter_id == actor.user_id,
-                Requirement::PendingExtension => case.pending_extension.is_some(),
-                Requirement::NoPendingExtension => case.pending_extension.is_none(),
-                _ => true,
-            })
+            t.conditions()
+                .all(|r| condition_holds(r, Some(case), actor))
         })
-        .map(|t| t.action)
         .collect()
 }

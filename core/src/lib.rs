@@ -8,6 +8,7 @@ pub mod error;
 pub mod fold;
 pub mod geo;
 pub mod hlc;
+pub mod i18n;
 pub mod kpi;
 pub mod limits;
 pub mod model;

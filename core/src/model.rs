@@ -70,6 +70,28 @@ impl PhotoKind {
             PhotoKind::Other => "other",
         }
     }
+
+    /// The kind of the photos a person attaches to `action`: the problem as found on a report,
+    /// the after-photo on a rectification, the on-site photo on a verification.
+    pub fn of_action(action: Action) -> PhotoKind {
+        match action {
+            Action::Report => PhotoKind::Before,
+            Action::Rectify => PhotoKind::After,
+            Action::VerifyPass | Action::VerifyFail => PhotoKind::Verify,
+            _ => PhotoKind::Other,
+        }
+    }
+
+    /// What a photo of this kind is called on screens.
+    pub fn label(self, lang: crate::Lang) -> &'static str {
+        let (zh, en) = match self {
+            PhotoKind::Before => ("整改前", "Before"),
+            PhotoKind::After => ("整改后", "After"),
+            PhotoKind::Verify => ("现场核查", "Verification"),
+            PhotoKind::Other => ("其他", "Other"),
+        };
+        lang.pick(zh, en)
+    }
 }
 
 /// A photo as an operation names it: by the SHA-256 of its bytes, never by a path.
@@ -313,6 +335,26 @@ impl OpBody {
             | OpBody::VerifyFail { photos, .. } => photos,
             _ => &[],
         }
+    }
+
+    /// Add photos to an operation that carries them; an error for one that does not (nothing is
+    /// added then).
+    pub fn attach_photos(&mut self, refs: Vec<PhotoRef>) -> crate::Result<()> {
+        match self {
+            OpBody::Report { photos, .. }
+            | OpBody::Comment { photos, .. }
+            | OpBody::Rectify { photos, .. }
+            | OpBody::VerifyPass { photos, .. }
+            | OpBody::VerifyFail { photos, .. } => photos.extend(refs),
+            _ if !refs.is_empty() => {
+                return Err(crate::Error::InvalidField {
+                    field: "photos",
+                    reason: format!("'{}' does not take photos", self.action()),
+                });
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// The reason text, for actions that carry one.

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Lang, Result};
 
 macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal / $zh:literal),+ $(,)? }) => {
@@ -22,6 +22,10 @@ macro_rules! string_enum {
             pub fn label_zh(self) -> &'static str { match self { $($name::$v => $zh),+ } }
             /// Parse the stable name; `None` if unknown.
             pub fn parse(s: &str) -> Option<Self> { match s { $($s => Some($name::$v),)+ _ => None } }
+            /// The label in `lang`: what every screen (console, bulletin, app) shows.
+            pub fn label(self, lang: Lang) -> &'static str {
+                match lang { Lang::ZhCn => self.label_zh(), Lang::En => self.label_en() }
+            }
         }
 
         impl std::fmt::Display for $name {
@@ -45,6 +49,16 @@ string_enum!(
 );
 
 impl Role {
+    /// English name, for screens in English.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Role::Inspector => "Inspector",
+            Role::Supervisor => "Supervisor",
+            Role::UnitStaff => "Unit staff",
+            Role::Admin => "Administrator",
+        }
+    }
+
     /// Parse a role name, with a typed error for anything else.
     pub fn parse_required(s: &str) -> Result<Role> {
         Role::parse(s).ok_or_else(|| Error::UnknownRole(s.to_string()))
@@ -91,6 +105,9 @@ impl Status {
         Status::Rectified,
         Status::Parked,
     ];
+
+    /// Finished: off the books (closed, rejected, duplicate); every status not [`Status::OPEN`].
+    pub const FINISHED: &'static [Status] = &[Status::Closed, Status::Rejected, Status::Duplicate];
 
     /// True if the case is open (see [`Status::OPEN`]).
     pub fn is_open(self) -> bool {
@@ -255,6 +272,22 @@ impl Action {
 }
 
 impl Requirement {
+    /// Something the person acting supplies in the action's form (a reason, a unit, a deadline,
+    /// a photo, the original case), as opposed to a condition of the case and the actor (their
+    /// own unit's case, a pending request) that decides whether the action is offered at all.
+    pub fn is_input(self) -> bool {
+        matches!(
+            self,
+            Requirement::Reason
+                | Requirement::Unit
+                | Requirement::Deadline
+                | Requirement::NewDeadline
+                | Requirement::AfterPhoto
+                | Requirement::VerifyPhoto
+                | Requirement::DuplicateTarget
+        )
+    }
+
     /// English phrase for messages.
     pub fn label_en(self) -> &'static str {
         match self {
@@ -282,6 +315,15 @@ pub enum To {
     Status(Status),
 }
 
+/// An action offered to a person now, with the inputs its form must ask for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    /// The action.
+    pub action: Action,
+    /// What the form asks for ([`Requirement::is_input`]), in table order.
+    pub inputs: Vec<Requirement>,
+}
+
 /// One row of the table.
 #[derive(Debug, Clone, Copy)]
 pub struct Transition {
@@ -298,6 +340,24 @@ pub struct Transition {
 }
 
 impl Transition {
+    /// What the action's form must ask for, in table order (see [`Requirement::is_input`]).
+    pub fn inputs(&self) -> impl Iterator<Item = Requirement> + '_ {
+        self.requires.iter().copied().filter(|r| r.is_input())
+    }
+
+    /// The row as an offer to the person who may take it.
+    pub fn offer(&self) -> Offer {
+        Offer {
+            action: self.action,
+            inputs: self.inputs().collect(),
+        }
+    }
+
+    /// The conditions of the case and the actor that must hold for the action to be offered.
+    pub fn conditions(&self) -> impl Iterator<Item = Requirement> + '_ {
+        self.requires.iter().copied().filter(|r| !r.is_input())
+    }
+
     /// The status after this transition, given the status before.
     pub fn target(&self, before: Option<Status>) -> Status {
         match (self.to, before) {
@@ -448,6 +508,13 @@ mod tests {
             assert_eq!(s.is_open(), !finished, "{s:?}");
         }
         assert!(Status::Parked.is_open(), "挂账 stays on the books");
+        for &s in Status::ALL {
+            assert_ne!(
+                Status::OPEN.contains(&s),
+                Status::FINISHED.contains(&s),
+                "{s:?}"
+            );
+        }
         assert!(Status::DEADLINE_RUNNING.iter().all(|s| s.is_open()));
         assert_eq!(
             Status::sql_list(&[Status::Closed, Status::InProgress]),

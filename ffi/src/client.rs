@@ -9,17 +9,17 @@ use xuncha_core::Store;
 use xuncha_core::model::CaseEdit;
 use xuncha_core::store::{CaseQuery, CaseSort, NewReport, PhotoInput, PhotoSource};
 use xuncha_core::sync::client::{SyncOptions, SyncPhase};
-use xuncha_core::workflow::Status;
+use xuncha_core::workflow::{Action, Offer};
 
-use crate::actions::CaseAction;
+use crate::actions::ActionFields;
 use crate::error::{FfiResult, invalid};
 use crate::types::*;
 
-/// Told how a sync is going: `phase` is `push`, `photos`, `pull` or `done`; `total` is 0 when
+/// Told how a sync is going (`sync_phase_label` says the phase in words); `total` is 0 when
 /// not known in advance (pull).
 #[uniffi::export(with_foreign)]
 pub trait SyncListener: Send + Sync {
-    fn on_progress(&self, phase: String, done: u64, total: u64);
+    fn on_progress(&self, phase: SyncPhase, done: u64, total: u64);
 }
 
 /// Cancels a running sync from another thread (the sync returns a `Cancelled` error soon after;
@@ -83,7 +83,7 @@ fn session_info(s: xuncha_core::Session) -> SessionInfo {
     let a = s.actor();
     SessionInfo {
         user_id: a.user_id,
-        role: a.role.as_str().to_string(),
+        role: a.role,
         unit_id: a.unit_id,
     }
 }
@@ -218,39 +218,34 @@ impl XunchaClient {
         Ok(())
     }
 
-    /// Take a workflow action (with photos where it needs them); refused with a clear error if
-    /// the signed-in role may not take it now.
-    pub fn act(&self, case_id: String, action: CaseAction, photos: Vec<NewPhoto>) -> FfiResult<()> {
+    /// Take a workflow action with the inputs its offer asks for (and photos where it needs
+    /// them); refused with a clear error, and nothing changed, if the signed-in person may not
+    /// take it now or an input is missing.
+    pub fn act(
+        &self,
+        case_id: String,
+        action: Action,
+        fields: ActionFields,
+        photos: Vec<NewPhoto>,
+    ) -> FfiResult<()> {
         self.store.act(
             parse_id(&case_id)?,
-            action.into_body()?,
+            fields.into_body(action)?,
             photo_inputs(photos)?,
         )?;
         Ok(())
     }
 
-    /// The actions the signed-in person may take on the case now.
-    pub fn allowed_actions(&self, case_id: String) -> FfiResult<Vec<String>> {
-        Ok(self
-            .store
-            .case_detail(parse_id(&case_id)?)?
-            .allowed_actions
-            .iter()
-            .map(|a| a.as_str().to_string())
-            .collect())
+    /// The actions the signed-in person may take on the case now, each with the inputs its form
+    /// asks for.
+    pub fn allowed_actions(&self, case_id: String) -> FfiResult<Vec<Offer>> {
+        Ok(self.store.case_detail(parse_id(&case_id)?)?.allowed_actions)
     }
 
     /// A page of cases on this device.
     pub fn list_cases(&self, filter: CaseFilter) -> FfiResult<CasePage> {
-        let statuses = filter
-            .statuses
-            .iter()
-            .map(|s| {
-                Status::parse(s).ok_or_else(|| invalid("statuses", format!("unknown status '{s}'")))
-            })
-            .collect::<FfiResult<Vec<Status>>>()?;
         let page = self.store.list_cases(&CaseQuery {
-            statuses,
+            statuses: filter.statuses,
             unit_id: filter.unit_id,
             category: filter.category,
             site_id: filter.site_id,
@@ -295,7 +290,7 @@ impl XunchaClient {
             .map(|e| OutboxItem {
                 op_id: e.op.id.to_string(),
                 case_id: e.op.case_id.to_string(),
-                action: e.op.body.action().as_str().to_string(),
+                action: e.op.body.action(),
                 device_time_ms: e.op.device_time_ms,
             })
             .collect())
@@ -327,13 +322,7 @@ impl XunchaClient {
         let flag = cancel.as_ref().map(|c| &c.flag).unwrap_or(&never);
         let mut progress = |p: xuncha_core::sync::client::SyncProgress| {
             if let Some(l) = &listener {
-                let phase = match p.phase {
-                    SyncPhase::Push => "push",
-                    SyncPhase::Photos => "photos",
-                    SyncPhase::Pull => "pull",
-                    SyncPhase::Done => "done",
-                };
-                l.on_progress(phase.to_string(), p.done, p.total);
+                l.on_progress(p.phase, p.done, p.total);
             }
         };
         Ok(self

@@ -1,8 +1,9 @@
 //! `xuncha-ffi`: the phone's Xuncha, exported through uniffi to Kotlin (Android) and Swift (iOS).
 //!
 //! Thin by design: `XunchaClient` wraps `xuncha_core::Store` and its sync client; records are flat
-//! views of the core's types; every error becomes one `XunchaError` with the core's stable code
-//! and its zh-CN and English message. No workflow rule lives here.
+//! views of the core's types, with the workflow's words typed (`vocabulary`); every error becomes
+//! one `XunchaError` with the core's stable code and its zh-CN and English message. No workflow
+//! rule lives here.
 //!
 //! Bindings: `cargo build -p xuncha-ffi --release`, then
 //! `cargo run -p xuncha-ffi --features cli --bin uniffi-bindgen -- generate --language kotlin
@@ -14,8 +15,10 @@ mod actions;
 mod client;
 mod error;
 mod types;
+mod vocabulary;
 
-pub use actions::CaseAction;
+pub use actions::ActionFields;
 pub use client::{CancelToken, SyncListener, XunchaClient, gcj02_to_wgs84, wgs84_to_gcj02};
 pub use error::XunchaError;
 pub use types::*;
+pub use vocabulary::*;

@@ -1,11 +1,12 @@
 //! The records that cross to the app: flat, display-ready views of the core's types (ids as
-//! strings, statuses and actions as their stable snake_case names, times as UTC milliseconds).
+//! strings, statuses, actions, roles and photo kinds as the typed enums of `vocabulary`, times as
+//! UTC milliseconds).
 
 use std::path::Path;
 
-use xuncha_core::model::{Case, Event, OpBody};
+use xuncha_core::model::{Case, Event, OpBody, PhotoKind};
 use xuncha_core::store::{CaseDetail, CasePhoto, NearbySite, Rejection};
-use xuncha_core::workflow::Status;
+use xuncha_core::workflow::{Action, Offer, Role, Status};
 
 /// A point (WGS-84 unless said otherwise).
 #[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
@@ -70,8 +71,7 @@ pub struct CaseChanges {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct SessionInfo {
     pub user_id: String,
-    /// `inspector`, `supervisor`, `unit_staff` or `admin`.
-    pub role: String,
+    pub role: Role,
     pub unit_id: Option<String>,
 }
 
@@ -135,10 +135,8 @@ impl From<NearbySite> for SiteInfo {
 pub struct CaseSummary {
     pub id: String,
     pub case_no: Option<String>,
-    /// Stable status name (`submitted`, `dispatched`, …).
-    pub status: String,
-    /// The status in zh-CN (待审核, 已派遣, …).
-    pub status_label: String,
+    /// Where the case is; its words come from `status_label`.
+    pub status: Status,
     pub category: String,
     pub description: String,
     pub lat: f64,
@@ -170,8 +168,7 @@ pub(crate) fn summary(c: Case, overdue: bool) -> CaseSummary {
     CaseSummary {
         id: c.id.to_string(),
         case_no: c.case_no,
-        status: c.status.as_str().to_string(),
-        status_label: c.status.label_zh().to_string(),
+        status: c.status,
         category: c.category,
         description: c.description,
         lat: c.location.lat,
@@ -203,8 +200,8 @@ pub(crate) fn summary(c: Case, overdue: bool) -> CaseSummary {
 /// Filters and paging for the case list. Empty filters match everything.
 #[derive(Debug, Clone, Default, PartialEq, uniffi::Record)]
 pub struct CaseFilter {
-    /// Any of these stable status names.
-    pub statuses: Vec<String>,
+    /// Any of these statuses.
+    pub statuses: Vec<Status>,
     pub unit_id: Option<String>,
     pub category: Option<String>,
     pub site_id: Option<String>,
@@ -231,8 +228,7 @@ pub struct CasePage {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct PhotoInfo {
     pub sha256: String,
-    /// `before`, `after`, `verify` or `comment`.
-    pub kind: String,
+    pub kind: PhotoKind,
     pub mime: String,
     pub size: u64,
     pub captured_at_ms: Option<i64>,
@@ -244,7 +240,7 @@ impl From<CasePhoto> for PhotoInfo {
     fn from(p: CasePhoto) -> Self {
         PhotoInfo {
             sha256: p.photo.sha256,
-            kind: p.photo.kind.as_str().to_string(),
+            kind: p.photo.kind,
             mime: p.photo.mime,
             size: p.photo.size,
             captured_at_ms: p.photo.captured_at_ms,
@@ -258,12 +254,11 @@ impl From<CasePhoto> for PhotoInfo {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct TimelineEntry {
     pub op_id: String,
-    /// Stable action name (`report`, `dispatch`, …).
-    pub action: String,
+    pub action: Action,
     pub actor_id: String,
-    pub actor_role: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub actor_role: Role,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
     /// The device's clock when it was done.
     pub device_time_ms: i64,
     /// When the server received it (None while only on this device).
@@ -279,11 +274,11 @@ pub struct TimelineEntry {
 pub(crate) fn timeline_entry(e: Event) -> TimelineEntry {
     TimelineEntry {
         op_id: e.op.id.to_string(),
-        action: e.op.body.action().as_str().to_string(),
+        action: e.op.body.action(),
         actor_id: e.op.actor.user_id.clone(),
-        actor_role: e.op.actor.role.as_str().to_string(),
-        from_status: e.from_status.map(|s: Status| s.as_str().to_string()),
-        to_status: e.to_status.as_str().to_string(),
+        actor_role: e.op.actor.role,
+        from_status: e.from_status,
+        to_status: e.to_status,
         device_time_ms: e.op.device_time_ms,
         server_time_ms: e.server_time_ms,
         text: body_text(&e.op.body),
@@ -321,8 +316,8 @@ pub struct CaseDetailInfo {
     pub case: CaseSummary,
     pub photos: Vec<PhotoInfo>,
     pub timeline: Vec<TimelineEntry>,
-    /// What the signed-in person may do now (stable action names).
-    pub allowed_actions: Vec<String>,
+    /// What the signed-in person may do now, each with the inputs its form asks for.
+    pub allowed_actions: Vec<Offer>,
 }
 
 impl From<CaseDetail> for CaseDetailInfo {
@@ -331,11 +326,7 @@ impl From<CaseDetail> for CaseDetailInfo {
             case: summary(d.case, d.overdue),
             photos: d.photos.into_iter().map(PhotoInfo::from).collect(),
             timeline: d.timeline.into_iter().map(timeline_entry).collect(),
-            allowed_actions: d
-                .allowed_actions
-                .iter()
-                .map(|a| a.as_str().to_string())
-                .collect(),
+            allowed_actions: d.allowed_actions,
         }
     }
 }
@@ -345,7 +336,7 @@ impl From<CaseDetail> for CaseDetailInfo {
 pub struct OutboxItem {
     pub op_id: String,
     pub case_id: String,
-    pub action: String,
+    pub action: Action,
     pub device_time_ms: i64,
 }
 
@@ -354,7 +345,7 @@ pub struct OutboxItem {
 pub struct RejectionInfo {
     pub op_id: String,
     pub case_id: String,
-    pub action: String,
+    pub action: Action,
     pub code: String,
     pub reason: String,
     pub rejected_at_ms: i64,
@@ -365,7 +356,7 @@ impl From<Rejection> for RejectionInfo {
         RejectionInfo {
             op_id: r.op.id.to_string(),
             case_id: r.op.case_id.to_string(),
-            action: r.op.body.action().as_str().to_string(),
+            action: r.op.body.action(),
             code: r.code,
             reason: r.reason,
             rejected_at_ms: r.rejected_at_ms,

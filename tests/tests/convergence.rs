@@ -257,8 +257,8 @@ fn run(extra_people: &[usize], steps: &[Step], seed: u64) -> Result<(), TestCase
                         detail
                             .allowed_actions
                             .iter()
-                            .filter(|a| **a != Action::Comment)
-                            .copied()
+                            .map(|o| o.action)
+                            .filter(|a| *a != Action::Comment)
                             .collect()
                     };
                     if !acts.is_empty() {

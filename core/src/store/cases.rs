@@ -14,7 +14,7 @@ use crate::fold::{self, ApplyContext};
 use crate::hlc::HlcClock;
 use crate::model::{Case, CaseEdit, Event, Location, Op, OpBody, PhotoKind, PhotoRef};
 use crate::reference::ReferenceIndex;
-use crate::workflow::{Action, Status};
+use crate::workflow::{Action, Offer, Status};
 
 /// A new report, as the report screen fills it in.
 #[derive(Debug, Clone)]
@@ -121,8 +121,8 @@ pub struct CaseDetail {
     pub photos: Vec<CasePhoto>,
     /// The full timeline, oldest first.
     pub timeline: Vec<Event>,
-    /// What the signed-in user may do now.
-    pub allowed_actions: Vec<Action>,
+    /// What the signed-in user may do now, each with what its form asks for.
+    pub allowed_actions: Vec<Offer>,
 }
 
 /// An operation in the outbox.
@@ -275,7 +275,10 @@ impl Store {
             }
         }
         let allowed_actions = match &inner.session {
-            Some(s) => fold::available_actions(&case, &s.actor()),
+            Some(s) => fold::available_actions(&case, &s.actor())
+                .into_iter()
+                .map(|t| t.offer())
+                .collect(),
             None => vec![],
         };
         Ok(CaseDetail {
@@ -365,12 +368,7 @@ fn complete_body(
     now: i64,
 ) -> Result<OpBody> {
     refs.complete_deadline(case, &mut body, now)?;
-    let kind = match body.action() {
-        Action::Report => PhotoKind::Before,
-        Action::Rectify => PhotoKind::After,
-        Action::VerifyPass | Action::VerifyFail => PhotoKind::Verify,
-        _ => PhotoKind::Other,
-    };
+    let kind = PhotoKind::of_action(body.action());
     let refs = staged.iter().map(|s| PhotoRef {
         sha256: s.sha256.clone(),
         kind,
@@ -379,20 +377,7 @@ fn complete_body(
         captured_at_ms: s.captured_at_ms,
         location: s.location.clone(),
     });
-    match &mut body {
-        OpBody::Report { photos, .. }
-        | OpBody::Comment { photos, .. }
-        | OpBody::Rectify { photos, .. }
-        | OpBody::VerifyPass { photos, .. }
-        | OpBody::VerifyFail { photos, .. } => photos.extend(refs),
-        _ if !staged.is_empty() => {
-            return Err(Error::InvalidField {
-                field: "photos",
-                reason: format!("'{}' does not take photos", body.action()),
-            });
-        }
-        _ => {}
-    }
+    body.attach_photos(refs.collect())?;
     Ok(body)
 }
 

@@ -64,6 +64,29 @@ pub enum SyncPhase {
     Done,
 }
 
+impl SyncPhase {
+    /// Stable name (`photos`, `push`, `pull`, `done`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncPhase::Photos => "photos",
+            SyncPhase::Push => "push",
+            SyncPhase::Pull => "pull",
+            SyncPhase::Done => "done",
+        }
+    }
+
+    /// What the sync bar says.
+    pub fn label(self, lang: crate::Lang) -> &'static str {
+        let (zh, en) = match self {
+            SyncPhase::Photos => ("正在上传照片", "Uploading photos"),
+            SyncPhase::Push => ("正在上传记录", "Sending records"),
+            SyncPhase::Pull => ("正在接收更新", "Receiving updates"),
+            SyncPhase::Done => ("同步完成", "Synced"),
+        };
+        lang.pick(zh, en)
+    }
+}
+
 /// Progress report: `done` of `total` in `phase` (`total` 0 when unknown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SyncProgress {

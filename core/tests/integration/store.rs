@@ -422,13 +422,23 @@ fn the_whole_lifecycle_on_one_device() {
     assert_eq!(err.code(), "not_in_scope");
 
     sign_in(&s, "unit1", "unit_staff", Some("u1"));
+    use xuncha_core::workflow::{Offer, Requirement as R};
+    let offer = |action, inputs: &[R]| Offer {
+        action,
+        inputs: inputs.to_vec(),
+    };
+    // Each offer names what its form asks for; conditions (own unit, no pending request) are
+    // the store's to check and are not asked for.
     assert_eq!(
         s.case_detail(id).expect("detail").allowed_actions,
         [
-            xuncha_core::Action::Acknowledge,
-            xuncha_core::Action::RequestReturn,
-            xuncha_core::Action::RequestExtension,
-            xuncha_core::Action::Comment
+            offer(xuncha_core::Action::Acknowledge, &[]),
+            offer(xuncha_core::Action::RequestReturn, &[R::Reason]),
+            offer(
+                xuncha_core::Action::RequestExtension,
+                &[R::Reason, R::NewDeadline]
+            ),
+            offer(xuncha_core::Action::Comment, &[])
         ]
     );
     s.act(

@@ -1,14 +1,17 @@
 //! A console action: a form becomes one operation, pushed through the same path as a phone's
-//! (`ServerStore::push` → `apply::push_batch` → the transition table). A forged form, another
-//! unit's case or a page that went stale changes nothing and says why on the page.
+//! (`ServerStore::push` → `apply::push_batch` → the transition table). The form is whatever the
+//! case page rendered from the action's offer; one that carries a photo (an after-photo, an
+//! on-site photo) comes as multipart, its photo checked and stored like a phone's upload. A forged
+//! form, another unit's case or a page that went stale changes nothing and says why on the page.
 
-use axum::extract::{Form, Path, State};
+use axum::extract::multipart::Multipart;
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 use xuncha_core::calendar::WorkCalendar;
-use xuncha_core::model::{ActionInput, Case, Op, OpBody};
+use xuncha_core::model::{ActionInput, Case, Op, OpBody, PhotoKind, PhotoRef};
 use xuncha_core::scope;
 use xuncha_core::sync::protocol::{OpResult, OpStatus};
 use xuncha_core::workflow::Action;
@@ -19,7 +22,7 @@ use crate::state::AppState;
 use crate::store::Principal;
 
 /// The fields of every action form (unused ones are empty).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct ActForm {
     #[serde(default)]
     csrf: String,
@@ -41,6 +44,68 @@ pub struct ActForm {
     /// The new deadline an extension asks for (the city's wall clock), where the table needs one.
     #[serde(default)]
     until: String,
+    /// The photo of a form that asks for one (multipart only).
+    #[serde(skip)]
+    photo: Option<Vec<u8>>,
+}
+
+impl ActForm {
+    /// Read the form as the page sent it: urlencoded, or multipart when it carries a photo.
+    /// `Err` holds what to tell the person (a body over the limit, say).
+    async fn read(state: &AppState, req: Request, lang: Lang) -> Result<ActForm, String> {
+        let multipart = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"multipart/"));
+        let too_big = || {
+            format!(
+                "{} {} MB",
+                t(
+                    lang,
+                    "表单无效或照片太大；照片上限",
+                    "Not a valid form, or the photo is too large; the limit is"
+                ),
+                state.config.max_body_bytes / (1024 * 1024)
+            )
+        };
+        if !multipart {
+            return match axum::extract::Form::<ActForm>::from_request(req, state).await {
+                Ok(axum::extract::Form(f)) => Ok(f),
+                Err(_) => Err(too_big()),
+            };
+        }
+        let Ok(mut parts) = Multipart::from_request(req, state).await else {
+            return Err(too_big());
+        };
+        let mut f = ActForm::default();
+        loop {
+            match parts.next_field().await {
+                Ok(None) => break,
+                Ok(Some(field)) => {
+                    let name = field.name().unwrap_or_default().to_string();
+                    let Ok(bytes) = field.bytes().await else {
+                        return Err(too_big());
+                    };
+                    let text = || String::from_utf8_lossy(&bytes).into_owned();
+                    match name.as_str() {
+                        "csrf" => f.csrf = text(),
+                        "seen" => f.seen = text(),
+                        "action" => f.action = text(),
+                        "text" => f.text = text(),
+                        "unit_id" => f.unit_id = text(),
+                        "duplicate_of" => f.duplicate_of = text(),
+                        "deadline" => f.deadline = text(),
+                        "until" => f.until = text(),
+                        // A browser sends an empty part when no file was chosen.
+                        "photo" if !bytes.is_empty() => f.photo = Some(bytes.to_vec()),
+                        _ => {}
+                    }
+                }
+                Err(_) => return Err(too_big()),
+            }
+        }
+        Ok(f)
+    }
 }
 
 /// A `datetime-local` value read on the city's clock, in UTC ms.
@@ -55,8 +120,7 @@ fn deadline_ms(v: &str, lang: Lang, cal: &WorkCalendar) -> Result<Option<i64>, S
 
 /// The operation body of a form, or what is wrong with it.
 fn body_of(action: Action, f: &ActForm, lang: Lang, cal: &WorkCalendar) -> Result<OpBody, String> {
-    if matches!(action, Action::Report | Action::Edit | Action::Rectify) {
-        // Rectify needs a photo: it has its own form (`rectify`).
+    if matches!(action, Action::Report | Action::Edit) {
         return Err(t(
             lang,
             "控制台不在此处提供该操作",
@@ -86,24 +150,49 @@ fn body_of(action: Action, f: &ActForm, lang: Lang, cal: &WorkCalendar) -> Resul
             duplicate_of,
         },
     )
-    .map_err(|e| e.message(lang.core()))
+    .map_err(|e| e.message(lang))
 }
 
-/// `POST /console/cases/{id}/act`.
+/// `POST /console/cases/{id}/act`: any action, its inputs as the case page's form asked for them.
 pub async fn act(
     State(state): State<AppState>,
-    Console { who, session, lang }: Console,
+    console: Console,
     Path(id): Path<String>,
-    Form(f): Form<ActForm>,
+    req: Request,
 ) -> Response {
-    if f.csrf != csrf_for(&session) {
-        return forged(lang);
-    }
+    take_action(state, console, id, req, None).await
+}
+
+/// `POST /console/cases/{id}/rectify`: the after-photo form's older address (the form now posts
+/// to `act` with `action=rectify`); kept so a page open during an upgrade still works.
+pub async fn rectify(
+    State(state): State<AppState>,
+    console: Console,
+    Path(id): Path<String>,
+    req: Request,
+) -> Response {
+    take_action(state, console, id, req, Some(Action::Rectify)).await
+}
+
+async fn take_action(
+    state: AppState,
+    Console { who, session, lang }: Console,
+    id: String,
+    req: Request,
+    fixed: Option<Action>,
+) -> Response {
     let Ok(case_id) = id.parse::<Uuid>() else {
         return (StatusCode::NOT_FOUND, "no such case").into_response();
     };
     let refuse = |msg: String| refused(&state, lang, &who, &session, case_id, msg);
-    let Some(action) = Action::parse(&f.action) else {
+    let f = match ActForm::read(&state, req, lang).await {
+        Ok(f) => f,
+        Err(m) => return refuse(m).await,
+    };
+    if f.csrf != csrf_for(&session) {
+        return forged(lang);
+    }
+    let Some(action) = fixed.or_else(|| Action::parse(&f.action)) else {
         return refuse(t(lang, "未知操作", "Unknown action").to_string()).await;
     };
     let current = match state.blocking(move |s| s.case(case_id)).await {
@@ -113,10 +202,29 @@ pub async fn act(
     if let Err(m) = check_seen(current.as_ref(), &who, &f.seen, lang) {
         return refuse(m).await;
     }
-    let body = match body_of(action, &f, lang, &super::time::calendar(&state)) {
+    let mut body = match body_of(action, &f, lang, &super::time::calendar(&state)) {
         Ok(b) => b,
         Err(m) => return refuse(m).await,
     };
+    if let Some(bytes) = f.photo {
+        let size = bytes.len() as u64;
+        let (sha256, mime) =
+            match crate::handlers::photos::store_whole(&state, &who.device_id, bytes).await {
+                Ok(x) => x,
+                Err(e) => return refuse(lang.pick(&e.message, &e.message_en).to_string()).await,
+            };
+        let photo = PhotoRef {
+            sha256,
+            kind: PhotoKind::of_action(action),
+            mime: mime.to_string(),
+            size,
+            captured_at_ms: None,
+            location: None,
+        };
+        if let Err(e) = body.attach_photos(vec![photo]) {
+            return refuse(e.message(lang)).await;
+        }
+    }
     if action == Action::VerifyPass {
         let id = case_id.to_string();
         match state.blocking(move |s| s.after_photos_waiting(&id)).await {
@@ -228,7 +336,7 @@ pub async fn push_bodies(
     let mut ops = Vec::with_capacity(items.len());
     for (current, case_id, mut body) in items {
         if let Err(e) = index.complete_deadline(current.as_ref(), &mut body, now) {
-            return Err(Refused::Said(e.message(lang.core())));
+            return Err(Refused::Said(e.message(lang)));
         }
         let hlc = state
             .console_clock

@@ -11,10 +11,10 @@ mod boards;
 mod bulk;
 mod exports;
 mod filter;
+mod i18n;
 mod map;
 mod pages;
 mod ranking;
-mod rectify;
 mod search;
 mod session;
 mod time;
@@ -37,7 +37,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/cases/{id}", get(pages::case_page))
         .route("/console/bulk", post(bulk::bulk))
         .route("/console/cases/{id}/act", post(act::act))
-        .route("/console/cases/{id}/rectify", post(rectify::rectify))
+        .route("/console/cases/{id}/rectify", post(act::rectify))
         .route("/console/ranking", get(ranking::ranking))
         .route(
             "/console/photos/waiting",

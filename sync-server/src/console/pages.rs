@@ -1,7 +1,7 @@
 //! The console's pages: the review queue and the case page, rendered on the server.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use maud::{DOCTYPE, Markup, html};
@@ -11,63 +11,19 @@ use xuncha_core::geo::{LatLon, distance_m};
 use xuncha_core::model::Case;
 use xuncha_core::reference::ReferenceData;
 use xuncha_core::scope;
-use xuncha_core::workflow::{self, Action, Requirement, Role, Status};
+use xuncha_core::workflow::{Action, Requirement, Role, Status, Transition};
 
+pub use super::i18n::{Lang, action_label, status_label, t};
 use super::session::{Console, csrf_for};
 use super::time::{calendar, local_input, when};
 use crate::state::AppState;
 use crate::store::Principal;
 
-/// The console's language: zh-CN unless the browser asks for English first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Zh,
-    En,
-}
-
-impl Lang {
-    /// The same language as core names it (for core's messages and labels).
-    pub fn core(self) -> xuncha_core::Lang {
-        match self {
-            Lang::Zh => xuncha_core::Lang::ZhCn,
-            Lang::En => xuncha_core::Lang::En,
-        }
-    }
-
-    pub fn from_headers(h: &HeaderMap) -> Lang {
-        let first = h
-            .get(axum::http::header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .unwrap_or("zh");
-        if first.trim().starts_with("en") {
-            Lang::En
-        } else {
-            Lang::Zh
-        }
-    }
-}
-
-/// A status in the page's language.
-pub fn status_label(lang: Lang, s: Status) -> &'static str {
-    t(lang, s.label_zh(), s.label_en())
-}
-
-/// An action in the page's language.
-pub fn action_label(lang: Lang, a: Action) -> &'static str {
-    t(lang, a.label_zh(), a.label_en())
-}
-
-/// Pick the text of the page's language.
-pub fn t<'a>(lang: Lang, zh: &'a str, en: &'a str) -> &'a str {
-    if lang == Lang::Zh { zh } else { en }
-}
-
 /// A page without the signed-in header (sign-in, errors).
 pub fn layout_bare(lang: Lang, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
-        html lang=(t(lang, "zh-CN", "en")) {
+        html lang=(lang.tag()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -96,7 +52,7 @@ pub fn layout(lang: Lang, who: &Principal, session: &str, title: &str, body: Mar
                 form.search method="get" action="/console/search" {
                     input name="q" type="search" placeholder=(t(lang, "案卷号 / 描述 / 地址", "case no. / words")) aria-label=(t(lang, "查找案件", "Find a case"));
                 }
-                span.who { (who.user.name) " (" (t(lang, who.user.role.label_zh(), who.user.role.as_str())) ")" }
+                span.who { (who.user.name) " (" (who.user.role.label(lang)) ")" }
                 form method="post" action="/console/logout" {
                     input type="hidden" name="csrf" value=(csrf_for(session));
                     button type="submit" { (t(lang, "退出", "Sign out")) }
@@ -381,9 +337,10 @@ pub async fn render_case(
             .into_response();
     };
     let now = state.now_ms();
-    let actions: Vec<Action> = available_actions(&case, &actor)
+    // Field edits happen on the phone that reported; every other offer gets its form.
+    let actions: Vec<&Transition> = available_actions(&case, &actor)
         .into_iter()
-        .filter(|a| *a != Action::Edit)
+        .filter(|tr| tr.action != Action::Edit)
         .collect();
     let photos: Vec<(String, String)> = timeline
         .iter()
@@ -464,60 +421,67 @@ pub async fn render_case(
                 div.card #actions {
                     h1 { (t(lang, "可执行操作", "Actions")) }
                     @if actions.is_empty() { p.muted { (t(lang, "当前没有您可执行的操作。", "Nothing for you to do now.")) } }
-                    @for a in &actions {
-                        @if *a == Action::VerifyPass && !after_waiting.is_empty() {
+                    @for tr in &actions {
+                        @let a = tr.action;
+                        @let needs: Vec<Requirement> = tr.inputs().collect();
+                        @let photo = needs.iter().any(|r| matches!(r, Requirement::AfterPhoto | Requirement::VerifyPhoto));
+                        @if a == Action::VerifyPass && !after_waiting.is_empty() {
                             p.msg.err #after-waiting {
                                 (t(lang, "整改照片仍在上传（", "The after-photos are still arriving ("))
                                 (after_waiting.len())
                                 (t(lang, " 张），到达后才能核查通过。", "): the case can be passed once they have."))
                             }
-                        } @else if *a == Action::Rectify {
-                            form.act method="post" enctype="multipart/form-data" action=(format!("/console/cases/{}/rectify", case.id)) {
-                                input type="hidden" name="csrf" value=(csrf);
-                                input type="hidden" name="seen" value=(seen);
-                                label { (t(lang, "整改后照片", "After-photo")) " " input type="file" name="photo" accept="image/jpeg,image/png,image/webp" required; }
-                                input name="text" placeholder=(t(lang, "整改说明", "what was done"));
-                                button.primary type="submit" data-action="rectify" { (action_label(lang, *a)) }
-                            }
                         } @else {
-                            form.act method="post" action=(format!("/console/cases/{}/act", case.id)) {
+                            // The form asks for exactly the inputs the table's row names.
+                            form.act method="post" enctype=[photo.then_some("multipart/form-data")] action=(format!("/console/cases/{}/act", case.id)) data-action=(a.as_str()) {
                                 input type="hidden" name="csrf" value=(csrf);
                                 input type="hidden" name="seen" value=(seen);
                                 input type="hidden" name="action" value=(a.as_str());
-                                @let needs = workflow::find(Some(case.status), *a, who.user.role).map_or(&[][..], |r| r.requires);
-                                @if needs.contains(&Requirement::Unit) {
-                                    select name="unit_id" {
-                                        @for u in &reference.units {
-                                            option value=(u.id) selected[Some(&u.id) == case.suggested_unit_id.as_ref()] { (u.name) }
-                                        }
-                                    }
-                                }
-                                @if needs.contains(&Requirement::Deadline) {
-                                    label { (t(lang, "期限", "deadline")) " "
-                                        input type="datetime-local" name="deadline" value=(default_deadline.map(|ms| local_input(&cal, ms)).unwrap_or_default()); }
-                                }
-                                @if needs.contains(&Requirement::NewDeadline) {
-                                    label { (t(lang, "新期限", "new deadline")) " "
-                                        input type="datetime-local" name="until" required value=(case.deadline_ms.map(|ms| local_input(&cal, ms + 3 * 86_400_000)).unwrap_or_default()); }
-                                }
-                                @if needs.contains(&Requirement::DuplicateTarget) {
-                                    fieldset.candidates {
-                                        legend { (t(lang, "重复于（选择原案件）", "Duplicate of (choose the original)")) }
-                                        @for (i, (c, d)) in candidates.iter().enumerate() {
-                                            label {
-                                                input type="radio" name="duplicate_of" value=(c.id) checked[i == 0];
-                                                " " (category_name(&reference, &c.category)) " · " (c.description) " · "
-                                                (format!("{d:.0}")) " m · " (status_label(lang, c.status))
-                                                @if case.probable_duplicates.contains(&c.id) { " · " span.status.overdue { (t(lang, "疑似重复", "probable duplicate")) } }
+                                @for r in &needs {
+                                    @match r {
+                                        Requirement::Unit => {
+                                            label { (r.label(lang)) " "
+                                                select name="unit_id" required {
+                                                    @for u in &reference.units {
+                                                        option value=(u.id) selected[Some(&u.id) == case.suggested_unit_id.as_ref()] { (u.name) }
+                                                    }
+                                                }
                                             }
                                         }
-                                        @if candidates.is_empty() {
-                                            input name="duplicate_of" placeholder=(t(lang, "附近没有未结案件：填写原案件编号 (UUID)", "no open case nearby: the original case's id")) ;
+                                        Requirement::Deadline => {
+                                            label { (r.label(lang)) " "
+                                                input type="datetime-local" name="deadline" value=(default_deadline.map(|ms| local_input(&cal, ms)).unwrap_or_default()); }
                                         }
+                                        Requirement::NewDeadline => {
+                                            label { (r.label(lang)) " "
+                                                input type="datetime-local" name="until" required value=(case.deadline_ms.map(|ms| local_input(&cal, ms + 3 * 86_400_000)).unwrap_or_default()); }
+                                        }
+                                        Requirement::AfterPhoto | Requirement::VerifyPhoto => {
+                                            label { (r.label(lang)) " " input type="file" name="photo" accept="image/jpeg,image/png,image/webp" required; }
+                                        }
+                                        Requirement::DuplicateTarget => {
+                                            fieldset.candidates {
+                                                legend { (t(lang, "重复于（选择原案件）", "Duplicate of (choose the original)")) }
+                                                @for (i, (c, d)) in candidates.iter().enumerate() {
+                                                    label {
+                                                        input type="radio" name="duplicate_of" value=(c.id) checked[i == 0];
+                                                        " " (category_name(&reference, &c.category)) " · " (c.description) " · "
+                                                        (format!("{d:.0}")) " m · " (status_label(lang, c.status))
+                                                        @if case.probable_duplicates.contains(&c.id) { " · " span.status.overdue { (t(lang, "疑似重复", "probable duplicate")) } }
+                                                    }
+                                                }
+                                                @if candidates.is_empty() {
+                                                    input name="duplicate_of" required aria-label=(r.label(lang)) placeholder=(t(lang, "附近没有未结案件：填写原案件编号 (UUID)", "no open case nearby: the original case's id"));
+                                                }
+                                            }
+                                        }
+                                        // The reason is the text field below, made required.
+                                        _ => {}
                                     }
                                 }
-                                input name="text" required[needs.contains(&Requirement::Reason)] placeholder=(t(lang, "说明 / 理由", "note / reason"));
-                                button.primary type="submit" data-action=(a.as_str()) { (action_label(lang, *a)) }
+                                @let reason = needs.contains(&Requirement::Reason);
+                                input name="text" required[reason] aria-label=(if reason { Requirement::Reason.label(lang) } else { t(lang, "说明", "note") }) placeholder=(if reason { t(lang, "理由（必填）", "reason (required)") } else { t(lang, "说明（可选）", "note (optional)") });
+                                button.primary type="submit" data-action=(a.as_str()) { (action_label(lang, a)) }
                             }
                         }
                     }

@@ -39,7 +39,7 @@ impl FromRequestParts<AppState> for Console {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let lang = Lang::from_headers(&parts.headers);
+        let lang = super::i18n::lang_of(&parts.headers);
         let Some(session) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(Redirect::to("/console/login").into_response());
         };
@@ -102,7 +102,7 @@ fn secure(state: &AppState) -> &'static str {
 
 /// `GET /console/login`.
 pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let lang = Lang::from_headers(&headers);
+    let lang = super::i18n::lang_of(&headers);
     let pre = Uuid::new_v4().simple().to_string();
     (
         [(header::SET_COOKIE, pre_cookie(&state, &pre))],
@@ -128,7 +128,7 @@ pub async fn login(
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
+    let lang = super::i18n::lang_of(&headers);
     let pre = cookie(&headers, PRE_COOKIE).unwrap_or_default();
     if pre.is_empty() || f.csrf != pre {
         return forged(lang);
@@ -146,7 +146,7 @@ pub async fn login(
         Err(e) if e.retry_after_s.is_some() => {
             // Throttled or busy: the same form, saying how long to wait.
             let msg = match lang {
-                Lang::Zh => e.message.clone(),
+                Lang::ZhCn => e.message.clone(),
                 Lang::En => e.message_en.clone(),
             };
             let wait = e.retry_after_s.unwrap_or(1).to_string();
@@ -217,7 +217,7 @@ pub async fn logout(
     headers: HeaderMap,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let lang = Lang::from_headers(&headers);
+    let lang = super::i18n::lang_of(&headers);
     let Some(token) = cookie(&headers, SESSION_COOKIE) else {
         return Redirect::to("/console/login").into_response();
     };

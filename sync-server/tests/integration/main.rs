@@ -4,6 +4,7 @@
 mod access_matrix;
 mod boards;
 mod console;
+mod console_forms;
 mod console_kit;
 mod console_more;
 mod demo_cases;

@@ -31,19 +31,21 @@ fun main() {
         )
         checkEq(1uL, inspector.pendingCount(), "pending after an offline report")
         val detail = inspector.caseDetail(id)
-        checkEq("submitted", detail.case.status, "status")
-        checkEq("before", detail.photos.single().kind, "photo kind")
+        checkEq(Status.SUBMITTED, detail.case.status, "status")
+        checkEq("待审核", statusLabel(detail.case.status, Lang.ZH_CN), "core's label")
+        checkEq("Submitted", statusLabel(detail.case.status, Lang.EN), "in English")
+        checkEq(PhotoKind.BEFORE, detail.photos.single().kind, "photo kind")
         check(File(detail.photos.single().localPath!!).exists()) { "photo stored on the device" }
-        val phases = mutableListOf<String>()
+        val phases = mutableListOf<SyncPhase>()
         val summary = inspector.sync(object : SyncListener {
-            override fun onProgress(phase: String, done: ULong, total: ULong) {
+            override fun onProgress(phase: SyncPhase, done: ULong, total: ULong) {
                 phases += phase
             }
         }, null)
         checkEq(1uL, summary.accepted, "accepted")
         checkEq(1uL, summary.photosUploaded, "photos uploaded")
         checkEq(0uL, inspector.pendingCount(), "pending after sync")
-        check(phases.containsAll(listOf("push", "photos", "pull", "done"))) { "progress phases: $phases" }
+        check(phases.containsAll(listOf(SyncPhase.PUSH, SyncPhase.PHOTOS, SyncPhase.PULL, SyncPhase.DONE))) { "progress phases: $phases" }
         check(inspector.caseDetail(id).case.receivedAtMs != null) { "server receipt time kept" }
     }
 
@@ -54,30 +56,32 @@ fun main() {
         )
         inspector.sync(null, null)
         val office = device("supervisor1")
-        val allowed = office.allowedActions(id)
-        check("register" in allowed && "reject" in allowed && "dispatch" !in allowed) { "supervisor's actions on a new case: $allowed" }
-        office.act(id, CaseAction.Register(""), emptyList())
-        office.act(id, CaseAction.Dispatch("u1", null, "请尽快处理"), emptyList())
+        val allowed = office.allowedActions(id).associate { it.action to it.inputs }
+        check(Action.REGISTER in allowed && Action.REJECT in allowed && Action.DISPATCH !in allowed) { "supervisor's actions on a new case: $allowed" }
+        checkEq(listOf(Requirement.REASON), allowed[Action.REJECT], "a rejection asks for a reason")
+        checkEq(listOf(Requirement.DUPLICATE_TARGET), allowed[Action.MARK_DUPLICATE], "a duplicate asks for the original")
+        office.act(id, Action.REGISTER, ActionFields(), emptyList())
+        office.act(id, Action.DISPATCH, ActionFields(text = "请尽快处理", unitId = "u1"), emptyList())
         office.sync(null, null)
 
         val unitA = device("unit1")
         val unitB = device("unit1")
-        checkEq("dispatched", unitA.caseDetail(id).case.status, "the unit received the case")
-        unitA.act(id, CaseAction.Acknowledge("收到"), emptyList())
-        unitA.act(id, CaseAction.Rectify("已清理"), listOf(NewPhoto(null, jpegBytes(3, 30_000), System.currentTimeMillis(), here)))
-        unitB.act(id, CaseAction.Acknowledge("我也收到"), emptyList())
+        checkEq(Status.DISPATCHED, unitA.caseDetail(id).case.status, "the unit received the case")
+        unitA.act(id, Action.ACKNOWLEDGE, ActionFields(text = "收到"), emptyList())
+        unitA.act(id, Action.RECTIFY, ActionFields(text = "已清理"), listOf(NewPhoto(null, jpegBytes(3, 30_000), System.currentTimeMillis(), here)))
+        unitB.act(id, Action.ACKNOWLEDGE, ActionFields(text = "我也收到"), emptyList())
         checkEq(2uL, unitA.sync(null, null).accepted, "unit A's ops accepted")
         val b = unitB.sync(null, null)
         checkEq(1uL, b.rejected, "unit B's acknowledgement lost the race")
         val rejection = unitB.rejections().single()
-        checkEq("acknowledge", rejection.action, "rejected action")
+        checkEq(Action.ACKNOWLEDGE, rejection.action, "rejected action")
         check(rejection.reason.isNotBlank()) { "a reason for a person" }
-        checkEq("rectified", unitB.caseDetail(id).case.status, "unit B shows the server's truth")
+        checkEq(Status.RECTIFIED, unitB.caseDetail(id).case.status, "unit B shows the server's truth")
 
         office.sync(null, null)
         val d = office.caseDetail(id)
-        checkEq("rectified", d.case.status, "office sees the rectification")
-        val after = d.photos.single { it.kind == "after" }
+        checkEq(Status.RECTIFIED, d.case.status, "office sees the rectification")
+        val after = d.photos.single { it.kind == PhotoKind.AFTER }
         val path = office.downloadPhoto(after.sha256)
         checkEq(30_000L, File(path).length(), "after-photo downloaded")
     }
@@ -86,7 +90,7 @@ fun main() {
         val inspector = device("inspector1")
         val notAllowed = expectThrows<XunchaException.Invalid>("dispatch by an inspector") {
             val id = inspector.report(NewCase("0101", "x", here, null, null, false, emptyList()))
-            inspector.act(id, CaseAction.Dispatch("u1", null, ""), emptyList())
+            inspector.act(id, Action.DISPATCH, ActionFields(unitId = "u1"), emptyList())
         }
         checkEq("illegal_transition", notAllowed.code, "code")
         check(notAllowed.detail.isNotBlank() && notAllowed.detailEn.isNotBlank()) { "zh and en messages" }

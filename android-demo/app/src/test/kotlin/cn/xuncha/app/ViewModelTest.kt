@@ -1,7 +1,16 @@
 package cn.xuncha.app
 
 import cn.xuncha.app.core.*
+import cn.xuncha.ffi.Action
+import cn.xuncha.ffi.Lang
+import cn.xuncha.ffi.NewPhoto
+import cn.xuncha.ffi.PhotoKind
+import cn.xuncha.ffi.Requirement
+import cn.xuncha.ffi.Status
+import cn.xuncha.ffi.SyncPhase
 import cn.xuncha.ffi.XunchaClient
+import cn.xuncha.ffi.statusLabel
+import cn.xuncha.ffi.syncPhaseLabel
 import java.io.File
 import kotlin.system.exitProcess
 
@@ -13,7 +22,7 @@ import kotlin.system.exitProcess
  */
 fun main() {
     val server = DemoServer()
-    val lang = Lang.ZH
+    val lang = Lang.ZH_CN
 
     fun phone(user: String): Pair<XunchaClient, SyncController> {
         val client = XunchaClient.open(tempDir("xuncha-vm-$user"))
@@ -54,7 +63,8 @@ fun main() {
         list.refresh()
         checkEq(0L, sync.state.value.pending, "pull-to-refresh sent it")
         checkEq(1uL, sync.state.value.lastSummary?.accepted, "accepted")
-        checkEq("同步完成", Labels.phase(sync.state.value.phase ?: "", lang), "last phase")
+        checkEq(SyncPhase.DONE, sync.state.value.phase, "last phase")
+        checkEq("同步完成", syncPhaseLabel(SyncPhase.DONE, lang), "the core's words for it")
     }
 
     TestKit.test("case screen: the unit acknowledges and rectifies; a racing phone's refusal is in its inbox") {
@@ -70,39 +80,92 @@ fun main() {
         val (office, officeSync) = phone("supervisor1")
         val officeCase = CaseDetailViewModel(office, officeSync, lang, id)
         officeCase.load()
-        check(officeCase.state.value.actions.any { it.name == "register" }) { "register offered" }
-        check(officeCase.perform("register"))
-        val dispatch = officeCase.state.value.actions.single { it.name == "dispatch" }
-        check(dispatch.needsUnit) { "dispatch asks for a unit" }
-        check(officeCase.perform("dispatch", "请今日处理", unitId = "u1"))
+        check(officeCase.choice(Action.REGISTER) != null) { "register offered" }
+        check(officeCase.perform(Action.REGISTER))
+        val dispatch = officeCase.choice(Action.DISPATCH)!!
+        check(dispatch.asksUnit && dispatch.asksDeadline) { "dispatch asks for a unit and a deadline" }
+        checkEq(listOf("指定责任单位", "处置时限"), dispatch.fieldLabels, "the core's words for the fields")
+        check(officeCase.perform(Action.DISPATCH, ActionForm("请今日处理", unitId = "u1")))
         officeSync.syncNow()
 
         val (unitA, syncA) = phone("unit1")
         val (unitB, syncB) = phone("unit1")
         val a = CaseDetailViewModel(unitA, syncA, lang, id)
         a.load()
-        checkEq("已派遣", Labels.status(a.state.value.case!!.status, lang), "status on the unit's phone")
-        check(a.perform("acknowledge"))
-        val rectify = a.state.value.actions.single { it.name == "rectify" }
-        check(rectify.needsPhoto) { "rectify asks for an after-photo" }
-        check(!a.perform("rectify", "已整改")) { "no after-photo: refused by the library" }
+        checkEq("已派遣", statusLabel(a.state.value.case!!.status, lang), "status on the unit's phone")
+        check(a.perform(Action.ACKNOWLEDGE))
+        val rectify = a.choice(Action.RECTIFY)!!
+        check(rectify.asksPhoto) { "rectify asks for an after-photo" }
+        checkEq(PhotoKind.AFTER, rectify.photoKind, "the camera is for the after-photo")
+        check(!a.perform(Action.RECTIFY, ActionForm("已整改"))) { "no after-photo: refused by the library" }
         checkEq("requirement_missing", a.state.value.problem?.code, "the library's code")
         val after = File.createTempFile("after", ".jpg").apply { writeBytes(jpegBytes(11, 30_000)) }
-        check(a.perform("rectify", "已清理完毕", listOf(cn.xuncha.ffi.NewPhoto(after.path, null, null, null))))
+        check(a.perform(Action.RECTIFY, ActionForm("已清理完毕", photos = listOf(NewPhoto(after.path, null, null, null)))))
         checkEq(1, a.state.value.after.size, "after-photo beside the before-photo")
         checkEq(1, a.state.value.before.size, "before-photo")
         syncA.syncNow()
 
         val b = CaseDetailViewModel(unitB, syncB, lang, id)
         b.load()
-        check(b.perform("acknowledge", "我也签收"))
+        check(b.perform(Action.ACKNOWLEDGE, ActionForm("我也签收")))
         syncB.syncNow()
         checkEq(1uL, syncB.state.value.lastSummary?.rejected, "the race is lost")
         val inbox = InboxViewModel(unitB, lang)
         inbox.load()
         checkEq("签收", inbox.state.value.single().action, "inbox row")
         b.load()
-        checkEq("rectified", b.state.value.case?.status, "the loser sees the server's truth")
+        checkEq(Status.RECTIFIED, b.state.value.case?.status, "the loser sees the server's truth")
+    }
+
+    TestKit.test("forms follow the table: an extension asks for a date, an inspector's verification for a photo") {
+        val (inspector, inspectorSync) = phone("inspector1")
+        val report = ReportViewModel(inspector, inspectorSync, lang)
+        report.chooseCategory("0101")
+        report.located(30.2610, 120.1610, 5.0, "菜场北门")
+        report.addPhoto(File.createTempFile("cam", ".jpg").apply { writeBytes(jpegBytes(12, 20_000)) }.path, 0)
+        check(report.submit()) { "report" }
+        val id = report.state.value.savedCaseId!!
+        inspectorSync.syncNow()
+        val (office, officeSync) = phone("supervisor1")
+        val o = CaseDetailViewModel(office, officeSync, lang, id)
+        o.load()
+        check(o.perform(Action.REGISTER))
+        check(o.perform(Action.DISPATCH, ActionForm(unitId = "u1")))
+        officeSync.syncNow()
+
+        val (unit, unitSync) = phone("unit1")
+        val u = CaseDetailViewModel(unit, unitSync, lang, id)
+        u.load()
+        val ext = u.choice(Action.REQUEST_EXTENSION)!!
+        check(ext.asksNewDeadline && ext.asksReason) { "the extension form asks for a new deadline and a reason: ${ext.offer}" }
+        check(!ext.asksPhoto && !ext.asksUnit) { "and for nothing else" }
+        check(!u.perform(Action.REQUEST_EXTENSION, ActionForm("需协调城管"))) { "no date: refused" }
+        checkEq("requirement_missing", u.state.value.problem?.code, "the library's code")
+        val deadline = u.state.value.case!!.deadlineMs!!
+        val until = deadline + 5 * 86_400_000L
+        check(u.perform(Action.REQUEST_EXTENSION, ActionForm("需协调城管", untilMs = until))) { "${u.state.value.problem}" }
+        checkEq(until, u.state.value.case?.pendingExtensionUntilMs, "the date the person chose, not a fixed +3 days")
+        check(u.choice(Action.REQUEST_EXTENSION) == null) { "one pending request at a time" }
+        check(u.perform(Action.ACKNOWLEDGE))
+        val after = File.createTempFile("after", ".jpg").apply { writeBytes(jpegBytes(13, 20_000)) }
+        check(u.perform(Action.RECTIFY, ActionForm("已清理", photos = listOf(NewPhoto(after.path, null, null, null)))))
+        unitSync.syncNow()
+
+        inspectorSync.syncNow()
+        val i = CaseDetailViewModel(inspector, inspectorSync, lang, id)
+        i.load()
+        checkEq(Status.RECTIFIED, i.state.value.case?.status, "the inspector sees the rectification")
+        val pass = i.choice(Action.VERIFY_PASS)!!
+        check(pass.asks(Requirement.VERIFY_PHOTO)) { "the inspector's 核查通过 asks for an on-site photo: ${pass.offer}" }
+        checkEq(PhotoKind.VERIFY, pass.photoKind, "the camera is for the on-site photo")
+        check(!i.perform(Action.VERIFY_PASS, ActionForm("已复查"))) { "no photo: refused" }
+        checkEq("requirement_missing", i.state.value.problem?.code, "the library's code")
+        val onSite = File.createTempFile("verify", ".jpg").apply { writeBytes(jpegBytes(14, 20_000)) }
+        check(i.perform(Action.VERIFY_PASS, ActionForm("已复查", photos = listOf(NewPhoto(onSite.path, null, null, null)))))
+        checkEq(Status.CLOSED, i.state.value.case?.status, "closed on the inspector's phone")
+        checkEq(1, i.state.value.after.count { it.kind == PhotoKind.VERIFY }, "the on-site photo beside the after-photo")
+        inspectorSync.syncNow()
+        checkEq(1uL, inspectorSync.state.value.lastSummary?.accepted, "the server accepted the verification")
     }
 
     TestKit.test("a wrong password and a revoked session show a message, not a crash") {

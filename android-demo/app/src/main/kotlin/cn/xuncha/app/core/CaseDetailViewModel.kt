@@ -1,19 +1,53 @@
 package cn.xuncha.app.core
 
-import cn.xuncha.ffi.CaseAction
+import cn.xuncha.ffi.Action
+import cn.xuncha.ffi.ActionFields
 import cn.xuncha.ffi.CaseSummary
+import cn.xuncha.ffi.Lang
 import cn.xuncha.ffi.NewPhoto
+import cn.xuncha.ffi.Offer
 import cn.xuncha.ffi.PhotoInfo
+import cn.xuncha.ffi.PhotoKind
+import cn.xuncha.ffi.Requirement
 import cn.xuncha.ffi.TimelineEntry
 import cn.xuncha.ffi.XunchaClient
+import cn.xuncha.ffi.actionLabel
+import cn.xuncha.ffi.photoKindFor
+import cn.xuncha.ffi.requirementLabel
 
-/** An action button and what its form must ask for. */
-data class ActionChoice(
-    val name: String,
-    val label: String,
-    val needsText: Boolean,
-    val needsPhoto: Boolean,
-    val needsUnit: Boolean,
+/**
+ * An action button and the form its offer asks for. The library's transition table decides both
+ * which actions are offered and which inputs each form shows; nothing here lists actions.
+ */
+data class ActionChoice(val offer: Offer, val label: String, val lang: Lang) {
+    val action: Action get() = offer.action
+
+    /** The form needs this input. */
+    fun asks(r: Requirement) = r in offer.inputs
+
+    /** A reason is required (otherwise the text field is an optional note). */
+    val asksReason get() = asks(Requirement.REASON)
+    val asksUnit get() = asks(Requirement.UNIT)
+    val asksDeadline get() = asks(Requirement.DEADLINE)
+    val asksNewDeadline get() = asks(Requirement.NEW_DEADLINE)
+    val asksDuplicateTarget get() = asks(Requirement.DUPLICATE_TARGET)
+    val asksPhoto get() = asks(Requirement.AFTER_PHOTO) || asks(Requirement.VERIFY_PHOTO)
+
+    /** What the camera is for, when the form asks for a photo (after-photo, on-site photo). */
+    val photoKind: PhotoKind? get() = if (asksPhoto) photoKindFor(offer.action) else null
+
+    /** The labels of the form's fields, in the table's order (填写原因, 新的处置时限…). */
+    val fieldLabels: List<String> get() = offer.inputs.map { requirementLabel(it, lang) }
+}
+
+/** What a person filled in on an action's form; fields the offer does not ask for stay empty. */
+data class ActionForm(
+    val text: String = "",
+    val unitId: String? = null,
+    val deadlineMs: Long? = null,
+    val untilMs: Long? = null,
+    val duplicateOf: String? = null,
+    val photos: List<NewPhoto> = emptyList(),
 )
 
 data class CaseDetailUi(
@@ -34,62 +68,39 @@ class CaseDetailViewModel(
 ) {
     val state = State(CaseDetailUi())
 
-    private val reasonActions = setOf(
-        "reject", "request_return", "refuse_return", "request_extension", "refuse_extension",
-        "verify_fail", "reopen", "park", "comment",
-    )
-    private val photoActions = setOf("rectify")
-
     fun load() {
         runCatching { client.caseDetail(caseId) }
             .onSuccess { d ->
                 state.set(
                     CaseDetailUi(
                         case = d.case,
-                        before = d.photos.filter { it.kind == "before" },
-                        after = d.photos.filter { it.kind == "after" || it.kind == "verify" },
+                        before = d.photos.filter { it.kind == PhotoKind.BEFORE },
+                        after = d.photos.filter { it.kind == PhotoKind.AFTER || it.kind == PhotoKind.VERIFY },
                         timeline = d.timeline,
-                        actions = d.allowedActions.filter { it != "edit" }.map { a ->
-                            ActionChoice(a, Labels.action(a, lang), a in reasonActions, a in photoActions, a == "dispatch")
-                        },
+                        // Field edits have their own screen (the report form).
+                        actions = d.allowedActions.filter { it.action != Action.EDIT }
+                            .map { ActionChoice(it, actionLabel(it.action, lang), lang) },
                     ),
                 )
             }
             .onFailure { state.set(state.value.copy(problem = problemOf(it, lang))) }
     }
 
+    /** The choice for [action], if it is offered now. */
+    fun choice(action: Action): ActionChoice? = state.value.actions.firstOrNull { it.action == action }
+
     /** A photo's file, fetched from the server the first time it is opened. */
     fun photoFile(p: PhotoInfo): Result<String> =
         p.localPath?.let { Result.success(it) } ?: runCatching { client.downloadPhoto(p.sha256) }
 
     /**
-     * Take action [name] with the form's [text], [photos] and [unitId]. The library decides
-     * whether it is allowed; a refusal comes back as a problem to show, and nothing changes.
+     * Take [action] with what its form holds. The library decides whether it is allowed and
+     * whether every input it needs is there; a refusal comes back as a problem to show, and
+     * nothing changes.
      */
-    fun perform(name: String, text: String = "", photos: List<NewPhoto> = emptyList(), unitId: String? = null): Boolean {
-        val action = when (name) {
-            "comment" -> CaseAction.Comment(text)
-            "register" -> CaseAction.Register(text)
-            "reject" -> CaseAction.Reject(text)
-            "dispatch" -> CaseAction.Dispatch(unitId ?: state.value.case?.suggestedUnitId ?: "", null, text)
-            "acknowledge" -> CaseAction.Acknowledge(text)
-            "rectify" -> CaseAction.Rectify(text)
-            "request_return" -> CaseAction.RequestReturn(text)
-            "grant_return" -> CaseAction.GrantReturn(text)
-            "refuse_return" -> CaseAction.RefuseReturn(text)
-            "request_extension" -> CaseAction.RequestExtension(text, state.value.case?.deadlineMs?.plus(3 * 86_400_000L))
-            "grant_extension" -> CaseAction.GrantExtension(null, text)
-            "refuse_extension" -> CaseAction.RefuseExtension(text)
-            "verify_pass" -> CaseAction.VerifyPass(text)
-            "verify_fail" -> CaseAction.VerifyFail(text, null)
-            "reopen" -> CaseAction.Reopen(text, null)
-            "park" -> CaseAction.Park(text)
-            else -> {
-                state.set(state.value.copy(problem = Problem("unknown_action", pick(lang, "未知操作：$name", "Unknown action: $name"))))
-                return false
-            }
-        }
-        return runCatching { client.act(caseId, action, photos) }.fold(
+    fun perform(action: Action, form: ActionForm = ActionForm()): Boolean {
+        val fields = ActionFields(form.text, form.unitId, form.deadlineMs, form.untilMs, form.duplicateOf)
+        return runCatching { client.act(caseId, action, fields, form.photos) }.fold(
             onSuccess = {
                 sync.refreshPending()
                 load()

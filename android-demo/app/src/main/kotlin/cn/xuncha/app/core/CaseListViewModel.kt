@@ -2,14 +2,33 @@ package cn.xuncha.app.core
 
 import cn.xuncha.ffi.CaseFilter
 import cn.xuncha.ffi.CaseSummary
+import cn.xuncha.ffi.Lang
+import cn.xuncha.ffi.Role
+import cn.xuncha.ffi.Status
 import cn.xuncha.ffi.XunchaClient
+import cn.xuncha.ffi.finishedStatuses
+import cn.xuncha.ffi.openStatuses
+import cn.xuncha.ffi.queueStatuses
+import cn.xuncha.ffi.statusLabel
 
-/** The tabs of "my cases": by what the case waits for. */
-enum class CaseTab(val statuses: List<String>, val zh: String, val en: String) {
-    TODO(listOf("submitted", "registered", "dispatched", "return_requested"), "待处理", "To do"),
-    ACTIVE(listOf("in_progress", "rectified"), "处理中", "In progress"),
-    DONE(listOf("closed", "rejected", "duplicate", "parked"), "已完成", "Done"),
-    ALL(emptyList(), "全部", "All"),
+/**
+ * The tabs of "my cases". Which statuses each holds is the core's: what waits for my role, what
+ * is still open (挂账 included), what is finished.
+ */
+enum class CaseTab(val zh: String, val en: String) {
+    TODO("待处理", "To do"),
+    OPEN("未结案", "Open"),
+    DONE("已办结", "Finished"),
+    ALL("全部", "All"),
+    ;
+
+    /** The statuses this tab lists for a person of [role] (empty: every status). */
+    fun statuses(role: Role?): List<Status> = when (this) {
+        TODO -> role?.let { queueStatuses(it) } ?: openStatuses()
+        OPEN -> openStatuses()
+        DONE -> finishedStatuses()
+        ALL -> emptyList()
+    }
 }
 
 /** One row of the list. */
@@ -62,7 +81,7 @@ class CaseListViewModel(
             val outcome = runCatching {
                 val page = client.listCases(
                     CaseFilter(
-                        statuses = current.tab.statuses, unitId = null, category = null, siteId = null,
+                        statuses = current.tab.statuses(client.session()?.role), unitId = null, category = null, siteId = null,
                         reporterId = null, overdue = null, text = null, newestFirst = current.tab == CaseTab.DONE,
                         offset = if (reset) 0u else current.rows.size.toUInt(), limit = pageSize,
                     ),
@@ -88,7 +107,7 @@ class CaseListViewModel(
     private fun row(c: CaseSummary) = CaseRow(
         id = c.id,
         title = (categoryNames[c.category] ?: c.category) + if (c.description.isNotBlank()) " · ${c.description}" else "",
-        status = Labels.status(c.status, lang),
+        status = statusLabel(c.status, lang),
         overdue = c.overdue,
         deadlineMs = c.deadlineMs,
         address = c.address,

@@ -1,8 +1,10 @@
 package cn.xuncha.app.core
 
+import cn.xuncha.ffi.Lang
 import cn.xuncha.ffi.RejectionInfo
 import cn.xuncha.ffi.SessionInfo
 import cn.xuncha.ffi.XunchaClient
+import cn.xuncha.ffi.actionLabel
 
 /** 退回记录: operations the server refused, with its reasons, newest first. */
 class InboxViewModel(private val client: XunchaClient, private val lang: Lang) {
@@ -11,7 +13,7 @@ class InboxViewModel(private val client: XunchaClient, private val lang: Lang) {
     val state = State<List<Row>>(emptyList())
 
     fun load() {
-        state.set(client.rejections().map { r: RejectionInfo -> Row(r.caseId, Labels.action(r.action, lang), r.reason, r.rejectedAtMs, r.code) })
+        state.set(client.rejections().map { r: RejectionInfo -> Row(r.caseId, actionLabel(r.action, lang), r.reason, r.rejectedAtMs, r.code) })
     }
 }
 

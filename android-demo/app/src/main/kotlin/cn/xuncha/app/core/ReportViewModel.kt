@@ -1,6 +1,7 @@
 package cn.xuncha.app.core
 
 import cn.xuncha.ffi.CategoryGroup
+import cn.xuncha.ffi.Lang
 import cn.xuncha.ffi.NewCase
 import cn.xuncha.ffi.NewPhoto
 import cn.xuncha.ffi.Place

@@ -1,5 +1,6 @@
 package cn.xuncha.app.core
 
+import cn.xuncha.ffi.Lang
 import cn.xuncha.ffi.XunchaException
 
 /**
@@ -37,9 +38,6 @@ class State<T>(initial: T) {
     }
 }
 
-/** The language of the UI: zh-CN first, English available. */
-enum class Lang { ZH, EN }
-
 /** An error as a screen shows it: the person's message in their language, and the stable code. */
 data class Problem(val code: String, val message: String, val signInAgain: Boolean = false)
 
@@ -57,4 +55,5 @@ fun problemOf(e: Throwable, lang: Lang): Problem = when (e) {
     else -> Problem("internal", pick(lang, "出错了：${e.message}", "Something went wrong: ${e.message}"))
 }
 
-internal fun pick(lang: Lang, zh: String, en: String) = if (lang == Lang.ZH || en.isEmpty()) zh else en
+/** The app's own words in the UI's language (the core's `Lang`: zh-CN first, English beside it). */
+internal fun pick(lang: Lang, zh: String, en: String) = if (lang == Lang.ZH_CN || en.isEmpty()) zh else en

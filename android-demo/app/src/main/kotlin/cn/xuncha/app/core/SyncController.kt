@@ -1,22 +1,25 @@
 package cn.xuncha.app.core
 
 import cn.xuncha.ffi.CancelToken
+import cn.xuncha.ffi.Lang
 import cn.xuncha.ffi.SyncListener
 import cn.xuncha.ffi.SyncSummary
+import cn.xuncha.ffi.SyncPhase
 import cn.xuncha.ffi.XunchaClient
+import cn.xuncha.ffi.syncPhaseLabel
 
 /** What the sync bar shows: pending count, progress, the last problem. */
 data class SyncUi(
     val running: Boolean = false,
     val pending: Long = 0,
-    val phase: String? = null,
+    val phase: SyncPhase? = null,
     val done: Long = 0,
     val total: Long = 0,
     val lastSummary: SyncSummary? = null,
     val problem: Problem? = null,
 ) {
     fun label(lang: Lang): String = when {
-        running && phase != null -> Labels.phase(phase, lang) + if (total > 0) " $done/$total" else ""
+        running && phase != null -> syncPhaseLabel(phase, lang) + if (total > 0) " $done/$total" else ""
         problem != null -> problem.message
         pending > 0 -> pick(lang, "$pending 条记录待上传", "$pending records waiting to send")
         else -> pick(lang, "已同步", "All synced")
@@ -40,7 +43,7 @@ class SyncController(
         state.set(state.value.copy(running = true, problem = null, phase = null, done = 0, total = 0))
         dispatch.background {
             val listener = object : SyncListener {
-                override fun onProgress(phase: String, done: ULong, total: ULong) {
+                override fun onProgress(phase: SyncPhase, done: ULong, total: ULong) {
                     dispatch.main {
                         state.set(state.value.copy(phase = phase, done = done.toLong(), total = total.toLong()))
                     }

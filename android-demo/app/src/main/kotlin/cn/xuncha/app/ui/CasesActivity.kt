@@ -11,7 +11,7 @@ import cn.xuncha.app.R
 import cn.xuncha.app.core.CaseListViewModel
 import cn.xuncha.app.core.CaseRow
 import cn.xuncha.app.core.CaseTab
-import cn.xuncha.app.core.Lang
+import cn.xuncha.ffi.Lang
 
 /** 我的案件: tabs by status, an overdue badge, the sync bar; pull down to sync. */
 class CasesActivity : Activity() {
@@ -28,7 +28,7 @@ class CasesActivity : Activity() {
         val syncBar = text(size = 13f, color = Color.DKGRAY)
         val badge = text(color = Color.RED)
         val tabs = row(*CaseTab.values().map { t ->
-            button(if (app.lang == Lang.ZH) t.zh else t.en) { vm.selectTab(t) }
+            button(if (app.lang == Lang.ZH_CN) t.zh else t.en) { vm.selectTab(t) }
         }.toTypedArray())
         val list = ListView(this)
         val refresh = SwipeRefreshLayout(this).apply {

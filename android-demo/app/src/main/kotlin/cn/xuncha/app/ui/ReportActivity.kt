@@ -17,7 +17,7 @@ import android.widget.EditText
 import android.widget.Spinner
 import androidx.core.content.FileProvider
 import cn.xuncha.app.R
-import cn.xuncha.app.core.Lang
+import cn.xuncha.ffi.Lang
 import cn.xuncha.app.core.ReportViewModel
 import java.io.File
 
@@ -32,7 +32,7 @@ class ReportActivity : Activity(), LocationListener {
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         vm = ReportViewModel(app.client, app.sync, app.lang)
-        val zh = app.lang == Lang.ZH
+        val zh = app.lang == Lang.ZH_CN
         val categories = vm.state.value.categories.flatMap { g -> g.categories.map { g to it } }
         val picker = Spinner(this).apply {
             adapter = ArrayAdapter(

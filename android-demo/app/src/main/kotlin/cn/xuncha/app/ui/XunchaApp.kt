@@ -4,7 +4,7 @@ import android.app.Application
 import android.os.Handler
 import android.os.Looper
 import cn.xuncha.app.core.Dispatch
-import cn.xuncha.app.core.Lang
+import cn.xuncha.ffi.Lang
 import cn.xuncha.app.core.SyncController
 import cn.xuncha.ffi.XunchaClient
 import java.util.Locale
@@ -19,7 +19,7 @@ class XunchaApp : Application() {
         private set
     lateinit var sync: SyncController
         private set
-    val lang: Lang get() = if (Locale.getDefault().language == "zh") Lang.ZH else Lang.EN
+    val lang: Lang get() = if (Locale.getDefault().language == "zh") Lang.ZH_CN else Lang.EN
 
     private val worker = Executors.newSingleThreadExecutor()
     private val mainHandler = Handler(Looper.getMainLooper())

@@ -1,0 +1,172 @@
+//! The workflow's words, typed across the FFI: core's `Status`, `Action`, `Role`,
+//! `Requirement`, photo kinds and sync phases as uniffi enums (the app matches on them; no
+//! string can be misspelt), and their zh-CN and English labels from core. The app keeps no
+//! label lists of its own.
+//!
+//! Each `remote` block mirrors its core enum variant for variant; the compiler checks the
+//! mirror, so a variant added in core and not here fails the build.
+
+use xuncha_core::Lang;
+use xuncha_core::model::PhotoKind;
+use xuncha_core::sync::client::SyncPhase;
+use xuncha_core::workflow::{Action, Offer, Requirement, Role, Status};
+
+/// The language of labels and messages.
+#[uniffi::remote(Enum)]
+pub enum Lang {
+    ZhCn,
+    En,
+}
+
+/// Where a case is in its lifecycle (`overdue` is a flag beside it, never a status).
+#[uniffi::remote(Enum)]
+pub enum Status {
+    Submitted,
+    Registered,
+    Dispatched,
+    InProgress,
+    ReturnRequested,
+    Rectified,
+    Closed,
+    Rejected,
+    Duplicate,
+    Parked,
+}
+
+/// Everything a person can do to a case.
+#[uniffi::remote(Enum)]
+pub enum Action {
+    Report,
+    Edit,
+    Comment,
+    Register,
+    Reject,
+    MarkDuplicate,
+    Dispatch,
+    Acknowledge,
+    Rectify,
+    RequestReturn,
+    GrantReturn,
+    RefuseReturn,
+    RequestExtension,
+    GrantExtension,
+    RefuseExtension,
+    VerifyPass,
+    VerifyFail,
+    Reopen,
+    Park,
+}
+
+/// Who is acting.
+#[uniffi::remote(Enum)]
+pub enum Role {
+    Inspector,
+    Supervisor,
+    UnitStaff,
+    Admin,
+}
+
+/// What an action needs: an input its form asks for (reason, unit, deadline, new deadline,
+/// after-photo, verify photo, duplicate target) or a condition the core checks.
+#[uniffi::remote(Enum)]
+pub enum Requirement {
+    Reason,
+    Unit,
+    Deadline,
+    NewDeadline,
+    AfterPhoto,
+    VerifyPhoto,
+    DuplicateTarget,
+    OwnUnit,
+    OwnReport,
+    PendingExtension,
+    NoPendingExtension,
+}
+
+/// An action the signed-in person may take now, with the inputs its form must ask for, in the
+/// transition table's order.
+#[uniffi::remote(Record)]
+pub struct Offer {
+    pub action: Action,
+    pub inputs: Vec<Requirement>,
+}
+
+/// What a photo shows.
+#[uniffi::remote(Enum)]
+pub enum PhotoKind {
+    Before,
+    After,
+    Verify,
+    Other,
+}
+
+/// Where a sync is.
+#[uniffi::remote(Enum)]
+pub enum SyncPhase {
+    Photos,
+    Push,
+    Pull,
+    Done,
+}
+
+/// A status as people call it (待审核 / Submitted …).
+#[uniffi::export]
+pub fn status_label(status: Status, lang: Lang) -> String {
+    status.label(lang).to_string()
+}
+
+/// An action as its button says it (核查通过 / Verified: close …).
+#[uniffi::export]
+pub fn action_label(action: Action, lang: Lang) -> String {
+    action.label(lang).to_string()
+}
+
+/// A role as people call it (巡查员 / Inspector …).
+#[uniffi::export]
+pub fn role_label(role: Role, lang: Lang) -> String {
+    role.label(lang).to_string()
+}
+
+/// What a requirement asks for (填写原因 / a reason …): a form's field label.
+#[uniffi::export]
+pub fn requirement_label(requirement: Requirement, lang: Lang) -> String {
+    requirement.label(lang).to_string()
+}
+
+/// What a photo of this kind is called (整改前 / Before …).
+#[uniffi::export]
+pub fn photo_kind_label(kind: PhotoKind, lang: Lang) -> String {
+    kind.label(lang).to_string()
+}
+
+/// What the sync bar says in this phase (正在上传照片 / Uploading photos …).
+#[uniffi::export]
+pub fn sync_phase_label(phase: SyncPhase, lang: Lang) -> String {
+    phase.label(lang).to_string()
+}
+
+/// The kind of photo the person attaches to `action` (the after-photo for 整改, the on-site
+/// photo for 核查), so the camera screen can say what to take.
+#[uniffi::export]
+pub fn photo_kind_for(action: Action) -> PhotoKind {
+    PhotoKind::of_action(action)
+}
+
+/// The statuses of an open case (still on the books, 挂账 included): core's one meaning of "open".
+#[uniffi::export]
+pub fn open_statuses() -> Vec<Status> {
+    Status::OPEN.to_vec()
+}
+
+/// The statuses of a finished case (closed, rejected, duplicate).
+#[uniffi::export]
+pub fn finished_statuses() -> Vec<Status> {
+    Status::FINISHED.to_vec()
+}
+
+/// What waits for a person of `role` (the office: new and registered reports; a unit: its
+/// dispatched and running cases).
+#[uniffi::export]
+pub fn queue_statuses(role: Role) -> Vec<Status> {
+    Status::queue_of(role).to_vec()
+}
