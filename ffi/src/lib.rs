@@ -14,11 +14,13 @@ uniffi::setup_scaffolding!();
 mod actions;
 mod client;
 mod error;
+mod logging;
 mod types;
 mod vocabulary;
 
 pub use actions::ActionFields;
 pub use client::{CancelToken, SyncListener, XunchaClient, gcj02_to_wgs84, wgs84_to_gcj02};
 pub use error::XunchaError;
+pub use logging::{LogLevel, LogListener, set_log_listener};
 pub use types::*;
 pub use vocabulary::*;

@@ -148,6 +148,9 @@ pub fn push_batch(
             results.push(first.clone());
             continue;
         }
+        let action = op.body.action();
+        let span = tracing::debug_span!("apply", op = %op.id, case = %op.case_id, %action);
+        let _in_op = span.enter();
         let result = match decide(tx, index, who, op, now_ms, rules, &refused_reports)? {
             Ok(seq) => OpResult {
                 op_id: op.id,
@@ -173,6 +176,7 @@ pub fn push_batch(
                 }
             }
         };
+        log_decision(tx, who, op, &result);
         // A clock refusal is not an answer: the device pushes the same operation again,
         // re-stamped, and that attempt is decided afresh.
         if result.code.as_deref() != Some(CLOCK_AHEAD) {
@@ -182,6 +186,28 @@ pub fn push_batch(
         results.push(result);
     }
     Ok(results)
+}
+
+/// The log of a first decision (a replay is answered from the first one and not logged again):
+/// a refused operation once, at `warn`, with its code and the case number if the case has one
+/// (inside the request's span, so with its request id); an accepted one at `debug`.
+fn log_decision(tx: &mut dyn PushTx, who: &Principal, op: &Op, result: &OpResult) {
+    let (user, device) = (who.user.id.as_str(), who.device_id.as_str());
+    let action = op.body.action();
+    match &result.code {
+        Some(code) => {
+            let case_no = tx
+                .case(op.case_id)
+                .ok()
+                .flatten()
+                .and_then(|c| c.case_no)
+                .unwrap_or_default();
+            tracing::warn!(op = %op.id, case = %op.case_id, case_no, %action, code, user, device,
+                "operation refused");
+        }
+        None => tracing::debug!(op = %op.id, case = %op.case_id, %action, seq = result.seq,
+            "operation applied"),
+    }
 }
 
 /// Decide one operation: `Ok(Ok(seq))` accepted, `Ok(Err(_))` refused, `Err(_)` storage failure.

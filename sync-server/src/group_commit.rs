@@ -26,7 +26,7 @@ pub const MAX_GROUP_OPS: usize = 10_000;
 pub const MAX_QUEUED_PUSHES: usize = 256;
 
 /// One device's push, as the writer applies it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PushJob<'a> {
     /// The caller.
     pub who: &'a Principal,
@@ -36,6 +36,21 @@ pub struct PushJob<'a> {
     pub now_ms: i64,
     /// Clock skew and deadline horizon.
     pub rules: &'a PushRules,
+    /// The request's span: what the writer logs about this push carries its request id.
+    pub span: tracing::Span,
+}
+
+impl<'a> PushJob<'a> {
+    /// A push in the caller's current span.
+    pub fn new(who: &'a Principal, ops: &'a [Op], now_ms: i64, rules: &'a PushRules) -> Self {
+        PushJob {
+            who,
+            ops,
+            now_ms,
+            rules,
+            span: tracing::Span::current(),
+        }
+    }
 }
 
 struct Queued {
@@ -43,6 +58,7 @@ struct Queued {
     ops: Vec<Op>,
     now_ms: i64,
     rules: PushRules,
+    span: tracing::Span,
     reply: tokio::sync::oneshot::Sender<StoreResult<Vec<OpResult>>>,
 }
 
@@ -94,6 +110,7 @@ impl GroupCommit {
                 ops,
                 now_ms,
                 rules,
+                span: tracing::Span::current(),
                 reply,
             })
             .map_err(|_| stopped())?;
@@ -131,6 +148,7 @@ fn writer(
                 ops: &q.ops,
                 now_ms: q.now_ms,
                 rules: &q.rules,
+                span: q.span.clone(),
             })
             .collect();
         let t0 = std::time::Instant::now();

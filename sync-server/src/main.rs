@@ -15,8 +15,45 @@ use xuncha_server::{AppState, Config};
 #[derive(Parser)]
 #[command(name = "xuncha-server", version, about = "Xuncha 巡查 sync server")]
 struct Cli {
+    /// What the log shows: a level (`info`, `debug`) or per-module directives
+    /// (`info,xuncha_server::apply=debug`); RUST_LOG when unset.
+    #[arg(long, global = true, env = "XUNCHA_LOG")]
+    log: Option<String>,
+    /// `text` (one line per event, colours only on a terminal) or `json` (one JSON object per
+    /// line, for a log collector).
+    #[arg(long, global = true, env = "XUNCHA_LOG_FORMAT", default_value = "text",
+          value_parser = ["text", "json"])]
+    log_format: String,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The log: to stderr (stdout is for what a command prints: a created user, a check), at the
+/// level asked for, as text or JSON lines. Core's `log` records (the store, the sync client) come
+/// through the same subscriber.
+fn init_log(filter: Option<&str>, format: &str) {
+    let filter = filter
+        .map(str::to_string)
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|e| {
+        eprintln!("xuncha-server: log filter '{filter}' not understood ({e}); logging at info");
+        tracing_subscriber::EnvFilter::new("info")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    if format == "json" {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init();
+    } else {
+        builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
 }
 
 /// Where a server's records and photos are, for every command alike.
@@ -302,16 +339,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // The log goes to stderr; stdout is for what a command prints (a created user, a check).
-    // Colours only on a terminal: a log file or the journal gets plain text.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=info".into()),
-        )
-        .init();
     let args = match xuncha_server::config_file::expand(
         std::env::args_os().collect(),
         &<Cli as clap::CommandFactory>::command(),
@@ -322,7 +349,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run(Cli::parse_from(args)) {
+    let cli = Cli::parse_from(args);
+    init_log(cli.log.as_deref(), &cli.log_format);
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
             eprintln!("xuncha-server: {msg}");

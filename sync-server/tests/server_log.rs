@@ -1,20 +1,35 @@
 //! What the server's log says about a request, read from the real `xuncha-server` process's
 //! output: every request runs in a span with its id (`x-request-id`, the caller's or a new
-//! UUID, echoed on the response), and a refused operation is logged with that id, its op id and
-//! its code, as plain text (colours only on a terminal).
+//! UUID, echoed on the response), and a refused operation is logged once, where it is decided,
+//! with that id, its op id, its case and case number, and its code — as plain text (colours only
+//! on a terminal) or, with `--log-format json`, as one JSON object per line.
 
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use uuid::Uuid;
+use xuncha_core::Location;
 use xuncha_core::hlc::Hlc;
 use xuncha_core::model::{Actor, Op, OpBody};
 use xuncha_core::workflow::Role;
 
-#[test]
-fn a_refused_push_is_in_the_log_with_its_request_id_op_id_and_code() {
+struct Server {
+    child: Child,
+    url: String,
+    log_path: std::path::PathBuf,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(extra: &[&str]) -> Server {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
@@ -22,7 +37,8 @@ fn a_refused_push_is_in_the_log_with_its_request_id_op_id_and_code() {
     let data = tempfile::TempDir::new().expect("tmp");
     let log_path = data.path().join("server.log");
     let log = std::fs::File::create(&log_path).expect("log file");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xuncha-server"))
+    let child = Command::new(env!("CARGO_BIN_EXE_xuncha-server"))
+        .args(extra)
         .args([
             "demo",
             "--empty",
@@ -31,7 +47,7 @@ fn a_refused_push_is_in_the_log_with_its_request_id_op_id_and_code() {
             "--data",
         ])
         .arg(data.path().join("server"))
-        .env("RUST_LOG", "info")
+        .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -47,53 +63,164 @@ fn a_refused_push_is_in_the_log_with_its_request_id_op_id_and_code() {
         assert!(Instant::now() < deadline, "server did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
+    Server {
+        child,
+        url,
+        log_path,
+        _data: data,
+    }
+}
 
-    let login: Value = http
-        .post(format!("{url}/v1/auth/login"))
-        .json(&json!({"user_id": "inspector1", "password": "demo", "device_id": "log-test"}))
+fn token(server: &Server, user: &str) -> String {
+    let login: Value = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/auth/login", server.url))
+        .json(&json!({"user_id": user, "password": "demo", "device_id": format!("log-{user}")}))
         .send()
         .expect("login")
         .json()
         .expect("login json");
-    let token = login["token"].as_str().expect("token").to_string();
-    // A comment on a case the server has never heard of: refused.
-    let op = Op {
+    login["token"].as_str().expect("token").to_string()
+}
+
+fn op(user: &str, role: Role, case_id: Uuid, body: OpBody) -> Op {
+    Op {
         id: Uuid::now_v7(),
-        case_id: Uuid::now_v7(),
-        device_id: "log-test".into(),
+        case_id,
+        device_id: format!("log-{user}"),
         actor: Actor {
-            user_id: "inspector1".into(),
-            role: Role::Inspector,
+            user_id: user.into(),
+            role,
             unit_id: None,
         },
         hlc: Hlc::default(),
         device_time_ms: 0,
-        body: OpBody::Comment {
-            text: "没有这个案件".into(),
-            photos: vec![],
-        },
-    };
-    let resp = http
-        .post(format!("{url}/v1/push"))
-        .bearer_auth(&token)
-        .header("x-request-id", "req-log-test-42")
-        .json(&json!({ "ops": [op] }))
+        body,
+    }
+}
+
+fn push(server: &Server, token: &str, ops: &[Op], request_id: &str) -> Value {
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/push", server.url))
+        .bearer_auth(token)
+        .header("x-request-id", request_id)
+        .json(&json!({ "ops": ops }))
         .send()
         .expect("push");
     assert_eq!(
         resp.headers()
             .get("x-request-id")
             .and_then(|v| v.to_str().ok()),
-        Some("req-log-test-42"),
+        Some(request_id),
         "the caller's request id is echoed"
     );
-    let answer: Value = resp.json().expect("push json");
-    let code = answer["results"][0]["code"]
+    resp.json().expect("push json")
+}
+
+/// The log's lines that say `what`, once they have reached the file.
+fn log_lines(server: &Server, what: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(&server.log_path).expect("read log");
+        let lines: Vec<String> = text
+            .lines()
+            .filter(|l| l.contains(what))
+            .map(String::from)
+            .collect();
+        if !lines.is_empty() {
+            return lines;
+        }
+        assert!(Instant::now() < deadline, "no {what} in the log:\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// An inspector's report, registered by a supervisor (so it has a case number), then an
+/// inspector's dispatch of it — refused — pushed twice (the replay is answered, not logged).
+/// The refused op, its case number and its code.
+fn refuse_a_dispatch(server: &Server) -> (Op, String, String) {
+    let inspector = token(server, "inspector1");
+    let case_id = Uuid::now_v7();
+    let report = op(
+        "inspector1",
+        Role::Inspector,
+        case_id,
+        OpBody::Report {
+            category: "0101".into(),
+            description: "日志测试".into(),
+            location: Location {
+                lat: 30.2552,
+                lon: 120.1552,
+                accuracy_m: Some(5.0),
+                address: "演示路 1 号".into(),
+            },
+            site_id: None,
+            grid_id: None,
+            suggested_unit_id: None,
+            campaign_id: None,
+            undercover: false,
+            photos: vec![],
+        },
+    );
+    let a = push(server, &inspector, &[report], "req-report");
+    assert_eq!(a["results"][0]["status"], "accepted", "{a}");
+    let supervisor = token(server, "supervisor1");
+    let register = op(
+        "supervisor1",
+        Role::Supervisor,
+        case_id,
+        OpBody::Register {
+            note: String::new(),
+        },
+    );
+    let a = push(server, &supervisor, &[register], "req-register");
+    assert_eq!(a["results"][0]["status"], "accepted", "{a}");
+    let case_no = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/pull?cursor=0", server.url))
+        .bearer_auth(&supervisor)
+        .send()
+        .expect("pull")
+        .text()
+        .expect("pull text")
+        .split("\"case_no\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a case number")
+        .to_string();
+    let dispatch = op(
+        "inspector1",
+        Role::Inspector,
+        case_id,
+        OpBody::Dispatch {
+            unit_id: "u1".into(),
+            deadline_ms: None,
+            note: String::new(),
+        },
+    );
+    let a = push(
+        server,
+        &inspector,
+        std::slice::from_ref(&dispatch),
+        "req-log-test-42",
+    );
+    let code = a["results"][0]["code"]
         .as_str()
         .expect("a refusal with a code")
         .to_string();
+    push(
+        server,
+        &inspector,
+        std::slice::from_ref(&dispatch),
+        "req-log-test-43",
+    );
+    (dispatch, case_no, code)
+}
+
+#[test]
+fn a_refused_push_is_in_the_log_with_its_request_id_op_id_case_number_and_code() {
+    let server = start(&[]);
+    let (op, case_no, code) = refuse_a_dispatch(&server);
     // A request without an id gets one.
-    let health = http.get(format!("{url}/healthz")).send().expect("healthz");
+    let health = reqwest::blocking::get(format!("{}/healthz", server.url)).expect("healthz");
     let minted = health
         .headers()
         .get("x-request-id")
@@ -101,23 +228,60 @@ fn a_refused_push_is_in_the_log_with_its_request_id_op_id_and_code() {
         .and_then(|v| Uuid::parse_str(v).ok());
     assert!(minted.is_some(), "a new request id is a UUID");
 
-    // The line may take a moment to reach the file.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let line = loop {
-        let text = std::fs::read_to_string(&log_path).expect("read log");
-        if let Some(l) = text.lines().find(|l| l.contains("operation refused")) {
-            break l.to_string();
-        }
-        assert!(Instant::now() < deadline, "no refusal in the log:\n{text}");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let _ = child.kill();
-    let _ = child.wait();
+    let lines = log_lines(&server, "operation refused");
+    assert_eq!(
+        lines.len(),
+        1,
+        "logged once, not again on the replay: {lines:#?}"
+    );
+    let line = &lines[0];
     assert!(
         !line.contains('\u{1b}'),
         "plain text in a file, no colours: {line:?}"
     );
-    for part in ["req-log-test-42", &op.id.to_string(), &code, "inspector1"] {
+    for part in [
+        "req-log-test-42",
+        &op.id.to_string(),
+        &op.case_id.to_string(),
+        &case_no,
+        &code,
+        "inspector1",
+    ] {
         assert!(line.contains(part), "{part} missing from: {line}");
+    }
+}
+
+#[test]
+fn the_log_can_be_json_lines_at_the_level_asked_for() {
+    let server = start(&[
+        "--log-format",
+        "json",
+        "--log",
+        "info,xuncha_server::apply=debug",
+    ]);
+    let (op, case_no, code) = refuse_a_dispatch(&server);
+    let lines = log_lines(&server, "operation refused");
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    let v: Value = serde_json::from_str(&lines[0]).expect("a JSON object per line");
+    assert_eq!(v["level"], "WARN");
+    let fields = &v["fields"];
+    assert_eq!(fields["op"], op.id.to_string());
+    assert_eq!(fields["case_no"], case_no);
+    assert_eq!(fields["code"], code);
+    // Its spans are on the line: the request's (with its id), the push's, the operation's.
+    assert_eq!(v["span"]["name"], "apply", "{v}");
+    let spans = v["spans"].as_array().expect("the span list");
+    assert!(
+        spans
+            .iter()
+            .any(|s| s["name"] == "request" && s["id"] == "req-log-test-42"),
+        "{v}"
+    );
+    let text = std::fs::read_to_string(&server.log_path).expect("log");
+    // The debug level asked for one module: the accepted operations are there too.
+    let applied = log_lines(&server, "operation applied");
+    assert!(applied.len() >= 2, "{applied:#?}");
+    for l in text.lines() {
+        serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
     }
 }

@@ -77,12 +77,7 @@ fn push(state: &AppState, person: &Person, ops: &[Op], now_ms: i64) -> xuncha_co
     }
     let rules = state.config.push_rules;
     for chunk in ops.chunks(xuncha_core::limits::OPS_PER_PUSH) {
-        let job = PushJob {
-            who: &person.who,
-            ops: chunk,
-            now_ms,
-            rules: &rules,
-        };
+        let job = PushJob::new(&person.who, chunk, now_ms, &rules);
         for answer in state.store.push_group(&[job]) {
             let results = answer?;
             if let Some(r) = results.iter().find(|r| r.code.is_some()) {

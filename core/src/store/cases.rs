@@ -200,8 +200,14 @@ impl Store {
     /// with the kind the action implies (after for rectify, verify for verification, other for
     /// comments). A missing deadline on dispatch, rework or reopen is the category default.
     pub fn act(&self, case_id: Uuid, body: OpBody, photos: Vec<PhotoInput>) -> Result<Op> {
+        let action = body.action();
         let staged = stage_all(photos)?;
-        self.batch(|b| b.record(case_id, body, staged))
+        let recorded = self.batch(|b| b.record(case_id, body, staged));
+        match &recorded {
+            Ok(op) => log::debug!("{action} on case {case_id} recorded as {}", op.id),
+            Err(e) => log::info!("{action} on case {case_id} not taken: {}", e.code()),
+        }
+        recorded
     }
 
     /// Edit fields of a case.

@@ -213,6 +213,7 @@ impl Store {
     }
 
     /// The folder of photo files.
+    #[cfg(feature = "client")]
     pub(crate) fn photo_dir(&self) -> &Path {
         &self.photo_dir
     }
@@ -254,6 +255,7 @@ impl Store {
 
     /// Make `session` the signed-in user without checking its unit against reference data (the
     /// server vouched for it; reference data may not have arrived yet).
+    #[cfg(feature = "client")]
     pub(crate) fn set_session_unchecked(&self, session: &Session) -> Result<()> {
         let mut inner = self.lock();
         meta_set(&inner.conn, "session", &serde_json::to_string(session)?)?;

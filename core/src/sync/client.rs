@@ -341,7 +341,11 @@ fn with_retry<T>(
             return Err(Error::Cancelled);
         }
         match f() {
-            Err(Error::Network(_)) if attempt < opts.attempts => {
+            Err(Error::Network(e)) if attempt < opts.attempts => {
+                log::warn!(
+                    "network: {e}; attempt {attempt} of {}, next in {wait:?}",
+                    opts.attempts
+                );
                 pause(wait, cancel)?;
                 wait = wait.saturating_mul(2).min(Duration::from_secs(30));
                 attempt += 1;
@@ -479,6 +483,10 @@ impl Store {
         let token = st.token.clone().ok_or(Error::AuthRequired)?;
         let http = Http::new(&url, Some(token), opts.timeout)?;
         let mut report = SyncReport::default();
+        log::info!(
+            "sync with {url}: {} operations waiting",
+            self.pending_count()?
+        );
 
         // Push, in order, in batches.
         let total = self.pending_count()?;
@@ -528,7 +536,16 @@ impl Store {
             for r in &resp.results {
                 match r.status {
                     OpStatus::Accepted => report.accepted += 1,
-                    OpStatus::Rejected => report.rejected += 1,
+                    OpStatus::Rejected => {
+                        report.rejected += 1;
+                        log::warn!(
+                            "operation {} on case {} refused: {} ({})",
+                            r.op_id,
+                            r.case_id,
+                            r.code.as_deref().unwrap_or("rejected"),
+                            r.reason.as_deref().unwrap_or("")
+                        );
+                    }
                 }
             }
             done += resp.results.len() as u64;
@@ -559,10 +576,14 @@ impl Store {
                 }
                 // Still held by an earlier attempt that has not timed out: next sync.
                 Err(Error::Server { code, .. }) if code == "upload_busy" => {
+                    log::info!("photo {sha}: an earlier upload is still open; next sync");
                     report.photos_deferred += 1
                 }
                 // The server refused these bytes (hash or type): keep the photo, go on.
-                Err(Error::Server { .. }) => report.photos_refused += 1,
+                Err(Error::Server { code, .. }) => {
+                    log::warn!("photo {sha} refused by the server: {code}");
+                    report.photos_refused += 1
+                }
                 Err(e) => return Err(e),
             }
             progress(SyncProgress {
@@ -609,6 +630,13 @@ impl Store {
             s.reference_version = reference_version;
             s.last_sync_at_ms = Some(now);
         })?;
+        log::info!(
+            "synced: {} accepted, {} refused, {} changes, {} photos sent",
+            report.accepted,
+            report.rejected,
+            report.changes,
+            report.photos_uploaded
+        );
         progress(SyncProgress {
             phase: SyncPhase::Done,
             done: 1,

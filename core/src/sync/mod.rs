@@ -3,5 +3,5 @@
 
 pub mod protocol;
 
-#[cfg(feature = "http")]
+#[cfg(feature = "client")]
 pub mod client;

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
+use tracing::Instrument;
 use xuncha_core::sync::protocol::{OpStatus, PushRequest, PushResponse};
 
 use crate::error::{ApiError, ApiResult};
@@ -32,18 +33,17 @@ pub async fn push(
     }
     let timer = state.metrics.sync_seconds.start_timer();
     let now = state.now_ms();
-    let (user, device) = (who.user.id.clone(), who.device_id.clone());
-    let results = state.push(who, req.ops, now).await?;
+    let span = tracing::info_span!("push", user = %who.user.id, device = %who.device_id,
+        ops = req.ops.len());
+    let results = state.push(who, req.ops, now).instrument(span).await?;
     timer.observe_duration();
     for r in &results {
         match r.status {
             OpStatus::Accepted => state.metrics.ops_accepted.inc(),
             OpStatus::Rejected => {
                 let code = r.code.as_deref().unwrap_or("rejected");
+                // Logged once, where it is decided (`apply::push_batch`).
                 state.metrics.ops_rejected.with_label_values(&[code]).inc();
-                // Logged as it is answered (a device sends a refused operation again only if it
-                // lost this answer; the replay is answered, and logged, the same way).
-                tracing::warn!(op = %r.op_id, code, user, device, "operation refused");
             }
         }
     }
@@ -89,10 +89,19 @@ pub async fn pull(
     let timer = state.metrics.sync_seconds.start_timer();
     let now = state.now_ms();
     let limit = q.limit.unwrap_or(500);
+    let span = tracing::info_span!("pull", user = %who.user.id, device = %who.device_id,
+        cursor = q.cursor, whole = q.whole);
     let page = state
         .blocking(move |s| s.pull(&who, q.cursor, limit, q.whole, now))
+        .instrument(span)
         .await?;
     timer.observe_duration();
+    tracing::debug!(
+        changes = page.changes.len(),
+        cursor = page.cursor,
+        has_more = page.has_more,
+        "pull answered"
+    );
     Ok(Json(page))
 }
 

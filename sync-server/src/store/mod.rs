@@ -160,12 +160,7 @@ pub trait ServerStore: photo_records::PhotoRecords + Send + Sync + 'static {
         now_ms: i64,
         rules: &crate::apply::PushRules,
     ) -> StoreResult<Vec<OpResult>> {
-        let job = PushJob {
-            who,
-            ops,
-            now_ms,
-            rules,
-        };
+        let job = PushJob::new(who, ops, now_ms, rules);
         self.push_group(&[job]).pop().unwrap_or_else(|| {
             Err(xuncha_core::Error::Database(
                 "a push group gave no answer".into(),

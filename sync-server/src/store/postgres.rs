@@ -999,7 +999,9 @@ impl ServerStore for PostgresStore {
                     },
                     next_seq,
                 };
-                let answer = push_batch(&mut push, &index, job.who, job.ops, job.now_ms, job.rules);
+                let answer = job.span.in_scope(|| {
+                    push_batch(&mut push, &index, job.who, job.ops, job.now_ms, job.rules)
+                });
                 next_seq = push.next_seq;
                 // Prepared statements belong to the connection, not to the savepoint.
                 statements = std::mem::take(&mut push.tx.statements);

@@ -786,7 +786,9 @@ impl ServerStore for SqliteStore {
                     next_seq,
                     saved: Vec::new(),
                 };
-                let answer = push_batch(&mut push, &index, job.who, job.ops, job.now_ms, job.rules);
+                let answer = job.span.in_scope(|| {
+                    push_batch(&mut push, &index, job.who, job.ops, job.now_ms, job.rules)
+                });
                 next_seq = push.next_seq;
                 if answer.is_ok() {
                     saved.append(&mut push.saved);

@@ -81,12 +81,7 @@ fn a_failed_push_inside_a_group_is_rolled_back_alone() {
     let jobs: Vec<PushJob<'_>> = who
         .iter()
         .zip(&ops)
-        .map(|(who, ops)| PushJob {
-            who,
-            ops,
-            now_ms: now,
-            rules: &rules,
-        })
+        .map(|(who, ops)| PushJob::new(who, ops, now, &rules))
         .collect();
     let answers = server.state.store.push_group(&jobs);
     assert_eq!(answers.len(), 3);
@@ -132,13 +127,8 @@ fn the_same_operation_twice_in_one_group_is_applied_once() {
     let who = principal(&server, &phone);
     let rules = server.state.config.push_rules;
     let now = crate::helpers::now_ms();
-    let job = PushJob {
-        who: &who,
-        ops: &ops,
-        now_ms: now,
-        rules: &rules,
-    };
-    let answers = server.state.store.push_group(&[job, job]);
+    let job = PushJob::new(&who, &ops, now, &rules);
+    let answers = server.state.store.push_group(&[job.clone(), job]);
     let first = answers[0].as_ref().expect("first")[0].clone();
     let second = answers[1].as_ref().expect("second")[0].clone();
     assert_eq!(first.status, OpStatus::Accepted);

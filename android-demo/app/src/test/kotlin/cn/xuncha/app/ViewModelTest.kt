@@ -108,8 +108,14 @@ fun main() {
         val b = CaseDetailViewModel(unitB, syncB, lang, id)
         b.load()
         check(b.perform(Action.ACKNOWLEDGE, ActionForm("我也签收")))
+        val log = DeviceLog(capacity = 50).apply { install(cn.xuncha.ffi.LogLevel.INFO) }
         syncB.syncNow()
+        log.uninstall()
         checkEq(1uL, syncB.state.value.lastSummary?.rejected, "the race is lost")
+        val refused = log.state.value.filter { it.level == cn.xuncha.ffi.LogLevel.WARN && "refused" in it.message }
+        checkEq(1, refused.size, "the refusal is in the device's log: ${log.state.value}")
+        check(id in refused.single().message && "illegal_transition" in refused.single().message) { "${refused.single()}" }
+        check(log.state.value.any { it.message.startsWith("synced:") }) { "and the sync's summary: ${log.state.value}" }
         val inbox = InboxViewModel(unitB, lang)
         inbox.load()
         checkEq("签收", inbox.state.value.single().action, "inbox row")
