@@ -3,8 +3,8 @@
 //!
 //! Layout: [`router`] (routes and layers), [`handlers`] (one module per area), [`state`]
 //! (what handlers share), [`auth`] (tokens and passwords), [`apply`] (push logic, written once
-//! for every backend), [`store`] (the storage trait and its SQLite backend), [`seed`] (the demo
-//! city).
+//! for every backend), [`store`] (the storage trait and its SQLite and PostgreSQL backends),
+//! `demo` (the demo city, behind the `demo` feature).
 
 #![forbid(unsafe_code)]
 
@@ -14,7 +14,8 @@ pub mod blobs;
 pub mod config_file;
 pub mod connections;
 pub mod console;
-pub mod demo_cases;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod group_commit;
@@ -24,7 +25,6 @@ pub mod metrics;
 pub mod migrate;
 pub mod pull;
 pub mod router;
-pub mod seed;
 pub mod signin_guard;
 pub mod state;
 pub mod store;
@@ -44,24 +44,6 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     housekeeping::spawn(state.clone());
     connections::serve(listener, state, shutdown).await
-}
-
-/// Load the demo city and its users (password `demo`) into an empty server; does nothing if
-/// reference data is already there. Returns true if it seeded.
-pub fn seed_demo(state: &AppState) -> Result<bool, error::ApiError> {
-    let (version, _) = state.store.reference()?;
-    if version > 0 {
-        return Ok(false);
-    }
-    let city = seed::demo_city();
-    let hash = auth::hash_password(seed::DEMO_PASSWORD)?;
-    for u in &city.users {
-        if state.store.user(&u.id)?.is_none() {
-            state.store.create_user(u, &hash)?;
-        }
-    }
-    state.store.set_reference(&city)?;
-    Ok(true)
 }
 
 /// A server running on its own runtime thread, on a free loopback port, until dropped. For tests,

@@ -245,6 +245,7 @@ enum Command {
     },
     /// Seed the demo city on first run (users inspector1, inspector2, supervisor1, unit1, unit2,
     /// admin; password "demo"), then serve.
+    #[cfg(feature = "demo")]
     Demo {
         /// Address to listen on.
         #[arg(long, env = "XUNCHA_ADDR", default_value = "127.0.0.1:8080")]
@@ -378,6 +379,7 @@ fn run(cli: Cli) -> Result<(), String> {
             storage,
             options,
         } => serve(addr, storage.open(DATA, options.config())?.0),
+        #[cfg(feature = "demo")]
         Command::Demo {
             addr,
             storage,
@@ -385,7 +387,7 @@ fn run(cli: Cli) -> Result<(), String> {
             options,
         } => {
             let (state, data) = storage.open("xuncha-demo-data", options.config())?;
-            if xuncha_server::seed_demo(&state).map_err(api)? {
+            if xuncha_server::demo::seed_demo(&state).map_err(api)? {
                 let records = match &state.config.database {
                     xuncha_server::state::Database::Postgres(_) => "PostgreSQL".to_string(),
                     xuncha_server::state::Database::DataFolder => data.display().to_string(),
@@ -395,7 +397,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     state.blobs.describe
                 );
                 if !empty {
-                    let n = xuncha_server::demo_cases::seed_cases(&state, state.now_ms())
+                    let n = xuncha_server::demo::cases::seed_cases(&state, state.now_ms())
                         .map_err(api)?;
                     println!("示例案件 / sample cases: {n}");
                 }

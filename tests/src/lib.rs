@@ -65,7 +65,7 @@ pub fn jpeg_bytes(seed: u64, len: usize) -> Vec<u8> {
     xuncha_core::store::photo_format::sample_jpeg(seed.wrapping_add(0x51_7CC1_B727_220A), len)
 }
 
-pub use xuncha_server::seed::{TAXONOMY, demo_city};
+pub use xuncha_server::demo::city::{TAXONOMY, demo_city};
 
 /// A random point inside the demo city.
 pub fn random_location(rng: &mut Rng) -> Location {

@@ -182,7 +182,7 @@ fn server() -> Server {
     }
     let dir = tempfile::TempDir::new().expect("tmp");
     let state = AppState::open(&dir.path().join("server"), Config::default()).expect("state");
-    xuncha_server::seed_demo(&state).expect("seed");
+    xuncha_server::demo::seed_demo(&state).expect("seed");
     let running = RunningServer::start(state).expect("server");
     Server {
         url: running.url.clone(),

@@ -35,7 +35,7 @@ fn a_phone_killed_during_sync_loses_and_duplicates_nothing() {
     let server_dir = dir.path().join("server");
     let phone_dir = dir.path().join("phone");
     let state = AppState::open(&server_dir, Config::default()).expect("server state");
-    xuncha_server::seed_demo(&state).expect("seed");
+    xuncha_server::demo::seed_demo(&state).expect("seed");
     let server = RunningServer::start(state.clone()).expect("server");
 
     let trials = trials();

@@ -11,7 +11,7 @@ use xuncha_server::{AppState, Config, RunningServer};
 fn forty_phones_at_once_fail_no_sync_and_lose_nothing() {
     let dir = tempfile::TempDir::new().expect("tmp");
     let state = AppState::open(dir.path(), Config::default()).expect("server state");
-    xuncha_server::seed_demo(&state).expect("seed");
+    xuncha_server::demo::seed_demo(&state).expect("seed");
     let server = RunningServer::start(state.clone()).expect("server");
     // The server runs in this process: its /proc is ours.
     let pid = std::process::id().to_string();

@@ -87,7 +87,7 @@ fn thirty_days_offline_with_500_operations_loses_and_refuses_nothing() {
     let mut state = AppState::open(&dir.path().join("server"), Config::default()).expect("state");
     let o = offset.clone();
     state.clock = Arc::new(move || now() + o.load(Ordering::SeqCst));
-    xuncha_server::seed_demo(&state).expect("seed");
+    xuncha_server::demo::seed_demo(&state).expect("seed");
     let server = RunningServer::start(state.clone()).expect("server");
     let url = server.url.clone();
     let mut rng = Rng::new(30);

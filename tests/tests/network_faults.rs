@@ -556,7 +556,7 @@ impl Server {
     fn start_with(config: Config) -> Server {
         let dir = TempDir::new().expect("tmp");
         let state = AppState::open(dir.path(), config).expect("open server state");
-        xuncha_server::seed_demo(&state).expect("seed demo city");
+        xuncha_server::demo::seed_demo(&state).expect("seed demo city");
         let running = RunningServer::start(state.clone()).expect("start server");
         Server {
             state,

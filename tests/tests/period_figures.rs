@@ -121,7 +121,7 @@ fn check(state: &AppState, label: &str) {
 }
 
 fn year_on(state: &AppState) {
-    xuncha_server::seed_demo(state).expect("demo city");
+    xuncha_server::demo::seed_demo(state).expect("demo city");
     xuncha_tests::city_year::build_year(state, 3_000, state.now_ms(), 5, &mut |_| {})
         .expect("a year of cases");
 }

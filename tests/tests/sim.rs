@@ -17,7 +17,7 @@ fn simulated_phones_lose_and_duplicate_nothing() {
         Some(_) => None,
         None => {
             let state = AppState::open(dir.path(), Config::default()).expect("server state");
-            xuncha_server::seed_demo(&state).expect("seed");
+            xuncha_server::demo::seed_demo(&state).expect("seed");
             let server = RunningServer::start(state.clone()).expect("server");
             Some((state, server))
         }

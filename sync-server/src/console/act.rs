@@ -16,7 +16,8 @@ use xuncha_core::scope;
 use xuncha_core::sync::protocol::{OpResult, OpStatus};
 use xuncha_core::workflow::Action;
 
-use super::pages::{Lang, render_case, t};
+use super::case_page::render_case;
+use super::i18n::{Lang, t};
 use super::session::{Console, csrf_for, forged};
 use crate::state::AppState;
 use crate::store::Principal;

@@ -12,7 +12,8 @@ use xuncha_core::scope;
 use xuncha_core::workflow::{Role, Status};
 
 use super::filter::Filter;
-use super::pages::{category_name, layout, t, unit_name};
+use super::i18n::t;
+use super::pages::{category_name, layout, unit_name};
 use super::session::Console;
 use super::time::{calendar, when};
 use crate::state::AppState;
@@ -50,7 +51,7 @@ impl Board {
         }
     }
 
-    fn title(self, lang: super::pages::Lang) -> &'static str {
+    fn title(self, lang: super::i18n::Lang) -> &'static str {
         match self {
             Board::Overdue => t(lang, "逾期（按逾期时长）", "Overdue (most late first)"),
             Board::Dispatched => t(lang, "已派遣", "Dispatched"),

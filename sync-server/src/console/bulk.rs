@@ -14,7 +14,8 @@ use xuncha_core::sync::protocol::OpStatus;
 use xuncha_core::workflow::{Role, Status};
 
 use super::act::{Refused, check_seen, push_bodies};
-use super::pages::{render_queue, t};
+use super::i18n::t;
+use super::pages::render_queue;
 use super::session::{Console, csrf_for, forged};
 use crate::state::AppState;
 

@@ -12,7 +12,8 @@ use xuncha_core::model::Case;
 use xuncha_core::reference::ReferenceData;
 
 use super::filter::{Filter, open_cases};
-use super::pages::{category_name, t, unit_name};
+use super::i18n::t;
+use super::pages::{category_name, unit_name};
 use super::ranking::{PeriodQuery, load_period, pct, supervisors_only};
 use super::session::Console;
 use super::time::when;

@@ -7,7 +7,7 @@ use xuncha_core::geo::{LatLon, gcj02_to_wgs84, wgs84_to_gcj02};
 use xuncha_core::model::Case;
 use xuncha_core::reference::ReferenceData;
 
-use super::pages::{Lang, t};
+use super::i18n::{Lang, t};
 use crate::state::MapTiles;
 
 /// Zoom of the optional tile layer: a 256-px tile is about 530 m across at 30° N.

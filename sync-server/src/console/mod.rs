@@ -9,6 +9,7 @@
 mod act;
 mod boards;
 mod bulk;
+mod case_page;
 mod exports;
 mod filter;
 mod i18n;
@@ -34,7 +35,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(session::login_page).post(session::login),
         )
         .route("/console/logout", post(session::logout))
-        .route("/console/cases/{id}", get(pages::case_page))
+        .route("/console/cases/{id}", get(case_page::case_page))
         .route("/console/bulk", post(bulk::bulk))
         .route("/console/cases/{id}/act", post(act::act))
         .route("/console/cases/{id}/rectify", post(act::rectify))

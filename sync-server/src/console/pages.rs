@@ -1,21 +1,20 @@
-//! The console's pages: the review queue and the case page, rendered on the server.
+//! The console's frame and queue: the page layout, the review queue, and the lookups every page
+//! shares (names of categories, units and users; open cases nearby).
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
 use maud::{DOCTYPE, Markup, html};
 use uuid::Uuid;
-use xuncha_core::fold::available_actions;
 use xuncha_core::geo::{LatLon, distance_m};
 use xuncha_core::model::Case;
 use xuncha_core::reference::ReferenceData;
 use xuncha_core::scope;
-use xuncha_core::workflow::{Action, Requirement, Role, Status, Transition};
+use xuncha_core::workflow::{Role, Status};
 
-pub use super::i18n::{Lang, action_label, status_label, t};
+use super::i18n::{Lang, status_label, t};
 use super::session::{Console, csrf_for};
-use super::time::{calendar, local_input, when};
+use super::time::{calendar, when};
 use crate::state::AppState;
 use crate::store::Principal;
 
@@ -63,7 +62,7 @@ pub fn layout(lang: Lang, who: &Principal, session: &str, title: &str, body: Mar
     )
 }
 
-fn status_badge(lang: Lang, c: &Case, now: i64) -> Markup {
+pub(super) fn status_badge(lang: Lang, c: &Case, now: i64) -> Markup {
     let overdue = c.is_overdue(now);
     html! {
         span.status.overdue[overdue] { (status_label(lang, c.status)) @if overdue { " · " (t(lang, "逾期", "overdue")) } }
@@ -280,7 +279,7 @@ pub fn nearby<'a>(c: &Case, others: &'a [Case], radius_m: f64) -> Vec<(&'a Case,
 const NEARBY_M: f64 = 100.0;
 
 /// Open cases ([`Status::OPEN`]) within about `radius_m` of any of `at` that `actor` may see.
-fn open_near(
+pub(super) fn open_near(
     s: &dyn crate::store::ServerStore,
     actor: &xuncha_core::model::Actor,
     at: &[LatLon],
@@ -290,244 +289,4 @@ fn open_near(
         .into_iter()
         .filter(|o| scope::can_see(actor, o))
         .collect())
-}
-
-/// The case page of `id` for `who`, with an optional message (after an action).
-pub async fn render_case(
-    state: &AppState,
-    lang: Lang,
-    who: &Principal,
-    session: &str,
-    id: Uuid,
-    message: Option<(bool, String)>,
-) -> Response {
-    let actor = who.actor();
-    let cal = calendar(state);
-    let found = state
-        .blocking(move |s| {
-            let case = s.case(id)?;
-            let open = match &case {
-                Some(c) => open_near(s, &actor, &[c.location.point()], 400.0)?,
-                None => Vec::new(),
-            };
-            let waiting = s.case_photos_waiting(&id.to_string())?;
-            let after_waiting = s.after_photos_waiting(&id.to_string())?;
-            Ok((
-                case,
-                s.timeline(id)?,
-                s.reference()?.1,
-                open,
-                waiting,
-                after_waiting,
-            ))
-        })
-        .await;
-    let (case, timeline, reference, open, waiting, after_waiting) = match found {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
-    let actor = who.actor();
-    let Some(case) = case.filter(|c| scope::can_see(&actor, c)) else {
-        return (
-            StatusCode::NOT_FOUND,
-            layout(lang, who, session, t(lang, "找不到案件", "No such case"), html! {
-                div.msg.err { (t(lang, "找不到该案件，或您无权查看。", "No such case, or not visible to you.")) }
-            }),
-        )
-            .into_response();
-    };
-    let now = state.now_ms();
-    // Field edits happen on the phone that reported; every other offer gets its form.
-    let actions: Vec<&Transition> = available_actions(&case, &actor)
-        .into_iter()
-        .filter(|tr| tr.action != Action::Edit)
-        .collect();
-    let photos: Vec<(String, String)> = timeline
-        .iter()
-        .flat_map(|e| e.op.body.photos().to_vec())
-        .map(|p| (p.kind.as_str().to_string(), p.sha256))
-        .collect();
-    let around: Vec<(Case, f64)> = nearby(&case, &open, 400.0)
-        .into_iter()
-        .map(|(c, d)| (c.clone(), d))
-        .collect();
-    // Candidates for "duplicate of": the server's probable duplicates, then open cases within
-    // 200 m, nearest first.
-    let mut candidates: Vec<(Case, f64)> = around
-        .iter()
-        .filter(|(c, d)| case.probable_duplicates.contains(&c.id) || *d <= 200.0)
-        .cloned()
-        .collect();
-    candidates.sort_by_key(|(c, _)| !case.probable_duplicates.contains(&c.id));
-    let default_deadline = state
-        .store
-        .reference_index()
-        .default_deadline(&case.category, now)
-        .ok();
-    let seen = case.updated_hlc.encode();
-    let csrf = csrf_for(session);
-    let title = format!(
-        "{} {}",
-        case.case_no.clone().unwrap_or_default(),
-        category_name(&reference, &case.category)
-    );
-    let photo_link = |sha: &str| {
-        html! {
-            @if waiting.iter().any(|w| w == sha) {
-                span.photo-waiting title=(sha) { (t(lang, "照片仍在上传", "Photo still arriving")) }
-            } @else {
-                a href=(format!("/v1/photos/{sha}")) target="_blank" title=(t(lang, "点击查看原图", "open full size")) {
-                    img src=(format!("/v1/photos/{sha}")) alt="";
-                }
-            }
-        }
-    };
-    layout(
-        lang,
-        who,
-        session,
-        &title,
-        html! {
-            @if let Some((ok, m)) = &message { div.msg.ok[*ok].err[!*ok] #message { (m) } }
-            h1 { (title) " " (status_badge(lang, &case, now)) }
-            div.card {
-                p { (case.description) }
-                p.muted {
-                    (case.location.address) " · " (format!("{:.5}, {:.5}", case.location.lat, case.location.lon))
-                    " · " (t(lang, "上报人", "reporter")) " " (user_name(&reference, &case.reporter_id))
-                    " · " (t(lang, "设备时间", "device time")) " " (when(&cal, case.reported_at_ms))
-                    " · " (t(lang, "接收时间", "received")) " " (case.server_received_at_ms.map(|ms| when(&cal, ms)).unwrap_or_default())
-                    @if case.unit_id.is_some() { " · " (t(lang, "责任单位", "unit")) " " (unit_name(&reference, case.unit_id.as_deref())) }
-                    @if let Some(d) = case.deadline_ms { " · " (t(lang, "期限", "deadline")) " " (when(&cal, d)) }
-                }
-                @if let Some(ext) = &case.pending_extension {
-                    // What a supervisor grants or refuses: the date asked for, by whom, and why.
-                    p.msg.extension {
-                        (t(lang, "延期申请：申请将期限延至", "Extension requested: new deadline"))
-                        " " strong { (when(&cal, ext.until_ms)) }
-                        " · " (user_name(&reference, &ext.requested_by))
-                        " · " (ext.reason)
-                    }
-                }
-            }
-            div.photos {
-                figure { figcaption { (t(lang, "整改前", "Before")) }
-                    @for (_, sha) in photos.iter().filter(|(k, _)| k == "before") { (photo_link(sha)) } }
-                figure { figcaption { (t(lang, "整改后", "After")) }
-                    @for (_, sha) in photos.iter().filter(|(k, _)| k == "after" || k == "verify") { (photo_link(sha)) }
-                    @if !photos.iter().any(|(k, _)| k == "after" || k == "verify") { p.muted { (t(lang, "尚无整改照片", "No after-photo yet")) } } }
-            }
-            div.side {
-                div.card #actions {
-                    h1 { (t(lang, "可执行操作", "Actions")) }
-                    @if actions.is_empty() { p.muted { (t(lang, "当前没有您可执行的操作。", "Nothing for you to do now.")) } }
-                    @for tr in &actions {
-                        @let a = tr.action;
-                        @let needs: Vec<Requirement> = tr.inputs().collect();
-                        @let photo = needs.iter().any(|r| matches!(r, Requirement::AfterPhoto | Requirement::VerifyPhoto));
-                        @if a == Action::VerifyPass && !after_waiting.is_empty() {
-                            p.msg.err #after-waiting {
-                                (t(lang, "整改照片仍在上传（", "The after-photos are still arriving ("))
-                                (after_waiting.len())
-                                (t(lang, " 张），到达后才能核查通过。", "): the case can be passed once they have."))
-                            }
-                        } @else {
-                            // The form asks for exactly the inputs the table's row names.
-                            form.act method="post" enctype=[photo.then_some("multipart/form-data")] action=(format!("/console/cases/{}/act", case.id)) data-action=(a.as_str()) {
-                                input type="hidden" name="csrf" value=(csrf);
-                                input type="hidden" name="seen" value=(seen);
-                                input type="hidden" name="action" value=(a.as_str());
-                                @for r in &needs {
-                                    @match r {
-                                        Requirement::Unit => {
-                                            label { (r.label(lang)) " "
-                                                select name="unit_id" required {
-                                                    @for u in &reference.units {
-                                                        option value=(u.id) selected[Some(&u.id) == case.suggested_unit_id.as_ref()] { (u.name) }
-                                                    }
-                                                }
-                                            }
-                                        }
-                                        Requirement::Deadline => {
-                                            label { (r.label(lang)) " "
-                                                input type="datetime-local" name="deadline" value=(default_deadline.map(|ms| local_input(&cal, ms)).unwrap_or_default()); }
-                                        }
-                                        Requirement::NewDeadline => {
-                                            label { (r.label(lang)) " "
-                                                input type="datetime-local" name="until" required value=(case.deadline_ms.map(|ms| local_input(&cal, ms + 3 * 86_400_000)).unwrap_or_default()); }
-                                        }
-                                        Requirement::AfterPhoto | Requirement::VerifyPhoto => {
-                                            label { (r.label(lang)) " " input type="file" name="photo" accept="image/jpeg,image/png,image/webp" required; }
-                                        }
-                                        Requirement::DuplicateTarget => {
-                                            fieldset.candidates {
-                                                legend { (t(lang, "重复于（选择原案件）", "Duplicate of (choose the original)")) }
-                                                @for (i, (c, d)) in candidates.iter().enumerate() {
-                                                    label {
-                                                        input type="radio" name="duplicate_of" value=(c.id) checked[i == 0];
-                                                        " " (category_name(&reference, &c.category)) " · " (c.description) " · "
-                                                        (format!("{d:.0}")) " m · " (status_label(lang, c.status))
-                                                        @if case.probable_duplicates.contains(&c.id) { " · " span.status.overdue { (t(lang, "疑似重复", "probable duplicate")) } }
-                                                    }
-                                                }
-                                                @if candidates.is_empty() {
-                                                    input name="duplicate_of" required aria-label=(r.label(lang)) placeholder=(t(lang, "附近没有未结案件：填写原案件编号 (UUID)", "no open case nearby: the original case's id"));
-                                                }
-                                            }
-                                        }
-                                        // The reason is the text field below, made required.
-                                        _ => {}
-                                    }
-                                }
-                                @let reason = needs.contains(&Requirement::Reason);
-                                input name="text" required[reason] aria-label=(if reason { Requirement::Reason.label(lang) } else { t(lang, "说明", "note") }) placeholder=(if reason { t(lang, "理由（必填）", "reason (required)") } else { t(lang, "说明（可选）", "note (optional)") });
-                                button.primary type="submit" data-action=(a.as_str()) { (action_label(lang, a)) }
-                            }
-                        }
-                    }
-                }
-                (super::map::case_map(lang, &case, &around, &reference, state.config.map_tiles.as_ref()))
-            }
-            div.card {
-                h1 { (t(lang, "处理记录", "Timeline")) }
-                table #timeline {
-                    tr { th { (t(lang, "操作", "Action")) } th { (t(lang, "操作人", "By")) } th { (t(lang, "设备时间", "Device time")) } th { (t(lang, "接收时间", "Received")) } th { (t(lang, "说明", "Note")) } }
-                    @for e in &timeline {
-                        tr {
-                            td { (action_label(lang, e.op.body.action())) }
-                            td { (user_name(&reference, &e.op.actor.user_id)) }
-                            td { (when(&cal, e.op.device_time_ms)) }
-                            td.muted { (e.server_time_ms.map(|ms| when(&cal, ms)).unwrap_or_default()) }
-                            td { (e.op.body.text().unwrap_or_default()) }
-                        }
-                    }
-                }
-            }
-        },
-    )
-    .into_response()
-}
-
-/// `GET /console/cases/{id}`.
-pub async fn case_page(
-    State(state): State<AppState>,
-    Console { who, session, lang }: Console,
-    Path(id): Path<String>,
-) -> Response {
-    let Ok(id) = id.parse::<Uuid>() else {
-        return (
-            StatusCode::NOT_FOUND,
-            layout(
-                lang,
-                &who,
-                &session,
-                t(lang, "找不到案件", "No such case"),
-                html! {
-                    div.msg.err { (t(lang, "案件编号无效。", "Not a case id.")) }
-                },
-            ),
-        )
-            .into_response();
-    };
-    render_case(&state, lang, &who, &session, id, None).await
 }

@@ -13,7 +13,8 @@ use xuncha_core::reference::ReferenceData;
 use xuncha_core::workflow::Role;
 
 use super::filter::Period;
-use super::pages::{Lang, layout, t, unit_name};
+use super::i18n::{Lang, t};
+use super::pages::{layout, unit_name};
 use super::session::Console;
 use super::time::{calendar, day, midnight_ms, today};
 use crate::state::AppState;

@@ -8,7 +8,8 @@ use maud::html;
 use serde::Deserialize;
 use xuncha_core::scope;
 
-use super::pages::{category_name, layout, status_label, t, unit_name};
+use super::i18n::{status_label, t};
+use super::pages::{category_name, layout, unit_name};
 use super::session::Console;
 use super::time::{calendar, when};
 use crate::state::AppState;

@@ -11,7 +11,8 @@ use uuid::Uuid;
 use xuncha_core::store::sha256_hex;
 use xuncha_core::workflow::Role;
 
-use super::pages::{Lang, layout_bare, t};
+use super::i18n::{Lang, t};
+use super::pages::layout_bare;
 use crate::auth::{
     CONSOLE_DEVICE_PREFIX, ClientAddr, SESSION_COOKIE, check_password, cookie, is_console_device,
     new_token, principal_for_token, token_hash,

@@ -10,7 +10,8 @@ use maud::html;
 use xuncha_core::scope;
 use xuncha_core::workflow::Role;
 
-use super::pages::{layout, status_label, t};
+use super::i18n::{status_label, t};
+use super::pages::layout;
 use super::session::Console;
 use super::time::{calendar, when};
 use crate::state::AppState;

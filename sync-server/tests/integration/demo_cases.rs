@@ -9,10 +9,10 @@ use crate::helpers::{Device, TestServer, now_ms};
 fn the_demo_week_has_cases_in_every_state_and_phones_receive_them() {
     let server = TestServer::start();
     let state = &server.state;
-    let made = xuncha_server::demo_cases::seed_cases(state, now_ms()).expect("seed the week");
+    let made = xuncha_server::demo::cases::seed_cases(state, now_ms()).expect("seed the week");
     assert_eq!(made, 16);
     assert_eq!(
-        xuncha_server::demo_cases::seed_cases(state, now_ms()).expect("again"),
+        xuncha_server::demo::cases::seed_cases(state, now_ms()).expect("again"),
         0,
         "a city that has cases is left alone"
     );

@@ -37,7 +37,7 @@ impl TestServer {
         }
         let mut state = AppState::open(dir.path(), config).expect("open server state");
         state.clock = Arc::new(move || now_ms() + offset.load(Ordering::SeqCst));
-        xuncha_server::seed_demo(&state).expect("seed");
+        xuncha_server::demo::seed_demo(&state).expect("seed");
         let running = xuncha_server::RunningServer::start(state.clone()).expect("start server");
         TestServer {
             url: running.url.clone(),

@@ -84,8 +84,8 @@ fn a_sqlite_server_moves_to_postgres_and_its_phones_sync_on() {
     // The county's server: the demo city, its week of cases, and a phone's reports.
     let (address, events_before, cases_before, on_phone_before) = {
         let state = AppState::open(source_dir.path(), Config::default()).expect("source");
-        xuncha_server::seed_demo(&state).expect("seed");
-        xuncha_server::demo_cases::seed_cases(&state, state.now_ms()).expect("cases");
+        xuncha_server::demo::seed_demo(&state).expect("seed");
+        xuncha_server::demo::cases::seed_cases(&state, state.now_ms()).expect("cases");
         let running = RunningServer::start(state.clone()).expect("serve");
         let phone = Store::open(phone_dir.path()).expect("phone");
         phone
@@ -196,8 +196,8 @@ fn a_sqlite_server_moves_to_postgres_and_its_phones_sync_on() {
     let other_source = tempfile::TempDir::new().expect("tmp");
     {
         let s = AppState::open(other_source.path(), Config::default()).expect("other");
-        xuncha_server::seed_demo(&s).expect("seed");
-        xuncha_server::demo_cases::seed_cases(&s, s.now_ms()).expect("cases");
+        xuncha_server::demo::seed_demo(&s).expect("seed");
+        xuncha_server::demo::cases::seed_cases(&s, s.now_ms()).expect("cases");
     }
     let refused = migrate(other_source.path(), &target, &photos_arg);
     assert!(!refused.status.success());

@@ -118,7 +118,7 @@ fn report_offline(store: &Store, rng: &mut Rng, n: usize) -> xuncha_core::Result
 fn demo_state(dir: &std::path::Path) -> xuncha_core::Result<xuncha_server::AppState> {
     let state =
         xuncha_server::AppState::open(&dir.join("server"), xuncha_server::Config::default())?;
-    xuncha_server::seed_demo(&state).map_err(|e| xuncha_core::Error::Network(e.message))?;
+    xuncha_server::demo::seed_demo(&state).map_err(|e| xuncha_core::Error::Network(e.message))?;
     Ok(state)
 }
 
@@ -540,7 +540,8 @@ fn sync() -> xuncha_core::Result<()> {
             ..xuncha_server::Config::default()
         };
         let state = xuncha_server::AppState::open(dir, config)?;
-        xuncha_server::seed_demo(&state).map_err(|e| xuncha_core::Error::Network(e.message))?;
+        xuncha_server::demo::seed_demo(&state)
+            .map_err(|e| xuncha_core::Error::Network(e.message))?;
         Ok(state)
     };
     let pg = on_postgres(&tmp.path().join("pg"))?;

@@ -18,7 +18,7 @@ use xuncha_core::model::Location;
 use xuncha_core::store::{CaseQuery, NewReport, PhotoInput};
 use xuncha_core::sync::client::SyncOptions;
 use xuncha_core::{OpBody, Store};
-use xuncha_server::demo_cases::scene_jpeg;
+use xuncha_server::demo::scene::scene_jpeg;
 
 #[derive(Parser)]
 #[command(about = "One simulated Xuncha phone, a step at a time")]
