@@ -16,7 +16,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use xuncha_core::sync::protocol::{PROTOCOL_HEADER, PROTOCOL_VERSION, SERVER_TIME_HEADER};
 
 use crate::error::ApiError;
-use crate::handlers::{auth, meta, photos, sync, thumbnails};
+use crate::handlers::{auth, meta, photos, sync, thumbnails, tus};
 use crate::state::AppState;
 
 /// The whole HTTP API.
@@ -31,10 +31,16 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/push", post(sync::push))
         .route("/v1/pull", get(sync::pull))
         .route("/v1/reference", get(sync::reference))
-        .route("/v1/uploads", post(photos::create))
-        .route(
-            "/v1/uploads/{sha256}",
-            get(photos::status).patch(photos::append),
+        .merge(
+            Router::new()
+                .route("/v1/uploads", post(photos::create).options(tus::options))
+                .route(
+                    "/v1/uploads/{sha256}",
+                    get(photos::status)
+                        .patch(photos::append)
+                        .delete(photos::terminate),
+                )
+                .route_layer(middleware::from_fn(tus::layer)),
         )
         .route("/v1/photos/{sha256}", get(photos::download))
         .route("/v1/photos/{sha256}/thumb", get(thumbnails::thumbnail))

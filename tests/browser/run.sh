@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Browser tests of the supervision console: Debian Chromium driven by npm `playwright-core`
+# (and the photo uploads driven by the stock tus client, npm `tus-js-client`, under Node)
 # against a real `xuncha-server demo` process (its own SQLite file in a temporary folder) and
 # simulated phones (`xuncha-phone`: real client stores syncing over real HTTP).
 # Installs what it needs by itself (Debian chromium + a CJK font, playwright-core from npm).
@@ -14,8 +15,8 @@ if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wq
     $SUDO apt-get install -y -q chromium fonts-wqy-microhei >/dev/null 2>&1 ||
         { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium fonts-wqy-microhei >/dev/null; }
 fi
-if [ ! -d tests/browser/node_modules/playwright-core ]; then
-    echo "== installing playwright-core (npm, into tests/browser/node_modules)"
+if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/tus-js-client ]; then
+    echo "== installing playwright-core and tus-js-client (npm, into tests/browser/node_modules)"
     npm ci --prefix tests/browser --no-audit --no-fund --silent
 fi
 
@@ -51,6 +52,12 @@ XUNCHA_URL="http://127.0.0.1:$port" \
     XUNCHA_PHONES="$work/phones" \
     XUNCHA_ARTIFACTS="$PWD/$artifacts" \
     node tests/browser/console.test.mjs
+
+echo "== photo uploads with a stock tus client (npm tus-js-client under Node)"
+XUNCHA_URL="http://127.0.0.1:$port" \
+    XUNCHA_PHONE="$PWD/target/debug/xuncha-phone" \
+    XUNCHA_PHONES="$work/tus" \
+    node tests/browser/tus.test.mjs
 
 echo "== the demo city as a newcomer sees it (xuncha-server demo with its sample cases)"
 demo_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"

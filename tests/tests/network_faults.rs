@@ -778,7 +778,7 @@ fn ops_reach_the_server_exactly_once_through_every_fault() {
             DropRequest,
         ],
     );
-    proxy.script("GET", "/v1/uploads/", &[DropResponse]);
+    proxy.script("HEAD", "/v1/uploads/", &[DropResponse]);
     proxy.script(
         "GET",
         "/v1/pull",

@@ -13,8 +13,8 @@ use crate::reference::ReferenceData;
 use crate::store::photos::{self, StagedPhoto};
 use crate::store::{Session, Store};
 use crate::sync::protocol::{
-    ApiError, CLOCK_AHEAD, CreateUpload, LoginRequest, LoginResponse, OpResult, OpStatus,
-    PROTOCOL_HEADER, PROTOCOL_VERSION, PullResponse, PushResponse, UPLOAD_OFFSET, UploadStatus,
+    ApiError, CLOCK_AHEAD, LoginRequest, LoginResponse, OpResult, OpStatus, PROTOCOL_HEADER,
+    PROTOCOL_VERSION, PullResponse, PushResponse,
 };
 
 /// Tuning of [`Store::sync`].
@@ -150,7 +150,11 @@ impl Http {
         })
     }
 
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
+    pub(crate) fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::blocking::RequestBuilder {
         let mut rb = self
             .client
             .request(method, format!("{}{path}", self.base))
@@ -167,10 +171,21 @@ impl Http {
         &self,
         rb: reqwest::blocking::RequestBuilder,
     ) -> Result<R> {
+        self.send_raw(rb)?
+            .json::<R>()
+            .map_err(|e| Error::Network(e.to_string()))
+    }
+
+    /// Send; a successful answer as it came (its headers to read), failures mapped to the
+    /// core's errors.
+    pub(crate) fn send_raw(
+        &self,
+        rb: reqwest::blocking::RequestBuilder,
+    ) -> Result<reqwest::blocking::Response> {
         let resp = rb.send().map_err(|e| Error::Network(e.to_string()))?;
         let status = resp.status();
         if status.is_success() {
-            return resp.json::<R>().map_err(|e| Error::Network(e.to_string()));
+            return Ok(resp);
         }
         let body: Option<ApiError> = resp.json().ok();
         let wrong_password = body.as_ref().is_some_and(|b| b.code == "wrong_credentials");
@@ -220,20 +235,6 @@ impl Http {
         self.send(self.request(reqwest::Method::GET, path))
     }
 
-    pub(crate) fn patch_bytes<R: DeserializeOwned>(
-        &self,
-        path: &str,
-        offset: u64,
-        bytes: Vec<u8>,
-    ) -> Result<R> {
-        self.send(
-            self.request(reqwest::Method::PATCH, path)
-                .header(UPLOAD_OFFSET, offset.to_string())
-                .header("content-type", "application/offset+octet-stream")
-                .body(bytes),
-        )
-    }
-
     pub(crate) fn get_bytes(&self, path: &str) -> Result<Vec<u8>> {
         let resp = self
             .request(reqwest::Method::GET, path)
@@ -259,64 +260,8 @@ impl Http {
     }
 }
 
-/// Upload one photo, resuming from the server's offset; chunks of `opts.upload_chunk`.
-fn upload_photo(
-    http: &Http,
-    file: &std::path::Path,
-    sha: &str,
-    size: u64,
-    opts: &SyncOptions,
-    cancel: &AtomicBool,
-) -> Result<()> {
-    let create = CreateUpload {
-        sha256: sha.to_string(),
-        size,
-    };
-    let mut st: UploadStatus = with_retry(opts, cancel, || http.post("/v1/uploads", &create))?;
-    if st.complete {
-        return Ok(());
-    }
-    let path = format!("/v1/uploads/{sha}");
-    let bytes = std::fs::read(file)?;
-    let mut busy_wait = opts.backoff;
-    let mut busy_tries = 0;
-    while !st.complete {
-        let from = (st.offset as usize).min(bytes.len());
-        let to = (from + opts.upload_chunk.max(1)).min(bytes.len());
-        let chunk = bytes[from..to].to_vec();
-        let sent = with_retry(opts, cancel, || {
-            match http.patch_bytes(&path, from as u64, chunk.clone()) {
-                // A cut: ask where the server got to, and go on from there.
-                Err(Error::Network(e)) => match http.get::<UploadStatus>(&path) {
-                    Ok(now) if now.offset != from as u64 || now.complete => Ok(now),
-                    _ => Err(Error::Network(e)),
-                },
-                Err(Error::Server { code, .. }) if code == "offset_mismatch" => http.get(&path),
-                other => other,
-            }
-        });
-        st = match sent {
-            // An earlier attempt of ours is still open on the server (a link that died without
-            // closing): it lets go when it times out, so wait and ask again — a photo that is
-            // busy is late, not refused.
-            Err(Error::Server { code, .. }) if code == "upload_busy" && busy_tries < BUSY_TRIES => {
-                busy_tries += 1;
-                pause(busy_wait, cancel)?;
-                busy_wait = busy_wait.saturating_mul(2).min(Duration::from_secs(5));
-                http.get(&path)?
-            }
-            other => other?,
-        };
-    }
-    Ok(())
-}
-
-/// How many times a photo upload waits for the server to let go of an earlier, dead attempt
-/// (with doubling pauses up to 5 s each: about a minute with the default backoff).
-const BUSY_TRIES: u32 = 16;
-
 /// Sleep `wait`, waking early to honour a cancellation.
-fn pause(wait: Duration, cancel: &AtomicBool) -> Result<()> {
+pub(crate) fn pause(wait: Duration, cancel: &AtomicBool) -> Result<()> {
     let until = std::time::Instant::now() + wait;
     while std::time::Instant::now() < until {
         if cancel.load(Ordering::Relaxed) {
@@ -329,7 +274,7 @@ fn pause(wait: Duration, cancel: &AtomicBool) -> Result<()> {
 
 /// Run `f` until it succeeds, fails with a non-network error, runs out of attempts, or the sync
 /// is cancelled; waits `backoff · 2^n` between attempts.
-fn with_retry<T>(
+pub(crate) fn with_retry<T>(
     opts: &SyncOptions,
     cancel: &AtomicBool,
     mut f: impl FnMut() -> Result<T>,
@@ -569,7 +514,7 @@ impl Store {
         });
         for (i, (sha, size)) in pending_photos.iter().enumerate() {
             let file = photos::blob_path(self.photo_dir(), sha);
-            match upload_photo(&http, &file, sha, *size, opts, cancel) {
+            match super::upload::upload_photo(&http, &file, sha, *size, opts, cancel) {
                 Ok(()) => {
                     self.mark_photo_uploaded(sha)?;
                     report.photos_uploaded += 1;

@@ -5,3 +5,5 @@ pub mod protocol;
 
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(feature = "client")]
+mod upload;

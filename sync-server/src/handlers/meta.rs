@@ -66,6 +66,7 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
         crate::handlers::photos::create,
         crate::handlers::photos::status,
         crate::handlers::photos::append,
+        crate::handlers::photos::terminate,
         crate::handlers::photos::download,
         crate::handlers::thumbnails::thumbnail,
         healthz,

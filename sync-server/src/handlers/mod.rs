@@ -5,3 +5,4 @@ pub mod meta;
 pub mod photos;
 pub mod sync;
 pub mod thumbnails;
+pub mod tus;

@@ -1,11 +1,11 @@
-//! Photos: resumable uploads with tus 1.0 core semantics (create with size and SHA-256, append
-//! at an offset, ask the offset after a cut), checked against their hash and image type before
-//! they are stored content-addressed; downloads only for callers who can see a case that uses
-//! the photo.
+//! Photos: resumable uploads in tus 1.0.0 (create with the size and the SHA-256, append at an
+//! offset, ask the offset after a cut, terminate; [`super::tus`] holds the protocol's surface),
+//! checked against their hash and image type before they are stored content-addressed;
+//! downloads only for callers who can see a case that uses the photo.
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::{FromRequest, Path as UrlPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -14,6 +14,7 @@ use xuncha_core::scope;
 use xuncha_core::store::{inspect_image, is_sha256_hex, sha256_hex};
 use xuncha_core::sync::protocol::{CreateUpload, UPLOAD_OFFSET, UploadStatus};
 
+use super::tus;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -65,23 +66,69 @@ async fn status_of(
     })
 }
 
-/// `POST /v1/uploads`: announce a photo; answers where to continue, or that it is held. A photo
-/// is answered as held only to a device that sent its bytes or whose user sees a case showing
-/// it; any other device sends the bytes (proof it has them), so the answer reveals nothing
-/// about other people's photos.
+/// `POST /v1/uploads`: announce a photo — tus creation (`Upload-Length`, and `Upload-Metadata`
+/// with `sha256`), or `{sha256, size}` as JSON from an app that predates tus. Answers where to
+/// continue, or that it is held. A photo is answered as held only to a device that sent its
+/// bytes or whose user sees a case showing it; any other device sends the bytes (proof it has
+/// them), so the answer reveals nothing about other people's photos.
 #[utoipa::path(post, path = "/v1/uploads", tag = "photos",
-    request_body(content = Object, description = "{sha256, size}"),
-    responses((status = 201, description = "UploadStatus {sha256, offset, size, complete}", body = Object),
-              (status = 200, description = "already held for this device", body = Object),
+    request_body(content = Object, description = "{sha256, size} (JSON), or none with tus headers"),
+    params(("Tus-Resumable" = Option<String>, Header, description = "1.0.0: a tus creation"),
+           ("Upload-Length" = Option<u64>, Header, description = "tus: the photo's size"),
+           ("Upload-Metadata" = Option<String>, Header, description = "tus: `sha256 <base64 of the hex SHA-256>`")),
+    responses((status = 201, description = "created (tus: `Location`, `Upload-Offset`); JSON: UploadStatus {sha256, offset, size, complete}", body = Object),
+              (status = 200, description = "already held for this device (JSON only; tus answers 201 and the offset is the size)", body = Object),
+              (status = 412, description = "unsupported Tus-Resumable version", body = Object),
               (status = 413, description = "photo too large", body = Object),
               (status = 507, description = "the device's quota of photos no case uses is full (device_quota_exceeded)", body = Object)))]
 pub async fn create(
     State(state): State<AppState>,
     who: Principal,
-    ApiJson(req): ApiJson<CreateUpload>,
+    req: Request,
 ) -> ApiResult<Response> {
-    check_sha(&req.sha256)?;
-    if req.size == 0 || req.size > state.config.max_photo_bytes {
+    if tus::is_tus(req.headers()) {
+        let length = tus::upload_length(req.headers())?;
+        let meta = tus::metadata(req.headers())?;
+        let sha = meta.get("sha256").cloned().ok_or_else(|| {
+            ApiError::bad_request(
+                "missing_sha256",
+                "Upload-Metadata 须含照片的 sha256（十六进制，base64 编码）",
+                "Upload-Metadata must carry the photo's sha256 (hex, base64-encoded)",
+            )
+        })?;
+        let st = announce(&state, &who, sha.trim().to_ascii_lowercase(), length).await?;
+        return Ok((
+            StatusCode::CREATED,
+            [
+                (header::LOCATION, format!("/v1/uploads/{}", st.sha256)),
+                (
+                    header::HeaderName::from_static(UPLOAD_OFFSET),
+                    st.offset.to_string(),
+                ),
+            ],
+        )
+            .into_response());
+    }
+    let ApiJson(req) = ApiJson::<CreateUpload>::from_request(req, &state).await?;
+    let st = announce(&state, &who, req.sha256, req.size).await?;
+    let code = if st.complete {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((code, Json(st)).into_response())
+}
+
+/// Announce `sha256` of `size` bytes from `who`'s device: held already, this device's upload
+/// of it so far, or a new one.
+async fn announce(
+    state: &AppState,
+    who: &Principal,
+    sha256: String,
+    size: u64,
+) -> ApiResult<UploadStatus> {
+    check_sha(&sha256)?;
+    if size == 0 || size > state.config.max_photo_bytes {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "photo_too_large",
@@ -95,17 +142,12 @@ pub async fn create(
             ),
         ));
     }
-    if let Some(st) = status_of(&state, &who, &req.sha256).await?
-        && (st.complete || st.size == req.size)
+    if let Some(st) = status_of(state, who, &sha256).await?
+        && (st.complete || st.size == size)
     {
-        let code = if st.complete {
-            StatusCode::OK
-        } else {
-            StatusCode::CREATED
-        };
-        return Ok((code, Json(st)).into_response());
+        return settle(state, who, st).await;
     }
-    let Some(_guard) = state.upload_lock(&req.sha256, &who.device_id) else {
+    let Some(_guard) = state.upload_lock(&sha256, &who.device_id) else {
         return Err(busy());
     };
     let d = who.device_id.clone();
@@ -113,7 +155,7 @@ pub async fn create(
         .blocking(move |s| s.device_unreferenced_bytes(&d))
         .await?;
     let quota = state.config.storage.device_quota_bytes;
-    if held.saturating_add(req.size) > quota {
+    if held.saturating_add(size) > quota {
         tracing::warn!(device = %who.device_id, held, quota, "upload refused: device quota");
         return Err(ApiError::new(
             StatusCode::INSUFFICIENT_STORAGE,
@@ -128,45 +170,53 @@ pub async fn create(
             ),
         ));
     }
-    let (sha, device, size, now) = (
-        req.sha256.clone(),
-        who.device_id.clone(),
-        req.size,
-        state.now_ms(),
-    );
+    let (sha, device, now) = (sha256.clone(), who.device_id.clone(), state.now_ms());
     state
         .blocking(move |s| s.create_upload(&sha, &device, size, now))
         .await?;
     // A restart with another size: the pieces of the earlier attempt are not these bytes.
     state
         .blobs
-        .delete_pieces(&req.sha256, &who.device_id, 0)
+        .delete_pieces(&sha256, &who.device_id, 0)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(UploadStatus {
-            sha256: req.sha256,
-            offset: 0,
-            size: req.size,
-            complete: false,
-        }),
-    )
-        .into_response())
+    Ok(UploadStatus {
+        sha256,
+        offset: 0,
+        size,
+        complete: false,
+    })
+}
+
+/// 423 Locked, as tus servers answer: another request of this device is sending this photo (or
+/// a dead link still holds it until the idle timeout); the client waits and asks the offset.
+/// An upload whose every byte came but whose photo was not stored (a crash in between) is
+/// finished now: a client that sees the whole length as its offset is done and sends nothing
+/// more.
+async fn settle(state: &AppState, who: &Principal, st: UploadStatus) -> ApiResult<UploadStatus> {
+    if st.complete || st.offset < st.size {
+        return Ok(st);
+    }
+    let Some(_guard) = state.upload_lock(&st.sha256, &who.device_id) else {
+        return Err(busy());
+    };
+    finish(state, &who.device_id, &st.sha256, st.size).await
 }
 
 fn busy() -> ApiError {
     ApiError::new(
-        StatusCode::CONFLICT,
+        StatusCode::LOCKED,
         "upload_busy",
-        "该照片正在上传中",
-        "this photo is being uploaded by another request",
+        "该照片正在上传中，请稍后重试",
+        "this photo is being uploaded by another request; try again shortly",
     )
+    .retry_after(1)
 }
 
-/// `GET /v1/uploads/{sha256}`: the offset to resume from after a cut.
+/// `GET` or `HEAD /v1/uploads/{sha256}`: the offset to resume from after a cut, in
+/// `Upload-Offset` and `Upload-Length` (never cached), and as JSON.
 #[utoipa::path(get, path = "/v1/uploads/{sha256}", tag = "photos",
     params(("sha256" = String, Path, description = "SHA-256 of the photo")),
-    responses((status = 200, description = "UploadStatus", body = Object),
+    responses((status = 200, description = "UploadStatus; headers Upload-Offset, Upload-Length", body = Object),
               (status = 404, description = "no such upload from this device", body = Object)))]
 pub async fn status(
     State(state): State<AppState>,
@@ -174,24 +224,42 @@ pub async fn status(
     UrlPath(sha): UrlPath<String>,
 ) -> ApiResult<Response> {
     check_sha(&sha)?;
-    match status_of(&state, &who, &sha).await? {
-        Some(st) => Ok(([(UPLOAD_OFFSET, st.offset.to_string())], Json(st)).into_response()),
+    let st = match status_of(&state, &who, &sha).await? {
+        Some(st) => Some(settle(&state, &who, st).await?),
+        None => None,
+    };
+    match st {
+        Some(st) => Ok((
+            [
+                (UPLOAD_OFFSET, st.offset.to_string()),
+                (tus::UPLOAD_LENGTH, st.size.to_string()),
+                (header::CACHE_CONTROL.as_str(), "no-store".to_string()),
+            ],
+            Json(st),
+        )
+            .into_response()),
         None => Err(ApiError::not_found("上传任务", "upload")),
     }
 }
 
-/// `PATCH /v1/uploads/{sha256}` with `Upload-Offset: N`: append bytes from offset N to this
-/// device's upload. Bytes received before a cut are kept, so the next attempt resumes where
-/// this one stopped.
+/// `PATCH /v1/uploads/{sha256}` with `Upload-Offset: N` and an
+/// `application/offset+octet-stream` body: append bytes from offset N to this device's upload.
+/// Bytes received before a cut are kept, so the next attempt resumes where this one stopped.
+/// Answered 204 with the new `Upload-Offset` (tus), or 200 with UploadStatus (JSON, an app
+/// that predates tus); the last bytes are checked against the hash and the image types first.
 #[utoipa::path(patch, path = "/v1/uploads/{sha256}", tag = "photos",
     params(("sha256" = String, Path, description = "SHA-256 of the photo"),
-           ("upload-offset" = u64, Header, description = "byte offset of this chunk")),
+           ("upload-offset" = u64, Header, description = "byte offset of this chunk"),
+           ("Tus-Resumable" = Option<String>, Header, description = "1.0.0: answer as tus (204)")),
     request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
-    responses((status = 200, description = "UploadStatus", body = Object),
-              (status = 409, description = "offset mismatch or upload busy", body = Object),
+    responses((status = 204, description = "tus: appended; header Upload-Offset"),
+              (status = 200, description = "JSON: UploadStatus", body = Object),
+              (status = 409, description = "offset mismatch", body = Object),
+              (status = 412, description = "unsupported Tus-Resumable version", body = Object),
               (status = 413, description = "more pixels than a phone makes (photo_too_many_pixels)", body = Object),
-              (status = 415, description = "not a whole JPEG/PNG/WebP/HEIC image (unsupported_photo_type, photo_damaged)", body = Object),
-              (status = 422, description = "bytes do not match the SHA-256", body = Object)))]
+              (status = 415, description = "not application/offset+octet-stream (wrong_content_type), or not a whole JPEG/PNG/WebP/HEIC image (unsupported_photo_type, photo_damaged)", body = Object),
+              (status = 422, description = "bytes do not match the SHA-256", body = Object),
+              (status = 423, description = "another request holds this upload (upload_busy): ask the offset and go on", body = Object)))]
 pub async fn append(
     State(state): State<AppState>,
     who: Principal,
@@ -199,7 +267,29 @@ pub async fn append(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
+    let tus = tus::is_tus(&headers);
+    let st = receive(&state, &who, sha, &headers, body).await?;
+    if tus {
+        Ok((
+            StatusCode::NO_CONTENT,
+            [(UPLOAD_OFFSET, st.offset.to_string())],
+        )
+            .into_response())
+    } else {
+        Ok(Json(st).into_response())
+    }
+}
+
+/// Receive a PATCH's bytes: where the upload stands after them.
+async fn receive(
+    state: &AppState,
+    who: &Principal,
+    sha: String,
+    headers: &HeaderMap,
+    body: Body,
+) -> ApiResult<UploadStatus> {
     check_sha(&sha)?;
+    tus::check_patch_type(headers)?;
     let offset: u64 = headers
         .get(UPLOAD_OFFSET)
         .and_then(|v| v.to_str().ok())
@@ -211,11 +301,12 @@ pub async fn append(
                 "Upload-Offset header required",
             )
         })?;
-    let Some(st) = status_of(&state, &who, &sha).await? else {
+    let Some(st) = status_of(state, who, &sha).await? else {
         return Err(ApiError::not_found("上传任务", "upload"));
     };
+    // Held already (sent before, or by this device for a case it sees): nothing to append.
     if st.complete {
-        return Ok(Json(st).into_response());
+        return Ok(st);
     }
     let device = who.device_id.as_str();
     let Some(_guard) = state.upload_lock(&sha, device) else {
@@ -230,7 +321,7 @@ pub async fn append(
     };
     // Every byte is already here (a crash came between receiving them and storing the photo).
     if st.offset == st.size {
-        return finish(&state, device, &sha, st.size).await;
+        return finish(state, device, &sha, st.size).await;
     }
     let held = state.blobs.received(&sha, device).await?;
     if held < st.offset {
@@ -288,15 +379,42 @@ pub async fn append(
     }
     outcome?;
     if received < st.size {
-        return Ok(Json(UploadStatus {
+        return Ok(UploadStatus {
             sha256: sha,
             offset: received,
             size: st.size,
             complete: false,
-        })
-        .into_response());
+        });
     }
-    finish(&state, device, &sha, st.size).await
+    finish(state, device, &sha, st.size).await
+}
+
+/// `DELETE /v1/uploads/{sha256}` (tus termination): drop this device's unfinished upload of the
+/// photo and the bytes it sent. A photo already held stays held (other cases may show it).
+#[utoipa::path(delete, path = "/v1/uploads/{sha256}", tag = "photos",
+    params(("sha256" = String, Path, description = "SHA-256 of the photo")),
+    responses((status = 204, description = "terminated (or held already: nothing to drop)"),
+              (status = 404, description = "no such upload from this device", body = Object),
+              (status = 423, description = "another request is sending it", body = Object)))]
+pub async fn terminate(
+    State(state): State<AppState>,
+    who: Principal,
+    UrlPath(sha): UrlPath<String>,
+) -> ApiResult<Response> {
+    check_sha(&sha)?;
+    let Some(st) = status_of(&state, &who, &sha).await? else {
+        return Err(ApiError::not_found("上传任务", "upload"));
+    };
+    if !st.complete {
+        let device = who.device_id.as_str();
+        let Some(_guard) = state.upload_lock(&sha, device) else {
+            return Err(busy());
+        };
+        state.blobs.delete_pieces(&sha, device, 0).await?;
+        let (sha2, d) = (sha.clone(), device.to_string());
+        state.blocking(move |s| s.forget_upload(&sha2, &d)).await?;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Bytes of one kept piece of an upload (a body longer than this is kept in several).
@@ -314,21 +432,18 @@ fn offset_mismatch(held: u64) -> ApiError {
 /// Check a complete upload and hold it under its hash, recording `device` as a sender. The
 /// photo is written whole before it is recorded, and its pieces are dropped in between, so a
 /// crash at any point leaves either the pieces or the photo to finish from.
-async fn finish(state: &AppState, device: &str, sha: &str, size: u64) -> ApiResult<Response> {
+async fn finish(state: &AppState, device: &str, sha: &str, size: u64) -> ApiResult<UploadStatus> {
     let stored = |mime: &'static str| async move {
         let (sha2, d, now) = (sha.to_string(), device.to_string(), state.now_ms());
         state
             .blocking(move |s| s.photo_stored(&sha2, mime, size, &d, now))
             .await?;
-        Ok::<_, ApiError>(
-            Json(UploadStatus {
-                sha256: sha.to_string(),
-                offset: size,
-                size,
-                complete: true,
-            })
-            .into_response(),
-        )
+        Ok::<_, ApiError>(UploadStatus {
+            sha256: sha.to_string(),
+            offset: size,
+            size,
+            complete: true,
+        })
     };
     let Some(bytes) = state.blobs.assemble(sha, device, size).await? else {
         // Every byte was received and the pieces are gone: they were put together and kept

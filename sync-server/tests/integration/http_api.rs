@@ -308,6 +308,7 @@ fn an_upload_cut_at_half_resumes_from_the_offset() {
     let (s, b) = call(
         client()
             .patch(url(&format!("/v1/uploads/{sha}")))
+            .header("content-type", "application/offset+octet-stream")
             .bearer_auth(&token)
             .header("upload-offset", offset.to_string())
             .body(bytes[half..].to_vec()),
@@ -348,6 +349,7 @@ fn wrong_hashes_and_fake_images_are_refused() {
         call(
             client()
                 .patch(url(&format!("/v1/uploads/{claimed}")))
+                .header("content-type", "application/offset+octet-stream")
                 .bearer_auth(&token)
                 .header("upload-offset", "0")
                 .body(bytes),
@@ -570,6 +572,7 @@ fn unknown_ids_are_404_with_a_code() {
     let (s, b) = call(
         client()
             .patch(format!("{}/v1/uploads/{nobody}", server.url))
+            .header("content-type", "application/offset+octet-stream")
             .bearer_auth(&token)
             .header("upload-offset", "0")
             .body(vec![1u8; 10]),
@@ -578,6 +581,7 @@ fn unknown_ids_are_404_with_a_code() {
     let (s, b) = call(
         client()
             .patch(format!("{}/v1/uploads/{nobody}", server.url))
+            .header("content-type", "application/offset+octet-stream")
             .bearer_auth(&token)
             .body(vec![1u8; 10]),
     );

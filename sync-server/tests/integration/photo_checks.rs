@@ -292,6 +292,7 @@ fn an_upload_in_progress_belongs_to_its_device() {
     assert_eq!(create(&first, bytes.len()), 201);
     let half = client
         .patch(format!("{}/v1/uploads/{sha}", first.url))
+        .header("content-type", "application/offset+octet-stream")
         .bearer_auth(&first.token)
         .header("upload-offset", "0")
         .body(bytes[..20_000].to_vec())
@@ -309,6 +310,7 @@ fn an_upload_in_progress_belongs_to_its_device() {
     // The first phone finishes where it stopped.
     let rest = client
         .patch(format!("{}/v1/uploads/{sha}", first.url))
+        .header("content-type", "application/offset+octet-stream")
         .bearer_auth(&first.token)
         .header("upload-offset", "20000")
         .body(bytes[20_000..].to_vec())

@@ -80,6 +80,7 @@ fn photos_go_up_in_pieces_resume_and_come_down_through_the_bucket() {
     assert_eq!(create.status().as_u16(), 201);
     let first = client
         .patch(format!("{}/v1/uploads/{big_sha}", sup.url))
+        .header("content-type", "application/offset+octet-stream")
         .bearer_auth(&sup.token)
         .header("upload-offset", "0")
         .body(big[..1_500_000].to_vec())
@@ -96,6 +97,7 @@ fn photos_go_up_in_pieces_resume_and_come_down_through_the_bucket() {
     assert_eq!(status["offset"], 1_500_000);
     let rest: serde_json::Value = client
         .patch(format!("{}/v1/uploads/{big_sha}", sup.url))
+        .header("content-type", "application/offset+octet-stream")
         .bearer_auth(&sup.token)
         .header("upload-offset", "1500000")
         .body(big[1_500_000..].to_vec())

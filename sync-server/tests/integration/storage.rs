@@ -33,6 +33,7 @@ fn announce(raw: &Raw, bytes: &[u8]) -> (u16, Value) {
 fn send(raw: &Raw, bytes: &[u8], from: usize) -> Value {
     reqwest::blocking::Client::new()
         .patch(format!("{}/v1/uploads/{}", raw.url, sha256_hex(bytes)))
+        .header("content-type", "application/offset+octet-stream")
         .bearer_auth(&raw.token)
         .header("upload-offset", from.to_string())
         .body(bytes[from..].to_vec())
@@ -51,6 +52,7 @@ fn expired_uploads_and_unnamed_photos_are_swept_and_named_ones_kept() {
     assert_eq!(announce(&raw, &stopped).0, 201);
     let half = reqwest::blocking::Client::new()
         .patch(format!("{}/v1/uploads/{}", raw.url, sha256_hex(&stopped)))
+        .header("content-type", "application/offset+octet-stream")
         .bearer_auth(&raw.token)
         .header("upload-offset", "0")
         .body(stopped[..20_000].to_vec())

@@ -54,6 +54,10 @@ enum Command {
     Photo {
         #[arg(long)]
         out: std::path::PathBuf,
+        /// A photo of a rubbish pile shaped by this seed (bytes no other photo has), instead of
+        /// the clean street.
+        #[arg(long)]
+        seed: Option<u32>,
     },
     /// Acknowledge a dispatched case, then sync.
     Acknowledge {
@@ -83,8 +87,8 @@ fn sync(store: &Store) -> xuncha_core::Result<()> {
 }
 
 fn run(args: &Args) -> xuncha_core::Result<()> {
-    if let Command::Photo { out } = &args.command {
-        std::fs::write(out, scene_jpeg(false, 11))?;
+    if let Command::Photo { out, seed } = &args.command {
+        std::fs::write(out, scene_jpeg(seed.is_some(), seed.unwrap_or(11)))?;
         return Ok(());
     }
     let store = Store::open(args.dir.join(&args.user))?;
