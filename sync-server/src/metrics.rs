@@ -1,7 +1,9 @@
-//! Prometheus metrics: requests, operations accepted/rejected, sync latency, photo bytes.
+//! Prometheus metrics: requests, operations accepted/rejected, push/pull/upload latency, photo
+//! bytes, and the process itself (resident memory, open files, CPU: `process_*`, Linux).
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// The server's metrics.
@@ -13,8 +15,8 @@ pub struct Metrics {
     pub ops_accepted: IntCounter,
     /// Operations rejected, by code.
     pub ops_rejected: IntCounterVec,
-    /// Push and pull handling time.
-    pub sync_seconds: Histogram,
+    /// Handling time by `op`: `push`, `pull`, `upload` (one PATCH of photo bytes).
+    pub sync_seconds: HistogramVec,
     /// Photo bytes received.
     pub blob_bytes_in: IntCounter,
     /// Photo bytes served.
@@ -47,10 +49,13 @@ impl Metrics {
             &["code"],
         )
         .expect("static metric definition");
-        let sync_seconds = Histogram::with_opts(HistogramOpts::new(
-            "xuncha_sync_seconds",
-            "Time to handle a push or pull",
-        ))
+        let sync_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "xuncha_sync_seconds",
+                "Time to handle a push, a pull or an upload's PATCH",
+            ),
+            &["op"],
+        )
         .expect("static metric definition");
         let blob_bytes_in = IntCounter::new("xuncha_blob_bytes_in_total", "Photo bytes received")
             .expect("static metric definition");
@@ -97,6 +102,12 @@ impl Metrics {
             // Names are constants and unique: registration cannot fail.
             let _ = registry.register(c);
         }
+        // Resident memory, virtual memory, open and maximum file descriptors, CPU seconds,
+        // threads, start time (read from /proc on Linux; nothing elsewhere).
+        #[cfg(target_os = "linux")]
+        let _ = registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ));
         Metrics {
             registry,
             requests,

@@ -268,7 +268,13 @@ pub async fn append(
     body: Body,
 ) -> ApiResult<Response> {
     let tus = tus::is_tus(&headers);
+    let timer = state
+        .metrics
+        .sync_seconds
+        .with_label_values(&["upload"])
+        .start_timer();
     let st = receive(&state, &who, sha, &headers, body).await?;
+    timer.observe_duration();
     if tus {
         Ok((
             StatusCode::NO_CONTENT,

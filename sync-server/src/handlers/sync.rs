@@ -31,7 +31,11 @@ pub async fn push(
             format!("at most {} operations per push", state.config.max_push_ops),
         ));
     }
-    let timer = state.metrics.sync_seconds.start_timer();
+    let timer = state
+        .metrics
+        .sync_seconds
+        .with_label_values(&["push"])
+        .start_timer();
     let now = state.now_ms();
     let span = tracing::info_span!("push", user = %who.user.id, device = %who.device_id,
         ops = req.ops.len());
@@ -86,7 +90,11 @@ pub async fn pull(
             "cursor must not be negative",
         ));
     }
-    let timer = state.metrics.sync_seconds.start_timer();
+    let timer = state
+        .metrics
+        .sync_seconds
+        .with_label_values(&["pull"])
+        .start_timer();
     let now = state.now_ms();
     let limit = q.limit.unwrap_or(500);
     let span = tracing::info_span!("pull", user = %who.user.id, device = %who.device_id,

@@ -652,3 +652,20 @@ fn crash_windows_of_a_photo_upload_heal_on_the_next_sync() {
         assert_eq!(recorded, 1, "{window}");
     }
 }
+
+/// `/metrics` times pushes, pulls and uploads apart, and shows the process: resident memory
+/// and open files (what an operator watches for a leak).
+#[test]
+fn metrics_time_push_pull_and_upload_and_show_the_process() {
+    let server = TestServer::start();
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    phone.report("0101", 1);
+    phone.sync();
+    for op in ["push", "pull", "upload"] {
+        let n = metric(&server, &format!("xuncha_sync_seconds_count{{op=\"{op}\"}}"));
+        assert!(n >= 1, "{op} timed: {n}");
+    }
+    assert!(metric(&server, "process_resident_memory_bytes") > 1_000_000);
+    let fds = metric(&server, "process_open_fds");
+    assert!(fds > 3 && fds < metric(&server, "process_max_fds"), "{fds}");
+}
