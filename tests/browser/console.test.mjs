@@ -9,25 +9,9 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { ART, PHONES, URL, act, phone, screenshot, shots, signIn as signInAs, step, submit } from "./kit.mjs";
 import { launch } from "./launch.mjs";
-
-const URL = process.env.XUNCHA_URL;
-const PHONE = process.env.XUNCHA_PHONE;
-const PHONES = process.env.XUNCHA_PHONES;
-const ART = process.env.XUNCHA_ARTIFACTS;
-assert.ok(URL && PHONE && PHONES && ART, "run through tests/browser/run.sh");
-mkdirSync(PHONES, { recursive: true });
-
-/** One step of a simulated phone; its stdout lines. */
-function phone(user, ...args) {
-  const out = execFileSync(PHONE, ["--server", URL, "--dir", PHONES, "--user", user, ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return out.trim().split("\n").filter(Boolean);
-}
 
 /** The rows of every sheet of a downloaded workbook. */
 function xlsxRows(path) {
@@ -37,59 +21,10 @@ function xlsxRows(path) {
   return JSON.parse(json);
 }
 
-let shot = 0;
-async function screenshot(page, name) {
-  shot += 1;
-  const file = join(ART, `${String(shot).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  console.log(`   screenshot ${file}`);
-}
-
-function step(what) {
-  console.log(`-- ${what}`);
-}
-
 const browser = await launch();
 
 async function signIn(user, locale = "zh-CN") {
-  const context = await browser.newContext({
-    locale,
-    acceptDownloads: true,
-    viewport: { width: 1280, height: 900 },
-  });
-  const page = await context.newPage();
-  // Nothing may come from the internet: fail on any request that is not to our server.
-  page.on("request", (r) => {
-    if (!r.url().startsWith(URL) && !r.url().startsWith("data:")) {
-      throw new Error(`the console loaded ${r.url()} from outside`);
-    }
-  });
-  await page.goto(`${URL}/console`);
-  assert.match(page.url(), /\/console\/login/, "signed out: the sign-in page");
-  await page.fill("#user", user);
-  await page.fill("#password", "demo");
-  await Promise.all([page.waitForURL(`${URL}/console`), page.click("button[type=submit]")]);
-  return { context, page };
-}
-
-/** Click a submit button and wait for the next page to have loaded. */
-async function submit(page, button) {
-  await page.evaluate(() => {
-    window.__before = true;
-  });
-  await button.click();
-  await page.waitForFunction(() => !window.__before);
-  await page.waitForLoadState("load");
-}
-
-async function act(page, action, fill = async () => {}) {
-  const form = page.locator(`form:has(button[data-action="${action}"])`);
-  await fill(form);
-  await submit(page, form.locator("button[type=submit]"));
-  const err = page.locator(".msg.err");
-  if (await err.count()) {
-    throw new Error(`${action} refused: ${await err.innerText()}`);
-  }
+  return signInAs(browser, user, { locale });
 }
 
 try {
@@ -238,7 +173,7 @@ try {
   await screenshot(en.page, "case-english");
   await en.context.close();
 
-  console.log(`browser tests passed; ${shot} screenshots in ${ART}`);
+  console.log(`browser tests passed; ${shots()} screenshots so far`);
 } finally {
   await browser.close();
 }

@@ -3,7 +3,8 @@
 # (and the photo uploads driven by the stock tus client, npm `tus-js-client`, under Node)
 # against a real `xuncha-server demo` process (its own SQLite file in a temporary folder) and
 # simulated phones (`xuncha-phone`: real client stores syncing over real HTTP).
-# Installs what it needs by itself (Debian chromium + a CJK font, playwright-core from npm).
+# Installs what it needs by itself (Debian chromium + a CJK font; playwright-core, axe-core and
+# tus-js-client from npm).
 # Screenshots of every page go to target/browser-artifacts/ (look at them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,8 +16,9 @@ if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wq
     $SUDO apt-get install -y -q chromium fonts-wqy-microhei >/dev/null 2>&1 ||
         { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium fonts-wqy-microhei >/dev/null; }
 fi
-if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/tus-js-client ]; then
-    echo "== installing playwright-core and tus-js-client (npm, into tests/browser/node_modules)"
+if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/tus-js-client ] ||
+    [ ! -d tests/browser/node_modules/axe-core ]; then
+    echo "== installing playwright-core, axe-core and tus-js-client (npm, into tests/browser/node_modules)"
     npm ci --prefix tests/browser --no-audit --no-fund --silent
 fi
 
@@ -52,6 +54,13 @@ XUNCHA_URL="http://127.0.0.1:$port" \
     XUNCHA_PHONES="$work/phones" \
     XUNCHA_ARTIFACTS="$PWD/$artifacts" \
     node tests/browser/console.test.mjs
+
+echo "== the console on a phone and on a desktop: axe-core, widths, tap targets, a unit's day"
+XUNCHA_URL="http://127.0.0.1:$port" \
+    XUNCHA_PHONE="$PWD/target/debug/xuncha-phone" \
+    XUNCHA_PHONES="$work/phones" \
+    XUNCHA_ARTIFACTS="$PWD/$artifacts" \
+    node tests/browser/phone.test.mjs
 
 echo "== photo uploads with a stock tus client (npm tus-js-client under Node)"
 XUNCHA_URL="http://127.0.0.1:$port" \

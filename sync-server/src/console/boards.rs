@@ -148,17 +148,17 @@ pub async fn boards(
         h1 { (title) }
         form.act method="get" action="/console/boards" {
             @if who.user.role != Role::UnitStaff {
-                select name="unit" {
+                select name="unit" aria-label=(t(lang, "责任单位", "Unit")) {
                     option value="" { (t(lang, "全部单位", "All units")) }
                     @for u in &reference.units { option value=(u.id) selected[u.id == f.unit.trim()] { (u.name) } }
                 }
             }
-            input name="category" size="12" placeholder=(t(lang, "类别代码（如 01 或 0101）", "category (01 or 0101)")) value=(f.category);
-            select name="grid" {
+            input name="category" size="12" aria-label=(t(lang, "类别代码", "Category code")) placeholder=(t(lang, "类别代码（如 01 或 0101）", "category (01 or 0101)")) value=(f.category);
+            select name="grid" aria-label=(t(lang, "片区", "Area")) {
                 option value="" { (t(lang, "全部片区", "All areas")) }
                 @for g in &reference.grids { option value=(g.id) selected[g.id == f.grid.trim()] { (g.name) } }
             }
-            select name="campaign" {
+            select name="campaign" aria-label=(t(lang, "专项行动", "Campaign")) {
                 option value="" { (t(lang, "全部专项行动", "All campaigns")) }
                 @for c in &reference.campaigns { option value=(c.id) selected[c.id == f.campaign.trim()] { (c.name) } }
             }
@@ -173,7 +173,7 @@ pub async fn boards(
             div.card id=(board.key()) {
                 h1 { (board.title(lang)) " (" (total) ")" }
                 @if list.is_empty() { p.muted { (t(lang, "暂无", "None")) } }
-                table {
+                table.cards {
                     @for c in list {
                         tr {
                             td { a href=(format!("/console/cases/{}", c.id)) { (c.case_no.clone().unwrap_or_else(|| c.category.clone())) } }

@@ -117,7 +117,7 @@ pub fn case_map(
                 (t(lang, "位置示意图（半径 400 米；红点为本案，蓝点为附近未结案件，方块为点位）",
                        "Map (400 m around; red: this case, blue: open cases nearby, squares: sites)"))
             }
-            svg #case-map xmlns="http://www.w3.org/2000/svg" viewBox=(view) role="img" aria-label=(t(lang, "位置示意图", "map")) {
+            svg #case-map xmlns="http://www.w3.org/2000/svg" viewBox=(view) role="group" aria-label=(t(lang, "位置示意图", "map")) {
                 rect x=(-RADIUS_M) y=(-RADIUS_M) width=(2.0 * RADIUS_M) height=(2.0 * RADIUS_M) fill="#f8faf5" {}
                 @if let Some(tiles) = tiles {
                     g.tiles opacity="0.85" {

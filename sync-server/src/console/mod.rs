@@ -50,6 +50,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/export.xlsx", get(exports::export_xlsx))
         .route("/console/bulletin.xlsx", get(exports::bulletin_xlsx))
         .route("/console/style.css", get(style))
+        .route("/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
         .route("/console/console.js", get(script))
         .layer(axum::middleware::from_fn_with_state(
             state,
@@ -114,6 +116,18 @@ fn tile_origin(url: &str) -> Option<String> {
         && !host.is_empty()
         && !host.contains(['{', ' ', ';', '\'']))
     .then(|| format!("{scheme}://{host}"))
+}
+
+/// The console's icon (a magnifier on the campaign red), for the tab and for browsers that ask
+/// for `/favicon.ico` without reading the page's `<link rel=icon>`.
+async fn favicon() -> impl axum::response::IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "image/svg+xml"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("favicon.svg"),
+    )
 }
 
 async fn style() -> impl axum::response::IntoResponse {

@@ -28,6 +28,7 @@ pub fn layout_bare(lang: Lang, title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (t(lang, "巡查", "Xuncha")) }
                 link rel="stylesheet" href="/console/style.css";
+                link rel="icon" href="/favicon.svg" type="image/svg+xml";
                 script src="/console/console.js" defer {}
             }
             body { (body) }
@@ -151,7 +152,7 @@ pub async fn render_queue(
             } @else {
                 form #bulk method="post" action="/console/bulk" {
                 input type="hidden" name="csrf" value=(csrf_for(session));
-                table #queue {
+                table.cards #queue {
                     tr {
                         @if office { th { input type="checkbox" #select-all title=(t(lang, "全选", "select all")) aria-label=(t(lang, "全选", "select all")); } }
                         th { (t(lang, "照片", "Photo")) } th { (t(lang, "类别 / 描述", "Category / description")) }
@@ -162,7 +163,7 @@ pub async fn render_queue(
                     }
                     @for (c, photo, close_by) in &cases {
                         tr data-case=(c.id) {
-                            @if office { td { input type="checkbox" name="case" value=(format!("{}:{}", c.id, c.updated_hlc.encode())); } }
+                            @if office { td.pick { label.tick { input type="checkbox" name="case" value=(format!("{}:{}", c.id, c.updated_hlc.encode())) aria-label=(format!("{} {}", t(lang, "选择", "Select"), c.case_no.clone().unwrap_or_else(|| category_name(&reference, &c.category)))); } } }
                             td { @if let Some(p) = photo {
                                 a href=(format!("/v1/photos/{p}")) target="_blank" title=(t(lang, "点击查看大图", "open full size")) {
                                     img.thumb src=(format!("/v1/photos/{p}/thumb")) alt=(t(lang, "现场照片", "photo"));
@@ -202,7 +203,7 @@ pub async fn render_queue(
                 @if office {
                     div.card.bulk {
                         (t(lang, "对选中的案件：", "For the selected cases:")) " "
-                        select name="unit_id" {
+                        select name="unit_id" aria-label=(t(lang, "派遣给", "Dispatch to")) {
                             option value="" { (t(lang, "按点位/网格建议的单位", "the unit suggested by site/grid")) }
                             @for u in &reference.units { option value=(u.id) { (u.name) } }
                         }

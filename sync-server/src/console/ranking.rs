@@ -159,7 +159,7 @@ pub async fn ranking(
             button.primary type="submit" { (t(lang, "查询", "Show")) }
             a #bulletin href=(format!("/console/bulletin.xlsx?from={from}&to={to}")) { (t(lang, "下载督查通报 (Excel)", "Download bulletin (Excel)")) }
         }
-        table #ranking {
+        div.scroll tabindex="0" role="region" aria-label=(t(lang, "单位排名（可横向滚动）", "Ranking (scrolls sideways)")) { table #ranking {
             tr {
                 th { (t(lang, "名次", "Rank")) } th { (t(lang, "单位", "Unit")) }
                 th { (t(lang, "应结案", "Due")) } th { (t(lang, "已结案", "Closed")) }
@@ -179,7 +179,7 @@ pub async fn ranking(
                     td { (format!("{:.1}", s.deductions)) } td.score { (format!("{:.1}", s.score)) }
                 }
             }
-        }
+        } }
         p.muted #scoring { (t(lang, "口径：应结案=期限落在期间内的案件；结案率=已结案/应结案；按期结案率=按期结案/(应结案−挂账)；返工率=曾被退回的已结案/已结案；延期率=获批延期/派遣；逾期未整改=到期仍在单位手中未整改的案件。",
             "Definitions: due = deadline in the period; close rate = closed/due; on-time = closed on time/(due − parked); rework = closed after a send-back/closed; extension = extended/dispatched; overdue = due and still unrectified with the unit.")) " " (data.reference.scoring.formula(lang)) }
         div.card #coverage {
@@ -187,7 +187,7 @@ pub async fn ranking(
                 (if sites == 0 { "—".to_string() } else { format!("{:.1}%", inspected as f64 * 100.0 / sites as f64) }) }
             p.muted { (inspected) " / " (sites) " " (t(lang, "个点位在期间内有巡查上报", "sites had an inspection report in the period")) }
         }
-        div.charts {
+        div.charts.scroll tabindex="0" role="region" aria-label=(t(lang, "每日走势图", "Daily charts")) {
             (day_chart(lang, &data.reference.calendar, t(lang, "每日新增", "New per day"), "#1e88e5", &data.flow, |d| d.new))
             (day_chart(lang, &data.reference.calendar, t(lang, "每日结案", "Closed per day"), "#43a047", &data.flow, |d| d.closed))
             (day_chart(lang, &data.reference.calendar, t(lang, "每日日终逾期", "Overdue at day end"), "#b71c1c", &data.flow, |d| d.overdue))

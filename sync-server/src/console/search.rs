@@ -59,7 +59,7 @@ pub async fn search(
         @if cases.is_empty() {
             p.muted { (t(lang, "没有找到符合的案件（只显示您有权查看的案件）。", "No case found (only cases visible to you are searched).")) }
         } @else {
-            table #results {
+            table.cards #results {
                 tr {
                     th { (t(lang, "案卷号", "Case no.")) } th { (t(lang, "类别 / 描述", "Category / description")) }
                     th { (t(lang, "地点", "Place")) } th { (t(lang, "责任单位", "Unit")) }

@@ -62,7 +62,7 @@ pub async fn waiting_photos(
         @if rows.is_empty() {
             p #none { (t(lang, "没有超时未到的照片。", "No photo is overdue.")) }
         } @else {
-            table #waiting {
+            table.cards #waiting {
                 tr {
                     th { (t(lang, "案卷号", "Case")) } th { (t(lang, "状态", "Status")) }
                     th { (t(lang, "照片", "Photo")) } th { (t(lang, "设备", "Device")) }

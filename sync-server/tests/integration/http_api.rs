@@ -662,7 +662,10 @@ fn metrics_time_push_pull_and_upload_and_show_the_process() {
     phone.report("0101", 1);
     phone.sync();
     for op in ["push", "pull", "upload"] {
-        let n = metric(&server, &format!("xuncha_sync_seconds_count{{op=\"{op}\"}}"));
+        let n = metric(
+            &server,
+            &format!("xuncha_sync_seconds_count{{op=\"{op}\"}}"),
+        );
         assert!(n >= 1, "{op} timed: {n}");
     }
     assert!(metric(&server, "process_resident_memory_bytes") > 1_000_000);
