@@ -55,6 +55,14 @@ impl FromStr for DeadlineSpec {
     }
 }
 
+#[cfg(feature = "openapi")]
+crate::openapi::text_schema!(
+    DeadlineSpec,
+    "a time limit: working hours (`4h`) or working days (`2d`)",
+    "^[0-9]{1,4}[hd]$",
+    "2d"
+);
+
 impl Serialize for DeadlineSpec {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         s.collect_str(self)
@@ -70,6 +78,7 @@ impl<'de> Deserialize<'de> for DeadlineSpec {
 
 /// Office hours within a day, e.g. `08:30-12:00`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct WorkWindow {
     /// Start, minutes after local midnight.
@@ -112,6 +121,7 @@ impl From<WorkWindow> for String {
 
 /// A city's working calendar.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkCalendar {
     /// Offset of local time from UTC in minutes (Asia/Shanghai: +480, no daylight saving).
     #[serde(default = "default_offset")]

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 
 /// A WGS-84 position in degrees.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LatLon {
     /// Latitude, −90..=90.
     pub lat: f64,

@@ -82,6 +82,14 @@ impl FromStr for Hlc {
     }
 }
 
+#[cfg(feature = "openapi")]
+crate::openapi::text_schema!(
+    Hlc,
+    "hybrid logical clock: wall-clock ms, counter and node in hex",
+    "^[0-9a-f]{12}-[0-9a-f]{8}-[0-9a-f]{16}$",
+    "0193a0c0f000-00000000-00000000deadbeef"
+);
+
 impl Serialize for Hlc {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.encode())

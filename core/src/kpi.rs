@@ -35,6 +35,7 @@ use crate::workflow::{Action, Status};
 /// The composite score's weights (DOMAIN.md "How units are measured"), configurable per city
 /// in the reference data (`scoring`); the rate points add up to 100 by default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Weights {
     /// Points for a 结案率 of 100 %.

@@ -12,6 +12,8 @@ pub mod i18n;
 pub mod kpi;
 pub mod limits;
 pub mod model;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod reference;
 pub mod scope;
 pub mod search;

@@ -11,6 +11,7 @@ use crate::workflow::{Action, Role, Status};
 
 /// Who did something: the signed-in user with their role and unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Actor {
     /// User id from the users directory.
     pub user_id: String,
@@ -23,6 +24,7 @@ pub struct Actor {
 
 /// Where a problem is: WGS-84 as the phone measured it, plus what a person would call the place.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Location {
     /// WGS-84 latitude.
     pub lat: f64,
@@ -48,6 +50,7 @@ impl Location {
 
 /// What a photo shows in the case's story.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PhotoKind {
     /// 整改前: the problem as found.
@@ -96,6 +99,7 @@ impl PhotoKind {
 
 /// A photo as an operation names it: by the SHA-256 of its bytes, never by a path.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhotoRef {
     /// Lowercase hex SHA-256 of the bytes.
     pub sha256: String,
@@ -115,6 +119,7 @@ pub struct PhotoRef {
 
 /// Field changes of an `edit`; each present field is merged last-writer-wins by HLC.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseEdit {
     /// New category code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -142,6 +147,7 @@ impl CaseEdit {
 
 /// What an operation does, with its data. One variant per [`Action`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum OpBody {
     /// 上报.
@@ -490,6 +496,7 @@ pub struct ActionInput {
 
 /// One operation: a person's action on a case, as kept in the outbox and pushed to the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Op {
     /// UUIDv7, made on the device; the idempotency key.
     pub id: Uuid,
@@ -509,6 +516,7 @@ pub struct Op {
 
 /// A pending 申请延期.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExtensionRequest {
     /// Requested deadline, UTC ms.
     pub until_ms: i64,
@@ -524,6 +532,7 @@ fn is_zero(n: &u32) -> bool {
 
 /// A case as every screen shows it: derived from its events by [`crate::fold`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Case {
     /// UUIDv7 made by the reporting device.
     pub id: Uuid,
@@ -603,6 +612,7 @@ impl Case {
 
 /// One entry of a case's timeline: the operation plus what it did to the status.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     /// The operation.
     pub op: Op,

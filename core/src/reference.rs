@@ -16,6 +16,7 @@ use crate::workflow::Role;
 
 /// A 大类 (two-digit class) of the taxonomy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CategoryClass {
     /// Two digits, e.g. `01`.
     pub code: String,
@@ -28,6 +29,7 @@ pub struct CategoryClass {
 
 /// A 小类 with its default deadline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Category {
     /// Four digits: class + subclass, e.g. `0101`.
     pub code: String,
@@ -58,6 +60,7 @@ impl Category {
 
 /// A class with its categories, for the category picker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CategoryTreeNode {
     /// The class.
     pub class: CategoryClass,
@@ -67,6 +70,7 @@ pub struct CategoryTreeNode {
 
 /// A responsible unit (街道办, market operator, sanitation company, …).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Unit {
     /// Stable id.
     pub id: String,
@@ -79,6 +83,7 @@ pub struct Unit {
 
 /// A 点位: a place campaigns inspect.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Site {
     /// Stable id.
     pub id: String,
@@ -101,6 +106,7 @@ pub struct Site {
 
 /// A grid cell (单元网格) with its owner unit: 网定格、格定责.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Grid {
     /// Stable id.
     pub id: String,
@@ -115,6 +121,7 @@ pub struct Grid {
 
 /// An entry of the users directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// Stable id (login name).
     pub id: String,
@@ -129,6 +136,7 @@ pub struct User {
 
 /// A 专项整治 campaign.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Campaign {
     /// Stable id.
     pub id: String,
@@ -144,6 +152,7 @@ pub struct Campaign {
 
 /// The whole reference snapshot, as JSON from the server or a file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReferenceData {
     /// 大类.
     #[serde(default)]
@@ -246,6 +255,7 @@ impl ReferenceData {
 
 /// The grid containing a point and its owner unit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Placement {
     /// Grid id.
     pub grid_id: String,

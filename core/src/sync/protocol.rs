@@ -22,6 +22,7 @@ pub const SERVER_TIME_HEADER: &str = "x-server-time";
 
 /// `POST /v1/auth/login`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     /// User id (login name).
     pub user_id: String,
@@ -36,6 +37,7 @@ pub struct LoginRequest {
 
 /// Answer to a login.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResponse {
     /// Bearer token for this device.
     pub token: String,
@@ -49,6 +51,7 @@ pub struct LoginResponse {
 
 /// `POST /v1/push`: operations in the device's order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRequest {
     /// The operations.
     pub ops: Vec<Op>,
@@ -56,6 +59,7 @@ pub struct PushRequest {
 
 /// What the server decided about one operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OpStatus {
     /// Applied (now, or the first time it was pushed).
@@ -66,6 +70,7 @@ pub enum OpStatus {
 
 /// Result of one pushed operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpResult {
     /// The operation.
     pub op_id: Uuid,
@@ -88,6 +93,7 @@ pub struct OpResult {
 
 /// Answer to a push: one result per operation, in order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResponse {
     /// Results.
     pub results: Vec<OpResult>,
@@ -99,6 +105,7 @@ pub struct PushResponse {
 /// the tag first, so a device decodes a page in one pass (an internally tagged enum would buffer
 /// every case and its timeline before decoding it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum Change {
     /// The case as the server has it now, with timeline events (all of them when `full`).
@@ -121,6 +128,7 @@ pub enum Change {
 
 /// `GET /v1/pull?cursor=N&limit=M`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullResponse {
     /// Changes in the caller's scope after the cursor.
     pub changes: Vec<Change>,
@@ -140,6 +148,7 @@ pub struct PullResponse {
 
 /// Error body of every non-2xx answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     /// Stable code.
     pub code: String,
@@ -155,6 +164,7 @@ pub const UPLOAD_OFFSET: &str = "upload-offset";
 
 /// `POST /v1/uploads`: announce a photo.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUpload {
     /// SHA-256 of the whole photo, lowercase hex.
     pub sha256: String,
@@ -164,6 +174,7 @@ pub struct CreateUpload {
 
 /// State of a photo upload on the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadStatus {
     /// The photo.
     pub sha256: String,

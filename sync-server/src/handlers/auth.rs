@@ -12,11 +12,14 @@ use crate::state::AppState;
 use crate::store::Principal;
 
 /// `POST /v1/auth/login`: password sign-in from a named device; returns a bearer token.
-#[utoipa::path(post, path = "/v1/auth/login", tag = "auth",
-    request_body(content = Object, description = "LoginRequest {user_id, password, device_id, device_name}"),
-    responses((status = 200, description = "LoginResponse {token, expires_at_ms, user, server_time_ms}", body = Object),
-              (status = 401, description = "wrong user or password", body = Object),
-              (status = 403, description = "device revoked or user disabled", body = Object)))]
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", security(()),
+    request_body = LoginRequest,
+    responses((status = 200, description = "signed in: a bearer token for this device", body = LoginResponse),
+              (status = 400, description = "malformed request", body = xuncha_core::sync::protocol::ApiError),
+              (status = 401, description = "wrong user or password (wrong_credentials)", body = xuncha_core::sync::protocol::ApiError),
+              (status = 403, description = "device revoked or user disabled", body = xuncha_core::sync::protocol::ApiError),
+              (status = 409, description = "the device id belongs to another user (device_taken)", body = xuncha_core::sync::protocol::ApiError),
+              (status = 429, description = "too many attempts: wait `Retry-After` seconds", body = xuncha_core::sync::protocol::ApiError)))]
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -85,8 +88,9 @@ pub async fn login(
 }
 
 /// `POST /v1/auth/logout`: revoke the caller's token.
-#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth",
-    responses((status = 204, description = "signed out")))]
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "signed out: the token no longer works"),
+              (status = 401, description = "no valid token", body = xuncha_core::sync::protocol::ApiError)))]
 pub async fn logout(
     State(state): State<AppState>,
     _who: Principal,

@@ -8,25 +8,51 @@ use utoipa::OpenApi;
 
 use crate::state::AppState;
 
+/// What `/healthz` says.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok`, or `error`.
+    pub status: &'static str,
+    /// The newest change-feed sequence (when ok).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feed_seq: Option<i64>,
+    /// Why not (when not ok): `storage_unavailable`, …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
 /// `GET /healthz`: the server runs and its database answers.
-#[utoipa::path(get, path = "/healthz", tag = "meta",
-    responses((status = 200, description = "ok", body = Object)))]
+#[utoipa::path(get, path = "/healthz", tag = "meta", security(()),
+    responses((status = 200, description = "ok", body = Health),
+              (status = 426, description = "`x-xuncha-protocol` names a version this server does not speak", body = xuncha_core::sync::protocol::ApiError),
+              (status = 503, description = "the database does not answer", body = Health)))]
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     // One indexed read, whatever the size of the records (counting them took 170 ms at a
     // million cases, on every probe of a load balancer).
     match state.blocking(|s| s.feed_seq()).await {
         Ok(seq) => (
             axum::http::StatusCode::OK,
-            Json(serde_json::json!({"status": "ok", "feed_seq": seq})),
+            Json(Health {
+                status: "ok",
+                feed_seq: Some(seq),
+                code: None,
+            }),
         ),
         Err(e) => (
             e.status,
-            Json(serde_json::json!({"status": "error", "code": e.code})),
+            Json(Health {
+                status: "error",
+                feed_seq: None,
+                code: Some(e.code),
+            }),
         ),
     }
 }
 
 /// `GET /metrics`: Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "meta", security(("bearer" = [])),
+    responses((status = 200, description = "Prometheus text exposition: requests, operations accepted and rejected by code, push/pull/upload latency, photo bytes, the process (a bearer token is asked only when the server was started with `--metrics-token`)", body = String, content_type = "text/plain"),
+              (status = 401, description = "a metrics token is required", body = xuncha_core::sync::protocol::ApiError)))]
 pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     if let Some(token) = &state.config.metrics_token {
         let given = headers
@@ -56,7 +82,9 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Xuncha sync API", version = "1",
-         description = "Offline-first inspection sync: devices push operations and pull scoped changes. Every request may carry `x-xuncha-protocol: 1`; errors are JSON {code, message, message_en}."),
+         description = "Offline-first inspection sync: devices push operations and pull the changes in their scope; photos go up in tus 1.0.0. Every response carries `x-server-time` (the server's clock, UTC ms) and `x-request-id` (the caller's, or a new UUID). Errors are JSON `{code, message, message_en}` with a stable `code`.",
+         license(name = "Apache-2.0", identifier = "Apache-2.0")),
+    servers((url = "/", description = "this server")),
     paths(
         crate::handlers::auth::login,
         crate::handlers::auth::logout,
@@ -64,13 +92,19 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
         crate::handlers::sync::pull,
         crate::handlers::sync::reference,
         crate::handlers::photos::create,
+        crate::handlers::tus::options,
         crate::handlers::photos::status,
         crate::handlers::photos::append,
         crate::handlers::photos::terminate,
         crate::handlers::photos::download,
         crate::handlers::thumbnails::thumbnail,
         healthz,
+        metrics,
     ),
+    tags((name = "auth", description = "Signing a device in and out"),
+         (name = "sync", description = "Pushing operations, pulling changes, reference data"),
+         (name = "photos", description = "Uploading photos (tus 1.0.0) and reading them back"),
+         (name = "meta", description = "Health and metrics")),
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;

@@ -71,16 +71,20 @@ async fn status_of(
 /// continue, or that it is held. A photo is answered as held only to a device that sent its
 /// bytes or whose user sees a case showing it; any other device sends the bytes (proof it has
 /// them), so the answer reveals nothing about other people's photos.
-#[utoipa::path(post, path = "/v1/uploads", tag = "photos",
-    request_body(content = Object, description = "{sha256, size} (JSON), or none with tus headers"),
-    params(("Tus-Resumable" = Option<String>, Header, description = "1.0.0: a tus creation"),
-           ("Upload-Length" = Option<u64>, Header, description = "tus: the photo's size"),
-           ("Upload-Metadata" = Option<String>, Header, description = "tus: `sha256 <base64 of the hex SHA-256>`")),
-    responses((status = 201, description = "created (tus: `Location`, `Upload-Offset`); JSON: UploadStatus {sha256, offset, size, complete}", body = Object),
-              (status = 200, description = "already held for this device (JSON only; tus answers 201 and the offset is the size)", body = Object),
-              (status = 412, description = "unsupported Tus-Resumable version", body = Object),
-              (status = 413, description = "photo too large", body = Object),
-              (status = 507, description = "the device's quota of photos no case uses is full (device_quota_exceeded)", body = Object)))]
+#[utoipa::path(post, path = "/v1/uploads", tag = "photos", security(("bearer" = [])),
+    params(("Tus-Resumable" = Option<String>, Header, description = "1.0.0: speak tus (another version gets 412)"),
+           ("Upload-Length" = Option<u64>, Header, description = "tus creation: the photo's size in bytes"),
+           ("Upload-Metadata" = Option<String>, Header, description = "tus creation: `sha256 <base64 of the hex SHA-256>`")),
+    request_body(content = Option<CreateUpload>, description = "without tus headers: {sha256, size} as JSON"),
+    responses((status = 201, description = "created, or this device's earlier upload of the photo (tus: `Location` and `Upload-Offset` headers, no body)", body = UploadStatus,
+                headers(("Location" = String, description = "tus: the upload's URL"), ("Upload-Offset" = u64, description = "tus: bytes held so far"))),
+              (status = 200, description = "JSON only: the photo is held already for this device", body = UploadStatus),
+              (status = 400, description = "no size, no or a malformed SHA-256, malformed metadata", body = xuncha_core::sync::protocol::ApiError),
+              (status = 401, description = "sign in again", body = xuncha_core::sync::protocol::ApiError),
+              (status = 412, description = "unsupported Tus-Resumable version (header Tus-Version)", body = xuncha_core::sync::protocol::ApiError),
+              (status = 413, description = "photo too large", body = xuncha_core::sync::protocol::ApiError),
+              (status = 423, description = "another request of this device holds this upload (upload_busy)", body = xuncha_core::sync::protocol::ApiError),
+              (status = 507, description = "the device's quota of photos no case uses is full (device_quota_exceeded)", body = xuncha_core::sync::protocol::ApiError)))]
 pub async fn create(
     State(state): State<AppState>,
     who: Principal,
@@ -214,10 +218,13 @@ fn busy() -> ApiError {
 
 /// `GET` or `HEAD /v1/uploads/{sha256}`: the offset to resume from after a cut, in
 /// `Upload-Offset` and `Upload-Length` (never cached), and as JSON.
-#[utoipa::path(get, path = "/v1/uploads/{sha256}", tag = "photos",
-    params(("sha256" = String, Path, description = "SHA-256 of the photo")),
-    responses((status = 200, description = "UploadStatus; headers Upload-Offset, Upload-Length", body = Object),
-              (status = 404, description = "no such upload from this device", body = Object)))]
+#[utoipa::path(get, path = "/v1/uploads/{sha256}", tag = "photos", security(("bearer" = [])),
+    params(("sha256" = String, Path, description = "SHA-256 of the photo, lowercase hex")),
+    responses((status = 200, description = "where this device's upload stands (also as HEAD, which tus clients use)", body = UploadStatus,
+                headers(("Upload-Offset" = u64, description = "bytes held"), ("Upload-Length" = u64, description = "the photo's size"), ("Cache-Control" = String, description = "no-store"))),
+              (status = 400, description = "not a SHA-256", body = xuncha_core::sync::protocol::ApiError),
+              (status = 401, description = "sign in again", body = xuncha_core::sync::protocol::ApiError),
+              (status = 404, description = "no such upload from this device", body = xuncha_core::sync::protocol::ApiError)))]
 pub async fn status(
     State(state): State<AppState>,
     who: Principal,
@@ -247,19 +254,22 @@ pub async fn status(
 /// Bytes received before a cut are kept, so the next attempt resumes where this one stopped.
 /// Answered 204 with the new `Upload-Offset` (tus), or 200 with UploadStatus (JSON, an app
 /// that predates tus); the last bytes are checked against the hash and the image types first.
-#[utoipa::path(patch, path = "/v1/uploads/{sha256}", tag = "photos",
-    params(("sha256" = String, Path, description = "SHA-256 of the photo"),
-           ("upload-offset" = u64, Header, description = "byte offset of this chunk"),
-           ("Tus-Resumable" = Option<String>, Header, description = "1.0.0: answer as tus (204)")),
-    request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
-    responses((status = 204, description = "tus: appended; header Upload-Offset"),
-              (status = 200, description = "JSON: UploadStatus", body = Object),
-              (status = 409, description = "offset mismatch", body = Object),
-              (status = 412, description = "unsupported Tus-Resumable version", body = Object),
-              (status = 413, description = "more pixels than a phone makes (photo_too_many_pixels)", body = Object),
-              (status = 415, description = "not application/offset+octet-stream (wrong_content_type), or not a whole JPEG/PNG/WebP/HEIC image (unsupported_photo_type, photo_damaged)", body = Object),
-              (status = 422, description = "bytes do not match the SHA-256", body = Object),
-              (status = 423, description = "another request holds this upload (upload_busy): ask the offset and go on", body = Object)))]
+#[utoipa::path(patch, path = "/v1/uploads/{sha256}", tag = "photos", security(("bearer" = [])),
+    params(("sha256" = String, Path, description = "SHA-256 of the photo, lowercase hex"),
+           ("Upload-Offset" = u64, Header, description = "byte offset of this piece: the server's offset"),
+           ("Tus-Resumable" = Option<String>, Header, description = "1.0.0: speak tus (another version gets 412)")),
+    request_body(content = PhotoBytes, content_type = "application/offset+octet-stream", description = "the photo's bytes from the offset on"),
+    responses((status = 204, description = "tus: appended", headers(("Upload-Offset" = u64, description = "bytes held now"))),
+              (status = 200, description = "without tus: where the upload stands", body = UploadStatus),
+              (status = 400, description = "no Upload-Offset, more bytes than announced", body = xuncha_core::sync::protocol::ApiError),
+              (status = 401, description = "sign in again", body = xuncha_core::sync::protocol::ApiError),
+              (status = 404, description = "no such upload from this device", body = xuncha_core::sync::protocol::ApiError),
+              (status = 409, description = "offset mismatch: ask the offset and go on from there", body = xuncha_core::sync::protocol::ApiError),
+              (status = 412, description = "unsupported Tus-Resumable version", body = xuncha_core::sync::protocol::ApiError),
+              (status = 413, description = "more pixels than a phone makes (photo_too_many_pixels)", body = xuncha_core::sync::protocol::ApiError),
+              (status = 415, description = "not application/offset+octet-stream (wrong_content_type), or not a whole JPEG/PNG/WebP/HEIC image (unsupported_photo_type, photo_damaged)", body = xuncha_core::sync::protocol::ApiError),
+              (status = 422, description = "the bytes do not match the SHA-256 (hash_mismatch)", body = xuncha_core::sync::protocol::ApiError),
+              (status = 423, description = "another request holds this upload (upload_busy): ask the offset and go on", body = xuncha_core::sync::protocol::ApiError)))]
 pub async fn append(
     State(state): State<AppState>,
     who: Principal,
@@ -397,11 +407,12 @@ async fn receive(
 
 /// `DELETE /v1/uploads/{sha256}` (tus termination): drop this device's unfinished upload of the
 /// photo and the bytes it sent. A photo already held stays held (other cases may show it).
-#[utoipa::path(delete, path = "/v1/uploads/{sha256}", tag = "photos",
-    params(("sha256" = String, Path, description = "SHA-256 of the photo")),
+#[utoipa::path(delete, path = "/v1/uploads/{sha256}", tag = "photos", security(("bearer" = [])),
+    params(("sha256" = String, Path, description = "SHA-256 of the photo, lowercase hex"), ("Tus-Resumable" = Option<String>, Header, description = "1.0.0: speak tus (another version gets 412)")),
     responses((status = 204, description = "terminated (or held already: nothing to drop)"),
-              (status = 404, description = "no such upload from this device", body = Object),
-              (status = 423, description = "another request is sending it", body = Object)))]
+              (status = 401, description = "sign in again", body = xuncha_core::sync::protocol::ApiError),
+              (status = 404, description = "no such upload from this device", body = xuncha_core::sync::protocol::ApiError),
+              (status = 423, description = "another request is sending it", body = xuncha_core::sync::protocol::ApiError)))]
 pub async fn terminate(
     State(state): State<AppState>,
     who: Principal,
@@ -422,6 +433,21 @@ pub async fn terminate(
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// A photo's bytes on the wire (a PATCH body, a download): binary in the OpenAPI document.
+pub struct PhotoBytes;
+
+impl utoipa::PartialSchema for PhotoBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, SchemaFormat, Type};
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PhotoBytes {}
 
 /// Bytes of one kept piece of an upload (a body longer than this is kept in several).
 pub const PIECE_BYTES: usize = 1024 * 1024;
@@ -561,10 +587,12 @@ pub(crate) async fn visible_photo(
 }
 
 /// `GET /v1/photos/{sha256}`: the bytes, for callers who can see a case that uses the photo.
-#[utoipa::path(get, path = "/v1/photos/{sha256}", tag = "photos",
-    params(("sha256" = String, Path, description = "SHA-256 of the photo")),
-    responses((status = 200, description = "the image", content_type = "image/*"),
-              (status = 404, description = "no such photo, or not visible to you", body = Object)))]
+#[utoipa::path(get, path = "/v1/photos/{sha256}", tag = "photos", security(("bearer" = [])),
+    params(("sha256" = String, Path, description = "SHA-256 of the photo, lowercase hex")),
+    responses((status = 200, description = "the photo's bytes (JPEG, PNG, WebP or HEIC)", body = PhotoBytes, content_type = "image/*"),
+              (status = 400, description = "not a SHA-256", body = xuncha_core::sync::protocol::ApiError),
+              (status = 401, description = "sign in again", body = xuncha_core::sync::protocol::ApiError),
+              (status = 404, description = "no such photo, or not visible to you", body = xuncha_core::sync::protocol::ApiError)))]
 pub async fn download(
     State(state): State<AppState>,
     who: Principal,

@@ -12,12 +12,15 @@ use crate::state::AppState;
 use crate::store::{Principal, PullPage};
 
 /// `POST /v1/push`: ordered operations; one result each, idempotent by op id.
-#[utoipa::path(post, path = "/v1/push", tag = "sync",
-    request_body(content = Object, description = "PushRequest {ops: [Op]}"),
-    responses((status = 200, description = "PushResponse {results, server_time_ms}", body = Object),
-              (status = 400, description = "malformed request", body = Object),
-              (status = 401, description = "sign in again", body = Object),
-              (status = 413, description = "too large", body = Object)))]
+#[utoipa::path(post, path = "/v1/push", tag = "sync", security(("bearer" = [])),
+    params(("x-xuncha-protocol" = Option<u32>, Header, description = "the sync protocol the app speaks (1); another gets 426")),
+    request_body = PushRequest,
+    responses((status = 200, description = "one result per operation, in order: accepted (with its feed sequence) or rejected (with a stable code and a reason); a replayed operation gets its first answer", body = PushResponse),
+              (status = 400, description = "malformed request", body = xuncha_core::sync::protocol::ApiError),
+              (status = 401, description = "sign in again", body = xuncha_core::sync::protocol::ApiError),
+              (status = 413, description = "too many operations in one push (too_many_ops) or too large a body", body = xuncha_core::sync::protocol::ApiError),
+              (status = 426, description = "the app speaks another protocol version: update it", body = xuncha_core::sync::protocol::ApiError),
+              (status = 503, description = "storage unavailable: retry", body = xuncha_core::sync::protocol::ApiError)))]
 pub async fn push(
     State(state): State<AppState>,
     who: Principal,
@@ -72,12 +75,15 @@ pub struct PullParams {
 }
 
 /// `GET /v1/pull?cursor=N&limit=M[&whole=true]`: changes in the caller's scope after the cursor.
-#[utoipa::path(get, path = "/v1/pull", tag = "sync",
-    params(("cursor" = Option<i64>, Query, description = "cursor from the previous pull"),
-           ("limit" = Option<usize>, Query, description = "page size, 1..=1000"),
-           ("whole" = Option<bool>, Query, description = "catching up (cursor 0, or the previous page said `whole` and `has_more`): whole cases in the order of their last change, each once; granted to supervisors and admins (`whole` in the answer says whether it was)")),
-    responses((status = 200, description = "PullResponse {changes, cursor, has_more, whole, reference_version, server_time_ms}", body = Object),
-              (status = 401, description = "sign in again", body = Object)))]
+#[utoipa::path(get, path = "/v1/pull", tag = "sync", security(("bearer" = [])),
+    params(("cursor" = Option<i64>, Query, description = "cursor from the previous pull (0 the first time)"),
+           ("limit" = Option<usize>, Query, description = "page size, 1..=1000 (default 500)"),
+           ("whole" = Option<bool>, Query, description = "catching up (cursor 0, or the previous page said `whole` and `has_more`): whole cases in the order of their last change, each once; granted to supervisors and admins (`whole` in the answer says whether it was)"),
+           ("x-xuncha-protocol" = Option<u32>, Header, description = "the sync protocol the app speaks (1); another gets 426")),
+    responses((status = 200, description = "changes in the caller's scope after the cursor", body = PullPage),
+              (status = 400, description = "a negative cursor or a malformed query", body = xuncha_core::sync::protocol::ApiError),
+              (status = 401, description = "sign in again", body = xuncha_core::sync::protocol::ApiError),
+              (status = 426, description = "the app speaks another protocol version", body = xuncha_core::sync::protocol::ApiError)))]
 pub async fn pull(
     State(state): State<AppState>,
     who: Principal,
@@ -114,14 +120,22 @@ pub async fn pull(
 }
 
 /// `GET /v1/reference`: the reference data (categories, units, sites, grids, users, campaigns).
-#[utoipa::path(get, path = "/v1/reference", tag = "sync",
-    responses((status = 200, description = "{version, data: ReferenceData}", body = Object)))]
+#[utoipa::path(get, path = "/v1/reference", tag = "sync", security(("bearer" = [])),
+    responses((status = 200, description = "the reference data and its version", body = ReferenceAnswer),
+              (status = 401, description = "sign in again", body = xuncha_core::sync::protocol::ApiError)))]
 pub async fn reference(
     State(state): State<AppState>,
     _who: Principal,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<ReferenceAnswer>> {
     let (version, data) = state.blocking(|s| s.reference()).await?;
-    Ok(Json(
-        serde_json::json!({ "version": version, "data": data }),
-    ))
+    Ok(Json(ReferenceAnswer { version, data }))
+}
+
+/// The answer of `GET /v1/reference`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ReferenceAnswer {
+    /// Its version: a device asks again when a pull names a newer one.
+    pub version: i64,
+    /// Categories, units, sites, grids, users, campaigns, the working calendar and the scoring.
+    pub data: xuncha_core::reference::ReferenceData,
 }

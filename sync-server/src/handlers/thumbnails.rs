@@ -158,11 +158,13 @@ async fn decode(state: &AppState, sha: &str) -> ApiResult<Result<Vec<u8>, NoThum
 /// `GET /v1/photos/{sha256}/thumb`: a small JPEG for lists, or a labelled SVG placeholder when
 /// the photo has none (HEIC, or bytes that cannot be decoded), for callers who can see a case
 /// that uses the photo.
-#[utoipa::path(get, path = "/v1/photos/{sha256}/thumb", tag = "photos",
-    params(("sha256" = String, Path, description = "SHA-256 of the photo")),
-    responses((status = 200, description = "JPEG thumbnail, longest side 256 px; or, for HEIC and photos that cannot be decoded, an SVG placeholder with header `xuncha-thumbnail-placeholder: heic|undecodable`", content_type = "image/jpeg"),
-              (status = 404, description = "no such photo, or not visible to you", body = Object),
-              (status = 503, description = "every decode slot busy: retry after `Retry-After`", body = Object)))]
+#[utoipa::path(get, path = "/v1/photos/{sha256}/thumb", tag = "photos", security(("bearer" = [])),
+    params(("sha256" = String, Path, description = "SHA-256 of the photo, lowercase hex")),
+    responses((status = 200, description = "JPEG thumbnail, longest side 256 px; or, for HEIC and photos that cannot be decoded, an SVG placeholder with header `xuncha-thumbnail-placeholder: heic|undecodable`", body = crate::handlers::photos::PhotoBytes, content_type = "image/jpeg"),
+              (status = 400, description = "not a SHA-256", body = xuncha_core::sync::protocol::ApiError),
+              (status = 401, description = "sign in again", body = xuncha_core::sync::protocol::ApiError),
+              (status = 404, description = "no such photo, or not visible to you", body = xuncha_core::sync::protocol::ApiError),
+              (status = 503, description = "every decode slot busy: retry after `Retry-After`", body = xuncha_core::sync::protocol::ApiError)))]
 pub async fn thumbnail(
     State(state): State<AppState>,
     who: Principal,

@@ -71,6 +71,13 @@ pub async fn layer(req: Request, next: Next) -> Response {
 }
 
 /// `OPTIONS /v1/uploads`: what this server offers.
+#[utoipa::path(options, path = "/v1/uploads", tag = "photos", security(()),
+    responses((status = 204, description = "tus discovery",
+        headers(("Tus-Resumable" = String, description = "1.0.0"),
+                ("Tus-Version" = String, description = "versions spoken: 1.0.0"),
+                ("Tus-Extension" = String, description = "creation,termination"),
+                ("Tus-Max-Size" = u64, description = "largest photo accepted, bytes"))),
+              (status = 426, description = "`x-xuncha-protocol` names a version this server does not speak", body = xuncha_core::sync::protocol::ApiError)))]
 pub async fn options(State(state): State<AppState>) -> Response {
     let max = state.config.max_photo_bytes.to_string();
     (

@@ -243,7 +243,7 @@ pub trait ServerStore: photo_records::PhotoRecords + Send + Sync + 'static {
 /// A pull page built from the stored JSON of cases and events, sent without decoding and
 /// re-encoding them. It serializes exactly as [`xuncha_core::sync::protocol::PullResponse`],
 /// which is what devices decode (a test holds the two together).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PullPage {
     /// Changes in the caller's scope after the cursor.
     pub changes: Vec<PageChange>,
@@ -261,16 +261,18 @@ pub struct PullPage {
 }
 
 /// One change of a [`PullPage`], as [`xuncha_core::sync::protocol::Change`].
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum PageChange {
     /// The case as stored now, with timeline events (all of them when `full`).
     Upsert {
         /// The case document.
+        #[schema(value_type = xuncha_core::model::Case)]
         case: Box<RawValue>,
         /// Feed sequence of the last event the case reflects.
         seq: i64,
         /// Event documents, by sequence (each carries its `server_seq`).
+        #[schema(value_type = Vec<xuncha_core::model::Event>)]
         events: Vec<Box<RawValue>>,
         /// The case just entered the caller's scope.
         full: bool,

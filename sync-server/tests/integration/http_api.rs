@@ -209,6 +209,53 @@ fn health_metrics_and_openapi_are_served() {
     for path in ["/v1/push", "/v1/pull", "/v1/auth/login", "/v1/reference"] {
         assert!(b["paths"][path].is_object(), "{path} documented");
     }
+    // Real schemas a generator can use: the push body is an array of `Op`, each with one
+    // `OpBody` per action the wire carries, tagged by `kind`.
+    let schemas = &b["components"]["schemas"];
+    assert_eq!(
+        b["paths"]["/v1/push"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/PushRequest"
+    );
+    let kinds: Vec<&str> = schemas["OpBody"]["oneOf"]
+        .as_array()
+        .expect("OpBody is one of its kinds")
+        .iter()
+        .filter_map(|k| k["properties"]["kind"]["enum"][0].as_str())
+        .collect();
+    let actions: Vec<&str> = xuncha_core::Action::ALL
+        .iter()
+        .map(|a| a.as_str())
+        .collect();
+    assert_eq!(kinds, actions, "one schema per operation kind");
+    for name in [
+        "Op",
+        "PullPage",
+        "PageChange",
+        "OpResult",
+        "UploadStatus",
+        "ApiError",
+        "Hlc",
+    ] {
+        assert!(schemas[name].is_object(), "schema {name}");
+    }
+    // Binary bodies as binary; every signed-in operation says so.
+    assert_eq!(
+        b["paths"]["/v1/uploads/{sha256}"]["patch"]["requestBody"]["content"]["application/offset+octet-stream"]
+            ["schema"]["$ref"],
+        "#/components/schemas/PhotoBytes"
+    );
+    assert_eq!(schemas["PhotoBytes"]["format"], "binary");
+    for (path, ops) in b["paths"].as_object().expect("paths") {
+        for (method, op) in ops.as_object().expect("operations") {
+            let open = path == "/healthz" || path == "/v1/auth/login" || method == "options";
+            let bearer = op["security"][0].get("bearer").is_some();
+            assert_eq!(
+                bearer, !open,
+                "{method} {path}: security {}",
+                op["security"]
+            );
+        }
+    }
     let phone = Device::signed_in(&server, "inspector1", 0);
     phone.report("0101", 1);
     phone.sync();
