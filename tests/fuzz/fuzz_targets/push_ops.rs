@@ -14,7 +14,7 @@ use xuncha_core::reference::ReferenceIndex;
 use xuncha_core::sync::protocol::PushRequest;
 
 static INDEX: LazyLock<ReferenceIndex> =
-    LazyLock::new(|| ReferenceIndex::new(&xuncha_server::seed::demo_city()));
+    LazyLock::new(|| ReferenceIndex::new(&xuncha_server::demo::city::demo_city()));
 
 fuzz_target!(|data: &[u8]| {
     let Ok(req) = serde_json::from_slice::<PushRequest>(data) else {
