@@ -4,77 +4,16 @@
 //! Figures are printed (`cargo test -p xuncha-server --test abuse -- --nocapture`), not timed.
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-struct Server {
-    child: Child,
-    url: String,
-    port: u16,
-    log: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
+mod common;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::Server;
 
-impl Server {
-    fn start(extra: &[&str]) -> Server {
-        let dir = tempfile::TempDir::new().expect("tmp");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("port")
-            .port();
-        let log = dir.path().join("server.log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_xuncha-server"))
-            .args([
-                "demo",
-                "--empty",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-                "--data",
-            ])
-            .arg(dir.path().join("data"))
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            // The log goes to stderr.
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("spawn server");
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if reqwest::blocking::get(format!("{url}/healthz"))
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return Server {
-                    child,
-                    url,
-                    port,
-                    log,
-                    _dir: dir,
-                };
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("server did not start");
-    }
-
-    fn rss_kib(&self) -> u64 {
-        rss_of(self.child.id())
-    }
-}
-
+/// A process's resident memory in KiB, from `/proc`.
 fn rss_of(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -112,8 +51,8 @@ fn raw_post(port: u16, path: &str, body: &str) -> u16 {
 
 #[test]
 fn a_flood_of_wrong_sign_ins_stays_small_and_lets_a_correct_one_in() {
-    let server = Server::start(&[]);
-    let before = server.rss_kib();
+    let server = Server::start(&[], "warn");
+    let before = rss_of(server.child.id());
     const FLOOD: usize = 1_000;
     let barrier = Arc::new(Barrier::new(FLOOD + 1));
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -276,14 +215,17 @@ fn closed_by_server(s: &mut TcpStream, within: Duration) -> bool {
 
 #[test]
 fn slow_sockets_are_cut_and_healthz_keeps_answering() {
-    let server = Server::start(&[
-        "--header-timeout-secs",
-        "3",
-        "--body-grace-secs",
-        "2",
-        "--body-min-rate",
-        "1000",
-    ]);
+    let server = Server::start(
+        &[
+            "--header-timeout-secs",
+            "3",
+            "--body-grace-secs",
+            "2",
+            "--body-min-rate",
+            "1000",
+        ],
+        "warn",
+    );
     let mut slow: Vec<TcpStream> = (0..500).filter_map(|_| slow_socket(server.port)).collect();
     assert!(slow.len() >= 490, "{} slow sockets opened", slow.len());
     // /healthz answers while they hang on.

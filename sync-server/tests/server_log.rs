@@ -4,8 +4,6 @@
 //! with that id, its op id, its case and case number, and its code — as plain text (colours only
 //! on a terminal) or, with `--log-format json`, as one JSON object per line.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -15,60 +13,13 @@ use xuncha_core::hlc::Hlc;
 use xuncha_core::model::{Actor, Op, OpBody};
 use xuncha_core::workflow::Role;
 
-struct Server {
-    child: Child,
-    url: String,
-    log_path: std::path::PathBuf,
-    _data: tempfile::TempDir,
-}
+mod common;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::Server;
 
+/// The server at the default level (`info`), with `extra` flags.
 fn start(extra: &[&str]) -> Server {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let data = tempfile::TempDir::new().expect("tmp");
-    let log_path = data.path().join("server.log");
-    let log = std::fs::File::create(&log_path).expect("log file");
-    let child = Command::new(env!("CARGO_BIN_EXE_xuncha-server"))
-        .args(extra)
-        .args([
-            "demo",
-            "--empty",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--data",
-        ])
-        .arg(data.path().join("server"))
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn server");
-    let url = format!("http://127.0.0.1:{port}");
-    let http = reqwest::blocking::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !http
-        .get(format!("{url}/healthz"))
-        .send()
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Server {
-        child,
-        url,
-        log_path,
-        _data: data,
-    }
+    Server::start(extra, "info")
 }
 
 fn token(server: &Server, user: &str) -> String {
@@ -120,7 +71,7 @@ fn push(server: &Server, token: &str, ops: &[Op], request_id: &str) -> Value {
 fn log_lines(server: &Server, what: &str) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let text = std::fs::read_to_string(&server.log_path).expect("read log");
+        let text = std::fs::read_to_string(&server.log).expect("read log");
         let lines: Vec<String> = text
             .lines()
             .filter(|l| l.contains(what))
@@ -277,7 +228,7 @@ fn the_log_can_be_json_lines_at_the_level_asked_for() {
             .any(|s| s["name"] == "request" && s["id"] == "req-log-test-42"),
         "{v}"
     );
-    let text = std::fs::read_to_string(&server.log_path).expect("log");
+    let text = std::fs::read_to_string(&server.log).expect("log");
     // The debug level asked for one module: the accepted operations are there too.
     let applied = log_lines(&server, "operation applied");
     assert!(applied.len() >= 2, "{applied:#?}");
