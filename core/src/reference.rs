@@ -181,6 +181,40 @@ pub struct ReferenceData {
     /// The ranking's composite score weights (defaults: `kpi::Weights::default()`).
     #[serde(default)]
     pub scoring: crate::kpi::Weights,
+    /// Who issues the weekly bulletin (督查通报), and under what title.
+    #[serde(default)]
+    pub bulletin: BulletinSettings,
+}
+
+/// The heading of the bulletin an office issues: the office's name (落款 and 发文机关), and the
+/// bulletin's title. The issue number (第N期) is the server's, per city and year.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BulletinSettings {
+    /// The issuing office, e.g. 某某市创建全国文明城市工作指挥部办公室.
+    #[serde(default = "BulletinSettings::default_office")]
+    pub office: String,
+    /// The title above the number, e.g. 督查通报 or 创文督查通报.
+    #[serde(default = "BulletinSettings::default_title")]
+    pub title: String,
+}
+
+impl BulletinSettings {
+    fn default_office() -> String {
+        "创建文明城市工作办公室".into()
+    }
+    fn default_title() -> String {
+        "督查通报".into()
+    }
+}
+
+impl Default for BulletinSettings {
+    fn default() -> Self {
+        BulletinSettings {
+            office: Self::default_office(),
+            title: Self::default_title(),
+        }
+    }
 }
 
 impl ReferenceData {

@@ -88,6 +88,17 @@ const TABLES: &[Table] = &[
     ),
     ("case_numbers", &[("year", Int), ("last", Int)], "year"),
     (
+        "bulletin_issues",
+        &[
+            ("period_from", Text),
+            ("period_to", Text),
+            ("year", Int),
+            ("number", Int),
+            ("issued_ms", Int),
+        ],
+        "period_from, period_to",
+    ),
+    (
         "events",
         &[
             ("seq", Int),

@@ -126,13 +126,15 @@ try {
   const bulletinPath = join(ART, "bulletin.xlsx");
   await bulletin.saveAs(bulletinPath);
   const b = xlsxRows(bulletinPath);
-  assert.deepEqual(Object.keys(b), ["单位排名", "逾期案件", "重复问题点位"]);
-  assert.deepEqual(b["单位排名"][0].slice(0, 4), ["名次", "单位", "应结案", "已结案"]);
-  const u1Row = b["单位排名"].find((r) => r[1] === "城关街道办事处");
-  assert.ok(u1Row, `unit 1 in the bulletin: ${JSON.stringify(b["单位排名"])}`);
+  assert.deepEqual(Object.keys(b), ["通报", "附件1 单位排名", "附件2 逾期案件", "附件3 重复问题点位"]);
+  assert.match(b["通报"][0][0], /督查通报/, "the title block first");
+  const rankingRows = b["附件1 单位排名"];
+  assert.deepEqual(rankingRows[1].slice(0, 4), ["名次", "责任单位", "应结案", "已结案"]);
+  const u1Row = rankingRows.find((r) => r[1] === "城关街道办事处");
+  assert.ok(u1Row, `unit 1 in the bulletin: ${JSON.stringify(rankingRows)}`);
   assert.equal(u1Row[3], "1", "closed 1");
-  const repeat = b["重复问题点位"].find((r) => r[2] === "2");
-  assert.ok(repeat, `site s1 had two reports: ${JSON.stringify(b["重复问题点位"])}`);
+  const repeat = b["附件3 重复问题点位"].find((r) => r[2] === "2");
+  assert.ok(repeat, `site s1 had two reports: ${JSON.stringify(b["附件3 重复问题点位"])}`);
 
   step("boards and the case list as XLSX");
   await page.goto(`${URL}/console/boards`);

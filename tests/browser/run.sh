@@ -3,18 +3,22 @@
 # (and the photo uploads driven by the stock tus client, npm `tus-js-client`, under Node)
 # against a real `xuncha-server demo` process (its own SQLite file in a temporary folder) and
 # simulated phones (`xuncha-phone`: real client stores syncing over real HTTP).
-# Installs what it needs by itself (Debian chromium + a CJK font; playwright-core, axe-core and
-# tus-js-client from npm).
+# Then the weekly bulletin of the demo city printed by LibreOffice headless (PDF, then PNG by
+# poppler). Installs what it needs by itself (Debian chromium, a CJK font, libreoffice-calc,
+# libreoffice-writer and poppler-utils; playwright-core, axe-core and tus-js-client from npm).
 # Screenshots of every page go to target/browser-artifacts/ (look at them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy"; then
-    echo "== installing Debian chromium and fonts-wqy-microhei (Chinese text in screenshots)"
-    $SUDO apt-get install -y -q chromium fonts-wqy-microhei >/dev/null 2>&1 ||
-        { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium fonts-wqy-microhei >/dev/null; }
+debs="chromium fonts-wqy-microhei libreoffice-calc libreoffice-writer poppler-utils"
+if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" ||
+    ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null; then
+    echo "== installing Debian $debs"
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -q --no-install-recommends $debs >/dev/null 2>&1 ||
+        { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q --no-install-recommends $debs >/dev/null; }
 fi
 if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/tus-js-client ] ||
     [ ! -d tests/browser/node_modules/axe-core ]; then
@@ -75,3 +79,8 @@ demo_server=$!
 wait_for "$demo_port" "$artifacts/demo-server.log"
 XUNCHA_URL="http://127.0.0.1:$demo_port" XUNCHA_ARTIFACTS="$PWD/$artifacts" \
     node tests/browser/demo.test.mjs
+
+echo "== the demo city's bulletin printed by LibreOffice headless (PDF and PNG in $artifacts/office)"
+XUNCHA_URL="http://127.0.0.1:$demo_port" XUNCHA_ARTIFACTS="$PWD/$artifacts" \
+    XUNCHA_PHONE="$PWD/target/debug/xuncha-phone" XUNCHA_PHONES="$work/office" \
+    node tests/browser/office.test.mjs

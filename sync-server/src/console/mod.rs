@@ -9,6 +9,7 @@
 mod act;
 mod boards;
 mod bulk;
+mod bulletin;
 mod case_page;
 mod exports;
 mod filter;
@@ -48,7 +49,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/boards", get(boards::boards))
         .route("/console/export.csv", get(exports::export_csv))
         .route("/console/export.xlsx", get(exports::export_xlsx))
-        .route("/console/bulletin.xlsx", get(exports::bulletin_xlsx))
+        .route("/console/bulletin.xlsx", get(bulletin::bulletin_xlsx))
+        .route("/console/bulletin.docx", get(bulletin::bulletin_docx))
         .route("/console/style.css", get(style))
         .route("/favicon.svg", get(favicon))
         .route("/favicon.ico", get(favicon))

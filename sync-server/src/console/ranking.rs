@@ -158,6 +158,8 @@ pub async fn ranking(
             label { (t(lang, "到", "to")) " " input type="date" name="to" value=(to.to_string()); }
             button.primary type="submit" { (t(lang, "查询", "Show")) }
             a #bulletin href=(format!("/console/bulletin.xlsx?from={from}&to={to}")) { (t(lang, "下载督查通报 (Excel)", "Download bulletin (Excel)")) }
+            " "
+            a #bulletin-docx href=(format!("/console/bulletin.docx?from={from}&to={to}")) { (t(lang, "下载督查通报 (Word)", "Download bulletin (Word)")) }
         }
         div.scroll tabindex="0" role="region" aria-label=(t(lang, "单位排名（可横向滚动）", "Ranking (scrolls sideways)")) { table #ranking {
             tr {

@@ -4,7 +4,7 @@
 use xuncha_core::calendar::DeadlineSpec;
 use xuncha_core::geo::LatLon;
 use xuncha_core::reference::{
-    Campaign, Category, CategoryClass, Grid, ReferenceData, Site, Unit, User,
+    BulletinSettings, Campaign, Category, CategoryClass, Grid, ReferenceData, Site, Unit, User,
 };
 use xuncha_core::workflow::Role;
 
@@ -169,5 +169,9 @@ pub fn demo_city() -> ReferenceData {
         }],
         calendar: Default::default(),
         scoring: Default::default(),
+        bulletin: BulletinSettings {
+            office: "示范市创建全国文明城市工作指挥部办公室".into(),
+            title: "创文督查通报".into(),
+        },
     }
 }

@@ -102,6 +102,17 @@ pub struct StoreStats {
 }
 
 /// A stored id that does not parse (a damaged or hand-edited database).
+/// A bulletin's number and date of issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulletinIssue {
+    /// The year it is numbered in.
+    pub year: i32,
+    /// 第N期 of that year.
+    pub number: i64,
+    /// When it was first issued.
+    pub issued_ms: i64,
+}
+
 pub fn bad_stored_id(field: &'static str, value: &str) -> xuncha_core::Error {
     xuncha_core::Error::InvalidField {
         field,
@@ -224,6 +235,15 @@ pub trait ServerStore: photo_records::PhotoRecords + Send + Sync + 'static {
     /// The cases reported in `[from_ms, to_ms)` at a site where more than one was, by site (at
     /// most [`xuncha_core::limits::EXPORT_ROWS`]).
     fn repeated_at_sites(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Case>>;
+    /// The bulletin issue (第N期) of the period `from`..=`to` (city dates, YYYY-MM-DD): the one
+    /// it was given the first time, else the next number of `year`, issued at `now_ms`.
+    fn bulletin_issue(
+        &self,
+        from: &str,
+        to: &str,
+        year: i32,
+        now_ms: i64,
+    ) -> StoreResult<BulletinIssue>;
     /// Every case with its timeline in feed order (what the period's facts are checked against).
     fn cases_with_timelines(&self) -> StoreResult<Vec<(Case, Vec<xuncha_core::model::Event>)>>;
     /// The reference data's index (categories, calendar, units) as push validation uses it.

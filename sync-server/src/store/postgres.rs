@@ -29,8 +29,8 @@ use xuncha_core::workflow::{Role, Status};
 use super::case_list::{CaseFilter, SqlArg};
 use super::period::{self, Assemble, PeriodFacts, PeriodSql};
 use super::{
-    DeviceRecord, Principal, PullPage, ServerStore, StoreResult, StoreStats, TokenRecord,
-    UserRecord,
+    BulletinIssue, DeviceRecord, Principal, PullPage, ServerStore, StoreResult, StoreStats,
+    TokenRecord, UserRecord,
 };
 use crate::apply::{PushTx, accepted_answer, case_no, push_batch};
 use crate::group_commit::{PushJob, each_failed};
@@ -50,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/05_case_facts_index.sql"),
     include_str!("../../migrations/postgres/06_cases_by_cell.sql"),
     include_str!("../../migrations/postgres/07_cases_by_last_change.sql"),
+    include_str!("../../migrations/postgres/08_bulletin_issues.sql"),
 ];
 
 /// Open cases of a category in a row of grid cells, received since a time, inside a box: cell
@@ -765,6 +766,46 @@ fn user_from_row(r: &Row) -> StoreResult<(User, String, bool)> {
 }
 
 impl ServerStore for PostgresStore {
+    fn bulletin_issue(
+        &self,
+        from: &str,
+        to: &str,
+        year: i32,
+        now_ms: i64,
+    ) -> StoreResult<BulletinIssue> {
+        // Two instances numbering two periods at once: one takes the number, the other's insert
+        // does nothing (the number is taken) and it tries again with the next.
+        self.with(|c| {
+            for _ in 0..8 {
+                c.execute(
+                    "INSERT INTO bulletin_issues (period_from, period_to, year, number, issued_ms)
+                     SELECT $1, $2, $3, COALESCE(MAX(number), 0) + 1, $4 FROM bulletin_issues
+                     WHERE year = $3
+                     ON CONFLICT DO NOTHING",
+                    &[&from, &to, &i64::from(year), &now_ms],
+                )
+                .map_err(pg)?;
+                if let Some(r) = c
+                    .query_opt(
+                        "SELECT year, number, issued_ms FROM bulletin_issues
+                         WHERE period_from = $1 AND period_to = $2",
+                        &[&from, &to],
+                    )
+                    .map_err(pg)?
+                {
+                    return Ok(BulletinIssue {
+                        year: i32::try_from(col::<i64>(&r, 0)?).unwrap_or(year),
+                        number: col(&r, 1)?,
+                        issued_ms: col(&r, 2)?,
+                    });
+                }
+            }
+            Err(xuncha_core::Error::Database(
+                "no bulletin number could be taken".into(),
+            ))
+        })
+    }
+
     fn database_bytes(&self) -> StoreResult<u64> {
         self.with(|c| {
             let r = c

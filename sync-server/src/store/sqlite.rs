@@ -19,8 +19,8 @@ use xuncha_core::workflow::{Role, Status};
 use super::case_list::{CaseFilter, SqlArg};
 use super::period::{self, Assemble, PeriodFacts, PeriodSql, for_sqlite};
 use super::{
-    DeviceRecord, Principal, PullPage, ServerStore, StoreResult, StoreStats, TokenRecord,
-    UserRecord,
+    BulletinIssue, DeviceRecord, Principal, PullPage, ServerStore, StoreResult, StoreStats,
+    TokenRecord, UserRecord,
 };
 use crate::apply::{PushTx, accepted_answer, case_no, push_batch};
 use crate::group_commit::{PushJob, each_failed};
@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/08_case_facts_index.sql"),
     include_str!("../../migrations/09_cases_by_cell.sql"),
     include_str!("../../migrations/10_cases_by_last_change.sql"),
+    include_str!("../../migrations/11_bulletin_issues.sql"),
 ];
 
 /// Open cases of a category in one row of grid cells, received since a time, inside a box:
@@ -599,6 +600,35 @@ impl PullTx for SqlitePull<'_> {
 }
 
 impl ServerStore for SqliteStore {
+    fn bulletin_issue(
+        &self,
+        from: &str,
+        to: &str,
+        year: i32,
+        now_ms: i64,
+    ) -> StoreResult<BulletinIssue> {
+        let conn = self.writer();
+        conn.execute(
+            "INSERT INTO bulletin_issues (period_from, period_to, year, number, issued_ms)
+             SELECT ?1, ?2, ?3, COALESCE(MAX(number), 0) + 1, ?4 FROM bulletin_issues
+             WHERE year = ?3
+             ON CONFLICT (period_from, period_to) DO NOTHING",
+            rusqlite::params![from, to, year, now_ms],
+        )?;
+        Ok(conn.query_row(
+            "SELECT year, number, issued_ms FROM bulletin_issues
+             WHERE period_from = ?1 AND period_to = ?2",
+            [from, to],
+            |r| {
+                Ok(BulletinIssue {
+                    year: r.get(0)?,
+                    number: r.get(1)?,
+                    issued_ms: r.get(2)?,
+                })
+            },
+        )?)
+    }
+
     fn database_bytes(&self) -> StoreResult<u64> {
         Ok(["", "-wal", "-shm"]
             .iter()

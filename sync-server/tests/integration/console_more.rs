@@ -483,7 +483,7 @@ fn xlsx_export_lists_a_units_open_cases_and_never_writes_formulas() {
 }
 
 #[test]
-fn the_bulletin_has_the_ranking_the_overdue_list_and_repeat_sites_for_supervisors_only() {
+fn the_bulletin_as_an_office_issues_it_in_xlsx_and_docx_for_supervisors_only() {
     let server = TestServer::start();
     let phone = Device::signed_in(&server, "inspector1", 0);
     // Two problems at the same site in the period: a repeat site.
@@ -508,13 +508,58 @@ fn the_bulletin_has_the_ranking_the_overdue_list_and_repeat_sites_for_supervisor
     assert_eq!(s, 200);
     assert_eq!(mime, XLSX);
     let mut wb = workbook(bytes);
-    let names = wb.sheet_names();
-    for sheet in ["单位排名", "逾期案件", "重复问题点位"] {
-        assert!(names.iter().any(|n| n == sheet), "{sheet} in {names:?}");
+    assert_eq!(
+        wb.sheet_names(),
+        [
+            "通报",
+            "附件1 单位排名",
+            "附件2 逾期案件",
+            "附件3 重复问题点位"
+        ]
+    );
+    // The text: title, 第N期, office and date of issue, heading, summary in words.
+    let today = chrono::Utc::now()
+        .with_timezone(&FixedOffset::east_opt(8 * 3600).expect("offset"))
+        .date_naive();
+    let text_sheet = wb.worksheet_range("通报").expect("text");
+    assert_eq!(text(&text_sheet, 0, 0), "创文督查通报");
+    assert_eq!(
+        text(&text_sheet, 1, 0),
+        format!("{}年第1期", chrono::Datelike::year(&today))
+    );
+    assert_eq!(
+        text(&text_sheet, 2, 0),
+        "示范市创建全国文明城市工作指挥部办公室"
+    );
+    match cell(&text_sheet, 2, 5) {
+        // An Excel date: days since 1899-12-30.
+        Data::DateTime(d) => assert_eq!(
+            d.as_f64().floor() as i64,
+            (today - chrono::NaiveDate::from_ymd_opt(1899, 12, 30).expect("epoch")).num_days(),
+            "the date of issue is a date"
+        ),
+        other => panic!("the date of issue is {other:?}"),
     }
-    let ranking = wb.worksheet_range("单位排名").expect("ranking");
-    assert_eq!(text(&ranking, 0, 0), "名次");
-    assert_eq!(text(&ranking, 0, 1), "单位");
+    assert_eq!(
+        text(&text_sheet, 4, 0),
+        "关于2020年1月1日至2099年12月31日问题整改情况的通报"
+    );
+    let summary = text(&text_sheet, 6, 0);
+    assert!(
+        summary.contains("本期共发现问题2件，已整改结案0件；各单位本期应结案2件"),
+        "{summary}"
+    );
+    // Only one unit had cases due: nobody is named at the bottom; the repeat site is.
+    assert!(
+        text(&text_sheet, 7, 0).contains("同一点位重复发现问题的有1处"),
+        "{}",
+        text(&text_sheet, 7, 0)
+    );
+
+    let ranking = wb.worksheet_range("附件1 单位排名").expect("ranking");
+    assert!(text(&ranking, 0, 0).starts_with("附件1"));
+    assert_eq!(text(&ranking, 1, 0), "名次");
+    assert_eq!(text(&ranking, 1, 1), "责任单位");
     let units: Vec<String> = server
         .state
         .store
@@ -526,32 +571,85 @@ fn the_bulletin_has_the_ranking_the_overdue_list_and_repeat_sites_for_supervisor
         .map(|u| u.name.clone())
         .collect();
     assert_eq!(units.len(), 8);
-    let mut listed: Vec<String> = (1..=units.len()).map(|r| text(&ranking, r, 1)).collect();
+    let mut listed: Vec<String> = (2..units.len() + 2).map(|r| text(&ranking, r, 1)).collect();
     let mut want = units.clone();
     listed.sort();
     want.sort();
     assert_eq!(listed, want, "one row per unit");
-    let u1_row = (1..=units.len())
+    let u1_row = (2..units.len() + 2)
         .find(|r| text(&ranking, *r, 1) == units[0])
         .expect("unit 1's row");
     assert_eq!(cell(&ranking, u1_row, 2), Data::Float(2.0), "2 cases due");
     assert_eq!(cell(&ranking, u1_row, 3), Data::Float(0.0), "none closed");
+    assert_eq!(
+        cell(&ranking, u1_row, 4),
+        Data::Float(0.0),
+        "the close rate is a number (shown as a percentage)"
+    );
 
-    let overdue = wb.worksheet_range("逾期案件").expect("overdue");
-    assert_eq!(text(&overdue, 0, 0), "案卷号");
-    assert_eq!(overdue.height(), 1, "nothing is late yet");
-    let repeats = wb.worksheet_range("重复问题点位").expect("repeats");
-    assert_eq!(text(&repeats, 0, 0), "点位");
-    assert_eq!(repeats.height(), 2, "one repeat site");
+    let overdue = wb.worksheet_range("附件2 逾期案件").expect("overdue");
+    assert_eq!(text(&overdue, 1, 0), "案卷号");
+    assert_eq!(overdue.height(), 2, "nothing is late yet");
+    let repeats = wb.worksheet_range("附件3 重复问题点位").expect("repeats");
+    assert_eq!(text(&repeats, 1, 0), "点位");
+    assert_eq!(repeats.height(), 3, "one repeat site");
     let site = server.state.store.reference().expect("reference").1.sites[0].clone();
-    assert_eq!(text(&repeats, 1, 0), site.name);
-    assert_eq!(cell(&repeats, 1, 2), Data::Float(2.0), "two problems there");
-    assert_eq!(cell(&repeats, 1, 3), Data::Float(2.0), "both open");
+    assert_eq!(text(&repeats, 2, 0), site.name);
+    assert_eq!(cell(&repeats, 2, 2), Data::Float(2.0), "two problems there");
+    assert_eq!(cell(&repeats, 2, 3), Data::Float(2.0), "both open");
+
+    // The same bulletin as a Word document.
+    let docx_path = "/console/bulletin.docx?from=2020-01-01&to=2099-12-31";
+    let (s, mime, bytes) = get_bytes(&sup, &server, docx_path);
+    assert_eq!(s, 200);
+    assert_eq!(
+        mime,
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    );
+    let doc = docx_rs::read_docx(&bytes).expect("a docx document").json();
+    for words in [
+        "创文督查通报",
+        "第1期",
+        "示范市创建全国文明城市工作指挥部办公室",
+        "本期共发现问题2件",
+        "附件1",
+        "责任单位综合排名",
+        &site.name,
+        &units[0],
+    ] {
+        assert!(doc.contains(words), "{words} in the Word document");
+    }
+
+    // 第N期: the same period keeps its number; the next period takes the next one.
+    let number = |path: &str| {
+        let (_, _, bytes) = get_bytes(&sup, &server, path);
+        let mut wb = workbook(bytes);
+        let r = wb.worksheet_range("通报").expect("text");
+        text(&r, 1, 0)
+    };
+    let year = chrono::Datelike::year(&today);
+    assert_eq!(number(path), format!("{year}年第1期"));
+    assert_eq!(
+        number("/console/bulletin.xlsx?from=2020-01-01&to=2020-01-07"),
+        format!("{year}年第2期")
+    );
+    assert_eq!(number(path), format!("{year}年第1期"));
+    assert!(
+        get_bytes(
+            &sup,
+            &server,
+            "/console/bulletin.docx?from=2020-01-01&to=2020-01-07"
+        )
+        .2
+        .len()
+            > 1000
+    );
 
     // Unit staff: refused.
     let staff = console(&server, "unit1");
     let (s, _, _) = get_bytes(&staff, &server, path);
     assert_eq!(s, 403);
+    assert_eq!(get_bytes(&staff, &server, docx_path).0, 403);
     // Not signed in: sent to the sign-in page.
     assert_eq!(get_bytes(&browser(), &server, path).0, 303);
 }
