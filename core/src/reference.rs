@@ -392,6 +392,11 @@ impl ReferenceIndex {
         !self.units.is_empty()
     }
 
+    /// True if the city has drawn its grids (then every place in the city is in one).
+    pub fn has_grids(&self) -> bool {
+        !self.grids.is_empty()
+    }
+
     /// The grid that contains `at`, if any (first by id when grids overlap).
     pub fn locate(&self, at: LatLon) -> Option<Placement> {
         self.grids

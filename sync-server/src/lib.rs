@@ -23,6 +23,7 @@ pub mod handlers;
 pub mod housekeeping;
 pub mod metrics;
 pub mod migrate;
+pub mod open311;
 pub mod pull;
 pub mod router;
 pub mod signin_guard;

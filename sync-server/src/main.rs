@@ -190,6 +190,14 @@ struct ServeOptions {
     /// MiB one device may hold in photos no operation names.
     #[arg(long, env = "XUNCHA_DEVICE_QUOTA_MIB", default_value_t = 512)]
     device_quota_mib: u64,
+    /// A host (`host` or `host:port`) whose photos an Open311 citizen report may name by
+    /// `media_url`; repeat it, or give several separated by commas. None by default.
+    #[arg(
+        long = "open311-media-host",
+        env = "XUNCHA_OPEN311_MEDIA_HOSTS",
+        value_delimiter = ','
+    )]
+    open311_media_hosts: Vec<String>,
 }
 
 impl ServeOptions {
@@ -226,6 +234,12 @@ impl ServeOptions {
                 unreferenced_grace_ms: self.unnamed_photo_days.clamp(1, 365) * 86_400_000,
                 device_quota_bytes: self.device_quota_mib.clamp(1, 1 << 20) * 1_048_576,
             },
+            open311_media_hosts: self
+                .open311_media_hosts
+                .into_iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
             ..Config::default()
         }
     }
@@ -277,6 +291,18 @@ enum Command {
         /// Initial password.
         #[arg(long)]
         password: String,
+    },
+    /// Issue an Open311 client its API key for posting citizen reports (市民随手拍), printed
+    /// once; or, with --revoke, revoke it. Without --name, list the clients.
+    Open311Key {
+        #[command(flatten)]
+        storage: StorageOptions,
+        /// The client's name (a 12345 hotline, a WeChat mini program…).
+        #[arg(long)]
+        name: Option<String>,
+        /// Revoke the client's key instead.
+        #[arg(long)]
+        revoke: bool,
     },
     /// Disable a user (their tokens stop working at once).
     DisableUser {
@@ -430,6 +456,43 @@ fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             println!("created user {}", user.id);
             Ok(())
+        }
+        Command::Open311Key {
+            storage,
+            name,
+            revoke,
+        } => {
+            let state = open(storage)?;
+            match (name, revoke) {
+                (None, _) => {
+                    let clients = state.store.open311_clients().map_err(|e| e.to_string())?;
+                    for (name, created_ms, revoked) in clients {
+                        let state = if revoked { "revoked" } else { "active" };
+                        println!("{name}\t{state}\tissued {created_ms}");
+                    }
+                    Ok(())
+                }
+                (Some(name), true) => {
+                    if state
+                        .store
+                        .revoke_open311_key(&name)
+                        .map_err(|e| e.to_string())?
+                    {
+                        println!("revoked the key of {name}");
+                        Ok(())
+                    } else {
+                        Err(format!("no Open311 client {name}"))
+                    }
+                }
+                (Some(name), false) => {
+                    let key = xuncha_server::open311::clients::issue_key(&state, &name)
+                        .map_err(|e| e.to_string())?;
+                    // The key alone on stdout, for a script; the note on stderr.
+                    println!("{key}");
+                    eprintln!("the API key of Open311 client {name} (shown this once)");
+                    Ok(())
+                }
+            }
         }
         Command::DisableUser { storage, id } => {
             let found = open(storage)?

@@ -99,6 +99,27 @@ const TABLES: &[Table] = &[
         "period_from, period_to",
     ),
     (
+        "open311_keys",
+        &[
+            ("hash", Text),
+            ("name", Text),
+            ("created_ms", Int),
+            ("revoked", Bool),
+        ],
+        "hash",
+    ),
+    (
+        "citizen_reports",
+        &[
+            ("case_id", Text),
+            ("client", Text),
+            ("contact", Text),
+            ("media_url", OptText),
+            ("received_ms", Int),
+        ],
+        "case_id",
+    ),
+    (
         "events",
         &[
             ("seq", Int),

@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/photos/{sha256}", get(photos::download))
         .route("/v1/photos/{sha256}/thumb", get(thumbnails::thumbnail))
         .merge(crate::console::routes(state.clone()))
+        .merge(crate::open311::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -54,6 +54,9 @@ pub struct Config {
     /// scrape config's `bearer_token`); when unset it is open, for a scraper on loopback or
     /// behind the reverse proxy.
     pub metrics_token: Option<String>,
+    /// Hosts (`host` or `host:port`) an Open311 citizen report's `media_url` may be fetched
+    /// from; none by default (reports then bring their photo in the request itself).
+    pub open311_media_hosts: Vec<String>,
 }
 
 /// Where the server keeps its records.
@@ -98,6 +101,7 @@ impl Default for Config {
             database: Database::DataFolder,
             map_tiles: None,
             metrics_token: None,
+            open311_media_hosts: Vec::new(),
         }
     }
 }

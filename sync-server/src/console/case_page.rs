@@ -20,7 +20,7 @@ use super::session::{Console, csrf_for};
 use super::time::{calendar, local_input, when};
 use crate::error::ApiResult;
 use crate::state::AppState;
-use crate::store::Principal;
+use crate::store::{CitizenReport, Principal};
 
 /// Everything the case page shows.
 pub struct CasePage {
@@ -40,6 +40,9 @@ pub struct CasePage {
     actions: Vec<&'static Transition>,
     /// The category's default deadline from now, to prefill a deadline.
     default_deadline: Option<i64>,
+    /// Where a citizen report came from and its reporter's contact, for those who may see it
+    /// ([`scope::can_see_reporter_contact`]).
+    citizen: Option<CitizenReport>,
     now: i64,
     cal: WorkCalendar,
 }
@@ -47,9 +50,16 @@ pub struct CasePage {
 /// The case page's data for `who`; `None` if there is no such case or `who` may not see it.
 pub async fn load(state: &AppState, who: &Principal, id: Uuid) -> ApiResult<Option<CasePage>> {
     let actor = who.actor();
-    let (case, timeline, reference, open, waiting, after_waiting) = state
+    let contact_allowed = scope::can_see_reporter_contact(&actor);
+    let (case, timeline, reference, open, waiting, after_waiting, citizen) = state
         .blocking(move |s| {
             let case = s.case(id)?;
+            let citizen = match &case {
+                Some(c) if contact_allowed && c.reporter_id == scope::CITIZEN_REPORTER => {
+                    s.citizen_report(id)?
+                }
+                _ => None,
+            };
             let open = match &case {
                 Some(c) => open_near(s, &actor, &[c.location.point()], 400.0)?,
                 None => Vec::new(),
@@ -63,6 +73,7 @@ pub async fn load(state: &AppState, who: &Principal, id: Uuid) -> ApiResult<Opti
                 open,
                 waiting,
                 after_waiting,
+                citizen,
             ))
         })
         .await?;
@@ -100,6 +111,7 @@ pub async fn load(state: &AppState, who: &Principal, id: Uuid) -> ApiResult<Opti
         after_waiting,
         actions,
         default_deadline,
+        citizen,
         now,
         cal: calendar(state),
     }))
@@ -149,6 +161,7 @@ fn render(
         after_waiting,
         actions,
         default_deadline,
+        citizen,
         now,
         cal,
     } = page;
@@ -193,6 +206,21 @@ fn render(
                     " · " (t(lang, "接收时间", "received")) " " (case.server_received_at_ms.map(|ms| when(&cal, ms)).unwrap_or_default())
                     @if case.unit_id.is_some() { " · " (t(lang, "责任单位", "unit")) " " (unit_name(&reference, case.unit_id.as_deref())) }
                     @if let Some(d) = case.deadline_ms { " · " (t(lang, "期限", "deadline")) " " (when(&cal, d)) }
+                }
+                @if let Some(c) = &citizen {
+                    // A citizen report: where it came from and how to reach the reporter
+                    // (supervisors only).
+                    p.msg.citizen #citizen {
+                        strong { (t(lang, "市民随手拍", "Citizen report")) }
+                        " · " (t(lang, "来源", "via")) " " (c.client)
+                        @if c.contact.is_empty() {
+                            " · " (t(lang, "未留联系方式", "no contact given"))
+                        } @else {
+                            " · " (t(lang, "联系人", "contact")) " " (format!("{}{}", c.contact.last_name, c.contact.first_name))
+                            @if !c.contact.phone.is_empty() { " · " (t(lang, "电话", "phone")) " " a href=(format!("tel:{}", c.contact.phone)) { (c.contact.phone) } }
+                            @if !c.contact.email.is_empty() { " · " (t(lang, "邮箱", "e-mail")) " " (c.contact.email) }
+                        }
+                    }
                 }
                 @if let Some(ext) = &case.pending_extension {
                     // What a supervisor grants or refuses: the date asked for, by whom, and why.

@@ -193,7 +193,10 @@ pub async fn render_queue(
                                 }
                             }
                             td { (c.location.address) }
-                            td { (user_name(&reference, &c.reporter_id)) }
+                            td {
+                                (user_name(&reference, &c.reporter_id))
+                                @if c.reporter_id == scope::CITIZEN_REPORTER { br; span.status.citizen { (t(lang, scope::CITIZEN_REPORTER_NAME.0, scope::CITIZEN_REPORTER_NAME.1)) } }
+                            }
                             td { (when(&cal, c.reported_at_ms)) br; span.muted { (c.server_received_at_ms.map(|ms| when(&cal, ms)).unwrap_or_default()) } }
                             @if !office { td.deadline { (c.deadline_ms.map(|ms| when(&cal, ms)).unwrap_or_default()) } }
                             td { (status_badge(lang, c, now)) }
@@ -247,7 +250,13 @@ pub fn user_name(r: &ReferenceData, id: &str) -> String {
         .iter()
         .find(|u| u.id == id)
         .map(|u| u.name.clone())
-        .unwrap_or_else(|| id.to_string())
+        .unwrap_or_else(|| {
+            if id == scope::CITIZEN_REPORTER {
+                scope::CITIZEN_REPORTER_NAME.0.to_string()
+            } else {
+                id.to_string()
+            }
+        })
 }
 
 /// Open cases ([`Status::OPEN`]: parked ones included) within `radius_m` of `c`, nearest

@@ -102,6 +102,46 @@ pub struct StoreStats {
 }
 
 /// A stored id that does not parse (a damaged or hand-edited database).
+/// Where a citizen report (市民随手拍) came from and how to reach its reporter: for supervisors'
+/// eyes only, so it is kept beside the case, never in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CitizenReport {
+    /// The case it became.
+    pub case_id: Uuid,
+    /// The Open311 client (API key name) it came through.
+    pub client: String,
+    /// The reporter's contact as given.
+    pub contact: CitizenContact,
+    /// The photo's address, when the report named one.
+    pub media_url: Option<String>,
+    /// When it arrived.
+    pub received_ms: i64,
+}
+
+/// A citizen's contact, every part optional (Open311's `first_name`, `last_name`, `email`,
+/// `phone`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CitizenContact {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub first_name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub last_name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub email: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub phone: String,
+}
+
+impl CitizenContact {
+    /// True when the reporter left no way to reach them.
+    pub fn is_empty(&self) -> bool {
+        self.first_name.is_empty()
+            && self.last_name.is_empty()
+            && self.email.is_empty()
+            && self.phone.is_empty()
+    }
+}
+
 /// A bulletin's number and date of issue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BulletinIssue {
@@ -111,6 +151,14 @@ pub struct BulletinIssue {
     pub number: i64,
     /// When it was first issued.
     pub issued_ms: i64,
+}
+
+/// An Open311 client name that is taken already.
+pub(crate) fn taken_client(name: &str) -> xuncha_core::Error {
+    xuncha_core::Error::InvalidField {
+        field: "name",
+        reason: format!("an Open311 client named '{name}' exists already"),
+    }
 }
 
 pub fn bad_stored_id(field: &'static str, value: &str) -> xuncha_core::Error {
@@ -244,6 +292,19 @@ pub trait ServerStore: photo_records::PhotoRecords + Send + Sync + 'static {
         year: i32,
         now_ms: i64,
     ) -> StoreResult<BulletinIssue>;
+    /// Open311: keep a new API key's SHA-256 for a client (refused if the name is taken).
+    fn create_open311_key(&self, name: &str, hash: &str, now_ms: i64) -> StoreResult<()>;
+    /// Open311: the client a key's SHA-256 belongs to, unless the key was revoked.
+    fn open311_client(&self, hash: &str) -> StoreResult<Option<String>>;
+    /// Open311: revoke a client's key; false if there is no such client.
+    fn revoke_open311_key(&self, name: &str) -> StoreResult<bool>;
+    /// Open311: the clients with their keys' state, by name (name, created, revoked).
+    fn open311_clients(&self) -> StoreResult<Vec<(String, i64, bool)>>;
+    /// Keep a citizen report's client and contact (written before its case is pushed; a retry
+    /// replaces it).
+    fn save_citizen_report(&self, report: &CitizenReport) -> StoreResult<()>;
+    /// A citizen report's client and contact.
+    fn citizen_report(&self, case_id: Uuid) -> StoreResult<Option<CitizenReport>>;
     /// Every case with its timeline in feed order (what the period's facts are checked against).
     fn cases_with_timelines(&self) -> StoreResult<Vec<(Case, Vec<xuncha_core::model::Event>)>>;
     /// The reference data's index (categories, calendar, units) as push validation uses it.

@@ -29,8 +29,8 @@ use xuncha_core::workflow::{Role, Status};
 use super::case_list::{CaseFilter, SqlArg};
 use super::period::{self, Assemble, PeriodFacts, PeriodSql};
 use super::{
-    BulletinIssue, DeviceRecord, Principal, PullPage, ServerStore, StoreResult, StoreStats,
-    TokenRecord, UserRecord,
+    BulletinIssue, CitizenReport, DeviceRecord, Principal, PullPage, ServerStore, StoreResult,
+    StoreStats, TokenRecord, UserRecord, taken_client,
 };
 use crate::apply::{PushTx, accepted_answer, case_no, push_batch};
 use crate::group_commit::{PushJob, each_failed};
@@ -51,6 +51,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/06_cases_by_cell.sql"),
     include_str!("../../migrations/postgres/07_cases_by_last_change.sql"),
     include_str!("../../migrations/postgres/08_bulletin_issues.sql"),
+    include_str!("../../migrations/postgres/09_open311.sql"),
 ];
 
 /// Open cases of a category in a row of grid cells, received since a time, inside a box: cell
@@ -804,6 +805,99 @@ impl ServerStore for PostgresStore {
                 "no bulletin number could be taken".into(),
             ))
         })
+    }
+
+    fn create_open311_key(&self, name: &str, hash: &str, now_ms: i64) -> StoreResult<()> {
+        let n = self.with(|c| {
+            c.execute(
+                "INSERT INTO open311_keys (hash, name, created_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+                &[&hash, &name, &now_ms],
+            )
+            .map_err(pg)
+        })?;
+        if n == 0 {
+            return Err(taken_client(name));
+        }
+        Ok(())
+    }
+
+    fn open311_client(&self, hash: &str) -> StoreResult<Option<String>> {
+        self.with(|c| {
+            c.query_opt(
+                "SELECT name FROM open311_keys WHERE hash = $1 AND NOT revoked",
+                &[&hash],
+            )
+            .map_err(pg)?
+            .map(|r| col(&r, 0))
+            .transpose()
+        })
+    }
+
+    fn revoke_open311_key(&self, name: &str) -> StoreResult<bool> {
+        self.with(|c| {
+            Ok(c.execute(
+                "UPDATE open311_keys SET revoked = TRUE WHERE name = $1",
+                &[&name],
+            )
+            .map_err(pg)?
+                > 0)
+        })
+    }
+
+    fn open311_clients(&self) -> StoreResult<Vec<(String, i64, bool)>> {
+        self.with(|c| {
+            c.query(
+                "SELECT name, created_ms, revoked FROM open311_keys ORDER BY name",
+                &[],
+            )
+            .map_err(pg)?
+            .iter()
+            .map(|r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?)))
+            .collect()
+        })
+    }
+
+    fn save_citizen_report(&self, report: &CitizenReport) -> StoreResult<()> {
+        let contact = serde_json::to_string(&report.contact)?;
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO citizen_reports (case_id, client, contact, media_url, received_ms)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (case_id) DO UPDATE SET client = excluded.client,
+                    contact = excluded.contact, media_url = excluded.media_url",
+                &[
+                    &report.case_id.to_string(),
+                    &report.client,
+                    &contact,
+                    &report.media_url,
+                    &report.received_ms,
+                ],
+            )
+            .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn citizen_report(&self, case_id: Uuid) -> StoreResult<Option<CitizenReport>> {
+        let row = self.with(|c| {
+            c.query_opt(
+                "SELECT client, contact, media_url, received_ms FROM citizen_reports
+                 WHERE case_id = $1",
+                &[&case_id.to_string()],
+            )
+            .map_err(pg)
+        })?;
+        row.map(|r| {
+            Ok(CitizenReport {
+                case_id,
+                client: col(&r, 0)?,
+                contact: serde_json::from_str(&col::<String>(&r, 1)?)?,
+                media_url: col(&r, 2)?,
+                received_ms: col(&r, 3)?,
+            })
+        })
+        .transpose()
     }
 
     fn database_bytes(&self) -> StoreResult<u64> {

@@ -19,8 +19,8 @@ use xuncha_core::workflow::{Role, Status};
 use super::case_list::{CaseFilter, SqlArg};
 use super::period::{self, Assemble, PeriodFacts, PeriodSql, for_sqlite};
 use super::{
-    BulletinIssue, DeviceRecord, Principal, PullPage, ServerStore, StoreResult, StoreStats,
-    TokenRecord, UserRecord,
+    BulletinIssue, CitizenReport, DeviceRecord, Principal, PullPage, ServerStore, StoreResult,
+    StoreStats, TokenRecord, UserRecord, taken_client,
 };
 use crate::apply::{PushTx, accepted_answer, case_no, push_batch};
 use crate::group_commit::{PushJob, each_failed};
@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/09_cases_by_cell.sql"),
     include_str!("../../migrations/10_cases_by_last_change.sql"),
     include_str!("../../migrations/11_bulletin_issues.sql"),
+    include_str!("../../migrations/12_open311.sql"),
 ];
 
 /// Open cases of a category in one row of grid cells, received since a time, inside a box:
@@ -627,6 +628,83 @@ impl ServerStore for SqliteStore {
                 })
             },
         )?)
+    }
+
+    fn create_open311_key(&self, name: &str, hash: &str, now_ms: i64) -> StoreResult<()> {
+        let n = self.writer().execute(
+            "INSERT INTO open311_keys (hash, name, created_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            rusqlite::params![hash, name, now_ms],
+        )?;
+        if n == 0 {
+            return Err(taken_client(name));
+        }
+        Ok(())
+    }
+
+    fn open311_client(&self, hash: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .writer()
+            .query_row(
+                "SELECT name FROM open311_keys WHERE hash = ?1 AND revoked = 0",
+                [hash],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn revoke_open311_key(&self, name: &str) -> StoreResult<bool> {
+        Ok(self.writer().execute(
+            "UPDATE open311_keys SET revoked = 1 WHERE name = ?1",
+            [name],
+        )? > 0)
+    }
+
+    fn open311_clients(&self) -> StoreResult<Vec<(String, i64, bool)>> {
+        let conn = self.writer();
+        let mut st =
+            conn.prepare("SELECT name, created_ms, revoked FROM open311_keys ORDER BY name")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn save_citizen_report(&self, report: &CitizenReport) -> StoreResult<()> {
+        self.writer().execute(
+            "INSERT INTO citizen_reports (case_id, client, contact, media_url, received_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (case_id) DO UPDATE SET client = excluded.client,
+                contact = excluded.contact, media_url = excluded.media_url",
+            rusqlite::params![
+                report.case_id.to_string(),
+                report.client,
+                serde_json::to_string(&report.contact)?,
+                report.media_url,
+                report.received_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn citizen_report(&self, case_id: Uuid) -> StoreResult<Option<CitizenReport>> {
+        let row: Option<(String, String, Option<String>, i64)> = self
+            .writer()
+            .query_row(
+                "SELECT client, contact, media_url, received_ms FROM citizen_reports
+                 WHERE case_id = ?1",
+                [case_id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        row.map(|(client, contact, media_url, received_ms)| {
+            Ok(CitizenReport {
+                case_id,
+                client,
+                contact: serde_json::from_str(&contact)?,
+                media_url,
+                received_ms,
+            })
+        })
+        .transpose()
     }
 
     fn database_bytes(&self) -> StoreResult<u64> {

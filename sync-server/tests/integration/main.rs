@@ -14,6 +14,7 @@ mod hardening;
 mod helpers;
 mod http_api;
 mod migrate;
+mod open311;
 mod photo_checks;
 mod postgres_only;
 mod s3_photos;
