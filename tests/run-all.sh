@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Every Xuncha test, from a clean clone: formatting, lints, unit + integration tests (crash,
 # network-fault, convergence, access, load and long-offline tests included), the Kotlin host
-# tests of the Android app against the real library, the console's browser tests (Chromium),
-# then quick API fuzzing (schemathesis) and cargo fuzz runs. Installs what the tests need by
-# itself (JNA, Chromium and a CJK font from apt, kotlinc and playwright-core from npm, a Python
-# venv under target/, cargo-fuzz, the S3-compatible server s3s-fs from crates.io, PostgreSQL from
+# tests of the Android app against the real library, the console's browser tests (Chromium) with
+# the bulletin printed by LibreOffice, Open311 with stock clients, then quick API fuzzing
+# (schemathesis) and cargo fuzz runs. Installs what the tests need by itself (JNA, Chromium, a
+# CJK font, LibreOffice and poppler from apt, kotlinc and playwright-core from npm, Python venvs
+# under target/, cargo-fuzz, the S3-compatible server s3s-fs from crates.io, PostgreSQL from
 # apt when missing) and starts the services the tests need (tests/services/: a private
 # PostgreSQL cluster, s3s-fs, three server instances behind nginx); safe to run repeatedly. docs/reliability.md says what each
 # reliability test proves and how to run the long versions.
@@ -38,6 +39,9 @@ bash android-demo/run-host-tests.sh
 
 echo "== console in a real browser (Debian Chromium + playwright-core; screenshots in target/browser-artifacts)"
 bash tests/browser/run.sh
+
+echo "== Open311 GeoReport v2 with stock clients from PyPI (civicbot, georeport)"
+bash tests/open311/run.sh
 
 echo "== API fuzzing (schemathesis, quick)"
 bash tests/api-fuzz.sh
