@@ -176,6 +176,9 @@ pub fn is_console_device(device_id: &str) -> bool {
     device_id.starts_with(CONSOLE_DEVICE_PREFIX)
 }
 
+/// The devices Open311 clients report from (`open311:NAME`): never a phone's.
+pub const OPEN311_DEVICE_PREFIX: &str = "open311:";
+
 /// The name of the console's session cookie (its value is a token like a device's).
 pub const SESSION_COOKIE: &str = "xc_session";
 

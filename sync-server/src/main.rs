@@ -441,6 +441,11 @@ fn run(cli: Cli) -> Result<(), String> {
             unit,
             password,
         } => {
+            if id == xuncha_core::scope::CITIZEN_REPORTER {
+                return Err(format!(
+                    "the user id '{id}' is the citizen reporter of Open311 reports: choose another"
+                ));
+            }
             let state = open(storage)?;
             let role = Role::parse_required(&role).map_err(|e| e.to_string())?;
             let user = User {

@@ -42,6 +42,16 @@ pub async fn login(
             "device ids starting with 'console-' are reserved for console sessions",
         ));
     }
+    if req
+        .device_id
+        .starts_with(crate::auth::OPEN311_DEVICE_PREFIX)
+    {
+        return Err(ApiError::bad_request(
+            "reserved_device_id",
+            "该设备标识保留给 Open311 接入方",
+            "device ids starting with 'open311:' are reserved for Open311 clients",
+        ));
+    }
     let now = state.now_ms();
     let rec = check_password(&state, &req.user_id, &req.password, addr).await?;
     let device_name: String = req

@@ -14,7 +14,7 @@ pub const HLC_NODE: u64 = 311;
 
 /// The device a client's reports come from.
 pub fn device_of(client: &str) -> String {
-    format!("open311:{client}")
+    format!("{}{client}", crate::auth::OPEN311_DEVICE_PREFIX)
 }
 
 /// Issue a client's API key: the citizen reporter is made on first use (it cannot sign in: its
@@ -33,21 +33,37 @@ pub fn issue_key(state: &AppState, name: &str) -> Result<String, xuncha_core::Er
     }
     let store = &state.store;
     let now = state.now_ms();
-    if store.user(CITIZEN_REPORTER)?.is_none() {
-        let hash = crate::auth::hash_password(&crate::auth::new_token())
-            .map_err(|e| xuncha_core::Error::Database(e.message_en))?;
-        store.create_user(
-            &User {
-                id: CITIZEN_REPORTER.into(),
-                name: CITIZEN_REPORTER_NAME.0.into(),
-                role: Role::Inspector,
-                unit_id: None,
-            },
-            &hash,
-        )?;
-        store.set_disabled(CITIZEN_REPORTER, true)?;
+    let refuse = |reason: &str| xuncha_core::Error::InvalidField {
+        field: "user_id",
+        reason: reason.into(),
+    };
+    match store.user(CITIZEN_REPORTER)? {
+        // The citizen reporter, as made here: disabled, an inspector.
+        Some(u) if u.disabled && u.user.role == Role::Inspector => {}
+        Some(_) => {
+            return Err(refuse(
+                "a user 'citizen' exists and is not the disabled citizen reporter: Open311 cannot report as them (their cases would be published)",
+            ));
+        }
+        None => {
+            let hash = crate::auth::hash_password(&crate::auth::new_token())
+                .map_err(|e| xuncha_core::Error::Database(e.message_en))?;
+            store.create_user(
+                &User {
+                    id: CITIZEN_REPORTER.into(),
+                    name: CITIZEN_REPORTER_NAME.0.into(),
+                    role: Role::Inspector,
+                    unit_id: None,
+                },
+                &hash,
+            )?;
+            store.set_disabled(CITIZEN_REPORTER, true)?;
+        }
     }
-    store.register_device(&device_of(name), CITIZEN_REPORTER, name, now)?;
+    let device = store.register_device(&device_of(name), CITIZEN_REPORTER, name, now)?;
+    if device.user_id != CITIZEN_REPORTER {
+        return Err(refuse("the client's device belongs to another user"));
+    }
     let key = crate::auth::new_token();
     store.create_open311_key(name, &sha256_hex(key.as_bytes()), now)?;
     Ok(key)

@@ -118,7 +118,7 @@ async fn top_level(
 }
 
 /// Where this server is reached, as the client reached it.
-fn base_url(headers: &axum::http::HeaderMap) -> String {
+fn base_url(headers: &axum::http::HeaderMap, behind_tls: bool) -> String {
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -127,11 +127,8 @@ fn base_url(headers: &axum::http::HeaderMap) -> String {
                 .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
         })
         .unwrap_or("localhost");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|p| *p == "https")
-        .unwrap_or("http");
+    // Behind TLS (the proxy's setting, not a header anyone may send).
+    let scheme = if behind_tls { "https" } else { "http" };
     format!("{scheme}://{host}/open311/v2")
 }
 
@@ -162,7 +159,7 @@ async fn discovery(
         "key_service": "API keys for posting citizen reports are issued by the city's Xuncha administrator",
         "endpoints": [{
             "specification": "http://wiki.open311.org/GeoReport_v2",
-            "url": base_url(headers),
+            "url": base_url(headers, state.config.behind_tls),
             "changeset": CHANGESET,
             "type": "production",
             "formats": ["application/json", "text/xml"],

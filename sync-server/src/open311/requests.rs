@@ -21,12 +21,14 @@ use crate::state::AppState;
 use crate::store::case_list::CaseFilter;
 use crate::store::{CitizenContact, CitizenReport, Principal};
 
-/// GeoReport v2's longest description.
-const MAX_DESCRIPTION: usize = 4000;
+/// The longest description: a phone's report's limit (GeoReport v2 allows 4,000; ours is less).
+const MAX_DESCRIPTION: usize = xuncha_core::limits::DESCRIPTION_CHARS;
 /// Longest name, e-mail, phone or address a citizen may give.
 const MAX_FIELD: usize = 200;
 /// Most requests one `GET requests` lists (the newest).
 const MAX_LISTED: usize = 1000;
+/// Most ids or service codes one `GET requests` may name.
+const MAX_NAMED: usize = 100;
 /// A date range may not span more than this (the standard's 90 days).
 const MAX_RANGE_MS: i64 = 90 * 86_400_000;
 
@@ -43,6 +45,11 @@ fn w3c(r: &ReferenceData, ms: i64) -> Value {
         .single()
         .map(|t| Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)))
         .unwrap_or(Value::Null)
+}
+
+/// Open311 shows citizen reports only (never an inspector's case; never an undercover one).
+fn is_published(c: &Case) -> bool {
+    c.reporter_id == CITIZEN_REPORTER && !c.undercover
 }
 
 /// A citizen report as Open311 shows it: public fields only.
@@ -132,7 +139,7 @@ pub async fn list_requests(
         let ids: Vec<Uuid> = q
             .ids
             .iter()
-            .take(MAX_LISTED)
+            .take(MAX_NAMED)
             .filter_map(|s| s.parse().ok())
             .collect();
         state
@@ -146,7 +153,7 @@ pub async fn list_requests(
             .await
             .map_err(api)?
             .into_iter()
-            .filter(|c| c.reporter_id == CITIZEN_REPORTER)
+            .filter(is_published)
             .collect()
     } else {
         let now = state.now_ms();
@@ -177,7 +184,7 @@ pub async fn list_requests(
         }
         let mut statuses: Vec<Status> = Vec::new();
         for s in &q.status {
-            match s.as_str() {
+            match s.to_ascii_lowercase().as_str() {
                 "open" => statuses.extend_from_slice(Status::OPEN),
                 "closed" => statuses.extend_from_slice(Status::FINISHED),
                 other => {
@@ -195,13 +202,32 @@ pub async fn list_requests(
             reported_before_ms: Some(end.saturating_add(1)),
             ..CaseFilter::default()
         };
+        // The newest first, in SQL; one query per service code named (each a category).
+        let filters: Vec<CaseFilter> = if q.codes.is_empty() {
+            vec![filter]
+        } else {
+            q.codes
+                .iter()
+                .take(MAX_NAMED)
+                .map(|code| CaseFilter {
+                    category_prefix: Some(code.clone()),
+                    ..filter.clone()
+                })
+                .collect()
+        };
         let codes = q.codes.clone();
         state
-            .blocking(move |s| s.list_cases(&filter, 0, MAX_LISTED))
+            .blocking(move |s| {
+                let mut out = Vec::new();
+                for f in &filters {
+                    out.extend(s.newest_cases(f, MAX_LISTED)?);
+                }
+                Ok(out)
+            })
             .await
             .map_err(api)?
             .into_iter()
-            .filter(|c| codes.is_empty() || codes.contains(&c.category))
+            .filter(|c| is_published(c) && (codes.is_empty() || codes.contains(&c.category)))
             .collect()
     };
     cases.sort_by_key(|c| std::cmp::Reverse(c.reported_at_ms));
@@ -225,7 +251,7 @@ pub async fn one_request(
         .blocking(move |s| s.case(id))
         .await
         .map_err(|e| Open311Error::from_api(format, e))?
-        .filter(|c| c.reporter_id == CITIZEN_REPORTER)
+        .filter(is_published)
         .ok_or_else(missing)?;
     let reference = super::city_reference(&state, format).await?;
     let list = Value::Array(vec![request_record(&case, &reference)]);
@@ -411,6 +437,29 @@ pub async fn post_request(
         ));
     }
     let device = clients::device_of(&client);
+    let now = state.now_ms();
+    let location = Location {
+        lat,
+        lon,
+        accuracy_m: None,
+        address: f.address_string.trim().to_string(),
+    };
+    let mut body = OpBody::Report {
+        category: code,
+        description: f.description.trim().to_string(),
+        location: location.clone(),
+        site_id: None,
+        grid_id: placement.as_ref().map(|p| p.grid_id.clone()),
+        suggested_unit_id: placement.and_then(|p| p.owner_unit_id),
+        campaign_id: None,
+        undercover: false,
+        photos: Vec::new(),
+    };
+    // The report's own rules (limits, category, campaign) before any photo or contact is
+    // kept: what the push would refuse is refused here, with nothing left behind.
+    xuncha_core::limits::check_body(&body)
+        .and_then(|()| index.check_op(&body))
+        .map_err(|e| Open311Error::bad(format, e.to_string()))?;
     let bytes = match (f.media.take(), f.media_url.trim()) {
         (Some(b), _) => Some(b),
         (None, "") => None,
@@ -420,30 +469,34 @@ pub async fn post_request(
                 .map_err(|m| Open311Error::bad(format, m))?,
         ),
     };
-    let now = state.now_ms();
-    let location = Location {
-        lat,
-        lon,
-        accuracy_m: None,
-        address: f.address_string.trim().to_string(),
-    };
-    let photos = match bytes {
-        None => Vec::new(),
-        Some(b) => {
-            let size = b.len() as u64;
-            let (sha256, mime) = crate::handlers::photos::store_whole(&state, &device, b)
-                .await
-                .map_err(api)?;
-            vec![PhotoRef {
-                sha256,
-                kind: PhotoKind::Before,
-                mime: mime.to_string(),
-                size,
-                captured_at_ms: None,
-                location: Some(location.clone()),
-            }]
+    if let Some(b) = bytes {
+        let size = b.len() as u64;
+        // The client's device is held to the same quota of unnamed photos as a phone.
+        let d = device.clone();
+        let held = state
+            .blocking(move |s| s.device_unreferenced_bytes(&d))
+            .await
+            .map_err(api)?;
+        if held.saturating_add(size) > state.config.storage.device_quota_bytes {
+            return Err(Open311Error::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format,
+                "this client's photos waiting for a case fill its quota; try again later",
+            ));
         }
-    };
+        let (sha256, mime) = crate::handlers::photos::store_whole(&state, &device, b)
+            .await
+            .map_err(api)?;
+        body.attach_photos(vec![PhotoRef {
+            sha256,
+            kind: PhotoKind::Before,
+            mime: mime.to_string(),
+            size,
+            captured_at_ms: None,
+            location: Some(location),
+        }])
+        .map_err(|e| Open311Error::bad(format, e.to_string()))?;
+    }
     let case_id = Uuid::now_v7();
     let report = CitizenReport {
         case_id,
@@ -451,17 +504,6 @@ pub async fn post_request(
         contact: f.contact.clone(),
         media_url: Some(f.media_url.trim().to_string()).filter(|u| !u.is_empty()),
         received_ms: now,
-    };
-    let body = OpBody::Report {
-        category: code,
-        description: f.description.trim().to_string(),
-        location,
-        site_id: None,
-        grid_id: placement.as_ref().map(|p| p.grid_id.clone()),
-        suggested_unit_id: placement.and_then(|p| p.owner_unit_id),
-        campaign_id: None,
-        undercover: false,
-        photos,
     };
     let push_rules = state.config.push_rules;
     let result = state
@@ -485,7 +527,16 @@ pub async fn post_request(
                 device_time_ms: now,
                 body,
             };
-            s.push(&who, &[op], now, &push_rules)
+            let pushed = s.push(&who, &[op], now, &push_rules);
+            // Refused or failed: the contact goes too (the photo, named by no case, is collected
+            // like any unnamed upload).
+            if !pushed
+                .as_ref()
+                .is_ok_and(|r| r.first().is_some_and(|r| r.status == OpStatus::Accepted))
+            {
+                s.delete_citizen_report(case_id)?;
+            }
+            pushed
         })
         .await
         .map_err(api)?;

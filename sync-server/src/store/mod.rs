@@ -292,7 +292,8 @@ pub trait ServerStore: photo_records::PhotoRecords + Send + Sync + 'static {
         year: i32,
         now_ms: i64,
     ) -> StoreResult<BulletinIssue>;
-    /// Open311: keep a new API key's SHA-256 for a client (refused if the name is taken).
+    /// Open311: keep a new API key's SHA-256 for a client: a new name, or one whose key was
+    /// revoked (a new key replaces it); refused while the name holds a working key.
     fn create_open311_key(&self, name: &str, hash: &str, now_ms: i64) -> StoreResult<()>;
     /// Open311: the client a key's SHA-256 belongs to, unless the key was revoked.
     fn open311_client(&self, hash: &str) -> StoreResult<Option<String>>;
@@ -303,6 +304,10 @@ pub trait ServerStore: photo_records::PhotoRecords + Send + Sync + 'static {
     /// Keep a citizen report's client and contact (written before its case is pushed; a retry
     /// replaces it).
     fn save_citizen_report(&self, report: &CitizenReport) -> StoreResult<()>;
+    /// Forget a citizen report whose case was refused.
+    fn delete_citizen_report(&self, case_id: Uuid) -> StoreResult<()>;
+    /// The newest `limit` cases of `filter`, most recently received first (callers check scope).
+    fn newest_cases(&self, filter: &case_list::CaseFilter, limit: usize) -> StoreResult<Vec<Case>>;
     /// A citizen report's client and contact.
     fn citizen_report(&self, case_id: Uuid) -> StoreResult<Option<CitizenReport>>;
     /// Every case with its timeline in feed order (what the period's facts are checked against).

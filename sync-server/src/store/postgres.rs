@@ -811,7 +811,9 @@ impl ServerStore for PostgresStore {
         let n = self.with(|c| {
             c.execute(
                 "INSERT INTO open311_keys (hash, name, created_ms) VALUES ($1, $2, $3)
-                 ON CONFLICT DO NOTHING",
+                 ON CONFLICT (name) DO UPDATE SET hash = excluded.hash,
+                    created_ms = excluded.created_ms, revoked = FALSE
+                 WHERE open311_keys.revoked",
                 &[&hash, &name, &now_ms],
             )
             .map_err(pg)
@@ -876,6 +878,27 @@ impl ServerStore for PostgresStore {
             )
             .map_err(pg)?;
             Ok(())
+        })
+    }
+
+    fn delete_citizen_report(&self, case_id: Uuid) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM citizen_reports WHERE case_id = $1",
+                &[&case_id.to_string()],
+            )
+            .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn newest_cases(&self, filter: &CaseFilter, limit: usize) -> StoreResult<Vec<Case>> {
+        let (sql, args) = filter.newest_sql(|n| format!("${n}"), limit);
+        let args = pg_args(&args);
+        self.with(|c| {
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                args.iter().map(|a| a.as_ref()).collect();
+            docs(&c.query(sql.as_str(), &params).map_err(pg)?)
         })
     }
 

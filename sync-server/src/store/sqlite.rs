@@ -633,7 +633,9 @@ impl ServerStore for SqliteStore {
     fn create_open311_key(&self, name: &str, hash: &str, now_ms: i64) -> StoreResult<()> {
         let n = self.writer().execute(
             "INSERT INTO open311_keys (hash, name, created_ms) VALUES (?1, ?2, ?3)
-             ON CONFLICT DO NOTHING",
+             ON CONFLICT (name) DO UPDATE SET hash = excluded.hash,
+                created_ms = excluded.created_ms, revoked = 0
+             WHERE open311_keys.revoked = 1",
             rusqlite::params![hash, name, now_ms],
         )?;
         if n == 0 {
@@ -643,14 +645,15 @@ impl ServerStore for SqliteStore {
     }
 
     fn open311_client(&self, hash: &str) -> StoreResult<Option<String>> {
-        Ok(self
-            .writer()
-            .query_row(
-                "SELECT name FROM open311_keys WHERE hash = ?1 AND revoked = 0",
-                [hash],
-                |r| r.get(0),
-            )
-            .optional()?)
+        self.with_reader(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT name FROM open311_keys WHERE hash = ?1 AND revoked = 0",
+                    [hash],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })
     }
 
     fn revoke_open311_key(&self, name: &str) -> StoreResult<bool> {
@@ -685,16 +688,30 @@ impl ServerStore for SqliteStore {
         Ok(())
     }
 
+    fn delete_citizen_report(&self, case_id: Uuid) -> StoreResult<()> {
+        self.writer().execute(
+            "DELETE FROM citizen_reports WHERE case_id = ?1",
+            [case_id.to_string()],
+        )?;
+        Ok(())
+    }
+
+    fn newest_cases(&self, filter: &CaseFilter, limit: usize) -> StoreResult<Vec<Case>> {
+        let (sql, args) = filter.newest_sql(|n| format!("?{n}"), limit);
+        self.with_reader(|conn| sqlite_docs(conn, &sql, &args))
+    }
+
     fn citizen_report(&self, case_id: Uuid) -> StoreResult<Option<CitizenReport>> {
-        let row: Option<(String, String, Option<String>, i64)> = self
-            .writer()
-            .query_row(
-                "SELECT client, contact, media_url, received_ms FROM citizen_reports
-                 WHERE case_id = ?1",
-                [case_id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?;
+        let row: Option<(String, String, Option<String>, i64)> = self.with_reader(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT client, contact, media_url, received_ms FROM citizen_reports
+                     WHERE case_id = ?1",
+                    [case_id.to_string()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?)
+        })?;
         row.map(|(client, contact, media_url, received_ms)| {
             Ok(CitizenReport {
                 case_id,

@@ -178,7 +178,8 @@ fn a_bad_post_is_answered_in_open311_terms_and_makes_nothing() {
         assert_eq!(s, 400, "{what}: {body}");
         assert!(error_of(&body).1.contains(what), "{what}: {body}");
     }
-    let long = "很".repeat(4001);
+    // Longer than a phone's report may be: refused before any photo or contact is kept.
+    let long = "很".repeat(xuncha_core::limits::DESCRIPTION_CHARS + 1);
     let mut f = with(&[], "description");
     f.push(("description", long));
     assert_eq!(post(&f, "requests.json").0, 400);
@@ -232,6 +233,47 @@ fn a_bad_post_is_answered_in_open311_terms_and_makes_nothing() {
     let (s, _) = post(&with(&[], ""), "requests.json");
     assert_eq!(s, 403);
     assert_eq!(case_count(&server), 0, "nothing was made");
+    // A new key for the same client replaces the revoked one; the old one stays dead.
+    let new_key = issue_key(&server.state, "12345热线").expect("a new key");
+    assert!(
+        issue_key(&server.state, "12345热线").is_err(),
+        "not while it works"
+    );
+    let (s, _) = post(&with(&[("api_key", "")], ""), "requests.json");
+    assert_eq!(s, 403);
+    let mut f = with(&[], "");
+    f.retain(|(k, _)| *k != "api_key");
+    f.push(("api_key", new_key));
+    assert_eq!(post(&f, "requests.json").0, 201);
+}
+
+#[test]
+fn a_user_named_citizen_or_a_phone_claiming_a_clients_device_cannot_be_used() {
+    let server = TestServer::start();
+    // A phone signing in as an Open311 client's device is refused.
+    let r = client()
+        .post(format!("{}/v1/auth/login", server.url))
+        .json(&serde_json::json!({"user_id": "inspector1", "password": "demo", "device_id": "open311:hotline"}))
+        .send()
+        .expect("login");
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().expect("text").contains("reserved_device_id"));
+    // An ordinary user called `citizen`: Open311 will not report as them.
+    let hash = xuncha_server::auth::hash_password("pw").expect("hash");
+    server
+        .state
+        .store
+        .create_user(
+            &xuncha_core::reference::User {
+                id: CITIZEN_REPORTER.into(),
+                name: "Somebody".into(),
+                role: xuncha_core::workflow::Role::Inspector,
+                unit_id: None,
+            },
+            &hash,
+        )
+        .expect("user");
+    assert!(issue_key(&server.state, "hotline").is_err());
 }
 
 /// A one-shot HTTP server on a free port answering every request with `body` as `mime`.
