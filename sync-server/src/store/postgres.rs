@@ -1255,18 +1255,14 @@ impl ServerStore for PostgresStore {
         unit: Option<&str>,
         limit: usize,
     ) -> StoreResult<Vec<Case>> {
+        // Only the clauses that filter: a plan that can use the status and unit indexes (an
+        // `$1 IS NULL OR …` form scanned every case).
         let filter = CaseFilter {
             statuses: statuses.to_vec(),
             unit: unit.map(str::to_string),
             ..CaseFilter::default()
         };
-        let (sql, args) = filter.newest_sql(|n| format!("${n}"), limit);
-        let args = pg_args(&args);
-        self.with(|c| {
-            let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                args.iter().map(|a| a.as_ref()).collect();
-            docs(&c.query(sql.as_str(), &params).map_err(pg)?)
-        })
+        self.newest_cases(&filter, limit)
     }
 
     fn cases_near(

@@ -996,8 +996,7 @@ impl ServerStore for SqliteStore {
             unit: unit.map(str::to_string),
             ..CaseFilter::default()
         };
-        let (sql, args) = filter.newest_sql(|n| format!("?{n}"), limit);
-        self.with_reader(|conn| sqlite_docs(conn, &sql, &args))
+        self.newest_cases(&filter, limit)
     }
 
     fn cases_near(

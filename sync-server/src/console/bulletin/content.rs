@@ -41,6 +41,21 @@ pub struct OverdueRow {
     pub days_late: i64,
 }
 
+impl OverdueRow {
+    /// The text columns, in the annex's order (the two times and the days late follow).
+    pub fn texts(&self) -> [String; 7] {
+        [
+            self.case_no.clone(),
+            self.status.to_string(),
+            self.category.clone(),
+            self.description.clone(),
+            self.address.clone(),
+            self.unit.clone(),
+            self.reporter.clone(),
+        ]
+    }
+}
+
 /// A site where problems were found more than once in the period.
 pub struct RepeatRow {
     pub site: String,

@@ -11,7 +11,7 @@ use docx_rs::{
 
 use super::content::Bulletin;
 use super::text::{date_zh, pct_zh, period_zh};
-use super::xlsx::{OVERDUE_COLUMNS, RANKING_COLUMNS, text_width};
+use super::xlsx::{OVERDUE_COLUMNS, RANKING_COLUMNS, REPEAT_COLUMNS, text_width};
 
 /// A4 landscape in twentieths of a point.
 const PAGE_WIDTH: u32 = 16838;
@@ -236,18 +236,9 @@ pub fn render(b: &Bulletin) -> Result<Vec<u8>, String> {
         .overdue
         .iter()
         .map(|c| {
-            vec![
-                c.case_no.clone(),
-                c.status.to_string(),
-                c.category.clone(),
-                c.description.clone(),
-                c.address.clone(),
-                c.unit.clone(),
-                c.reporter.clone(),
-                when(c.reported),
-                when(c.deadline),
-                c.days_late.to_string(),
-            ]
+            let mut row = c.texts().to_vec();
+            row.extend([when(c.reported), when(c.deadline), c.days_late.to_string()]);
+            row
         })
         .collect();
     doc = doc
@@ -276,10 +267,7 @@ pub fn render(b: &Bulletin) -> Result<Vec<u8>, String> {
             "附件3　重复发现问题点位（{}）",
             period_zh(b.from, b.to)
         )))
-        .add_table(table(
-            &["点位", "地址", "问题次数", "未结案", "问题类别"],
-            repeats,
-        ));
+        .add_table(table(&REPEAT_COLUMNS, repeats));
 
     let mut xml = doc.build();
     xml.document = repeat_headers(xml.document);

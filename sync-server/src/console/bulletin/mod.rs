@@ -12,7 +12,7 @@ mod text;
 mod xlsx;
 
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 pub use content::Bulletin;
 
@@ -26,38 +26,42 @@ const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessing
 /// `GET /console/bulletin.xlsx?from&to`: the bulletin as an Excel workbook (supervisors).
 pub async fn bulletin_xlsx(
     State(state): State<AppState>,
-    Console { who, session, lang }: Console,
+    console: Console,
     Query(p): Query<PeriodQuery>,
 ) -> Response {
-    if let Some(r) = supervisors_only(lang, &who, &session) {
-        return r;
-    }
-    let b = match Bulletin::load(&state, &p).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    match xlsx::render(&b) {
-        Ok(bytes) => attachment(XLSX, &b.file_name("xlsx"), bytes),
-        Err(e) => export_failed(&e),
-    }
+    download(&state, console, &p, XLSX, "xlsx", |b| {
+        xlsx::render(b).map_err(|e| e.to_string())
+    })
+    .await
 }
 
 /// `GET /console/bulletin.docx?from&to`: the bulletin as a Word document (supervisors).
 pub async fn bulletin_docx(
     State(state): State<AppState>,
-    Console { who, session, lang }: Console,
+    console: Console,
     Query(p): Query<PeriodQuery>,
+) -> Response {
+    download(&state, console, &p, DOCX, "docx", docx::render).await
+}
+
+/// A period's bulletin rendered by `render`, for supervisors.
+async fn download(
+    state: &AppState,
+    Console { who, session, lang }: Console,
+    p: &PeriodQuery,
+    mime: &'static str,
+    ext: &str,
+    render: impl FnOnce(&Bulletin) -> Result<Vec<u8>, String>,
 ) -> Response {
     if let Some(r) = supervisors_only(lang, &who, &session) {
         return r;
     }
-    let b = match Bulletin::load(&state, &p).await {
+    let b = match Bulletin::load(state, p).await {
         Ok(b) => b,
         Err(r) => return r,
     };
-    match docx::render(&b) {
-        Ok(bytes) => attachment(DOCX, &b.file_name("docx"), bytes),
+    match render(&b) {
+        Ok(bytes) => attachment(mime, &b.file_name(ext), bytes),
         Err(e) => export_failed(&e),
     }
-    .into_response()
 }

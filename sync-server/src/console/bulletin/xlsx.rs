@@ -361,29 +361,18 @@ fn overdue_sheet(ws: &mut Worksheet, b: &Bulletin, f: &Formats) -> Result<(), Xl
     // Widths first: long texts wrap at a cap per column, and each row is as tall as its most
     // wrapped cell (LibreOffice keeps the heights a file gives).
     let caps = [20.0, 8.0, 20.0, 30.0, 24.0, 16.0, 12.0, 17.0, 17.0, 8.0];
-    let texts = |c: &super::content::OverdueRow| {
-        [
-            c.case_no.clone(),
-            c.status.to_string(),
-            c.category.clone(),
-            c.description.clone(),
-            c.address.clone(),
-            c.unit.clone(),
-            c.reporter.clone(),
-        ]
-    };
     let mut widths: Vec<f64> = OVERDUE_COLUMNS.iter().map(|c| text_width(c)).collect();
     widths[7] = 17.0;
     widths[8] = 17.0;
     for c in &b.overdue {
-        for (j, t) in texts(c).iter().enumerate() {
+        for (j, t) in c.texts().iter().enumerate() {
             widths[j] = widths[j].max(text_width(t)).min(caps[j]);
         }
     }
     for (i, c) in b.overdue.iter().enumerate() {
         let row = i as u32 + 2;
         let mut lines: f64 = 1.0;
-        for (j, t) in texts(c).iter().enumerate() {
+        for (j, t) in c.texts().iter().enumerate() {
             ws.write_string_with_format(row, j as u16, t, &f.wrap)?;
             lines = lines.max((text_width(t) / widths[j]).ceil());
         }
@@ -414,8 +403,10 @@ fn overdue_sheet(ws: &mut Worksheet, b: &Bulletin, f: &Formats) -> Result<(), Xl
     fit(ws, &widths, 40.0)
 }
 
+/// The repeat sites' columns.
+pub const REPEAT_COLUMNS: [&str; 5] = ["点位", "地址", "问题次数", "未结案", "问题类别"];
+
 fn repeats_sheet(ws: &mut Worksheet, b: &Bulletin, f: &Formats) -> Result<(), XlsxError> {
-    let columns = ["点位", "地址", "问题次数", "未结案", "问题类别"];
     let title = format!(
         "附件3　重复发现问题点位（{}）",
         super::text::period_zh(b.from, b.to)
@@ -425,11 +416,11 @@ fn repeats_sheet(ws: &mut Worksheet, b: &Bulletin, f: &Formats) -> Result<(), Xl
         b,
         "附件3 重复问题点位",
         &title,
-        &columns,
+        &REPEAT_COLUMNS,
         b.repeats.len(),
         f,
     )?;
-    let mut widths: Vec<f64> = columns.iter().map(|c| text_width(c)).collect();
+    let mut widths: Vec<f64> = REPEAT_COLUMNS.iter().map(|c| text_width(c)).collect();
     for (i, r) in b.repeats.iter().enumerate() {
         let row = i as u32 + 2;
         ws.write_string_with_format(row, 0, &r.site, &f.cell)?;
