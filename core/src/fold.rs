@@ -238,7 +238,7 @@ fn apply_effects(next: &mut Case, before: &Case, op: &Op, ctx: &ApplyContext) ->
             }
         }
         OpBody::Reject { .. } | OpBody::Acknowledge { .. } | OpBody::Rectify { .. } => {}
-        OpBody::RequestReturn { .. } | OpBody::RefuseReturn { .. } => {}
+        OpBody::RequestReturn { .. } | OpBody::RefuseReturn { .. } | OpBody::Urge { .. } => {}
         OpBody::VerifyPass { .. } | OpBody::Park { .. } | OpBody::RefuseExtension { .. } => {
             next.pending_extension = None;
         }

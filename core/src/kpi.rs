@@ -52,6 +52,8 @@ pub struct Weights {
     pub per_triple_fail: f64,
     /// Deducted per due case the unit still holds unrectified (逾期未整改).
     pub per_overdue: f64,
+    /// Deducted each time a supervisor urged (催办) the unit on a case in the period.
+    pub per_urge: f64,
 }
 
 impl Default for Weights {
@@ -64,6 +66,7 @@ impl Default for Weights {
             per_send_back: 0.2,
             per_triple_fail: 0.5,
             per_overdue: 1.0,
+            per_urge: 0.1,
         }
     }
 }
@@ -79,6 +82,7 @@ impl Weights {
             self.per_send_back,
             self.per_triple_fail,
             self.per_overdue,
+            self.per_urge,
         ];
         if all
             .iter()
@@ -98,24 +102,26 @@ impl Weights {
         };
         match lang {
             crate::Lang::ZhCn => format!(
-                "综合得分 = 结案率×{} + 按期结案率×{} + [(1−返工率)×{} + (1−延期率)×{}]×结案率 − 扣分（每次返工 {}，三次及以上返工的案件再扣 {}，每件逾期未整改 {}），最低 0 分；无到期案件时结案率、按期结案率记 100%。排名先列本期有到期案件的单位，再依次按综合得分、按期结案率。",
+                "综合得分 = 结案率×{} + 按期结案率×{} + [(1−返工率)×{} + (1−延期率)×{}]×结案率 − 扣分（每次返工 {}，三次及以上返工的案件再扣 {}，每件逾期未整改 {}，每次被催办 {}），最低 0 分；无到期案件时结案率、按期结案率记 100%。排名先列本期有到期案件的单位，再依次按综合得分、按期结案率。",
                 n(self.close_rate),
                 n(self.on_time_rate),
                 n(self.no_rework),
                 n(self.no_extension),
                 n(self.per_send_back),
                 n(self.per_triple_fail),
-                n(self.per_overdue)
+                n(self.per_overdue),
+                n(self.per_urge)
             ),
             crate::Lang::En => format!(
-                "Score = close rate × {} + on-time rate × {} + [(1 − rework rate) × {} + (1 − extension rate) × {}] × close rate − deductions ({} per send-back, {} more per case failing three times, {} per case overdue and unrectified), at least 0; with nothing due, the close and on-time rates count as 100 %. Units with cases due come first, then by score, then on-time rate.",
+                "Score = close rate × {} + on-time rate × {} + [(1 − rework rate) × {} + (1 − extension rate) × {}] × close rate − deductions ({} per send-back, {} more per case failing three times, {} per case overdue and unrectified, {} per urge), at least 0; with nothing due, the close and on-time rates count as 100 %. Units with cases due come first, then by score, then on-time rate.",
                 n(self.close_rate),
                 n(self.on_time_rate),
                 n(self.no_rework),
                 n(self.no_extension),
                 n(self.per_send_back),
                 n(self.per_triple_fail),
-                n(self.per_overdue)
+                n(self.per_overdue),
+                n(self.per_urge)
             ),
         }
     }
@@ -144,6 +150,8 @@ pub struct UnitScore {
     pub mean_hours_to_rectify: Option<f64>,
     /// Due cases the unit still holds unrectified (逾期未整改).
     pub overdue: u32,
+    /// Times a supervisor urged the unit (被催办次数) in the period, on the cases it holds.
+    pub urged: u32,
     /// Deduction points.
     pub deductions: f64,
     /// The composite score (综合得分, see the module).
@@ -189,12 +197,17 @@ fn at(e: &Event) -> i64 {
 }
 
 /// The actions the unit figures are made of.
-pub const KPI_ACTIONS: [Action; 3] = [Action::Dispatch, Action::Rectify, Action::VerifyFail];
+pub const KPI_ACTIONS: [Action; 4] = [
+    Action::Dispatch,
+    Action::Rectify,
+    Action::VerifyFail,
+    Action::Urge,
+];
 
 /// One of a case's [`KPI_ACTIONS`] and when it took effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Step {
-    /// Dispatch, rectify or verify_fail.
+    /// Dispatch, rectify, verify_fail or urge.
     pub action: Action,
     /// When it took effect (server receipt).
     pub at_ms: i64,
@@ -344,6 +357,13 @@ pub fn rank_facts(
             .filter(|e| e.action == Action::VerifyFail && in_period(e.at_ms))
             .count() as f64;
         s.deductions += fails_in_period * weights.per_send_back;
+        let urged = case
+            .steps
+            .iter()
+            .filter(|e| e.action == Action::Urge && in_period(e.at_ms))
+            .count() as u32;
+        s.urged += urged;
+        s.deductions += f64::from(urged) * weights.per_urge;
         if fails >= 3 && fails_in_period > 0.0 {
             s.deductions += weights.per_triple_fail;
         }
@@ -785,6 +805,50 @@ mod tests {
         let later = rank_units(&[], &cases, 9 * day, 11 * day, &Weights::default());
         assert_eq!((later[0].due, later[0].closed_on_time), (1, 1));
         assert_eq!(later[0].deductions, 0.0);
+    }
+
+    #[test]
+    fn each_urge_in_the_period_counts_against_the_unit_and_is_deducted() {
+        let day = 24 * H;
+        let urge = |t: i64| {
+            sup(
+                OpBody::Urge {
+                    reason: "请今日内整改".into(),
+                },
+                t,
+            )
+        };
+        let steps = vec![
+            report(),
+            sup(
+                OpBody::Register {
+                    note: String::new(),
+                },
+                H,
+            ),
+            sup(
+                OpBody::Dispatch {
+                    unit_id: "u1".into(),
+                    deadline_ms: Some(10 * day),
+                    note: String::new(),
+                },
+                2 * H,
+            ),
+            urge(day + H),
+            urge(2 * day + H),
+            urge(12 * day),
+        ];
+        let cases = vec![case(&steps)];
+        let w = Weights {
+            per_urge: 0.5,
+            ..Weights::default()
+        };
+        let first_week = rank_units(&[], &cases, 0, 7 * day, &w);
+        assert_eq!(first_week[0].urged, 2, "two urges in the period");
+        assert!((first_week[0].deductions - 1.0).abs() < 1e-9);
+        let second = rank_units(&[], &cases, 11 * day, 14 * day, &w);
+        assert_eq!(second[0].urged, 1);
+        assert!(w.formula(crate::Lang::ZhCn).contains("每次被催办 0.5"));
     }
 
     #[test]

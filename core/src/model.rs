@@ -303,6 +303,11 @@ pub enum OpBody {
         /// Why it cannot be solved now.
         reason: String,
     },
+    /// 催办.
+    Urge {
+        /// What the unit is pressed to do, and by when.
+        reason: String,
+    },
 }
 
 impl OpBody {
@@ -328,6 +333,7 @@ impl OpBody {
             OpBody::VerifyFail { .. } => Action::VerifyFail,
             OpBody::Reopen { .. } => Action::Reopen,
             OpBody::Park { .. } => Action::Park,
+            OpBody::Urge { .. } => Action::Urge,
         }
     }
 
@@ -373,7 +379,8 @@ impl OpBody {
             | OpBody::RefuseExtension { reason }
             | OpBody::VerifyFail { reason, .. }
             | OpBody::Reopen { reason, .. }
-            | OpBody::Park { reason } => Some(reason),
+            | OpBody::Park { reason }
+            | OpBody::Urge { reason } => Some(reason),
             _ => None,
         }
     }
@@ -444,6 +451,7 @@ impl OpBody {
                 deadline_ms,
             },
             Action::Park => OpBody::Park { reason: text },
+            Action::Urge => OpBody::Urge { reason: text },
         })
     }
 

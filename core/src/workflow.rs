@@ -196,6 +196,9 @@ string_enum!(
         Reopen = "reopen" / "重新打开",
         /// 挂账.
         Park = "park" / "挂账",
+        /// 催办: a supervisor presses the unit on a case it holds, with a note; the status does
+        /// not change, and each one counts against the unit (被催办次数).
+        Urge = "urge" / "催办",
     }
 );
 
@@ -268,6 +271,7 @@ impl Action {
             Action::VerifyFail => "Send back for rework",
             Action::Reopen => "Reopen",
             Action::Park => "Park",
+            Action::Urge => "Urge",
         }
     }
 }
@@ -451,6 +455,9 @@ const FIXED: &[Transition] = &[
     // 挂账.
     t(Some(St::Dispatched), A::Park, S, go(St::Parked), &[R::Reason]),
     t(Some(St::InProgress), A::Park, S, go(St::Parked), &[R::Reason]),
+    // 催办: while the unit holds the case, with what is asked of it.
+    t(Some(St::Dispatched), A::Urge, S, STAY, &[R::Reason]),
+    t(Some(St::InProgress), A::Urge, S, STAY, &[R::Reason]),
 ];
 
 /// The whole table: the fixed rows plus supervisor edits and comments by every case role.

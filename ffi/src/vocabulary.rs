@@ -55,6 +55,7 @@ pub enum Action {
     VerifyFail,
     Reopen,
     Park,
+    Urge,
 }
 
 /// Who is acting.

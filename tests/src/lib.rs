@@ -107,7 +107,8 @@ pub fn body_for(
         | Action::RefuseExtension
         | Action::VerifyFail
         | Action::Reopen
-        | Action::Park => input.text = "测试理由".into(),
+        | Action::Park
+        | Action::Urge => input.text = "测试理由".into(),
         Action::Register
         | Action::Acknowledge
         | Action::GrantReturn

@@ -173,6 +173,7 @@ fn full_body(action: Action) -> OpBody {
             deadline_ms: Some(DEADLINE + 9),
         },
         Action::Park => OpBody::Park { reason },
+        Action::Urge => OpBody::Urge { reason },
     }
 }
 
@@ -197,7 +198,8 @@ fn setup(
             | OpBody::RefuseExtension { reason }
             | OpBody::VerifyFail { reason, .. }
             | OpBody::Reopen { reason, .. }
-            | OpBody::Park { reason } => *reason = "   ".into(),
+            | OpBody::Park { reason }
+            | OpBody::Urge { reason } => *reason = "   ".into(),
             other => panic!("no reason field on {other:?}"),
         },
         Some(Requirement::Unit) => match &mut body {

@@ -150,7 +150,16 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
         let staff = match unit.as_str() {
             "u1" => "unit1",
             "u2" => "unit2",
-            _ => continue,
+            _ => {
+                // 催办: the office presses the units that have not acknowledged after a day.
+                steps.push(sup(
+                    dispatched + DAY,
+                    OpBody::Urge {
+                        reason: "派遣已满一天仍未签收，请立即签收整改并反馈".into(),
+                    },
+                ));
+                continue;
+            }
         };
         let by_unit = |at: i64, body: OpBody| Step {
             at,

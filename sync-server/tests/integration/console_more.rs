@@ -1445,3 +1445,49 @@ fn a_parked_case_is_open_for_duplicates_and_for_the_nearby_cases() {
     );
     assert!(!nearby.contains(&format!("/console/cases/{closed}\"")));
 }
+
+#[test]
+fn a_supervisor_urges_a_unit_from_the_case_page_and_the_ranking_counts_it() {
+    let server = TestServer::start();
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let id = Report::new("催办 测试").send(&phone, 1);
+    phone.sync();
+    let sup = console(&server, "supervisor1");
+    dispatch(&sup, &server, id, "u1");
+    let (_, page) = get(&sup, &server, &format!("/console/cases/{id}"));
+    assert!(
+        page.contains("data-action=\"urge\""),
+        "the urge form is offered"
+    );
+    // A note is required.
+    let (s, _) = act_now(&sup, &server, id, &[("action", "urge"), ("text", "  ")]);
+    assert_eq!(s, 409, "refused: the table requires a reason");
+    assert_eq!(timeline_len(&server, id), 3, "nothing recorded");
+    let (s, page) = act_now(
+        &sup,
+        &server,
+        id,
+        &[("action", "urge"), ("text", "请今日下班前整改完毕")],
+    );
+    assert_eq!(s, 303, "{}", message(&page));
+    assert_eq!(
+        status(&server, id),
+        Status::Dispatched,
+        "urging changes no status"
+    );
+    // Unit staff cannot urge.
+    let staff = console(&server, "unit1");
+    let (_, page) = get(&staff, &server, &format!("/console/cases/{id}"));
+    assert!(!page.contains("data-action=\"urge\""));
+    // The ranking counts it against unit 1.
+    let (_, page) = get(
+        &sup,
+        &server,
+        "/console/ranking?from=2020-01-01&to=2099-12-31",
+    );
+    let row = page
+        .split("<tr data-unit=\"u1\">")
+        .nth(1)
+        .expect("unit 1's row");
+    assert!(row.contains("<td class=\"urged\">1</td>"), "{row}");
+}

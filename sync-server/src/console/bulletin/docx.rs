@@ -216,6 +216,7 @@ pub fn render(b: &Bulletin) -> Result<Vec<u8>, String> {
                     .map(|h| format!("{h:.1}"))
                     .unwrap_or_else(|| "—".into()),
                 s.overdue.to_string(),
+                s.urged.to_string(),
                 format!("{:.1}", s.deductions),
                 format!("{:.1}", s.score),
             ]

@@ -259,7 +259,7 @@ fn annex_top(
 }
 
 /// The ranking's columns.
-pub const RANKING_COLUMNS: [&str; 12] = [
+pub const RANKING_COLUMNS: [&str; 13] = [
     "名次",
     "责任单位",
     "应结案",
@@ -270,6 +270,7 @@ pub const RANKING_COLUMNS: [&str; 12] = [
     "延期率",
     "平均整改时长(小时)",
     "逾期未整改",
+    "被催办",
     "扣分",
     "综合得分",
 ];
@@ -323,8 +324,9 @@ fn ranking_sheet(ws: &mut Worksheet, b: &Bulletin, f: &Formats) -> Result<(), Xl
             None => ws.write_string_with_format(row, 8, "—", &f.none)?,
         };
         ws.write_number_with_format(row, 9, f64::from(s.overdue), &f.number)?;
-        ws.write_number_with_format(row, 10, s.deductions, &f.decimal)?;
-        ws.write_number_with_format(row, 11, s.score, &f.decimal)?;
+        ws.write_number_with_format(row, 10, f64::from(s.urged), &f.number)?;
+        ws.write_number_with_format(row, 11, s.deductions, &f.decimal)?;
+        ws.write_number_with_format(row, 12, s.score, &f.decimal)?;
     }
     fit(ws, &widths, 30.0)
 }
