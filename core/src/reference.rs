@@ -200,6 +200,25 @@ pub struct BulletinSettings {
 }
 
 impl BulletinSettings {
+    /// The longest office name or title (a heading line, not a paragraph).
+    pub const MAX_CHARS: usize = 60;
+
+    /// Both given, on one line, at most [`Self::MAX_CHARS`] characters.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        for (what, v) in [("office", &self.office), ("title", &self.title)] {
+            if v.trim().is_empty()
+                || v.chars().count() > Self::MAX_CHARS
+                || v.chars().any(char::is_control)
+            {
+                return Err(format!(
+                    "bulletin {what} must be 1 to {} characters on one line",
+                    Self::MAX_CHARS
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn default_office() -> String {
         "创建文明城市工作办公室".into()
     }
@@ -283,6 +302,7 @@ impl ReferenceData {
             }
         }
         self.scoring.validate().or_else(bad)?;
+        self.bulletin.validate().or_else(bad)?;
         self.calendar.validate()
     }
 }
@@ -505,5 +525,24 @@ impl ReferenceIndex {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod bulletin_tests {
+    use super::*;
+
+    #[test]
+    fn a_bulletin_heading_is_one_short_line() {
+        let mut r = ReferenceData::default();
+        assert!(r.validate().is_ok(), "the defaults are valid");
+        r.bulletin.office = "  ".into();
+        assert!(r.validate().is_err());
+        r.bulletin.office = "市".repeat(BulletinSettings::MAX_CHARS + 1);
+        assert!(r.validate().is_err());
+        r.bulletin.office = "某市创城办\n第二行".into();
+        assert!(r.validate().is_err());
+        r.bulletin.office = "某市创城办".into();
+        assert!(r.validate().is_ok());
     }
 }
