@@ -631,8 +631,9 @@ mod tests {
         }]
     }
 
-    fn lifecycle(rectify_at: i64, deadline: i64, fails: usize) -> (Case, Vec<Event>) {
-        let mut steps = vec![
+    /// Reported, registered at 1 h and dispatched to u1 at 2 h with `deadline`.
+    fn dispatched(deadline: i64) -> Vec<(OpBody, Role, Option<&'static str>, i64)> {
+        vec![
             report(),
             sup(
                 OpBody::Register {
@@ -648,13 +649,17 @@ mod tests {
                 },
                 2 * H,
             ),
-            unit(
-                OpBody::Acknowledge {
-                    note: String::new(),
-                },
-                3 * H,
-            ),
-        ];
+        ]
+    }
+
+    fn lifecycle(rectify_at: i64, deadline: i64, fails: usize) -> (Case, Vec<Event>) {
+        let mut steps = dispatched(deadline);
+        steps.push(unit(
+            OpBody::Acknowledge {
+                note: String::new(),
+            },
+            3 * H,
+        ));
         let mut t = rectify_at;
         for _ in 0..fails {
             steps.push(unit(
@@ -818,26 +823,8 @@ mod tests {
                 t,
             )
         };
-        let steps = vec![
-            report(),
-            sup(
-                OpBody::Register {
-                    note: String::new(),
-                },
-                H,
-            ),
-            sup(
-                OpBody::Dispatch {
-                    unit_id: "u1".into(),
-                    deadline_ms: Some(10 * day),
-                    note: String::new(),
-                },
-                2 * H,
-            ),
-            urge(day + H),
-            urge(2 * day + H),
-            urge(12 * day),
-        ];
+        let mut steps = dispatched(10 * day);
+        steps.extend([urge(day + H), urge(2 * day + H), urge(12 * day)]);
         let cases = vec![case(&steps)];
         let w = Weights {
             per_urge: 0.5,
