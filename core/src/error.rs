@@ -35,6 +35,12 @@ pub enum Error {
         /// The case concerned.
         case_id: String,
     },
+    /// A supervisor scoped to an area dispatched to a unit of another area.
+    #[error("{}", self.message(Lang::ZhCn))]
+    UnitOutOfArea {
+        /// The unit named.
+        unit_id: String,
+    },
     /// A required field was missing or blank.
     #[error("{}", self.message(Lang::ZhCn))]
     MissingField(&'static str),
@@ -196,6 +202,7 @@ impl Error {
             Error::IllegalTransition { .. } => "illegal_transition",
             Error::RequirementMissing { .. } => "requirement_missing",
             Error::NotInScope { .. } => "not_in_scope",
+            Error::UnitOutOfArea { .. } => "unit_out_of_area",
             Error::MissingField(_) => "missing_field",
             Error::InvalidField { .. } => "invalid_field",
             Error::TooLong { .. } => "too_long",
@@ -284,6 +291,15 @@ impl Error {
                     format!("案件 {case_id} 不属于您的处理范围")
                 } else {
                     format!("case {case_id} is outside your scope")
+                }
+            }
+            Error::UnitOutOfArea { unit_id } => {
+                if zh {
+                    format!("单位 {unit_id} 不属于您所辖区域，只能派遣给本区域或全市性单位")
+                } else {
+                    format!(
+                        "unit {unit_id} is outside your area: dispatch to a unit of your area or a city-wide one"
+                    )
                 }
             }
             Error::MissingField(f) => {

@@ -189,6 +189,7 @@ fn new_case(op: &Op, body: &OpBody) -> Result<Case> {
         location: location.clone(),
         site_id: site_id.clone(),
         grid_id: grid_id.clone(),
+        area_id: None,
         suggested_unit_id: suggested_unit_id.clone(),
         reporter_id: op.actor.user_id.clone(),
         unit_id: None,

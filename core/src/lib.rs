@@ -3,6 +3,7 @@
 //! timeline, the hybrid logical clock, geo helpers, the working calendar, and the offline SQLite
 //! store with its outbox.
 
+pub mod area;
 pub mod calendar;
 pub mod error;
 pub mod fold;

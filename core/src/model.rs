@@ -559,6 +559,10 @@ pub struct Case {
     /// 网格.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grid_id: Option<String>,
+    /// 区域: the area of its place, set by the server from its reference data on every change
+    /// ([`crate::reference::ReferenceIndex::area_of_place`]); devices show it, never decide it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area_id: Option<String>,
     /// Owner of the place, suggested for dispatch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggested_unit_id: Option<String>,

@@ -79,6 +79,9 @@ pub struct Unit {
     /// Kind, free text.
     #[serde(default)]
     pub kind: String,
+    /// Area it answers to; none (or the city) for a city-wide unit any area may dispatch to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area_id: Option<String>,
 }
 
 /// A 点位: a place campaigns inspect.
@@ -102,6 +105,9 @@ pub struct Site {
     /// Unit responsible for the place.
     #[serde(default)]
     pub owner_unit_id: Option<String>,
+    /// Area (区/街道) it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area_id: Option<String>,
 }
 
 /// A grid cell (单元网格) with its owner unit: 网定格、格定责.
@@ -117,6 +123,9 @@ pub struct Grid {
     pub owner_unit_id: Option<String>,
     /// Outer ring, WGS-84.
     pub polygon: Vec<LatLon>,
+    /// Area (区/街道) it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area_id: Option<String>,
 }
 
 /// An entry of the users directory.
@@ -132,6 +141,10 @@ pub struct User {
     /// Unit, for unit staff.
     #[serde(default)]
     pub unit_id: Option<String>,
+    /// Area a supervisor or an admin is scoped to (they see its subtree); none for the city
+    /// office, which sees everything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area_id: Option<String>,
 }
 
 /// A 专项整治 campaign.
@@ -154,6 +167,9 @@ pub struct Campaign {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReferenceData {
+    /// The area tree (市 → 区/县 → 街道/乡镇); empty for a city run as one area.
+    #[serde(default)]
+    pub areas: Vec<crate::area::Area>,
     /// 大类.
     #[serde(default)]
     pub classes: Vec<CategoryClass>,
@@ -288,6 +304,22 @@ impl ReferenceData {
                 return bad(format!("unit staff {} needs a known unit", u.id));
             }
         }
+        crate::area::AreaTree::validate(&self.areas).or_else(bad)?;
+        let area_ids: HashSet<&str> = self.areas.iter().map(|a| a.id.as_str()).collect();
+        let placed = self
+            .units
+            .iter()
+            .map(|u| ("unit", &u.id, &u.area_id))
+            .chain(self.sites.iter().map(|s| ("site", &s.id, &s.area_id)))
+            .chain(self.grids.iter().map(|g| ("grid", &g.id, &g.area_id)))
+            .chain(self.users.iter().map(|u| ("user", &u.id, &u.area_id)));
+        for (kind, id, area) in placed {
+            if let Some(a) = area
+                && !area_ids.contains(a.as_str())
+            {
+                return bad(format!("{kind} {id} names an unknown area {a}"));
+            }
+        }
         let all_ids = self
             .units
             .iter()
@@ -329,6 +361,12 @@ pub struct ReferenceIndex {
     units: HashSet<String>,
     campaigns: HashSet<String>,
     grids: Vec<(Grid, (LatLon, LatLon))>,
+    /// Site id → area.
+    site_areas: HashMap<String, String>,
+    /// Unit id → area.
+    unit_areas: HashMap<String, String>,
+    /// The area tree.
+    pub areas: crate::area::AreaTree,
     /// The working calendar.
     pub calendar: WorkCalendar,
 }
@@ -354,8 +392,43 @@ impl ReferenceIndex {
                 .iter()
                 .map(|g| (g.clone(), bbox_of(&g.polygon)))
                 .collect(),
+            site_areas: data
+                .sites
+                .iter()
+                .filter_map(|s| Some((s.id.clone(), s.area_id.clone()?)))
+                .collect(),
+            unit_areas: data
+                .units
+                .iter()
+                .filter_map(|u| Some((u.id.clone(), u.area_id.clone()?)))
+                .collect(),
+            areas: crate::area::AreaTree::new(&data.areas),
             calendar: data.calendar.clone(),
         }
+    }
+
+    /// The area a place belongs to (DESIGN §1, "a case belongs to the area of its place"): the
+    /// site's area when the case names a site that has one, else the area of the grid the point
+    /// lies in; none outside every area (then only the city office sees the case).
+    pub fn area_of_place(&self, site_id: Option<&str>, at: LatLon) -> Option<String> {
+        site_id
+            .and_then(|s| self.site_areas.get(s))
+            .cloned()
+            .or_else(|| self.grid_at(at).and_then(|g| g.area_id.clone()))
+    }
+
+    /// The area a unit answers to; none for a city-wide unit.
+    pub fn unit_area(&self, unit_id: &str) -> Option<&str> {
+        self.unit_areas.get(unit_id).map(String::as_str)
+    }
+
+    /// Every unit that answers to an area in `areas`.
+    pub fn units_in(&self, areas: &HashSet<String>) -> HashSet<String> {
+        self.unit_areas
+            .iter()
+            .filter(|(_, a)| areas.contains(*a))
+            .map(|(u, _)| u.clone())
+            .collect()
     }
 
     /// One category by code: a malformed code and an unknown one are different errors.
@@ -419,6 +492,14 @@ impl ReferenceIndex {
 
     /// The grid that contains `at`, if any (first by id when grids overlap).
     pub fn locate(&self, at: LatLon) -> Option<Placement> {
+        self.grid_at(at).map(|g| Placement {
+            grid_id: g.id.clone(),
+            grid_name: g.name.clone(),
+            owner_unit_id: g.owner_unit_id.clone(),
+        })
+    }
+
+    fn grid_at(&self, at: LatLon) -> Option<&Grid> {
         self.grids
             .iter()
             .find(|(g, (lo, hi))| {
@@ -426,11 +507,7 @@ impl ReferenceIndex {
                     && (lo.lon..=hi.lon).contains(&at.lon)
                     && geo::point_in_polygon(at, &g.polygon)
             })
-            .map(|(g, _)| Placement {
-                grid_id: g.id.clone(),
-                grid_name: g.name.clone(),
-                owner_unit_id: g.owner_unit_id.clone(),
-            })
+            .map(|(g, _)| g)
     }
 }
 

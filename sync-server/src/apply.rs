@@ -11,7 +11,7 @@ use xuncha_core::fold::{self, ApplyContext};
 use xuncha_core::geo::{LatLon, bounding_box, distance_m};
 use xuncha_core::model::{Case, Event, Op, OpBody};
 use xuncha_core::reference::ReferenceIndex;
-use xuncha_core::scope;
+use xuncha_core::scope::Reach;
 use xuncha_core::store::is_sha256_hex;
 use xuncha_core::sync::protocol::{CLOCK_AHEAD, OpResult, OpStatus};
 
@@ -35,14 +35,16 @@ pub trait PushTx {
     ) -> StoreResult<Vec<(Uuid, LatLon)>>;
     /// The next case number (立案号) of the city's `year`.
     fn next_case_no(&mut self, year: i32) -> StoreResult<String>;
-    /// Append the event to the feed (setting its `server_seq`) and store the case; returns the
-    /// sequence.
+    /// Append the event to the feed (setting its `server_seq`) and store the case, which was
+    /// `before` (none for a new case; its unit and area are the feed's scope keys before the
+    /// change); the event's author has `reach` (the photos it names that they see elsewhere
+    /// are theirs to name). Returns the sequence.
     fn append(
         &mut self,
         case: &Case,
         event: &mut Event,
-        unit_before: Option<&str>,
-        is_new: bool,
+        before: Option<&Case>,
+        reach: &Reach,
     ) -> StoreResult<i64>;
     /// Keep the first answer to an operation.
     fn save_result(&mut self, device_id: &str, result: &OpResult) -> StoreResult<()>;
@@ -143,6 +145,7 @@ pub fn push_batch(
     // First answers, from earlier pushes and (for an id repeated in this batch) from this one.
     let ids: Vec<Uuid> = ops.iter().map(|op| op.id).collect();
     let mut first_results = tx.op_results(&ids)?;
+    let reach = who.reach(index);
     for op in ops {
         if let Some(first) = first_results.get(&op.id) {
             results.push(first.clone());
@@ -151,7 +154,7 @@ pub fn push_batch(
         let action = op.body.action();
         let span = tracing::debug_span!("apply", op = %op.id, case = %op.case_id, %action);
         let _in_op = span.enter();
-        let result = match decide(tx, index, who, op, now_ms, rules, &refused_reports)? {
+        let result = match decide(tx, index, who, &reach, op, now_ms, rules, &refused_reports)? {
             Ok(seq) => OpResult {
                 op_id: op.id,
                 case_id: op.case_id,
@@ -211,10 +214,12 @@ fn log_decision(tx: &mut dyn PushTx, who: &Principal, op: &Op, result: &OpResult
 }
 
 /// Decide one operation: `Ok(Ok(seq))` accepted, `Ok(Err(_))` refused, `Err(_)` storage failure.
+#[allow(clippy::too_many_arguments)]
 fn decide(
     tx: &mut dyn PushTx,
     index: &ReferenceIndex,
     who: &Principal,
+    reach: &Reach,
     op: &Op,
     now_ms: i64,
     rules: &PushRules,
@@ -255,7 +260,6 @@ fn decide(
     }
     let is_report = matches!(op.body, OpBody::Report { .. });
     let case = tx.case(op.case_id)?;
-    let actor = who.actor();
     match (&case, is_report) {
         (Some(_), true) => {
             return Ok(Err(
@@ -269,7 +273,7 @@ fn decide(
             }
             .into()));
         }
-        (Some(c), false) if !scope::can_see(&actor, c) => {
+        (Some(c), false) if !reach.can_see(c) => {
             return Ok(Err(xuncha_core::Error::NotInScope {
                 case_id: op.case_id.to_string(),
             }
@@ -279,6 +283,14 @@ fn decide(
     }
     if let Err(e) = index.check_op(&op.body) {
         return Ok(Err(e.into()));
+    }
+    if let OpBody::Dispatch { unit_id, .. } = &op.body
+        && !reach.may_dispatch_to(unit_id, index)
+    {
+        return Ok(Err(xuncha_core::Error::UnitOutOfArea {
+            unit_id: unit_id.clone(),
+        }
+        .into()));
     }
     if let OpBody::MarkDuplicate {
         duplicate_of: Some(target),
@@ -320,13 +332,13 @@ fn decide(
         Ok(x) => x,
         Err(e) => return Ok(Err(e.into())),
     };
+    next.area_id = index.area_of_place(next.site_id.as_deref(), next.location.point());
     if next.case_no.is_none() && matches!(op.body, OpBody::Register { .. }) {
         // Numbered in the city's year (its calendar's time zone) of the registration.
         let no = tx.next_case_no(index.calendar.local_date(now_ms).year())?;
         next.case_no = Some(no.clone());
         event.case_no = Some(no);
     }
-    let unit_before = case.as_ref().and_then(|c| c.unit_id.clone());
-    let seq = tx.append(&next, &mut event, unit_before.as_deref(), case.is_none())?;
+    let seq = tx.append(&next, &mut event, case.as_ref(), reach)?;
     Ok(Ok(seq))
 }

@@ -288,6 +288,10 @@ enum Command {
         /// Unit (unit staff).
         #[arg(long)]
         unit: Option<String>,
+        /// Area a supervisor or an admin is scoped to (an id from the reference data's areas):
+        /// they see and act on that area's subtree only. Without it, the whole city.
+        #[arg(long)]
+        area: Option<String>,
         /// Initial password.
         #[arg(long)]
         password: String,
@@ -429,7 +433,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 }
             }
             println!(
-                "用户 / users: inspector1 inspector2 supervisor1 unit1 unit2 admin — 密码 / password: demo"
+                "用户 / users: inspector1 inspector2 supervisor1 supervisor2(西湖区) unit1 unit2 admin — 密码 / password: demo"
             );
             serve(addr, state)
         }
@@ -439,6 +443,7 @@ fn run(cli: Cli) -> Result<(), String> {
             name,
             role,
             unit,
+            area,
             password,
         } => {
             if id == xuncha_core::scope::CITIZEN_REPORTER {
@@ -448,11 +453,22 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             let state = open(storage)?;
             let role = Role::parse_required(&role).map_err(|e| e.to_string())?;
+            if let Some(a) = &area {
+                if !matches!(role, Role::Supervisor | Role::Admin) {
+                    return Err("--area scopes a supervisor or an admin".into());
+                }
+                if state.store.reference_index().areas.get(a).is_none() {
+                    return Err(format!(
+                        "no area '{a}' in the reference data: import the areas first"
+                    ));
+                }
+            }
             let user = User {
                 id,
                 name,
                 role,
                 unit_id: unit,
+                area_id: area,
             };
             let hash = xuncha_server::auth::hash_password(&password).map_err(api)?;
             state

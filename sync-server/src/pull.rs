@@ -2,10 +2,13 @@
 //! [`PullTx`] (as pushing is over [`crate::apply::PushTx`]) so every backend sends the same
 //! pages. The rules:
 //!
-//! - supervisors and admins get every change; unit staff the changes of cases that are, or just
-//!   were, their unit's; inspectors their own reports;
+//! - the caller's [`Reach`] (core's rule) decides: the city office gets every change; an area's
+//!   supervisors the changes of cases that are, or just were, in their area or with its units;
+//!   unit staff the changes of cases that are, or just were, their unit's; inspectors their own
+//!   reports;
 //! - a case that left the caller's scope comes as a removal; one that entered it (a unit's case
-//!   dispatched to it in this window) comes whole, with every event;
+//!   dispatched to it, a case whose place moved into an area, in this window) comes whole, with
+//!   every event;
 //! - a page holds at most [`xuncha_core::limits::PULL_PAGE_CHANGES`] feed rows and about
 //!   [`xuncha_core::limits::PULL_PAGE_BYTES`]: it ends just before the first change of the case
 //!   that would pass it, and the cursor says so;
@@ -18,10 +21,9 @@
 use std::collections::HashSet;
 
 use serde_json::value::RawValue;
-use xuncha_core::scope;
-use xuncha_core::workflow::Role;
+use xuncha_core::scope::{CaseKeys, Reach};
 
-use crate::store::{PageChange, Principal, PullPage, StoreResult, bad_stored_id};
+use crate::store::{PageChange, PullPage, StoreResult, bad_stored_id};
 
 /// One feed entry as stored.
 pub struct FeedRow {
@@ -31,6 +33,8 @@ pub struct FeedRow {
     pub case_id: String,
     /// The case's unit before it (a unit's scope follows the case).
     pub unit_before: Option<String>,
+    /// The case's area before it (an area's scope follows the case's place).
+    pub area_before: Option<String>,
     /// The event's stored JSON.
     pub event: String,
 }
@@ -45,6 +49,19 @@ pub struct StoredCase {
     pub unit_id: Option<String>,
     /// Who reported it.
     pub reporter_id: String,
+    /// The area of its place.
+    pub area_id: Option<String>,
+}
+
+impl StoredCase {
+    /// Its scope keys.
+    pub fn keys(&self) -> CaseKeys<'_> {
+        CaseKeys {
+            unit_id: self.unit_id.as_deref(),
+            reporter_id: &self.reporter_id,
+            area_id: self.area_id.as_deref(),
+        }
+    }
 }
 
 /// Which feed entries a caller's pull reads.
@@ -52,6 +69,14 @@ pub struct StoredCase {
 pub enum FeedScope<'a> {
     /// Every entry.
     All,
+    /// Entries of cases that were in one of these areas, or with one of these units, before or
+    /// after the change.
+    Within {
+        /// The areas.
+        areas: &'a HashSet<String>,
+        /// The units.
+        units: &'a HashSet<String>,
+    },
     /// Entries of cases that were this unit's before or after the change.
     Unit(&'a str),
     /// Entries of cases this user reported.
@@ -91,12 +116,12 @@ pub trait PullTx {
     ) -> StoreResult<Vec<Box<RawValue>>>;
 }
 
-/// The page of changes in `who`'s scope after `cursor` (see the module's rules); `whole` asks
-/// for whole cases by their last change, which the page grants where the scope allows
-/// ([`PullPage::whole`]).
+/// The page of changes in the scope of `reach` (the caller's) after `cursor` (see the module's
+/// rules); `whole` asks for whole cases by their last change, which the page grants where the
+/// scope allows ([`PullPage::whole`]).
 pub fn pull_page(
     tx: &mut dyn PullTx,
-    who: &Principal,
+    reach: &Reach,
     cursor: i64,
     limit: usize,
     whole: bool,
@@ -104,13 +129,15 @@ pub fn pull_page(
     now_ms: i64,
 ) -> StoreResult<PullPage> {
     let limit = limit.clamp(1, xuncha_core::limits::PULL_PAGE_CHANGES);
-    let actor = who.actor();
-    let scope = match (who.user.role, &who.user.unit_id) {
-        (Role::Supervisor | Role::Admin, _) => FeedScope::All,
-        (Role::UnitStaff, Some(unit)) => FeedScope::Unit(unit),
-        (Role::UnitStaff, None) => FeedScope::Nothing,
-        (Role::Inspector, _) => FeedScope::Reporter(&who.user.id),
+    let scope = match reach {
+        Reach::Everything => FeedScope::All,
+        Reach::Within { areas, units, .. } => FeedScope::Within { areas, units },
+        Reach::Unit(unit) => FeedScope::Unit(unit),
+        Reach::Reporter(user) => FeedScope::Reporter(user),
+        Reach::Nothing => FeedScope::Nothing,
     };
+    // Scopes a case enters and leaves (a reporter's never changes).
+    let moving = matches!(reach, Reach::Within { .. } | Reach::Unit(_));
     if whole && matches!(scope, FeedScope::All) {
         return whole_cases_page(tx, cursor, limit, reference_version, now_ms);
     }
@@ -128,14 +155,13 @@ pub fn pull_page(
         .map(|r| r.case_id.as_str())
         .filter(|id| seen.insert(*id))
         .collect();
-    let unit = who.user.unit_id.as_deref();
     let mut changes = Vec::with_capacity(order.len());
     let mut bytes = 0;
     for case_id in order {
         let Some(case) = tx.stored_case(case_id)? else {
             continue;
         };
-        if !scope::can_see_keys(&actor, case.unit_id.as_deref(), &case.reporter_id) {
+        if !reach.sees(case.keys()) {
             changes.push(PageChange::Remove {
                 case_id: case_id
                     .parse()
@@ -143,14 +169,19 @@ pub fn pull_page(
             });
             continue;
         }
-        // A case that entered a unit's scope in this window arrives whole.
-        let full = who.user.role == Role::UnitStaff
-            && rows
-                .iter()
-                .any(|r| r.case_id == case_id && r.unit_before.as_deref() != unit);
+        // A case that entered the scope in this window arrives whole.
+        let full = moving
+            && rows.iter().any(|r| {
+                r.case_id == case_id
+                    && !reach.sees(CaseKeys {
+                        unit_id: r.unit_before.as_deref(),
+                        reporter_id: &case.reporter_id,
+                        area_id: r.area_before.as_deref(),
+                    })
+            });
         let events = if full {
             tx.events_of(case_id, 0, i64::MAX)?
-        } else if who.user.role == Role::UnitStaff {
+        } else if moving {
             // Events made while the case was briefly elsewhere are not in the scoped rows;
             // take the case's whole window.
             tx.events_of(case_id, cursor, page_end)?

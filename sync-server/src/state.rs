@@ -225,6 +225,13 @@ impl AppState {
         Ok(self.writer.push(who, ops, now_ms, rules).await?)
     }
 
+    /// Which cases `who` sees now, in the city's current areas (core's [`Reach`] rule).
+    ///
+    /// [`Reach`]: xuncha_core::scope::Reach
+    pub fn reach(&self, who: &crate::store::Principal) -> xuncha_core::scope::Reach {
+        who.reach(&self.store.reference_index())
+    }
+
     /// Run blocking storage work off the async runtime.
     pub async fn blocking<T: Send + 'static>(
         &self,

@@ -95,7 +95,8 @@ pub fn body_for(
             input.duplicate_of = Some(*others.iter().find(|id| **id != case.id)?);
         }
         Action::Dispatch => {
-            input.unit_id = Some(if rng.range(0, 2) == 0 { "u1" } else { "u2" }.into());
+            // Two street offices of 西湖区 and one of 上城区 (the demo city's districts).
+            input.unit_id = Some(["u1", "u2", "u9"][rng.range(0, 3) as usize].into());
         }
         Action::RequestExtension => {
             input.text = "测试理由".into();

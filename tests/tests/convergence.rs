@@ -1,4 +1,4 @@
-//! Convergence, property-based: 3–6 devices of mixed roles act offline on shared cases, sync in
+//! Convergence, property-based: 4–7 devices of mixed roles (one a district supervisor) act offline on shared cases, sync in
 //! random interleavings (some only push, some re-send a batch the server already answered), and
 //! at the end
 //! - every device's cases are exactly the server's cases in its scope, field for field;
@@ -17,18 +17,29 @@ use std::sync::atomic::AtomicBool;
 
 use proptest::prelude::*;
 use uuid::Uuid;
-use xuncha_core::model::{Case, Event, Op};
+use xuncha_core::Store;
+use xuncha_core::model::{Case, CaseEdit, Event, Op, OpBody};
+use xuncha_core::reference::ReferenceIndex;
+use xuncha_core::scope::Reach;
 use xuncha_core::store::{CaseQuery, NewReport, PhotoInput};
 use xuncha_core::sync::client::SyncOptions;
 use xuncha_core::sync::protocol::{Change, PullResponse};
 use xuncha_core::workflow::Action;
-use xuncha_core::{Store, scope};
 use xuncha_server::{AppState, Config, RunningServer};
 use xuncha_tests::{Rng, TAXONOMY, body_for, jpeg_bytes, random_location};
 
 /// Who a device may be. Two devices may be the same person (a supervisor at a desk and on a
 /// phone), which is where conflicts come from.
-const PEOPLE: [&str; 5] = ["inspector1", "inspector2", "supervisor1", "unit1", "unit2"];
+/// `supervisor2` is scoped to the demo city's district 西湖区: cases move in and out of their
+/// reach as places are corrected and cases re-dispatched.
+const PEOPLE: [&str; 6] = [
+    "inspector1",
+    "inspector2",
+    "supervisor1",
+    "unit1",
+    "unit2",
+    "supervisor2",
+];
 
 /// Actions that move a case along its lifecycle.
 const FORWARD: [Action; 8] = [
@@ -50,6 +61,9 @@ enum Step {
     Act { device: usize, pick: u64 },
     /// A device comments on one of its cases.
     Comment { device: usize, pick: u64 },
+    /// A supervisor's device corrects the place of one of its cases (it may move to the other
+    /// district, into or out of `supervisor2`'s reach).
+    Move { device: usize, pick: u64 },
     /// Push, upload, pull.
     Sync { device: usize },
     /// Push only (a weak link).
@@ -66,6 +80,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => device.clone().prop_map(|device| Step::Report { device }),
         9 => (device.clone(), any::<u64>()).prop_map(|(device, pick)| Step::Act { device, pick }),
         1 => (device.clone(), any::<u64>()).prop_map(|(device, pick)| Step::Comment { device, pick }),
+        1 => (device.clone(), any::<u64>()).prop_map(|(device, pick)| Step::Move { device, pick }),
         6 => device.clone().prop_map(|device| Step::Sync { device }),
         1 => device.clone().prop_map(|device| Step::PushOnly { device }),
         1 => device.prop_map(|device| Step::Replay { device }),
@@ -194,8 +209,9 @@ fn run(extra_people: &[usize], steps: &[Step], seed: u64) -> Result<(), TestCase
     let server = server();
     let mut rng = Rng::new(seed);
 
-    // Always an inspector, a supervisor and a unit's staff, then up to 3 more of anyone.
-    let people: Vec<&'static str> = [0usize, 2, 3]
+    // Always an inspector, the city's and a district's supervisor and a unit's staff, then up
+    // to 3 more of anyone.
+    let people: Vec<&'static str> = [0usize, 2, 3, 5]
         .iter()
         .chain(extra_people)
         .map(|i| PEOPLE[*i % PEOPLE.len()])
@@ -290,6 +306,32 @@ fn run(extra_people: &[usize], steps: &[Step], seed: u64) -> Result<(), TestCase
                     .act(case.id, body, photos)
                     .map_err(|e| fail(format!("{} {action:?}: {e:?}", phone.user)))?;
             }
+            Step::Move { device, pick } => {
+                let phone = &phones[device % n];
+                let movable: Vec<Uuid> = phone
+                    .case_ids()
+                    .into_iter()
+                    .filter(|id| {
+                        let detail = phone.store.case_detail(*id).expect("detail");
+                        detail
+                            .allowed_actions
+                            .iter()
+                            .any(|o| o.action == Action::Edit)
+                    })
+                    .collect();
+                if !phone.user.starts_with("supervisor") || movable.is_empty() {
+                    continue;
+                }
+                let id = movable[(pick % movable.len() as u64) as usize];
+                let changes = CaseEdit {
+                    location: Some(random_location(&mut rng)),
+                    ..CaseEdit::default()
+                };
+                phone
+                    .store
+                    .act(id, OpBody::Edit { changes }, vec![])
+                    .map_err(|e| fail(format!("{} move: {e:?}", phone.user)))?;
+            }
             Step::Sync { device } => phones[device % n].sync(true)?,
             Step::PushOnly { device } => phones[device % n].sync(false)?,
             Step::Everyone => {
@@ -327,16 +369,24 @@ fn run(extra_people: &[usize], steps: &[Step], seed: u64) -> Result<(), TestCase
             *on_server.entry(e.op.id).or_default() += 1;
         }
     }
+    let city = xuncha_tests::demo_city();
+    let index = ReferenceIndex::new(&city);
     for phone in &phones {
         let who = phone.store.session().expect("session").actor();
+        let area = city
+            .users
+            .iter()
+            .find(|u| u.id == phone.user)
+            .and_then(|u| u.area_id.as_deref());
+        let reach = Reach::of(&who, area, &index);
         let mut expected: Vec<Uuid> = cases
             .values()
-            .filter(|c| scope::can_see(&who, c))
+            .filter(|c| reach.can_see(c))
             .map(|c| c.id)
             .collect();
         expected.sort();
         prop_assert_eq!(phone.case_ids(), expected, "{}: cases in scope", phone.user);
-        for (id, case) in cases.iter().filter(|(_, c)| scope::can_see(&who, c)) {
+        for (id, case) in cases.iter().filter(|(_, c)| reach.can_see(c)) {
             let detail = phone.store.case_detail(*id).expect("detail");
             prop_assert_eq!(&detail.case, case, "{}: case {}", phone.user, id);
             let mine: Vec<Uuid> = detail.timeline.iter().map(|e| e.op.id).collect();
@@ -405,7 +455,7 @@ proptest! {
 
     #[test]
     fn devices_and_server_converge(
-        extra_people in prop::collection::vec(0usize..5, 0..4),
+        extra_people in prop::collection::vec(0..PEOPLE.len(), 0..4),
         steps in prop::collection::vec(step(), 40..160),
         seed in any::<u64>(),
     ) {

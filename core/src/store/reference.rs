@@ -1,5 +1,6 @@
 //! Reference data in the device's SQLite file: the snapshot's tables (for the category tree and
-//! site search) and the snapshot itself (for the in-memory [`ReferenceIndex`]).
+//! site search) and the snapshot itself (for the in-memory [`ReferenceIndex`]). The tables leave
+//! out the areas, which only the server decides scope by; the snapshot keeps them.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
@@ -164,6 +165,7 @@ fn row_site(r: &rusqlite::Row<'_>) -> rusqlite::Result<Site> {
         lon: r.get(4)?,
         address: r.get(5)?,
         owner_unit_id: r.get(6)?,
+        area_id: None,
     })
 }
 
@@ -204,6 +206,7 @@ pub(crate) fn units(conn: &Connection) -> Result<Vec<Unit>> {
                 id: r.get(0)?,
                 name: r.get(1)?,
                 kind: r.get(2)?,
+                area_id: None,
             })
         })?
         .collect::<rusqlite::Result<_>>()?)
@@ -228,6 +231,7 @@ pub(crate) fn users(conn: &Connection) -> Result<Vec<User>> {
             name,
             role: Role::parse_required(&role)?,
             unit_id,
+            area_id: None,
         });
     }
     Ok(out)

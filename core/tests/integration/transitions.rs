@@ -33,6 +33,7 @@ fn case_in(status: Status, pending_extension: bool) -> Case {
         },
         site_id: None,
         grid_id: None,
+        area_id: None,
         suggested_unit_id: None,
         reporter_id: "inspector1".into(),
         unit_id: Some("u1".into()),

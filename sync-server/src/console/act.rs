@@ -12,7 +12,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use xuncha_core::calendar::WorkCalendar;
 use xuncha_core::model::{ActionInput, Case, Op, OpBody, PhotoKind, PhotoRef};
-use xuncha_core::scope;
+use xuncha_core::scope::Reach;
 use xuncha_core::sync::protocol::{OpResult, OpStatus};
 use xuncha_core::workflow::Action;
 
@@ -200,7 +200,7 @@ async fn take_action(
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    if let Err(m) = check_seen(current.as_ref(), &who, &f.seen, lang) {
+    if let Err(m) = check_seen(current.as_ref(), &state.reach(&who), &f.seen, lang) {
         return refuse(m).await;
     }
     let mut body = match body_of(action, &f, lang, &super::time::calendar(&state)) {
@@ -299,12 +299,12 @@ pub async fn push_one(
 /// nothing leaks.
 pub fn check_seen(
     current: Option<&Case>,
-    who: &Principal,
+    reach: &Reach,
     seen: &str,
     lang: Lang,
 ) -> Result<(), String> {
     match current {
-        Some(c) if scope::can_see(&who.actor(), c) => {
+        Some(c) if reach.can_see(c) => {
             if c.updated_hlc.encode() == seen {
                 Ok(())
             } else {

@@ -8,7 +8,6 @@ use maud::html;
 use serde::Deserialize;
 use xuncha_core::limits::BOARD_PAGE;
 use xuncha_core::model::Case;
-use xuncha_core::scope;
 use xuncha_core::workflow::{Role, Status};
 
 use super::filter::Filter;
@@ -102,8 +101,8 @@ pub async fn boards(
     let paged = Board::ALL.into_iter().find(|b| b.key() == q.board);
     let page: u64 = q.page.trim().parse().unwrap_or(1).clamp(1, 1_000_000);
     let cal = calendar(&state);
-    let base = f.case_filter(&who, &[], &cal);
-    let actor = who.actor();
+    let reach = state.reach(&who);
+    let base = f.case_filter(&reach, &[], &cal, &state.store.reference_index().areas);
     let loaded = state
         .blocking(move |s| {
             let reference = s.reference()?.1;
@@ -124,7 +123,7 @@ pub async fn boards(
                 let cases: Vec<Case> = s
                     .list_cases(&filter, (page - 1) * BOARD_PAGE as u64, BOARD_PAGE)?
                     .into_iter()
-                    .filter(|c| scope::can_see(&actor, c))
+                    .filter(|c| reach.can_see(c))
                     .collect();
                 columns.push((board, total, page, cases));
             }
@@ -137,6 +136,14 @@ pub async fn boards(
     };
     let title = t(lang, "案件看板", "Boards");
     let query = f.query();
+    let area_choices = match who.user.role {
+        Role::Supervisor | Role::Admin => super::areas::area_options(
+            &state.store.reference_index().areas,
+            &state.reach(&who),
+            lang,
+        ),
+        _ => Vec::new(),
+    };
     let page_link = |board: Board, page: u64| {
         format!(
             "/console/boards?{query}&board={}&page={page}#{}",
@@ -154,8 +161,14 @@ pub async fn boards(
                 }
             }
             input name="category" size="12" aria-label=(t(lang, "类别代码", "Category code")) placeholder=(t(lang, "类别代码（如 01 或 0101）", "category (01 or 0101)")) value=(f.category);
-            select name="grid" aria-label=(t(lang, "片区", "Area")) {
-                option value="" { (t(lang, "全部片区", "All areas")) }
+            @if !area_choices.is_empty() {
+                select name="area" aria-label=(t(lang, "区域", "Area")) {
+                    option value="" { (t(lang, "全部区域", "All areas")) }
+                    @for (id, label) in &area_choices { option value=(id) selected[id == f.area.trim()] { (label) } }
+                }
+            }
+            select name="grid" aria-label=(t(lang, "网格", "Grid")) {
+                option value="" { (t(lang, "全部网格", "All grids")) }
                 @for g in &reference.grids { option value=(g.id) selected[g.id == f.grid.trim()] { (g.name) } }
             }
             select name="campaign" aria-label=(t(lang, "专项行动", "Campaign")) {

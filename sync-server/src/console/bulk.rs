@@ -122,9 +122,10 @@ pub async fn bulk(
         .unwrap_or_else(|| id.to_string())
     };
     let mut names: Vec<(Uuid, String)> = Vec::new();
+    let reach = state.reach(&who);
     for ((id, seen), case) in picked.iter().zip(current) {
         names.push((*id, label(case.as_ref(), *id)));
-        if let Err(m) = check_seen(case.as_ref(), &who, seen, lang) {
+        if let Err(m) = check_seen(case.as_ref(), &reach, seen, lang) {
             let m = if m.is_empty() {
                 t(
                     lang,

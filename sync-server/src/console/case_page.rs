@@ -43,14 +43,18 @@ pub struct CasePage {
     /// Where a citizen report came from and its reporter's contact, for those who may see it
     /// ([`scope::can_see_reporter_contact`]).
     citizen: Option<CitizenReport>,
+    /// The units the person may dispatch to (an area's supervisors: their area's and the
+    /// city-wide ones).
+    dispatch_units: Vec<(String, String)>,
     now: i64,
     cal: WorkCalendar,
 }
 
 /// The case page's data for `who`; `None` if there is no such case or `who` may not see it.
 pub async fn load(state: &AppState, who: &Principal, id: Uuid) -> ApiResult<Option<CasePage>> {
-    let actor = who.actor();
-    let contact_allowed = scope::can_see_reporter_contact(&actor);
+    let contact_allowed = scope::can_see_reporter_contact(&who.actor());
+    let reach = state.reach(who);
+    let reach_in = reach.clone();
     let (case, timeline, reference, open, waiting, after_waiting, citizen) = state
         .blocking(move |s| {
             let case = s.case(id)?;
@@ -61,7 +65,7 @@ pub async fn load(state: &AppState, who: &Principal, id: Uuid) -> ApiResult<Opti
                 _ => None,
             };
             let open = match &case {
-                Some(c) => open_near(s, &actor, &[c.location.point()], 400.0)?,
+                Some(c) => open_near(s, &reach_in, &[c.location.point()], 400.0)?,
                 None => Vec::new(),
             };
             let waiting = s.case_photos_waiting(&id.to_string())?;
@@ -78,7 +82,7 @@ pub async fn load(state: &AppState, who: &Principal, id: Uuid) -> ApiResult<Opti
         })
         .await?;
     let actor = who.actor();
-    let Some(case) = case.filter(|c| scope::can_see(&actor, c)) else {
+    let Some(case) = case.filter(|c| reach.can_see(c)) else {
         return Ok(None);
     };
     let now = state.now_ms();
@@ -96,12 +100,11 @@ pub async fn load(state: &AppState, who: &Principal, id: Uuid) -> ApiResult<Opti
         .cloned()
         .collect();
     candidates.sort_by_key(|(c, _)| !case.probable_duplicates.contains(&c.id));
-    let default_deadline = state
-        .store
-        .reference_index()
-        .default_deadline(&case.category, now)
-        .ok();
+    let index = state.store.reference_index();
+    let default_deadline = index.default_deadline(&case.category, now).ok();
+    let dispatch_units = super::areas::dispatchable(&reference.units, &reach, &index);
     Ok(Some(CasePage {
+        dispatch_units,
         case,
         timeline,
         reference,
@@ -162,9 +165,15 @@ fn render(
         actions,
         default_deadline,
         citizen,
+        dispatch_units,
         now,
         cal,
     } = page;
+    let area = super::areas::area_path(
+        &xuncha_core::area::AreaTree::new(&reference.areas),
+        case.area_id.as_deref(),
+        lang,
+    );
     let seen = case.updated_hlc.encode();
     let csrf = csrf_for(session);
     let photos: Vec<(String, String)> = timeline
@@ -201,6 +210,7 @@ fn render(
                 p { (case.description) }
                 p.muted {
                     (case.location.address) " · " (format!("{:.5}, {:.5}", case.location.lat, case.location.lon))
+                    @if !area.is_empty() { " · " (t(lang, "区域", "area")) " " span #case-area { (area) } }
                     " · " (t(lang, "上报人", "reporter")) " " (user_name(&reference, &case.reporter_id))
                     " · " (t(lang, "设备时间", "device time")) " " (when(&cal, case.reported_at_ms))
                     " · " (t(lang, "接收时间", "received")) " " (case.server_received_at_ms.map(|ms| when(&cal, ms)).unwrap_or_default())
@@ -264,8 +274,8 @@ fn render(
                                         Requirement::Unit => {
                                             label { (r.label(lang)) " "
                                                 select name="unit_id" required {
-                                                    @for u in &reference.units {
-                                                        option value=(u.id) selected[Some(&u.id) == case.suggested_unit_id.as_ref()] { (u.name) }
+                                                    @for (id, name) in &dispatch_units {
+                                                        option value=(id) selected[Some(id) == case.suggested_unit_id.as_ref()] { (name) }
                                                     }
                                                 }
                                             }

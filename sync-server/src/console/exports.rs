@@ -5,8 +5,12 @@ use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use xuncha_core::Lang;
+use xuncha_core::area::AreaTree;
 use xuncha_core::model::Case;
 use xuncha_core::reference::ReferenceData;
+
+use super::areas::area_path;
 
 use super::filter::{Filter, open_cases};
 use super::pages::{category_name, unit_name, user_name};
@@ -15,13 +19,14 @@ use super::time::when;
 use crate::state::AppState;
 
 /// The columns of a case list, in both exports.
-const CASE_COLUMNS: [&str; 12] = [
+const CASE_COLUMNS: [&str; 13] = [
     "案卷号",
     "状态",
     "类别",
     "描述",
     "地址",
-    "片区",
+    "区域",
+    "网格",
     "责任单位",
     "上报人",
     "上报时间",
@@ -30,13 +35,14 @@ const CASE_COLUMNS: [&str; 12] = [
     "逾期",
 ];
 
-fn case_row(c: &Case, r: &ReferenceData, now: i64) -> [String; 12] {
+fn case_row(c: &Case, r: &ReferenceData, areas: &AreaTree, now: i64) -> [String; 13] {
     [
         c.case_no.clone().unwrap_or_default(),
         c.status.label_zh().to_string(),
         category_name(r, &c.category),
         c.description.clone(),
         c.location.address.clone(),
+        area_path(areas, c.area_id.as_deref(), Lang::ZhCn),
         c.grid_id
             .as_deref()
             .and_then(|g| r.grids.iter().find(|x| x.id == g))
@@ -94,8 +100,9 @@ pub async fn export_csv(
     };
     let now = state.now_ms();
     let mut out = format!("\u{feff}{}\r\n", CASE_COLUMNS.join(","));
+    let areas = AreaTree::new(&reference.areas);
     for c in &cases {
-        let row = case_row(c, &reference, now);
+        let row = case_row(c, &reference, &areas, now);
         out.push_str(&row.map(|f| csv_field(&f)).join(","));
         out.push_str("\r\n");
     }
@@ -127,8 +134,10 @@ fn case_sheet(
     header_row(ws, &CASE_COLUMNS, cases.len())?;
     ws.set_column_width(3, 36)?;
     ws.set_column_width(4, 28)?;
+    ws.set_column_width(5, 20)?;
+    let areas = AreaTree::new(&r.areas);
     for (i, c) in cases.iter().enumerate() {
-        for (j, v) in case_row(c, r, now).iter().enumerate() {
+        for (j, v) in case_row(c, r, &areas, now).iter().enumerate() {
             // Strings are written as strings: a leading "=" is text, never a formula.
             ws.write_string(i as u32 + 1, j as u16, v)?;
         }

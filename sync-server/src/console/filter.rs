@@ -4,11 +4,12 @@
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
+use xuncha_core::area::AreaTree;
 use xuncha_core::calendar::WorkCalendar;
 use xuncha_core::model::Case;
 use xuncha_core::reference::ReferenceData;
-use xuncha_core::scope;
-use xuncha_core::workflow::{Role, Status};
+use xuncha_core::scope::Reach;
+use xuncha_core::workflow::Status;
 
 use super::time::{calendar, midnight_ms, today};
 use crate::state::AppState;
@@ -25,7 +26,10 @@ pub struct Filter {
     /// Category code or class prefix ("01" or "0101").
     #[serde(default)]
     pub category: String,
-    /// Area: the grid (网格) the case lies in.
+    /// Area (区/街道): cases placed in it or below it.
+    #[serde(default)]
+    pub area: String,
+    /// The grid (网格) the case lies in.
     #[serde(default)]
     pub grid: String,
     /// Campaign (专项行动).
@@ -45,6 +49,7 @@ impl Filter {
         form_urlencoded::Serializer::new(String::new())
             .append_pair("unit", self.unit.trim())
             .append_pair("category", self.category.trim())
+            .append_pair("area", self.area.trim())
             .append_pair("grid", self.grid.trim())
             .append_pair("campaign", self.campaign.trim())
             .append_pair("from", self.from.trim())
@@ -54,37 +59,44 @@ impl Filter {
 }
 
 impl Filter {
-    /// The filter as SQL for `who`, over `statuses`: unit staff see their unit's cases and
-    /// inspectors their own reports whatever the query says. `None` when nothing can match:
-    /// `who` can see no case, or a field holds a control character, which no stored id or code
-    /// has (and PostgreSQL refuses NUL in text).
+    /// The filter as SQL for someone of `reach`, over `statuses`: unit staff see their unit's
+    /// cases, inspectors their own reports and an area's supervisors their area whatever the
+    /// query says. `None` when nothing can match: the reach holds no case, or a field holds a
+    /// control character, which no stored id or code has (and PostgreSQL refuses NUL in text).
     pub fn case_filter(
         &self,
-        who: &Principal,
+        reach: &Reach,
         statuses: &[Status],
         cal: &WorkCalendar,
+        areas: &AreaTree,
     ) -> Option<CaseFilter> {
-        let fields = [&self.unit, &self.category, &self.grid, &self.campaign];
+        let fields = [
+            &self.unit,
+            &self.category,
+            &self.area,
+            &self.grid,
+            &self.campaign,
+        ];
         if fields.iter().any(|v| v.chars().any(char::is_control)) {
             return None;
         }
         let text = |s: &str| Some(s.trim().to_string()).filter(|v| !v.is_empty());
-        let (unit, reporter) = match who.user.role {
-            Role::UnitStaff => (Some(who.user.unit_id.clone()?), None),
-            Role::Inspector => (text(&self.unit), Some(who.user.id.clone())),
-            Role::Supervisor | Role::Admin => (text(&self.unit), None),
-        };
+        let scoped = CaseFilter::for_reach(reach)?;
+        let mut subtree: Vec<String> = text(&self.area)
+            .map(|a| areas.subtree(&a).into_iter().collect())
+            .unwrap_or_default();
+        subtree.sort();
         Some(CaseFilter {
             statuses: statuses.to_vec(),
-            unit,
-            reporter,
+            unit: scoped.unit.clone().or_else(|| text(&self.unit)),
             category_prefix: text(&self.category),
+            areas: text(&self.area).map(|_| subtree),
             grid: text(&self.grid),
             campaign: text(&self.campaign),
             reported_from_ms: parse_date(&self.from).map(|d| midnight_ms(cal, d)),
             reported_before_ms: parse_date(&self.to)
                 .map(|d| midnight_ms(cal, d + Duration::days(1))),
-            deadline_before_ms: None,
+            ..scoped
         })
     }
 }
@@ -96,8 +108,9 @@ pub async fn open_cases(
     who: &Principal,
     f: &Filter,
 ) -> Result<(Vec<Case>, ReferenceData), Response> {
-    let filter = f.case_filter(who, Status::OPEN, &calendar(state));
-    let actor = who.actor();
+    let reach = state.reach(who);
+    let index = state.store.reference_index();
+    let filter = f.case_filter(&reach, Status::OPEN, &calendar(state), &index.areas);
     let (cases, reference) = state
         .blocking(move |s| {
             let reference = s.reference()?.1;
@@ -110,7 +123,7 @@ pub async fn open_cases(
             let cases: Vec<Case> = s
                 .list_cases(&filter, 0, EXPORT_ROWS)?
                 .into_iter()
-                .filter(|c| scope::can_see(&actor, c))
+                .filter(|c| reach.can_see(c))
                 .collect();
             Ok((Some(Ok(cases)), reference))
         })

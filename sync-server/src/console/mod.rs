@@ -7,6 +7,7 @@
 //! SameSite=Strict cookie; every form carries a CSRF token derived from the session.
 
 mod act;
+mod areas;
 mod boards;
 mod bulk;
 mod bulletin;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use xuncha_core::geo::{LatLon, distance_m};
 use xuncha_core::model::Case;
 use xuncha_core::reference::ReferenceData;
-use xuncha_core::scope;
+use xuncha_core::scope::{self, Reach};
 use xuncha_core::workflow::{Role, Status};
 
 use super::i18n::{Lang, status_label, t};
@@ -17,6 +17,7 @@ use super::session::{Console, csrf_for};
 use super::time::{calendar, when};
 use crate::state::AppState;
 use crate::store::Principal;
+use crate::store::case_list::CaseFilter;
 
 /// A page without the signed-in header (sign-in, errors).
 pub fn layout_bare(lang: Lang, title: &str, body: Markup) -> Markup {
@@ -91,25 +92,22 @@ pub async fn render_queue(
 ) -> Response {
     let statuses = Status::queue_of(who.user.role).to_vec();
     let cal = calendar(state);
-    let unit = match who.user.role {
-        Role::UnitStaff => who.user.unit_id.clone(),
-        _ => None,
-    };
-    let actor = who.actor();
+    let reach = state.reach(who);
+    let filter = CaseFilter::for_reach(&reach).map(|f| CaseFilter { statuses, ..f });
+    let reach_in = reach.clone();
     let loaded = state
         .blocking(move |s| {
             let reference = s.reference()?.1;
             // Three queries, however many rows: the cases, their first photos, and the open
             // cases around all of them.
-            let cases: Vec<Case> = s
-                .cases(&statuses, unit.as_deref(), QUEUE_ROWS)?
-                .into_iter()
-                .filter(|c| scope::can_see(&actor, c))
-                .collect();
+            let cases: Vec<Case> = match &filter {
+                Some(f) => s.newest_cases(f, QUEUE_ROWS)?,
+                None => Vec::new(),
+            };
             let ids: Vec<Uuid> = cases.iter().map(|c| c.id).collect();
             let mut photos = s.first_photos(&ids)?;
             let points: Vec<LatLon> = cases.iter().map(|c| c.location.point()).collect();
-            let around = open_near(s, &actor, &points, NEARBY_M)?;
+            let around = open_near(s, &reach_in, &points, NEARBY_M)?;
             let rows = cases
                 .into_iter()
                 .map(|c| {
@@ -128,6 +126,8 @@ pub async fn render_queue(
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
+    let dispatch_units =
+        super::areas::dispatchable(&reference.units, &reach, &state.store.reference_index());
     if who.user.role == Role::UnitStaff {
         // A unit works to deadlines: the most urgent first.
         cases.sort_by_key(|(c, ..)| c.deadline_ms.unwrap_or(i64::MAX));
@@ -208,7 +208,7 @@ pub async fn render_queue(
                         (t(lang, "对选中的案件：", "For the selected cases:")) " "
                         select name="unit_id" aria-label=(t(lang, "派遣给", "Dispatch to")) {
                             option value="" { (t(lang, "按点位/网格建议的单位", "the unit suggested by site/grid")) }
-                            @for u in &reference.units { option value=(u.id) { (u.name) } }
+                            @for (id, name) in &dispatch_units { option value=(id) { (name) } }
                         }
                         " "
                         button.primary type="submit" name="action" value="dispatch" { (t(lang, "登记并派遣（期限按类别）", "Register and dispatch (category deadline)")) }
@@ -288,15 +288,15 @@ pub fn nearby<'a>(c: &Case, others: &'a [Case], radius_m: f64) -> Vec<(&'a Case,
 /// "Nearby" on the queue: within this many metres.
 const NEARBY_M: f64 = 100.0;
 
-/// Open cases ([`Status::OPEN`]) within about `radius_m` of any of `at` that `actor` may see.
+/// Open cases ([`Status::OPEN`]) within about `radius_m` of any of `at` that `reach` holds.
 pub(super) fn open_near(
     s: &dyn crate::store::ServerStore,
-    actor: &xuncha_core::model::Actor,
+    reach: &Reach,
     at: &[LatLon],
     radius_m: f64,
 ) -> xuncha_core::Result<Vec<Case>> {
     Ok(s.cases_near(at, radius_m, Status::OPEN, 500)?
         .into_iter()
-        .filter(|o| scope::can_see(actor, o))
+        .filter(|o| reach.can_see(o))
         .collect())
 }

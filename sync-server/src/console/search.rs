@@ -6,7 +6,6 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
-use xuncha_core::scope;
 
 use super::i18n::{status_label, t};
 use super::pages::{category_name, layout, unit_name};
@@ -26,7 +25,7 @@ pub async fn search(
     Query(query): Query<SearchQuery>,
 ) -> Response {
     let q: String = query.q.trim().chars().take(100).collect();
-    let actor = who.actor();
+    let reach = state.reach(&who);
     let cal = calendar(&state);
     let found = {
         let q = q.clone();
@@ -37,7 +36,7 @@ pub async fn search(
                 } else {
                     s.search_cases(&q, 100)?
                         .into_iter()
-                        .filter(|c| scope::can_see(&actor, c))
+                        .filter(|c| reach.can_see(c))
                         .collect()
                 };
                 Ok((cases, s.reference()?.1))

@@ -7,7 +7,6 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use xuncha_core::scope;
 use xuncha_core::workflow::Role;
 
 use super::i18n::{status_label, t};
@@ -46,10 +45,10 @@ pub async fn waiting_photos(
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    let actor = who.actor();
+    let reach = state.reach(&who);
     let rows: Vec<_> = rows
         .into_iter()
-        .filter(|w| scope::can_see(&actor, &w.case))
+        .filter(|w| reach.can_see(&w.case))
         .collect();
     let hours = state.config.photo_arrival_grace_ms / 3_600_000;
     layout(lang, &who, &session, title, html! {

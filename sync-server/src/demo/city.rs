@@ -1,6 +1,10 @@
 //! The demo city: the taxonomy of DOMAIN.md (29 categories under 7 classes, with their default
-//! deadlines), 8 units, 40 sites on a 4×2 grid of cells, a campaign, and the demo users.
+//! deadlines), 9 units, 40 sites on a 4×2 grid of cells, a campaign, and the demo users. Its
+//! areas: 示范市 with two districts, 西湖区 (the two western columns of cells) and 上城区 (the
+//! two eastern), each with two streets (one per column); the three street offices answer to
+//! their streets, the bureaus are city-wide; `supervisor2` supervises 西湖区.
 
+use xuncha_core::area::Area;
 use xuncha_core::calendar::DeadlineSpec;
 use xuncha_core::geo::LatLon;
 use xuncha_core::reference::{
@@ -70,6 +74,7 @@ pub fn demo_city() -> ReferenceData {
         "市场监管所",
         "住建局",
         "园林绿化中心",
+        "湖滨街道办事处",
     ]
     .iter()
     .enumerate()
@@ -77,8 +82,27 @@ pub fn demo_city() -> ReferenceData {
         id: format!("u{}", i + 1),
         name: (*n).to_string(),
         kind: String::new(),
+        area_id: STREET_OFFICES
+            .iter()
+            .find(|(u, _)| *u == format!("u{}", i + 1))
+            .map(|(_, a)| (*a).to_string()),
     })
     .collect();
+    let area = |id: &str, name: &str, en: &str, parent: Option<&str>| Area {
+        id: id.into(),
+        name: name.into(),
+        name_en: en.into(),
+        parent_id: parent.map(Into::into),
+    };
+    let areas = vec![
+        area("city", "示范市", "Demo City", None),
+        area("d1", "西湖区", "Xihu District", Some("city")),
+        area("d2", "上城区", "Shangcheng District", Some("city")),
+        area("d1-s1", "城关街道", "Chengguan Street", Some("d1")),
+        area("d1-s2", "东城街道", "Dongcheng Street", Some("d1")),
+        area("d2-s1", "湖滨街道", "Hubin Street", Some("d2")),
+        area("d2-s2", "清波街道", "Qingbo Street", Some("d2")),
+    ];
     let site_kinds = ["农贸市场", "背街小巷", "主次干道", "老旧小区", "公交站台"];
     let (lat0, lon0) = (30.25, 120.15);
     let mut grids = Vec::new();
@@ -89,7 +113,8 @@ pub fn demo_city() -> ReferenceData {
             grids.push(Grid {
                 id: format!("g{}", i + 1),
                 name: format!("第{}网格", i + 1),
-                owner_unit_id: Some(format!("u{}", i + 1)),
+                owner_unit_id: Some(grid_owner(i)),
+                area_id: Some(street_of_column(col)),
                 polygon: vec![
                     LatLon { lat: la, lon: lo },
                     LatLon {
@@ -119,7 +144,8 @@ pub fn demo_city() -> ReferenceData {
                 lat: lat0 + row as f64 * 0.01 + 0.001 + (i / 8) as f64 * 0.0015,
                 lon: lon0 + col as f64 * 0.01 + 0.002 + (i / 8) as f64 * 0.001,
                 address: String::new(),
-                owner_unit_id: Some(format!("u{}", g + 1)),
+                owner_unit_id: Some(grid_owner(g)),
+                area_id: Some(street_of_column(col)),
             }
         })
         .collect();
@@ -128,8 +154,10 @@ pub fn demo_city() -> ReferenceData {
         name: name.into(),
         role,
         unit_id: unit.map(str::to_string),
+        area_id: None,
     };
     ReferenceData {
+        areas,
         classes: classes
             .iter()
             .map(|(c, n, e)| CategoryClass {
@@ -157,6 +185,10 @@ pub fn demo_city() -> ReferenceData {
             user("inspector1", "巡查员张三", Role::Inspector, None),
             user("inspector2", "巡查员李四", Role::Inspector, None),
             user("supervisor1", "督查员王五", Role::Supervisor, None),
+            User {
+                area_id: Some("d1".into()),
+                ..user("supervisor2", "西湖区督查员赵六", Role::Supervisor, None)
+            },
             user("unit1", "城关街道小赵", Role::UnitStaff, Some("u1")),
             user("unit2", "东城街道小钱", Role::UnitStaff, Some("u2")),
             user("admin", "系统管理员", Role::Admin, None),
@@ -173,5 +205,22 @@ pub fn demo_city() -> ReferenceData {
             office: "示范市创建全国文明城市工作指挥部办公室".into(),
             title: "创文督查通报".into(),
         },
+    }
+}
+
+/// The street offices and the streets they answer to (the other units are city-wide).
+const STREET_OFFICES: &[(&str, &str)] = &[("u1", "d1-s1"), ("u2", "d1-s2"), ("u9", "d2-s1")];
+
+/// The street a column of cells lies in: 西湖区's two streets west, 上城区's east.
+fn street_of_column(col: usize) -> String {
+    ["d1-s1", "d1-s2", "d2-s1", "d2-s2"][col.min(3)].to_string()
+}
+
+/// The unit that owns cell `i` (0-based, row by row): unit i+1, except the cell of 湖滨街道's
+/// second row, which its street office owns.
+fn grid_owner(i: usize) -> String {
+    match i {
+        6 => "u9".into(),
+        _ => format!("u{}", i + 1),
     }
 }

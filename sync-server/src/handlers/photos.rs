@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use xuncha_core::scope;
+
 use xuncha_core::store::{inspect_image, is_sha256_hex, sha256_hex};
 use xuncha_core::sync::protocol::{CreateUpload, UPLOAD_OFFSET, UploadStatus};
 
@@ -39,11 +39,11 @@ async fn status_of(
     who: &Principal,
     sha: &str,
 ) -> ApiResult<Option<UploadStatus>> {
-    let (sha2, device, actor) = (sha.to_string(), who.device_id.clone(), who.actor());
+    let (sha2, device, reach) = (sha.to_string(), who.device_id.clone(), state.reach(who));
     let (held, upload) = state
         .blocking(move |s| {
             Ok((
-                s.photo_held_for(&sha2, &device, &actor)?,
+                s.photo_held_for(&sha2, &device, &reach)?,
                 s.upload(&sha2, &device)?,
             ))
         })
@@ -579,9 +579,9 @@ pub(crate) async fn visible_photo(
     check_sha(sha)?;
     let sha2 = sha.to_string();
     let found = state.blocking(move |s| s.photo_with_cases(&sha2)).await?;
-    let actor = who.actor();
+    let reach = state.reach(who);
     match found {
-        Some((mime, cases)) if cases.iter().any(|c| scope::can_see(&actor, c)) => Ok(mime),
+        Some((mime, cases)) if cases.iter().any(|c| reach.can_see(c)) => Ok(mime),
         _ => Err(hidden()),
     }
 }

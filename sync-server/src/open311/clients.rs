@@ -54,6 +54,7 @@ pub fn issue_key(state: &AppState, name: &str) -> Result<String, xuncha_core::Er
                     name: CITIZEN_REPORTER_NAME.0.into(),
                     role: Role::Inspector,
                     unit_id: None,
+                    area_id: None,
                 },
                 &hash,
             )?;

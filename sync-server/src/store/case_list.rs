@@ -2,6 +2,7 @@
 //! case document, counted and paged in deadline order (most overdue first). Written once for
 //! both backends; each only supplies its placeholder syntax and binds the values.
 
+use xuncha_core::scope::Reach;
 use xuncha_core::workflow::Status;
 
 /// Which cases a list holds. Empty or `None` fields do not filter.
@@ -25,6 +26,11 @@ pub struct CaseFilter {
     pub reported_before_ms: Option<i64>,
     /// Deadline before (UTC ms): with the deadline-running statuses, the overdue cases.
     pub deadline_before_ms: Option<i64>,
+    /// An area supervisor's scope: cases placed in one of `.0` or held by one of the units `.1`
+    /// (core's `Reach::Within`).
+    pub within: Option<(Vec<String>, Vec<String>)>,
+    /// Placed in one of these areas (a cut by area: an area and its subtree).
+    pub areas: Option<Vec<String>>,
 }
 
 /// A value bound to a placeholder.
@@ -41,6 +47,31 @@ pub enum SqlArg {
 pub const LIST_ORDER: &str = "ORDER BY COALESCE(deadline_ms, 9223372036854775807), id";
 
 impl CaseFilter {
+    /// Every case `reach` holds (core's rule as SQL); `None` when it holds none.
+    pub fn for_reach(reach: &Reach) -> Option<CaseFilter> {
+        let sorted = |set: &std::collections::HashSet<String>| {
+            let mut v: Vec<String> = set.iter().cloned().collect();
+            v.sort();
+            v
+        };
+        Some(match reach {
+            Reach::Everything => CaseFilter::default(),
+            Reach::Within { areas, units, .. } => CaseFilter {
+                within: Some((sorted(areas), sorted(units))),
+                ..CaseFilter::default()
+            },
+            Reach::Unit(u) => CaseFilter {
+                unit: Some(u.clone()),
+                ..CaseFilter::default()
+            },
+            Reach::Reporter(r) => CaseFilter {
+                reporter: Some(r.clone()),
+                ..CaseFilter::default()
+            },
+            Reach::Nothing => return None,
+        })
+    }
+
     /// `WHERE …` (empty when nothing filters) with placeholders made by `placeholder(n)`
     /// (1-based), and the values to bind, in order.
     pub fn where_clause(&self, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlArg>) {
@@ -68,6 +99,26 @@ impl CaseFilter {
                 let p = bind(SqlArg::Text(v.clone()), &mut args);
                 clauses.push(format!("{column} = {p}"));
             }
+        }
+        let marks = |values: &[String], args: &mut Vec<SqlArg>| -> String {
+            if values.is_empty() {
+                // IN () is not SQL; NULL matches nothing.
+                return "NULL".into();
+            }
+            values
+                .iter()
+                .map(|v| bind(SqlArg::Text(v.clone()), args))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if let Some((areas, units)) = &self.within {
+            let a = marks(areas, &mut args);
+            let u = marks(units, &mut args);
+            clauses.push(format!("(area_id IN ({a}) OR unit_id IN ({u}))"));
+        }
+        if let Some(areas) = &self.areas {
+            let a = marks(areas, &mut args);
+            clauses.push(format!("area_id IN ({a})"));
         }
         if let Some(prefix) = &self.category_prefix {
             let escaped: String = prefix

@@ -16,8 +16,8 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 use xuncha_core::model::{Actor, Case, Op};
 use xuncha_core::reference::{ReferenceData, User};
+use xuncha_core::scope::Reach;
 use xuncha_core::sync::protocol::OpResult;
-use xuncha_core::workflow::Role;
 
 use crate::group_commit::PushJob;
 
@@ -84,9 +84,9 @@ impl Principal {
         }
     }
 
-    /// True for supervisors and admins, who see every case.
-    pub fn sees_everything(&self) -> bool {
-        matches!(self.user.role, Role::Supervisor | Role::Admin)
+    /// Which cases this user sees, in the city's current areas (core's rule).
+    pub fn reach(&self, index: &xuncha_core::reference::ReferenceIndex) -> Reach {
+        Reach::of(&self.actor(), self.user.area_id.as_deref(), index)
     }
 }
 
@@ -391,4 +391,29 @@ pub(crate) fn near_boxes(
 /// The first photo of `event`, if it has any.
 pub(crate) fn first_photo_of(event: &xuncha_core::model::Event) -> Option<String> {
     event.op.body.photos().first().map(|p| p.sha256.clone())
+}
+
+/// A case's place as stored in columns: `(id, site_id, lat, lon, area_id)`.
+pub(crate) type PlaceRow = (String, Option<String>, f64, f64, Option<String>);
+
+/// The cases whose area differs under `index` (new reference data, areas redrawn), with their
+/// new area: both backends re-place their cases with it when the reference data is replaced,
+/// so console lists, exports and scope checks follow the new tree at once.
+pub(crate) fn area_changes(
+    index: &xuncha_core::reference::ReferenceIndex,
+    rows: Vec<PlaceRow>,
+) -> Vec<(String, Option<String>)> {
+    rows.into_iter()
+        .filter_map(|(id, site, lat, lon, area)| {
+            let now = index.area_of_place(site.as_deref(), xuncha_core::geo::LatLon { lat, lon });
+            (now != area).then_some((id, now))
+        })
+        .collect()
+}
+
+/// A stored case document with its area replaced.
+pub(crate) fn with_area(doc: &str, area: Option<&str>) -> StoreResult<String> {
+    let mut case: Case = serde_json::from_str(doc)?;
+    case.area_id = area.map(str::to_string);
+    Ok(serde_json::to_string(&case)?)
 }

@@ -12,7 +12,8 @@
 //!
 //! The bytes themselves are not here: see [`crate::blobs`].
 
-use xuncha_core::model::{Actor, Case};
+use xuncha_core::model::Case;
+use xuncha_core::scope::Reach;
 
 use super::StoreResult;
 
@@ -71,12 +72,12 @@ pub(super) const GRANT_CANDIDATES: i64 = 64;
 
 /// Does `actor` see any of these cases (stored documents of cases showing a photo)?
 pub(super) fn sees_any(
-    actor: &Actor,
+    reach: &Reach,
     docs: impl IntoIterator<Item = StoreResult<String>>,
 ) -> StoreResult<bool> {
     for doc in docs {
         let case: Case = serde_json::from_str(&doc?)?;
-        if xuncha_core::scope::can_see(actor, &case) {
+        if reach.can_see(&case) {
             return Ok(true);
         }
     }
@@ -86,12 +87,12 @@ pub(super) fn sees_any(
 /// Photo bookkeeping of a backend (see the module's rules).
 pub trait PhotoRecords {
     /// The photo's size if it is held and `device_id` may be told so: the device sent its bytes,
-    /// or `actor` sees a case that shows it.
+    /// or `reach` holds a case that shows it.
     fn photo_held_for(
         &self,
         sha256: &str,
         device_id: &str,
-        actor: &Actor,
+        reach: &Reach,
     ) -> StoreResult<Option<u64>>;
     /// This device's upload of the photo, if one is in progress.
     fn upload(&self, sha256: &str, device_id: &str) -> StoreResult<Option<UploadRow>>;

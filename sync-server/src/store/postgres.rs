@@ -23,6 +23,7 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 use xuncha_core::model::{Case, Event};
 use xuncha_core::reference::{ReferenceData, ReferenceIndex, User};
+use xuncha_core::scope::Reach;
 use xuncha_core::sync::protocol::{OpResult, OpStatus};
 use xuncha_core::workflow::{Role, Status};
 
@@ -52,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/07_cases_by_last_change.sql"),
     include_str!("../../migrations/postgres/08_bulletin_issues.sql"),
     include_str!("../../migrations/postgres/09_open311.sql"),
+    include_str!("../../migrations/postgres/10_areas.sql"),
 ];
 
 /// Open cases of a category in a row of grid cells, received since a time, inside a box: cell
@@ -402,7 +404,7 @@ fn read_reference(c: &mut impl GenericClient) -> StoreResult<(i64, ReferenceData
     };
     data.users = c
         .query(
-            "SELECT id, name, role, unit_id FROM users WHERE NOT disabled ORDER BY id",
+            "SELECT id, name, role, unit_id, area_id FROM users WHERE NOT disabled ORDER BY id",
             &[],
         )
         .map_err(pg)?
@@ -412,7 +414,7 @@ fn read_reference(c: &mut impl GenericClient) -> StoreResult<(i64, ReferenceData
     Ok((version, data))
 }
 
-/// A directory entry from columns `id, name, role, unit_id`; a role this code does not know is
+/// A directory entry from columns `id, name, role, unit_id, area_id`; a role this code does not know is
 /// an error, never a silent default.
 fn directory_user(r: &Row) -> StoreResult<User> {
     let role: String = col(r, 2)?;
@@ -425,6 +427,7 @@ fn directory_user(r: &Row) -> StoreResult<User> {
         name: col(r, 1)?,
         role,
         unit_id: col(r, 3)?,
+        area_id: col(r, 4)?,
     })
 }
 
@@ -529,9 +532,12 @@ impl PushTx for PgPush<'_, '_> {
         &mut self,
         case: &Case,
         event: &mut Event,
-        unit_before: Option<&str>,
-        is_new: bool,
+        before: Option<&Case>,
+        reach: &Reach,
     ) -> StoreResult<i64> {
+        let is_new = before.is_none();
+        let unit_before = before.and_then(|c| c.unit_id.as_deref());
+        let area_before = before.and_then(|c| c.area_id.as_deref());
         let op_id = event.op.id.to_string();
         let case_id = case.id.to_string();
         let seq = match self.next_seq {
@@ -554,8 +560,9 @@ impl PushTx for PgPush<'_, '_> {
         let server_time = event.server_time_ms.unwrap_or(0);
         self.tx.exec(
             "INSERT INTO events (seq, op_id, case_id, unit_before, unit_after, reporter_id,
-                                     device_id, server_time_ms, event, action, to_status)
-                 VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8, $10, $11)",
+                                     device_id, server_time_ms, event, action, to_status,
+                                     area_before, area_after)
+                 VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8, $10, $11, $12, $13)",
             &[
                 &op_id,
                 &case_id,
@@ -568,19 +575,21 @@ impl PushTx for PgPush<'_, '_> {
                 &seq,
                 &event.op.body.action().as_str(),
                 &event.to_status.as_str(),
+                &area_before,
+                &case.area_id,
             ],
         )?;
         let sql = if is_new {
             "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id,
                                 lat, lon, received_ms, deadline_ms, grid_id, campaign_id,
-                                reported_ms, search_terms, extension_count, site_id)
+                                reported_ms, search_terms, extension_count, site_id, area_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18)"
+                     $17, $18, $19)"
         } else {
             "UPDATE cases SET case_no = $1, status = $2, unit_id = $3, reporter_id = $4,
                     category = $5, last_seq = $6, doc = $7, lat = $9, lon = $10, received_ms = $11,
                     deadline_ms = $12, grid_id = $13, campaign_id = $14, reported_ms = $15,
-                    search_terms = $16, extension_count = $17, site_id = $18
+                    search_terms = $16, extension_count = $17, site_id = $18, area_id = $19
              WHERE id = $8"
         };
         let received = case.server_received_at_ms.unwrap_or(server_time);
@@ -605,6 +614,7 @@ impl PushTx for PgPush<'_, '_> {
                 &search_terms(case),
                 &(case.extension_count.min(i32::MAX as u32) as i32),
                 &case.site_id,
+                &case.area_id,
             ],
         )?;
         for p in event.op.body.photos() {
@@ -615,7 +625,7 @@ impl PushTx for PgPush<'_, '_> {
                 &op_id,
                 p.kind.as_str(),
                 &event.op.device_id,
-                &event.op.actor,
+                reach,
                 server_time,
             )?;
         }
@@ -661,17 +671,29 @@ impl PullTx for PgPull<'_, '_> {
         let fetch = fetch as i64;
         let rows = match scope {
             FeedScope::All => self.tx.rows(
-                "SELECT seq, case_id, unit_before, event FROM events WHERE seq > $1
-                 ORDER BY seq LIMIT $2",
+                "SELECT seq, case_id, unit_before, area_before, event FROM events
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
                 &[&cursor, &fetch],
             ),
+            FeedScope::Within { areas, units } => {
+                let areas: Vec<&str> = areas.iter().map(String::as_str).collect();
+                let units: Vec<&str> = units.iter().map(String::as_str).collect();
+                self.tx.rows(
+                    "SELECT seq, case_id, unit_before, area_before, event FROM events
+                     WHERE seq > $1
+                       AND (area_after = ANY($3) OR area_before = ANY($3)
+                            OR unit_after = ANY($4) OR unit_before = ANY($4))
+                     ORDER BY seq LIMIT $2",
+                    &[&cursor, &fetch, &areas, &units],
+                )
+            }
             FeedScope::Unit(unit) => self.tx.rows(
-                "SELECT seq, case_id, unit_before, event FROM events
+                "SELECT seq, case_id, unit_before, area_before, event FROM events
                  WHERE seq > $1 AND (unit_after = $3 OR unit_before = $3) ORDER BY seq LIMIT $2",
                 &[&cursor, &fetch, &unit],
             ),
             FeedScope::Reporter(user) => self.tx.rows(
-                "SELECT seq, case_id, unit_before, event FROM events
+                "SELECT seq, case_id, unit_before, area_before, event FROM events
                  WHERE seq > $1 AND reporter_id = $3 ORDER BY seq LIMIT $2",
                 &[&cursor, &fetch, &user],
             ),
@@ -683,7 +705,8 @@ impl PullTx for PgPull<'_, '_> {
                     seq: col(r, 0)?,
                     case_id: col(r, 1)?,
                     unit_before: col(r, 2)?,
-                    event: col(r, 3)?,
+                    area_before: col(r, 3)?,
+                    event: col(r, 4)?,
                 })
             })
             .collect()
@@ -709,7 +732,7 @@ impl PullTx for PgPull<'_, '_> {
         fetch: usize,
     ) -> StoreResult<Vec<(String, StoredCase)>> {
         let rows = self.tx.rows(
-            "SELECT id, doc, last_seq, unit_id, reporter_id FROM cases
+            "SELECT id, doc, last_seq, unit_id, reporter_id, area_id FROM cases
              WHERE last_seq > $1 AND last_seq <= $2 ORDER BY last_seq LIMIT $3",
             &[&after, &upto, &(fetch as i64)],
         )?;
@@ -722,6 +745,7 @@ impl PullTx for PgPull<'_, '_> {
                     seq: col(&r, 2)?,
                     unit_id: col(&r, 3)?,
                     reporter_id: col(&r, 4)?,
+                    area_id: col(&r, 5)?,
                 },
             ));
         }
@@ -731,7 +755,7 @@ impl PullTx for PgPull<'_, '_> {
     fn stored_case(&mut self, case_id: &str) -> StoreResult<Option<StoredCase>> {
         match first(
             &mut self.tx,
-            "SELECT doc, last_seq, unit_id, reporter_id FROM cases WHERE id = $1",
+            "SELECT doc, last_seq, unit_id, reporter_id, area_id FROM cases WHERE id = $1",
             &[&case_id],
         )? {
             Some(r) => Ok(Some(StoredCase {
@@ -739,6 +763,7 @@ impl PullTx for PgPull<'_, '_> {
                 seq: col(&r, 1)?,
                 unit_id: col(&r, 2)?,
                 reporter_id: col(&r, 3)?,
+                area_id: col(&r, 4)?,
             })),
             None => Ok(None),
         }
@@ -761,9 +786,9 @@ impl PullTx for PgPull<'_, '_> {
     }
 }
 
-/// A user with `password_hash, disabled` in columns 4 and 5.
+/// A user with `password_hash, disabled` in columns 5 and 6.
 fn user_from_row(r: &Row) -> StoreResult<(User, String, bool)> {
-    Ok((directory_user(r)?, col(r, 4)?, col(r, 5)?))
+    Ok((directory_user(r)?, col(r, 5)?, col(r, 6)?))
 }
 
 impl ServerStore for PostgresStore {
@@ -936,7 +961,7 @@ impl ServerStore for PostgresStore {
         self.with(|c| {
             let row = c
                 .query_opt(
-                    "SELECT id, name, role, unit_id, password_hash, disabled FROM users WHERE id = $1",
+                    "SELECT id, name, role, unit_id, area_id, password_hash, disabled FROM users WHERE id = $1",
                     &[&id],
                 )
                 .map_err(pg)?;
@@ -955,7 +980,8 @@ impl ServerStore for PostgresStore {
     fn create_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
         let n = self.with(|c| {
             c.execute(
-                "INSERT INTO users (id, name, role, unit_id, password_hash) VALUES ($1, $2, $3, $4, $5)
+                "INSERT INTO users (id, name, role, unit_id, password_hash, area_id)
+                 VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (id) DO NOTHING",
                 &[
                     &user.id,
@@ -963,6 +989,7 @@ impl ServerStore for PostgresStore {
                     &user.role.as_str(),
                     &user.unit_id,
                     &password_hash,
+                    &user.area_id,
                 ],
             )
             .map_err(pg)
@@ -1080,7 +1107,7 @@ impl ServerStore for PostgresStore {
         self.with(|c| {
             let row = c
                 .query_opt(
-                    "SELECT u.id, u.name, u.role, u.unit_id, u.password_hash, u.disabled,
+                    "SELECT u.id, u.name, u.role, u.unit_id, u.area_id, u.password_hash, u.disabled,
                             t.device_id, t.expires_ms, t.revoked, COALESCE(d.revoked, FALSE)
                      FROM tokens t JOIN users u ON u.id = t.user_id
                      LEFT JOIN devices d ON d.id = t.device_id
@@ -1093,10 +1120,10 @@ impl ServerStore for PostgresStore {
                 Ok(TokenRecord {
                     user,
                     user_disabled: disabled,
-                    device_id: col(&r, 6)?,
-                    expires_at_ms: col(&r, 7)?,
-                    revoked: col(&r, 8)?,
-                    device_revoked: col(&r, 9)?,
+                    device_id: col(&r, 7)?,
+                    expires_at_ms: col(&r, 8)?,
+                    revoked: col(&r, 9)?,
+                    device_revoked: col(&r, 10)?,
                 })
             })
             .transpose()
@@ -1121,8 +1148,13 @@ impl ServerStore for PostgresStore {
     fn set_reference(&self, data: &ReferenceData) -> StoreResult<i64> {
         data.validate()?;
         let json = serde_json::to_string(data)?;
+        let index = ReferenceIndex::new(data);
         let version = self.with(|c| {
-            let r = c
+            let mut tx = c.transaction().map_err(pg)?;
+            // No push appends while cases are re-placed.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&FEED_LOCK])
+                .map_err(pg)?;
+            let r = tx
                 .query_one(
                     "INSERT INTO reference (id, version, json) VALUES (1, 1, $1)
                      ON CONFLICT (id) DO UPDATE SET version = reference.version + 1,
@@ -1131,10 +1163,30 @@ impl ServerStore for PostgresStore {
                     &[&json],
                 )
                 .map_err(pg)?;
-            col::<i64>(&r, 0)
+            let version = col::<i64>(&r, 0)?;
+            // Cases follow the new areas (super::area_changes).
+            let places = tx
+                .query("SELECT id, site_id, lat, lon, area_id FROM cases", &[])
+                .map_err(pg)?
+                .iter()
+                .map(|r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?, col(r, 4)?)))
+                .collect::<StoreResult<Vec<_>>>()?;
+            for (id, area) in super::area_changes(&index, places) {
+                let r = tx
+                    .query_one("SELECT doc FROM cases WHERE id = $1", &[&id])
+                    .map_err(pg)?;
+                let doc = super::with_area(&col::<String>(&r, 0)?, area.as_deref())?;
+                tx.execute(
+                    "UPDATE cases SET area_id = $2, doc = $3 WHERE id = $1",
+                    &[&id, &area, &doc],
+                )
+                .map_err(pg)?;
+            }
+            tx.commit().map_err(pg)?;
+            Ok(version)
         })?;
         *self.reference.write().unwrap_or_else(|p| p.into_inner()) =
-            (version, Arc::new(ReferenceIndex::new(data)), Instant::now());
+            (version, Arc::new(index), Instant::now());
         Ok(version)
     }
 
@@ -1186,6 +1238,7 @@ impl ServerStore for PostgresStore {
         whole: bool,
         now_ms: i64,
     ) -> StoreResult<PullPage> {
+        let reach = who.reach(&self.reference_index());
         self.with(|c| {
             // One snapshot for the page and its cursor.
             let mut tx = c
@@ -1208,7 +1261,7 @@ impl ServerStore for PostgresStore {
                         statements: HashMap::new(),
                     },
                 },
-                who,
+                &reach,
                 cursor,
                 limit,
                 whole,

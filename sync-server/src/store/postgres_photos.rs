@@ -1,7 +1,8 @@
 //! [`PhotoRecords`] on PostgreSQL (the rules are written there).
 
 use postgres::GenericClient;
-use xuncha_core::model::{Actor, Case};
+use xuncha_core::model::Case;
+use xuncha_core::scope::Reach;
 
 use super::StoreResult;
 use super::photo_records::{
@@ -9,14 +10,14 @@ use super::photo_records::{
 };
 use super::postgres::{PostgresStore, Sql, col, pg};
 
-/// Does `actor` see a case that shows `sha256` (a granted row)?
-fn actor_sees_photo(c: &mut impl Sql, actor: &Actor, sha256: &str) -> StoreResult<bool> {
+/// Does `reach` hold a case that shows `sha256` (a granted row)?
+fn reach_sees_photo(c: &mut impl Sql, reach: &Reach, sha256: &str) -> StoreResult<bool> {
     let rows = c.rows(
         "SELECT DISTINCT c.doc FROM case_photos p JOIN cases c ON c.id = p.case_id
          WHERE p.sha256 = $1 AND p.granted LIMIT $2",
         &[&sha256, &GRANT_CANDIDATES],
     )?;
-    sees_any(actor, rows.iter().map(|r| col::<String>(r, 0)))
+    sees_any(reach, rows.iter().map(|r| col::<String>(r, 0)))
 }
 
 /// Did `device_id` send the bytes of `sha256`?
@@ -29,7 +30,7 @@ fn device_sent(c: &mut impl Sql, sha256: &str, device_id: &str) -> StoreResult<b
         .is_empty())
 }
 
-/// Record that `op_id` (from `device_id`, by `actor`) names `sha256` on `case_id`.
+/// Record that `op_id` (from `device_id`, by someone of `reach`) names `sha256` on `case_id`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn name_photo(
     c: &mut impl Sql,
@@ -38,10 +39,10 @@ pub(super) fn name_photo(
     op_id: &str,
     kind: &str,
     device_id: &str,
-    actor: &Actor,
+    reach: &Reach,
     now_ms: i64,
 ) -> StoreResult<()> {
-    let granted = device_sent(c, sha256, device_id)? || actor_sees_photo(c, actor, sha256)?;
+    let granted = device_sent(c, sha256, device_id)? || reach_sees_photo(c, reach, sha256)?;
     c.exec(
         "INSERT INTO case_photos (sha256, case_id, op_id, kind, device_id, granted, named_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
@@ -69,7 +70,7 @@ impl PhotoRecords for PostgresStore {
         &self,
         sha256: &str,
         device_id: &str,
-        actor: &Actor,
+        reach: &Reach,
     ) -> StoreResult<Option<u64>> {
         self.with(|c| {
             let Some(r) = c
@@ -79,7 +80,7 @@ impl PhotoRecords for PostgresStore {
                 return Ok(None);
             };
             let size: i64 = col(&r, 0)?;
-            let told = device_sent(c, sha256, device_id)? || actor_sees_photo(c, actor, sha256)?;
+            let told = device_sent(c, sha256, device_id)? || reach_sees_photo(c, reach, sha256)?;
             Ok(told.then_some(size as u64))
         })
     }

@@ -26,6 +26,7 @@ use crate::apply::{PushTx, accepted_answer, case_no, push_batch};
 use crate::group_commit::{PushJob, each_failed};
 use crate::pull::{FeedRow, FeedScope, PullTx, StoredCase, pull_page};
 use xuncha_core::kpi::{CaseFacts, DayFacts, Step};
+use xuncha_core::scope::Reach;
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/01_server.sql"),
@@ -40,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/10_cases_by_last_change.sql"),
     include_str!("../../migrations/11_bulletin_issues.sql"),
     include_str!("../../migrations/12_open311.sql"),
+    include_str!("../../migrations/13_areas.sql"),
 ];
 
 /// Open cases of a category in one row of grid cells, received since a time, inside a box:
@@ -193,13 +195,15 @@ fn read_reference(conn: &Connection) -> StoreResult<(i64, ReferenceData)> {
         None => (0, ReferenceData::default()),
     };
     data.users = conn
-        .prepare("SELECT id, name, role, unit_id FROM users WHERE disabled = 0 ORDER BY id")?
+        .prepare(
+            "SELECT id, name, role, unit_id, area_id FROM users WHERE disabled = 0 ORDER BY id",
+        )?
         .query_map([], directory_user)?
         .collect::<rusqlite::Result<_>>()?;
     Ok((version, data))
 }
 
-/// A directory entry from columns `id, name, role, unit_id` (0..=3). A role this code does not
+/// A directory entry from columns `id, name, role, unit_id, area_id` (0..=4). A role this code does not
 /// know is an error, never a silent default.
 fn directory_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let role: String = r.get(2)?;
@@ -215,12 +219,13 @@ fn directory_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         name: r.get(1)?,
         role,
         unit_id: r.get(3)?,
+        area_id: r.get(4)?,
     })
 }
 
-/// A user with `password_hash, disabled` in columns 4 and 5.
+/// A user with `password_hash, disabled` in columns 5 and 6.
 fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String, bool)> {
-    Ok((directory_user(r)?, r.get(4)?, r.get(5)?))
+    Ok((directory_user(r)?, r.get(5)?, r.get(6)?))
 }
 
 struct SqlitePush<'a> {
@@ -326,9 +331,12 @@ impl PushTx for SqlitePush<'_> {
         &mut self,
         case: &Case,
         event: &mut Event,
-        unit_before: Option<&str>,
-        is_new: bool,
+        before: Option<&Case>,
+        reach: &Reach,
     ) -> StoreResult<i64> {
+        let is_new = before.is_none();
+        let unit_before = before.and_then(|c| c.unit_id.as_deref());
+        let area_before = before.and_then(|c| c.area_id.as_deref());
         let op_id = event.op.id.to_string();
         let case_id = case.id.to_string();
         let seq = match self.next_seq {
@@ -346,8 +354,9 @@ impl PushTx for SqlitePush<'_> {
         self.tx
             .prepare_cached(
                 "INSERT INTO events (seq, op_id, case_id, unit_before, unit_after, reporter_id,
-                                     device_id, server_time_ms, event, action, to_status)
-                 VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?11)",
+                                     device_id, server_time_ms, event, action, to_status,
+                                     area_before, area_after)
+                 VALUES (?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?11, ?12, ?13)",
             )?
             .execute(params![
                 op_id,
@@ -360,18 +369,21 @@ impl PushTx for SqlitePush<'_> {
                 serde_json::to_string(&*event)?,
                 seq,
                 event.op.body.action().as_str(),
-                event.to_status.as_str()
+                event.to_status.as_str(),
+                area_before,
+                case.area_id
             ])?;
         let sql = if is_new {
             "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id,
                                 lat, lon, received_ms, deadline_ms, grid_id, campaign_id,
-                                reported_ms, extension_count, site_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+                                reported_ms, extension_count, site_id, area_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                     ?18)"
         } else {
             "UPDATE cases SET case_no = ?1, status = ?2, unit_id = ?3, reporter_id = ?4, category = ?5,
                     last_seq = ?6, doc = ?7, lat = ?9, lon = ?10, received_ms = ?11,
                     deadline_ms = ?12, grid_id = ?13, campaign_id = ?14, reported_ms = ?15,
-                    extension_count = ?16, site_id = ?17
+                    extension_count = ?16, site_id = ?17, area_id = ?18
              WHERE id = ?8"
         };
         self.tx.prepare_cached(sql)?.execute(params![
@@ -392,7 +404,8 @@ impl PushTx for SqlitePush<'_> {
             case.campaign_id,
             case.reported_at_ms,
             case.extension_count,
-            case.site_id
+            case.site_id,
+            case.area_id
         ])?;
         self.saved
             .push((case_id.clone(), xuncha_core::search::case_text(case)));
@@ -404,7 +417,7 @@ impl PushTx for SqlitePush<'_> {
                 &op_id,
                 p.kind.as_str(),
                 &event.op.device_id,
-                &event.op.actor,
+                reach,
                 event.server_time_ms.unwrap_or(0),
             )?;
         }
@@ -463,16 +476,27 @@ fn load_case(conn: &Connection, id: Uuid) -> StoreResult<Option<Case>> {
 
 /// A case as stored: its document, the last sequence it reflects, and its scope keys.
 fn stored_case(conn: &Connection, id: &str) -> StoreResult<Option<StoredCase>> {
-    let row: Option<(String, i64, Option<String>, String)> = conn
-        .prepare_cached("SELECT doc, last_seq, unit_id, reporter_id FROM cases WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+    let row = conn
+        .prepare_cached(
+            "SELECT doc, last_seq, unit_id, reporter_id, area_id FROM cases WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+            ))
+        })
         .optional()?;
     Ok(match row {
-        Some((doc, seq, unit_id, reporter_id)) => Some(StoredCase {
+        Some((doc, seq, unit_id, reporter_id, area_id)) => Some(StoredCase {
             doc: RawValue::from_string(doc)?,
             seq,
             unit_id,
             reporter_id,
+            area_id,
         }),
         None => None,
     })
@@ -513,32 +537,51 @@ impl PullTx for SqlitePull<'_> {
                 seq: r.get(0)?,
                 case_id: r.get(1)?,
                 unit_before: r.get(2)?,
-                event: r.get(3)?,
+                area_before: r.get(3)?,
+                event: r.get(4)?,
             })
         };
         let fetch = fetch as i64;
+        const COLUMNS: &str = "SELECT seq, case_id, unit_before, area_before, event FROM events";
         Ok(match scope {
             FeedScope::All => self
                 .tx
-                .prepare_cached(
-                    "SELECT seq, case_id, unit_before, event FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-                )?
+                .prepare_cached(&format!("{COLUMNS} WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?
                 .query_map(params![cursor, fetch], map)?
+                .collect::<rusqlite::Result<_>>()?,
+            FeedScope::Within { areas, units } => self
+                .tx
+                .prepare_cached(&format!(
+                    "{COLUMNS} WHERE seq > ?1
+                       AND (area_after IN (SELECT value FROM json_each(?3))
+                            OR area_before IN (SELECT value FROM json_each(?3))
+                            OR unit_after IN (SELECT value FROM json_each(?4))
+                            OR unit_before IN (SELECT value FROM json_each(?4)))
+                     ORDER BY seq LIMIT ?2"
+                ))?
+                .query_map(
+                    params![
+                        cursor,
+                        fetch,
+                        serde_json::to_string(areas)?,
+                        serde_json::to_string(units)?
+                    ],
+                    map,
+                )?
                 .collect::<rusqlite::Result<_>>()?,
             FeedScope::Unit(unit) => self
                 .tx
-                .prepare_cached(
-                    "SELECT seq, case_id, unit_before, event FROM events
-                     WHERE seq > ?1 AND (unit_after = ?3 OR unit_before = ?3) ORDER BY seq LIMIT ?2",
-                )?
+                .prepare_cached(&format!(
+                    "{COLUMNS} WHERE seq > ?1 AND (unit_after = ?3 OR unit_before = ?3)
+                     ORDER BY seq LIMIT ?2"
+                ))?
                 .query_map(params![cursor, fetch, unit], map)?
                 .collect::<rusqlite::Result<_>>()?,
             FeedScope::Reporter(user) => self
                 .tx
-                .prepare_cached(
-                    "SELECT seq, case_id, unit_before, event FROM events
-                     WHERE seq > ?1 AND reporter_id = ?3 ORDER BY seq LIMIT ?2",
-                )?
+                .prepare_cached(&format!(
+                    "{COLUMNS} WHERE seq > ?1 AND reporter_id = ?3 ORDER BY seq LIMIT ?2"
+                ))?
                 .query_map(params![cursor, fetch, user], map)?
                 .collect::<rusqlite::Result<_>>()?,
             FeedScope::Nothing => Vec::new(),
@@ -562,7 +605,7 @@ impl PullTx for SqlitePull<'_> {
         fetch: usize,
     ) -> StoreResult<Vec<(String, StoredCase)>> {
         let mut st = self.tx.prepare_cached(
-            "SELECT id, doc, last_seq, unit_id, reporter_id FROM cases
+            "SELECT id, doc, last_seq, unit_id, reporter_id, area_id FROM cases
              WHERE last_seq > ?1 AND last_seq <= ?2 ORDER BY last_seq LIMIT ?3",
         )?;
         let rows = st.query_map(params![after, upto, fetch as i64], |r| {
@@ -572,11 +615,12 @@ impl PullTx for SqlitePull<'_> {
                 r.get(2)?,
                 r.get(3)?,
                 r.get(4)?,
+                r.get(5)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, doc, seq, unit_id, reporter_id) = row?;
+            let (id, doc, seq, unit_id, reporter_id, area_id) = row?;
             out.push((
                 id,
                 StoredCase {
@@ -584,6 +628,7 @@ impl PullTx for SqlitePull<'_> {
                     seq,
                     unit_id,
                     reporter_id,
+                    area_id,
                 },
             ));
         }
@@ -739,7 +784,7 @@ impl ServerStore for SqliteStore {
         let conn = self.writer();
         let row = conn
             .query_row(
-                "SELECT id, name, role, unit_id, password_hash, disabled FROM users WHERE id = ?1",
+                "SELECT id, name, role, unit_id, area_id, password_hash, disabled FROM users WHERE id = ?1",
                 [id],
                 user_from_row,
             )
@@ -754,8 +799,16 @@ impl ServerStore for SqliteStore {
     fn create_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
         let conn = self.writer();
         let n = conn.execute(
-            "INSERT OR IGNORE INTO users (id, name, role, unit_id, password_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![user.id, user.name, user.role.as_str(), user.unit_id, password_hash],
+            "INSERT OR IGNORE INTO users (id, name, role, unit_id, password_hash, area_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                user.id,
+                user.name,
+                user.role.as_str(),
+                user.unit_id,
+                password_hash,
+                user.area_id
+            ],
         )?;
         if n == 0 {
             return Err(xuncha_core::Error::InvalidField {
@@ -847,7 +900,7 @@ impl ServerStore for SqliteStore {
         self.with_reader(|conn| {
             let row = conn
                 .prepare_cached(
-                    "SELECT u.id, u.name, u.role, u.unit_id, u.password_hash, u.disabled,
+                    "SELECT u.id, u.name, u.role, u.unit_id, u.area_id, u.password_hash, u.disabled,
                             t.device_id, t.expires_ms, t.revoked, COALESCE(d.revoked, 0)
                      FROM tokens t JOIN users u ON u.id = t.user_id
                      LEFT JOIN devices d ON d.id = t.device_id
@@ -858,10 +911,10 @@ impl ServerStore for SqliteStore {
                     Ok(TokenRecord {
                         user,
                         user_disabled: disabled,
-                        device_id: r.get(6)?,
-                        expires_at_ms: r.get(7)?,
-                        revoked: r.get(8)?,
-                        device_revoked: r.get(9)?,
+                        device_id: r.get(7)?,
+                        expires_at_ms: r.get(8)?,
+                        revoked: r.get(9)?,
+                        device_revoked: r.get(10)?,
                     })
                 })
                 .optional()?;
@@ -883,16 +936,33 @@ impl ServerStore for SqliteStore {
 
     fn set_reference(&self, data: &ReferenceData) -> StoreResult<i64> {
         data.validate()?;
-        let conn = self.writer();
-        let version: i64 = conn.query_row(
+        let index = ReferenceIndex::new(data);
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row(
             "INSERT INTO reference (id, version, json) VALUES (1, 1, ?1)
              ON CONFLICT(id) DO UPDATE SET version = version + 1, json = excluded.json
              RETURNING version",
             [serde_json::to_string(data)?],
             |r| r.get(0),
         )?;
-        *self.reference.write().unwrap_or_else(|p| p.into_inner()) =
-            (version, Arc::new(ReferenceIndex::new(data)));
+        // Cases follow the new areas (super::area_changes).
+        let places = tx
+            .prepare("SELECT id, site_id, lat, lon, area_id FROM cases")?
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (id, area) in super::area_changes(&index, places) {
+            let doc: String =
+                tx.query_row("SELECT doc FROM cases WHERE id = ?1", [&id], |r| r.get(0))?;
+            tx.execute(
+                "UPDATE cases SET area_id = ?2, doc = ?3 WHERE id = ?1",
+                params![id, area, super::with_area(&doc, area.as_deref())?],
+            )?;
+        }
+        tx.commit()?;
+        *self.reference.write().unwrap_or_else(|p| p.into_inner()) = (version, Arc::new(index));
         Ok(version)
     }
 
@@ -946,6 +1016,7 @@ impl ServerStore for SqliteStore {
         now_ms: i64,
     ) -> StoreResult<PullPage> {
         let reference_version = self.reference.read().unwrap_or_else(|p| p.into_inner()).0;
+        let reach = who.reach(&self.index());
         self.with_reader(|conn| {
             // One read transaction: the page and its cursor come from one snapshot (and, with
             // one writer, every sequence below the newest is committed: the feed's end is its
@@ -953,7 +1024,7 @@ impl ServerStore for SqliteStore {
             let tx = conn.transaction()?;
             pull_page(
                 &mut SqlitePull { tx: &tx },
-                who,
+                &reach,
                 cursor,
                 limit,
                 whole,

@@ -1,7 +1,8 @@
 //! [`PhotoRecords`] on SQLite (the rules are written there).
 
 use rusqlite::{Connection, OptionalExtension, params};
-use xuncha_core::model::{Actor, Case};
+use xuncha_core::model::Case;
+use xuncha_core::scope::Reach;
 
 use super::StoreResult;
 use super::photo_records::{
@@ -9,10 +10,10 @@ use super::photo_records::{
 };
 use super::sqlite::SqliteStore;
 
-/// Does `actor` see a case that shows `sha256` (a granted row)?
-pub(super) fn actor_sees_photo(
+/// Does `reach` hold a case that shows `sha256` (a granted row)?
+pub(super) fn reach_sees_photo(
     conn: &Connection,
-    actor: &Actor,
+    reach: &Reach,
     sha256: &str,
 ) -> StoreResult<bool> {
     let mut st = conn.prepare_cached(
@@ -20,7 +21,7 @@ pub(super) fn actor_sees_photo(
          WHERE p.sha256 = ?1 AND p.granted = 1 LIMIT ?2",
     )?;
     let docs = st.query_map(params![sha256, GRANT_CANDIDATES], |r| r.get::<_, String>(0))?;
-    sees_any(actor, docs.map(|d| d.map_err(Into::into)))
+    sees_any(reach, docs.map(|d| d.map_err(Into::into)))
 }
 
 /// Did `device_id` send the bytes of `sha256`?
@@ -30,7 +31,7 @@ pub(super) fn device_sent(conn: &Connection, sha256: &str, device_id: &str) -> S
         .exists(params![sha256, device_id])?)
 }
 
-/// Record that `op_id` (from `device_id`, by `actor`) names `sha256` on `case_id`.
+/// Record that `op_id` (from `device_id`, by someone of `reach`) names `sha256` on `case_id`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn name_photo(
     conn: &Connection,
@@ -39,10 +40,10 @@ pub(super) fn name_photo(
     op_id: &str,
     kind: &str,
     device_id: &str,
-    actor: &Actor,
+    reach: &Reach,
     now_ms: i64,
 ) -> StoreResult<()> {
-    let granted = device_sent(conn, sha256, device_id)? || actor_sees_photo(conn, actor, sha256)?;
+    let granted = device_sent(conn, sha256, device_id)? || reach_sees_photo(conn, reach, sha256)?;
     conn.prepare_cached(
         "INSERT OR IGNORE INTO case_photos (sha256, case_id, op_id, kind, device_id, granted, named_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -56,7 +57,7 @@ impl PhotoRecords for SqliteStore {
         &self,
         sha256: &str,
         device_id: &str,
-        actor: &Actor,
+        reach: &Reach,
     ) -> StoreResult<Option<u64>> {
         self.with_reader(|conn| {
             let size: Option<i64> = conn
@@ -66,7 +67,7 @@ impl PhotoRecords for SqliteStore {
                 .optional()?;
             let Some(size) = size else { return Ok(None) };
             let told =
-                device_sent(conn, sha256, device_id)? || actor_sees_photo(conn, actor, sha256)?;
+                device_sent(conn, sha256, device_id)? || reach_sees_photo(conn, reach, sha256)?;
             Ok(told.then_some(size as u64))
         })
     }

@@ -1,6 +1,7 @@
 //! Access control as a table: every endpoint × every role × a case in and out of the caller's
 //! scope. Unit staff never read, change or download anything of another unit; inspectors only
-//! what they reported; a revoked device or a disabled user is refused on the very next request.
+//! what they reported; a district's supervisor only their district's places and units; a revoked
+//! device or a disabled user is refused on the very next request.
 
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -120,6 +121,7 @@ fn every_endpoint_by_every_role_in_and_out_of_scope() {
         "inspector1",
         "inspector2",
         "supervisor1",
+        "supervisor2",
         "admin",
         "unit1",
         "unit2",
@@ -128,15 +130,18 @@ fn every_endpoint_by_every_role_in_and_out_of_scope() {
     let by = |u: &str| callers.iter().find(|c| c.user == u).expect("caller");
 
     // Case A: inspector1's, dispatched to unit 1. Case B: inspector2's, dispatched to unit 2.
+    // Both in 西湖区. Case C: inspector1's in 上城区, dispatched to that district's unit 9.
     let a = by("inspector1").device.report("0101", 1);
     let b = by("inspector2").device.report("0503", 2);
+    let c = by("inspector1").device.report_in_shangcheng("0105", 3);
     let photo_a = xuncha_core::store::sha256_hex(&photo_bytes(1));
     let photo_b = xuncha_core::store::sha256_hex(&photo_bytes(2));
+    let photo_c = xuncha_core::store::sha256_hex(&photo_bytes(3));
     by("inspector1").device.sync();
     by("inspector2").device.sync();
     let sup = &by("supervisor1").device;
     sup.sync();
-    for (case, unit) in [(a, "u1"), (b, "u2")] {
+    for (case, unit) in [(a, "u1"), (b, "u2"), (c, "u9")] {
         sup.store
             .act(
                 case,
@@ -156,7 +161,8 @@ fn every_endpoint_by_every_role_in_and_out_of_scope() {
     let sees = |user: &str, case: Uuid| -> bool {
         match user {
             "supervisor1" | "admin" => true,
-            "inspector1" => case == a,
+            "supervisor2" => case != c,
+            "inspector1" => case == a || case == c,
             "inspector2" => case == b,
             "unit1" => case == a,
             "unit2" => case == b,
@@ -167,13 +173,14 @@ fn every_endpoint_by_every_role_in_and_out_of_scope() {
     for caller in &callers {
         let token = Some(caller.token.as_str());
         let pulled = pulled_cases(&server, caller);
-        for (case, sha) in [(a, &photo_a), (b, &photo_b)] {
+        for (case, sha) in [(a, &photo_a), (b, &photo_b), (c, &photo_c)] {
             let visible = sees(caller.user, case);
-            let who = format!(
-                "{} on case {}",
-                caller.user,
-                if case == a { "A" } else { "B" }
-            );
+            let name = [(a, "A"), (b, "B"), (c, "C")]
+                .iter()
+                .find(|(id, _)| *id == case)
+                .map(|(_, n)| *n)
+                .unwrap_or("?");
+            let who = format!("{} on case {name}", caller.user);
 
             // Read: pull.
             assert_eq!(pulled.contains(&case), visible, "pull: {who}");
@@ -226,7 +233,7 @@ fn every_endpoint_by_every_role_in_and_out_of_scope() {
         assert_eq!(get(&server, token, "/v1/reference").0, 200);
     }
     println!("access checks: {checked}");
-    assert_eq!(checked, users.len() * 2 * 5);
+    assert_eq!(checked, users.len() * 3 * 5);
 }
 
 #[test]

@@ -570,7 +570,7 @@ fn the_bulletin_as_an_office_issues_it_in_xlsx_and_docx_for_supervisors_only() {
         .iter()
         .map(|u| u.name.clone())
         .collect();
-    assert_eq!(units.len(), 8);
+    assert_eq!(units.len(), 9);
     let mut listed: Vec<String> = (2..units.len() + 2).map(|r| text(&ranking, r, 1)).collect();
     let mut want = units.clone();
     listed.sort();
@@ -1026,6 +1026,12 @@ fn the_boards_and_csv_filter_by_area_campaign_category_and_report_date() {
     assert_eq!(shows(""), (true, true));
     assert_eq!(shows("grid=g1"), (true, true));
     assert_eq!(shows("grid=g2"), (false, false));
+    // g1 lies in 西湖区's 城关街道.
+    assert_eq!(shows("area=d1"), (true, true));
+    assert_eq!(shows("area=d1-s1"), (true, true));
+    assert_eq!(shows("area=city"), (true, true));
+    assert_eq!(shows("area=d2"), (false, false));
+    assert_eq!(shows("area=nowhere"), (false, false));
     assert_eq!(shows("campaign=c1"), (true, false));
     assert_eq!(shows("campaign=nope"), (false, false));
     assert_eq!(shows("category=01"), (true, false));
@@ -1042,7 +1048,9 @@ fn the_boards_and_csv_filter_by_area_campaign_category_and_report_date() {
     // The filter is kept in the export links.
     let (_, page) = get(&sup, &server, "/console/boards?campaign=c1&grid=g1");
     assert!(
-        page.contains("/console/export.xlsx?unit=&amp;category=&amp;grid=g1&amp;campaign=c1"),
+        page.contains(
+            "/console/export.xlsx?unit=&amp;category=&amp;area=&amp;grid=g1&amp;campaign=c1"
+        ),
         "the Excel link keeps the filter"
     );
 }

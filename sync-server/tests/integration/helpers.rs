@@ -162,6 +162,14 @@ impl Device {
         r.category = category.into();
         self.store.report(r).expect("report").case_id
     }
+
+    /// [`Device::report`] at a point of the demo city's other district, 上城区 (cell g3).
+    pub fn report_in_shangcheng(&self, category: &str, seed: u64) -> uuid::Uuid {
+        let mut r = report_at_demo_point(&format!("测试案件 {seed}"), vec![photo(seed)]);
+        r.category = category.into();
+        r.location.lon = 120.1752;
+        self.store.report(r).expect("report").case_id
+    }
 }
 
 /// The file of a held photo when photos are kept in the server's local folder.

@@ -2,6 +2,7 @@
 //! and real device stores, each in its own temporary folder.
 
 mod access_matrix;
+mod areas;
 mod boards;
 mod console;
 mod console_forms;

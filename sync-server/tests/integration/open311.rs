@@ -269,6 +269,7 @@ fn a_user_named_citizen_or_a_phone_claiming_a_clients_device_cannot_be_used() {
                 name: "Somebody".into(),
                 role: xuncha_core::workflow::Role::Inspector,
                 unit_id: None,
+                area_id: None,
             },
             &hash,
         )

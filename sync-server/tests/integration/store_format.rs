@@ -22,6 +22,7 @@ fn a_pull_page_of_stored_json_reads_exactly_as_the_protocol_types() {
             name: "督查一组".into(),
             role: Role::Supervisor,
             unit_id: None,
+            area_id: None,
         },
         device_id: "desk".into(),
     };
@@ -103,7 +104,7 @@ fn a_schema_1_database_is_upgraded_and_its_events_carry_their_sequence() {
         .expect("row");
     assert_eq!(
         (version, seq_in_json, status.as_str()),
-        (12, 7, "submitted")
+        (13, 7, "submitted")
     );
     // Schema 4 keeps what the boards filter and sort by beside the document, filled from it.
     let columns: (Option<i64>, Option<String>, Option<String>, i64) = conn

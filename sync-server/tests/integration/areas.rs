@@ -1,0 +1,399 @@
+//! Areas (issue 16): a district supervisor (the demo city's `supervisor2`, 西湖区) holds exactly
+//! the cases placed in their district or held by its units — on the pull, on every console page,
+//! in the exports, the search and the photo downloads — dispatches only to their district's and
+//! city-wide units, and a case whose place moves between districts arrives whole on one side and
+//! is removed on the other.
+
+use serde_json::json;
+use uuid::Uuid;
+use xuncha_core::model::{CaseEdit, Location, OpBody};
+use xuncha_core::store::{CaseQuery, NewReport};
+use xuncha_core::sync::protocol::{Change, PullResponse};
+
+use crate::console_kit::{console, get};
+use crate::helpers::{Device, TestServer, photo, photo_bytes};
+
+/// A point of the demo city: 西湖区 (its 城关街道, cell g1), 上城区 (湖滨街道, cell g3), or
+/// outside every cell (no area: the city office's alone).
+fn place(which: &str) -> Location {
+    let (lat, lon) = match which {
+        "西湖区" => (30.2552, 120.1552),
+        "上城区" => (30.2552, 120.1752),
+        _ => (30.3552, 120.3552),
+    };
+    Location {
+        lat,
+        lon,
+        accuracy_m: Some(5.0),
+        address: format!("{which}测试点"),
+    }
+}
+
+fn report(d: &Device, which: &str, seed: u64) -> Uuid {
+    d.store
+        .report(NewReport {
+            category: "0101".into(),
+            description: format!("区域测试{which}"),
+            location: place(which),
+            site_id: None,
+            campaign_id: None,
+            undercover: false,
+            photos: vec![photo(seed)],
+        })
+        .expect("report")
+        .case_id
+}
+
+fn dispatch(unit: &str) -> OpBody {
+    OpBody::Dispatch {
+        unit_id: unit.into(),
+        deadline_ms: None,
+        note: String::new(),
+    }
+}
+
+fn device_cases(d: &Device) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = d
+        .store
+        .list_cases(&CaseQuery {
+            limit: 1000,
+            ..CaseQuery::default()
+        })
+        .expect("list")
+        .items
+        .into_iter()
+        .map(|i| i.case.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn token(d: &Device) -> String {
+    d.store.sync_state().expect("state").token.expect("token")
+}
+
+/// One raw pull page after `cursor`.
+fn pull(server: &TestServer, token: &str, cursor: i64) -> PullResponse {
+    reqwest::blocking::Client::new()
+        .get(format!("{}/v1/pull?cursor={cursor}&limit=1000", server.url))
+        .bearer_auth(token)
+        .send()
+        .expect("pull")
+        .json()
+        .expect("page")
+}
+
+#[test]
+fn a_district_supervisor_holds_exactly_their_district() {
+    let server = TestServer::start();
+    let inspector = Device::signed_in(&server, "inspector1", 0);
+    let west = report(&inspector, "西湖区", 1);
+    let east = report(&inspector, "上城区", 2);
+    let outside = report(&inspector, "城外", 3);
+    let held_by_west_unit = report(&inspector, "城外", 4);
+    inspector.sync();
+    let city = Device::signed_in(&server, "supervisor1", 0);
+    for (case, unit) in [
+        (west, "u1"),
+        (east, "u3"),
+        (outside, "u4"),
+        (held_by_west_unit, "u2"),
+    ] {
+        city.store
+            .act(
+                case,
+                OpBody::Register {
+                    note: String::new(),
+                },
+                vec![],
+            )
+            .expect("register");
+        city.store
+            .act(case, dispatch(unit), vec![])
+            .expect("dispatch");
+    }
+    city.sync();
+    let stored = |id| server.state.store.case(id).expect("case").expect("exists");
+    assert_eq!(stored(west).area_id.as_deref(), Some("d1-s1"));
+    assert_eq!(stored(east).area_id.as_deref(), Some("d2-s1"));
+    assert_eq!(stored(outside).area_id, None);
+
+    // The pull: the district's place, and the case its unit u2 holds; nothing else.
+    let district = Device::signed_in(&server, "supervisor2", 0);
+    let mut want = vec![west, held_by_west_unit];
+    want.sort();
+    assert_eq!(device_cases(&district), want);
+    let mut everything = vec![west, east, outside, held_by_west_unit];
+    everything.sort();
+    assert_eq!(device_cases(&city), everything, "the city office sees all");
+
+    // Photos: the district's case's photo, and not the other district's (404, no leak).
+    let t = token(&district);
+    let http = reqwest::blocking::Client::new();
+    for (seed, visible) in [(1, true), (2, false), (3, false), (4, true)] {
+        let sha = xuncha_core::store::sha256_hex(&photo_bytes(seed));
+        let status = http
+            .get(format!("{}/v1/photos/{sha}", server.url))
+            .bearer_auth(&t)
+            .send()
+            .expect("photo")
+            .status()
+            .as_u16();
+        assert_eq!(status, if visible { 200 } else { 404 }, "photo {seed}");
+    }
+
+    // Pushes: the other district's case is out of scope; dispatching to another district's
+    // unit is refused with its own code, to a city-wide unit allowed.
+    let events = server.state.store.stats().expect("stats").events;
+    let refused = |case: Uuid, body: OpBody| {
+        let before = district.store.rejections().expect("inbox").len();
+        district.store.act(case, body, vec![]).expect("queued");
+        district.sync();
+        let inbox = district.store.rejections().expect("inbox");
+        assert_eq!(inbox.len(), before + 1, "refused");
+        inbox[0].code.clone()
+    };
+    let comment = OpBody::Comment {
+        text: "越区".into(),
+        photos: vec![],
+    };
+    assert!(district.store.act(east, comment.clone(), vec![]).is_err());
+    let forged = xuncha_core::model::Op {
+        id: Uuid::now_v7(),
+        case_id: east,
+        device_id: district.store.device_id().to_string(),
+        actor: district.store.session().expect("session").actor(),
+        hlc: xuncha_core::hlc::Hlc {
+            wall_ms: crate::helpers::now_ms() as u64,
+            counter: 0,
+            node: 1,
+        },
+        device_time_ms: crate::helpers::now_ms(),
+        body: comment,
+    };
+    let answer: serde_json::Value = http
+        .post(format!("{}/v1/push", server.url))
+        .bearer_auth(&t)
+        .json(&json!({ "ops": [forged] }))
+        .send()
+        .expect("push")
+        .json()
+        .expect("answer");
+    assert_eq!(answer["results"][0]["code"], "not_in_scope");
+    assert_eq!(refused(west, dispatch("u9")), "unit_out_of_area");
+    assert_eq!(
+        server.state.store.stats().expect("stats").events,
+        events,
+        "refusals change nothing"
+    );
+    district
+        .store
+        .act(west, dispatch("u5"), vec![])
+        .expect("re-dispatch");
+    district.sync();
+    assert_eq!(stored(west).unit_id.as_deref(), Some("u5"));
+    assert_eq!(
+        district.store.rejections().expect("inbox").len(),
+        1,
+        "a city-wide unit is allowed"
+    );
+
+    // The console: case pages, boards, exports, search and the queue hold the same cases.
+    let b = console(&server, "supervisor2");
+    for (case, visible) in [
+        (west, true),
+        (east, false),
+        (outside, false),
+        (held_by_west_unit, true),
+    ] {
+        let (s, page) = get(&b, &server, &format!("/console/cases/{case}"));
+        assert_eq!(s, if visible { 200 } else { 404 }, "case page {case}");
+        if case == west {
+            assert!(
+                page.contains("西湖区 / 城关街道"),
+                "the case shows its area"
+            );
+            assert!(
+                !page.contains("value=\"u9\""),
+                "no other district's unit to pick"
+            );
+            assert!(page.contains("value=\"u5\""), "city-wide units to pick");
+        }
+    }
+    let (_, boards) = get(&b, &server, "/console/boards");
+    let (_, csv) = get(&b, &server, "/console/export.csv");
+    let (_, found) = get(
+        &b,
+        &server,
+        "/console/search?q=%E5%8C%BA%E5%9F%9F%E6%B5%8B%E8%AF%95",
+    ); // 区域测试
+    for (case, visible) in [
+        (west, true),
+        (east, false),
+        (outside, false),
+        (held_by_west_unit, true),
+    ] {
+        let link = format!("/console/cases/{case}");
+        assert_eq!(boards.contains(&link), visible, "boards: {case}");
+        assert_eq!(found.contains(&link), visible, "search: {case}");
+    }
+    assert!(csv.contains("西湖区 / 城关街道") && csv.contains("区域测试西湖区"));
+    assert!(
+        !csv.contains("区域测试上城区"),
+        "the export holds the district only"
+    );
+    // The area picker offers the district's subtree only; a cut outside it finds nothing.
+    assert!(boards.contains("value=\"d1-s2\"") && !boards.contains("value=\"d2\""));
+    let (_, cut) = get(&b, &server, "/console/export.csv?area=d2");
+    assert!(!cut.contains("区域测试"), "another district's cut is empty");
+}
+
+#[test]
+fn a_case_moved_between_districts_arrives_whole_and_leaves() {
+    let server = TestServer::start();
+    let inspector = Device::signed_in(&server, "inspector1", 0);
+    let case = report(&inspector, "上城区", 7);
+    inspector.sync();
+    let city = Device::signed_in(&server, "supervisor1", 0);
+    city.store
+        .act(
+            case,
+            OpBody::Register {
+                note: String::new(),
+            },
+            vec![],
+        )
+        .expect("register");
+    city.store
+        .act(
+            case,
+            OpBody::Comment {
+                text: "在上城区时的评论".into(),
+                photos: vec![],
+            },
+            vec![],
+        )
+        .expect("comment");
+    city.sync();
+    let district = Device::signed_in(&server, "supervisor2", 0);
+    assert!(device_cases(&district).is_empty());
+    let t = token(&district);
+    let cursor = pull(&server, &t, 0).cursor;
+
+    // The place is corrected into 西湖区: the case arrives whole, with the events made before.
+    let edit = |to: &str| OpBody::Edit {
+        changes: CaseEdit {
+            location: Some(place(to)),
+            ..CaseEdit::default()
+        },
+    };
+    city.store.act(case, edit("西湖区"), vec![]).expect("edit");
+    city.sync();
+    let page = pull(&server, &t, cursor);
+    match page.changes.as_slice() {
+        [
+            Change::Upsert {
+                case: c,
+                events,
+                full,
+                ..
+            },
+        ] => {
+            assert!(full, "arrives whole");
+            assert_eq!(c.area_id.as_deref(), Some("d1-s1"));
+            assert_eq!(events.len(), 4, "report, register, comment, edit");
+        }
+        other => panic!("expected the case whole: {other:?}"),
+    }
+    district.sync();
+    assert_eq!(device_cases(&district), vec![case]);
+    let detail = district.store.case_detail(case).expect("detail");
+    assert_eq!(detail.timeline.len(), 4);
+
+    // Moved back: it leaves, on the raw feed and on the phone.
+    city.store.act(case, edit("上城区"), vec![]).expect("edit");
+    city.sync();
+    let page = pull(&server, &t, page.cursor);
+    assert!(
+        matches!(page.changes.as_slice(), [Change::Remove { case_id }] if *case_id == case),
+        "{:?}",
+        page.changes
+    );
+    district.sync();
+    assert!(device_cases(&district).is_empty());
+    let (s, _) = get(
+        &console(&server, "supervisor2"),
+        &server,
+        &format!("/console/cases/{case}"),
+    );
+    assert_eq!(s, 404);
+}
+
+#[test]
+fn redrawn_areas_move_the_cases_at_once() {
+    let server = TestServer::start();
+    let inspector = Device::signed_in(&server, "inspector1", 0);
+    let case = report(&inspector, "上城区", 8);
+    inspector.sync();
+    let (_, mut city) = server.state.store.reference().expect("reference");
+    assert_eq!(
+        server
+            .state
+            .store
+            .case(case)
+            .expect("case")
+            .expect("exists")
+            .area_id
+            .as_deref(),
+        Some("d2-s1")
+    );
+    // 湖滨街道 is handed to 西湖区.
+    for a in &mut city.areas {
+        if a.id == "d2-s1" {
+            a.parent_id = Some("d1".into());
+        }
+    }
+    server.state.store.set_reference(&city).expect("import");
+    let b = console(&server, "supervisor2");
+    assert_eq!(get(&b, &server, &format!("/console/cases/{case}")).0, 200);
+    // A grid moved to another street re-places the case itself.
+    for g in &mut city.grids {
+        if g.id == "g3" {
+            g.area_id = Some("d2-s2".into());
+        }
+    }
+    server.state.store.set_reference(&city).expect("import");
+    let c = server
+        .state
+        .store
+        .case(case)
+        .expect("case")
+        .expect("exists");
+    assert_eq!(c.area_id.as_deref(), Some("d2-s2"));
+    assert_eq!(get(&b, &server, &format!("/console/cases/{case}")).0, 404);
+    // The next change derives the same area.
+    let city_desk = Device::signed_in(&server, "supervisor1", 0);
+    city_desk
+        .store
+        .act(
+            case,
+            OpBody::Register {
+                note: String::new(),
+            },
+            vec![],
+        )
+        .expect("register");
+    city_desk.sync();
+    assert!(city_desk.store.rejections().expect("inbox").is_empty());
+    let c = server
+        .state
+        .store
+        .case(case)
+        .expect("case")
+        .expect("exists");
+    assert_eq!(
+        c.area_id.as_deref(),
+        Some("d2-s2"),
+        "a change keeps the redrawn area"
+    );
+}
