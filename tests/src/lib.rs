@@ -135,7 +135,15 @@ mod tests {
         let c = demo_city();
         assert!(c.validate().is_ok());
         assert_eq!(c.categories.len(), 29);
-        assert_eq!((c.units.len(), c.sites.len()), (8, 40));
+        assert_eq!((c.units.len(), c.sites.len()), (9, 40));
+        // Two districts of two streets each under the city; every cell in a street.
+        let tree = xuncha_core::area::AreaTree::new(&c.areas);
+        assert_eq!(tree.children("city").len(), 2);
+        assert!(c.grids.iter().all(|g| {
+            g.area_id
+                .as_deref()
+                .is_some_and(|a| tree.depth(a) == Some(2))
+        }));
     }
 
     #[test]

@@ -50,6 +50,10 @@ fn simulated_phones_lose_and_duplicate_nothing() {
         "{stdout}"
     );
     assert!(stdout.contains("cases: 24"), "{stdout}");
+    assert!(
+        stdout.contains("district view (西湖区)") && stdout.contains("equal to the server's: yes"),
+        "{stdout}"
+    );
     if let Some((state, _)) = &local {
         assert!(state.store.stats().expect("stats").photos >= 24);
     }

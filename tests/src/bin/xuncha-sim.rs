@@ -14,6 +14,8 @@ use std::time::Instant;
 
 use clap::Parser;
 use uuid::Uuid;
+use xuncha_core::reference::ReferenceIndex;
+use xuncha_core::scope::Reach;
 use xuncha_core::store::{CaseQuery, NewReport, PhotoInput};
 use xuncha_core::sync::client::SyncOptions;
 use xuncha_core::{OpBody, Status, Store};
@@ -142,6 +144,8 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
         })
         .collect::<Result<_, _>>()?;
     let mut supervisor = Phone::new(root.path(), s, "supervisor-0".into(), "supervisor1")?;
+    // 西湖区's supervisor: urges the district's dispatched cases.
+    let mut district = Phone::new(root.path(), s, "district-0".into(), "supervisor2")?;
 
     // Reports, made offline over several rounds, then synced.
     let rounds = args.offline_rounds.max(1);
@@ -178,7 +182,8 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
             },
             vec![],
         )?;
-        let unit = if n % 2 == 0 { "u1" } else { "u2" };
+        // The street offices of both districts (u9 is 上城区's, which no phone here works).
+        let unit = ["u1", "u2", "u1", "u2", "u9"][n % 5];
         supervisor.store.act(
             c,
             OpBody::Dispatch {
@@ -190,6 +195,19 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
         )?;
     }
     supervisor.sync()?;
+
+    // The district urges what its units hold (offline, then synced): on cases it sees only.
+    district.sync()?;
+    for c in district.cases(Status::Dispatched)? {
+        district.store.act(
+            c,
+            OpBody::Urge {
+                reason: "请尽快签收处理".into(),
+            },
+            vec![],
+        )?;
+    }
+    district.sync()?;
 
     // Units acknowledge and rectify offline (two phones of one unit may race: one loses).
     for p in &mut units {
@@ -235,10 +253,15 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
         supervisor.store.act(c, body, vec![])?;
     }
     supervisor.sync()?;
-    for p in inspectors.iter_mut().chain(units.iter_mut()) {
+    for p in inspectors
+        .iter_mut()
+        .chain(units.iter_mut())
+        .chain(std::iter::once(&mut district))
+    {
         p.sync()?;
     }
     supervisor.sync()?;
+    district.sync()?;
     let elapsed = started.elapsed();
 
     // Audit with a fresh supervisor phone that pulls the whole feed.
@@ -246,9 +269,30 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
     let mut on_server: HashMap<Uuid, usize> = HashMap::new();
     let mut cases = 0;
     let mut closed = 0;
+    // The district's view must be the server's cases in its reach (core's rule).
+    let city = xuncha_tests::demo_city();
+    let index = ReferenceIndex::new(&city);
+    let district_area = city
+        .users
+        .iter()
+        .find(|u| u.id == "supervisor2")
+        .and_then(|u| u.area_id.clone());
+    let reach = Reach::of(
+        &district
+            .store
+            .session()
+            .ok_or(xuncha_core::Error::NotSignedIn)?
+            .actor(),
+        district_area.as_deref(),
+        &index,
+    );
+    let mut in_district: Vec<Uuid> = Vec::new();
     for status in Status::ALL {
         for c in auditor.cases(*status)? {
             cases += 1;
+            if reach.can_see(&auditor.store.case_detail(c)?.case) {
+                in_district.push(c);
+            }
             if *status == Status::Closed {
                 closed += 1;
             }
@@ -258,10 +302,17 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
         }
     }
     let (mut created, mut accepted, mut rejected, mut lost, mut duplicated) = (0, 0, 0, 0, 0);
+    let mut district_view: Vec<Uuid> = Vec::new();
+    for status in Status::ALL {
+        district_view.extend(district.cases(*status)?);
+    }
+    district_view.sort();
+    in_district.sort();
+    let district_equal = district_view == in_district;
     let phones: Vec<&Phone> = inspectors
         .iter()
         .chain(units.iter())
-        .chain(std::iter::once(&supervisor))
+        .chain([&supervisor, &district])
         .collect();
     for p in &phones {
         let inbox: HashSet<Uuid> = p.store.rejections()?.into_iter().map(|r| r.op.id).collect();
@@ -291,7 +342,7 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
         }
     }
     println!(
-        "devices: {} ({} inspectors, {} unit staff, 1 supervisor)",
+        "devices: {} ({} inspectors, {} unit staff, the city's and a district's supervisor)",
         phones.len(),
         inspectors.len(),
         units.len()
@@ -299,6 +350,11 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
     println!("cases: {cases} (closed {closed})");
     println!("ops created: {created} accepted: {accepted} rejected (in inboxes): {rejected}");
     println!("elapsed: {:.2} s", elapsed.as_secs_f64());
+    println!(
+        "district view (西湖区): {} cases, equal to the server's: {}",
+        district_view.len(),
+        if district_equal { "yes" } else { "NO" }
+    );
     println!("lost: {lost} duplicated: {duplicated}");
-    Ok(lost == 0 && duplicated == 0)
+    Ok(lost == 0 && duplicated == 0 && district_equal)
 }

@@ -118,7 +118,7 @@ fun main() {
         val inspector = device("inspector1")
         val groups = inspector.categoryTree()
         check(groups.sumOf { it.categories.size } >= 25) { "categories: ${groups.size} groups" }
-        check(inspector.units().size == 8) { "units" }
+        check(inspector.units().size == 9) { "units" }
         val sites = inspector.sitesNear(30.2552, 120.1552, 2_000.0, 5u)
         check(sites.zipWithNext().all { (a, b) -> a.distanceM <= b.distanceM }) { "nearest first" }
         val g = wgs84ToGcj02(GeoPoint(30.2552, 120.1552))
