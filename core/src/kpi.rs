@@ -220,6 +220,8 @@ pub struct Step {
 pub struct CaseFacts {
     /// Responsible unit.
     pub unit_id: Option<String>,
+    /// The area of its place (a cut of the ranking by area, and its comparison of areas).
+    pub area_id: Option<String>,
     /// Status now.
     pub status: Status,
     /// Deadline now.
@@ -235,6 +237,7 @@ impl CaseFacts {
     pub fn of(case: &Case, timeline: &[Event]) -> CaseFacts {
         CaseFacts {
             unit_id: case.unit_id.clone(),
+            area_id: case.area_id.clone(),
             status: case.status,
             deadline_ms: case.deadline_ms,
             extension_count: case.extension_count,
@@ -410,6 +413,10 @@ pub struct DayFlow {
 /// events as (when it took effect, action, status after it), in feed order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DayFacts {
+    /// Responsible unit.
+    pub unit_id: Option<String>,
+    /// The area of its place.
+    pub area_id: Option<String>,
     /// Server receipt of the report (device time when not yet received).
     pub received_ms: i64,
     /// Deadline now.
@@ -422,6 +429,8 @@ impl DayFacts {
     /// The facts of a case with its timeline in feed order.
     pub fn of(case: &Case, timeline: &[Event]) -> DayFacts {
         DayFacts {
+            unit_id: case.unit_id.clone(),
+            area_id: case.area_id.clone(),
             received_ms: case.server_received_at_ms.unwrap_or(case.reported_at_ms),
             deadline_ms: case.deadline_ms,
             events: timeline

@@ -7,9 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
+use std::collections::HashSet;
 use xuncha_core::calendar::WorkCalendar;
-use xuncha_core::kpi::{DayFlow, UnitScore, coverage_of, daily_flow_facts, rank_facts};
+
+use xuncha_core::area::AreaTree;
+use xuncha_core::kpi::{CaseFacts, DayFlow, UnitScore, coverage_of, daily_flow_facts, rank_facts};
 use xuncha_core::reference::ReferenceData;
+use xuncha_core::scope::{CaseKeys, Reach};
 use xuncha_core::workflow::Role;
 
 use super::filter::Period;
@@ -19,12 +23,76 @@ use super::session::Console;
 use super::time::{calendar, day, midnight_ms, today};
 use crate::state::AppState;
 use crate::store::Principal;
+use crate::store::case_list::CaseFilter;
 
-/// The period in a query string.
+/// The period in a query string, and the area it is cut to (with everything below it).
 #[derive(Debug, Deserialize)]
 pub struct PeriodQuery {
     from: Option<String>,
     to: Option<String>,
+    #[serde(default)]
+    area: Option<String>,
+}
+
+/// Which cases a period's figures are over: those the person's reach holds, cut to an area's
+/// subtree when one is asked for.
+pub struct PeriodScope {
+    reach: Reach,
+    cut: Option<HashSet<String>>,
+    /// The area the figures are for (the cut, else the person's own area), if not the city.
+    pub area: Option<String>,
+}
+
+impl PeriodScope {
+    fn new(reach: Reach, cut: Option<&str>, tree: &AreaTree) -> PeriodScope {
+        let cut = cut.map(str::trim).filter(|a| !a.is_empty());
+        let area = cut.map(str::to_string).or(match &reach {
+            Reach::Within { area, .. } => Some(area.clone()),
+            _ => None,
+        });
+        PeriodScope {
+            cut: cut.map(|a| tree.subtree(a)),
+            reach,
+            area,
+        }
+    }
+
+    /// Does a case of this unit, placed in this area, count?
+    pub fn holds(&self, unit: Option<&str>, area: Option<&str>) -> bool {
+        self.reach.sees(CaseKeys {
+            unit_id: unit,
+            reporter_id: "",
+            area_id: area,
+        }) && self
+            .cut
+            .as_ref()
+            .is_none_or(|c| area.is_some_and(|a| c.contains(a)))
+    }
+
+    /// The areas whose units and sites are listed (none: the whole city's).
+    fn areas(&self) -> Option<HashSet<String>> {
+        let within = match &self.reach {
+            Reach::Within { areas, .. } => Some(areas),
+            _ => None,
+        };
+        match (&self.cut, within) {
+            (Some(c), Some(w)) => Some(c.intersection(w).cloned().collect()),
+            (Some(c), None) => Some(c.clone()),
+            (None, Some(w)) => Some(w.clone()),
+            (None, None) => None,
+        }
+    }
+
+    /// The cases `who` may see, as a list filter (the overdue annex).
+    pub fn case_filter(&self) -> Option<CaseFilter> {
+        let mut f = CaseFilter::for_reach(&self.reach)?;
+        if let Some(c) = &self.cut {
+            let mut v: Vec<String> = c.iter().cloned().collect();
+            v.sort();
+            f.areas = Some(v);
+        }
+        Some(f)
+    }
 }
 
 /// A ratio as a percentage, or a dash when there is nothing to divide.
@@ -50,7 +118,12 @@ const MAX_CHART_DAYS: usize = 366;
 pub struct PeriodData {
     pub period: Period,
     pub reference: ReferenceData,
+    /// Whose cases, and the area they are cut to.
+    pub scope: PeriodScope,
     pub ranked: Vec<UnitScore>,
+    /// The areas right below the one the figures are for (the city's districts, a district's
+    /// streets), each scored like a unit over the cases placed in it (`unit_id` is the area).
+    pub areas: Vec<UnitScore>,
     /// (sites with a report in the period, all sites).
     pub coverage: (usize, usize),
     pub flow: Vec<DayFlow>,
@@ -58,8 +131,15 @@ pub struct PeriodData {
 
 /// Load and compute a period's figures: the facts from the store's SQL (a fixed number of
 /// queries, over the cases that count in the period only), the figures by `kpi`.
-pub async fn load_period(state: &AppState, p: &PeriodQuery) -> Result<PeriodData, Response> {
+pub async fn load_period(
+    state: &AppState,
+    who: &Principal,
+    p: &PeriodQuery,
+) -> Result<PeriodData, Response> {
     let cal = calendar(state);
+    let index = state.store.reference_index();
+    let tree = &index.areas;
+    let scope = PeriodScope::new(state.reach(who), p.area.as_deref(), tree);
     let now = state.now_ms();
     let period = Period::parse(p.from.as_deref(), p.to.as_deref(), &cal, now);
     let (from_ms, to_ms) = period.range_ms(&cal);
@@ -79,23 +159,92 @@ pub async fn load_period(state: &AppState, p: &PeriodQuery) -> Result<PeriodData
             ))
         })
         .await;
-    let (reference, facts) = loaded.map_err(IntoResponse::into_response)?;
-    let mut units: Vec<String> = reference.units.iter().map(|u| u.id.clone()).collect();
-    units.extend(facts.units.iter().cloned());
+    let (reference, mut facts) = loaded.map_err(IntoResponse::into_response)?;
+    facts
+        .ranked
+        .retain(|f| scope.holds(f.unit_id.as_deref(), f.area_id.as_deref()));
+    facts
+        .days
+        .retain(|f| scope.holds(f.unit_id.as_deref(), f.area_id.as_deref()));
+    let listed = scope.areas();
+    let in_listed = |area: &Option<String>| match &listed {
+        None => true,
+        Some(set) => area.as_ref().is_some_and(|a| set.contains(a)),
+    };
+    let mut units: Vec<String> = reference
+        .units
+        .iter()
+        .filter(|u| in_listed(&u.area_id))
+        .map(|u| u.id.clone())
+        .collect();
+    if listed.is_none() {
+        units.extend(facts.units.iter().cloned());
+    }
+    units.extend(facts.ranked.iter().filter_map(|f| f.unit_id.clone()));
     units.sort();
     units.dedup();
     let ranked = rank_facts(&units, &facts.ranked, from_ms, to_ms, &reference.scoring);
-    let sites: Vec<String> = reference.sites.iter().map(|s| s.id.clone()).collect();
+    let areas = compare_areas(
+        tree,
+        scope.area.as_deref(),
+        &facts.ranked,
+        from_ms,
+        to_ms,
+        &reference,
+    );
+    let sites: Vec<String> = reference
+        .sites
+        .iter()
+        .filter(|s| in_listed(&s.area_id))
+        .map(|s| s.id.clone())
+        .collect();
     let reported: Vec<&str> = facts.sites.iter().map(String::as_str).collect();
     let coverage = coverage_of(&sites, &reported);
     let flow = daily_flow_facts(&facts.days, chart_from, days, DAY, now);
     Ok(PeriodData {
         period,
         reference,
+        scope,
         ranked,
+        areas,
         coverage,
         flow,
     })
+}
+
+/// The areas right below `base` (the city when none), each scored over the cases placed in
+/// its subtree, best first, by core's ranking rules.
+fn compare_areas(
+    tree: &AreaTree,
+    base: Option<&str>,
+    facts: &[CaseFacts],
+    from_ms: i64,
+    to_ms: i64,
+    reference: &ReferenceData,
+) -> Vec<UnitScore> {
+    let Some(base) = base.or(tree.root()) else {
+        return Vec::new();
+    };
+    let children = tree.children(base).to_vec();
+    if children.is_empty() {
+        return Vec::new();
+    }
+    // Each case under the child of `base` its place lies in.
+    let relabelled: Vec<CaseFacts> = facts
+        .iter()
+        .filter_map(|f| {
+            let area = f.area_id.as_deref()?;
+            let child = tree
+                .ancestors(area)
+                .into_iter()
+                .find(|a| tree.parent(a) == Some(base))?;
+            Some(CaseFacts {
+                unit_id: Some(child.to_string()),
+                ..f.clone()
+            })
+        })
+        .collect();
+    rank_facts(&children, &relabelled, from_ms, to_ms, &reference.scoring)
 }
 
 /// A bar chart of one series per day, as inline SVG (no chart library, nothing downloaded).
@@ -144,22 +293,37 @@ pub async fn ranking(
     if let Some(r) = supervisors_only(lang, &who, &session) {
         return r;
     }
-    let data = match load_period(&state, &p).await {
+    let data = match load_period(&state, &who, &p).await {
         Ok(d) => d,
         Err(r) => return r,
     };
     let (from, to) = (data.period.from, data.period.to);
     let (inspected, sites) = data.coverage;
     let title = t(lang, "责任单位排名", "Unit ranking");
+    let index = state.store.reference_index();
+    let tree = &index.areas;
+    let area_choices = super::areas::area_options(tree, &state.reach(&who), lang);
+    let cut = p.area.clone().unwrap_or_default();
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("from", &from.to_string())
+        .append_pair("to", &to.to_string())
+        .append_pair("area", cut.trim())
+        .finish();
     layout(lang, &who, &session, title, html! {
-        h1 { (title) }
+        h1 { (title) @if let Some(a) = &data.scope.area { " · " (tree.name(a, lang)) } }
         form.act method="get" action="/console/ranking" {
             label { (t(lang, "从", "From")) " " input type="date" name="from" value=(from.to_string()); }
             label { (t(lang, "到", "to")) " " input type="date" name="to" value=(to.to_string()); }
+            @if !area_choices.is_empty() {
+                select name="area" aria-label=(t(lang, "区域", "Area")) {
+                    option value="" { (t(lang, "全部区域", "All areas")) }
+                    @for (id, label) in &area_choices { option value=(id) selected[id == cut.trim()] { (label) } }
+                }
+            }
             button.primary type="submit" { (t(lang, "查询", "Show")) }
-            a #bulletin href=(format!("/console/bulletin.xlsx?from={from}&to={to}")) { (t(lang, "下载督查通报 (Excel)", "Download bulletin (Excel)")) }
+            a #bulletin href=(format!("/console/bulletin.xlsx?{query}")) { (t(lang, "下载督查通报 (Excel)", "Download bulletin (Excel)")) }
             " "
-            a #bulletin-docx href=(format!("/console/bulletin.docx?from={from}&to={to}")) { (t(lang, "下载督查通报 (Word)", "Download bulletin (Word)")) }
+            a #bulletin-docx href=(format!("/console/bulletin.docx?{query}")) { (t(lang, "下载督查通报 (Word)", "Download bulletin (Word)")) }
         }
         div.scroll tabindex="0" role="region" aria-label=(t(lang, "单位排名（可横向滚动）", "Ranking (scrolls sideways)")) { table #ranking {
             tr {
@@ -186,6 +350,28 @@ pub async fn ranking(
         } }
         p.muted #scoring { (t(lang, "口径：应结案=期限落在期间内的案件；结案率=已结案/应结案；按期结案率=按期结案/(应结案−挂账)；返工率=曾被退回的已结案/已结案；延期率=获批延期/派遣；逾期未整改=到期仍在单位手中未整改的案件；被催办=期间内督查人员对单位所办案件的催办次数。",
             "Definitions: due = deadline in the period; close rate = closed/due; on-time = closed on time/(due − parked); rework = closed after a send-back/closed; extension = extended/dispatched; overdue = due and still unrectified with the unit; urged = times a supervisor urged the unit in the period.")) " " (data.reference.scoring.formula(lang)) }
+        @if !data.areas.is_empty() {
+            h2 { (t(lang, "区域对比", "Areas compared")) }
+            div.scroll tabindex="0" role="region" aria-label=(t(lang, "区域对比（可横向滚动）", "Areas compared (scrolls sideways)")) { table #areas {
+                tr {
+                    th { (t(lang, "名次", "Rank")) } th { (t(lang, "区域", "Area")) }
+                    th { (t(lang, "应结案", "Due")) } th { (t(lang, "已结案", "Closed")) }
+                    th { "结案率" } th { "按期结案率" }
+                    th { (t(lang, "逾期未整改", "Overdue")) } th { (t(lang, "被催办", "Urged")) }
+                    th { (t(lang, "综合得分", "Score")) }
+                }
+                @for (i, s) in data.areas.iter().enumerate() {
+                    tr data-area=(s.unit_id) {
+                        td { (i + 1) }
+                        td { a href=(format!("/console/ranking?from={from}&to={to}&area={}", s.unit_id)) { (tree.name(&s.unit_id, lang)) } }
+                        td.due { (s.due) } td.closed { (s.closed) }
+                        td { (pct(s.close_rate())) } td { (pct(s.on_time_rate())) }
+                        td.overdue { (s.overdue) } td.urged { (s.urged) }
+                        td.score { (format!("{:.1}", s.score)) }
+                    }
+                }
+            } }
+        }
         div.card #coverage {
             h1 { (t(lang, "点位覆盖率", "Site coverage")) ": "
                 (if sites == 0 { "—".to_string() } else { format!("{:.1}%", inspected as f64 * 100.0 / sites as f64) }) }

@@ -34,14 +34,15 @@ fn names(items: impl Iterator<Item = &'static str>) -> String {
 pub struct PeriodSql {
     /// `unit_id`.
     pub units: String,
-    /// `id, unit_id, status, deadline_ms, extension_count, action, server_time_ms`: each case
-    /// that counts in the ranking's period with each of its steps (NULLs for a case without),
-    /// by case and then in feed order.
+    /// `id, unit_id, status, deadline_ms, extension_count, action, server_time_ms, area_id`:
+    /// each case that counts in the ranking's period with each of its steps (NULLs for a case
+    /// without), by case and then in feed order.
     pub ranked: String,
     /// `site_id`.
     pub sites: String,
-    /// `id, received_ms, deadline_ms, server_time_ms, action, to_status`: each case that counts
-    /// on some day of the charts' window with each of its events, by case and in feed order.
+    /// `id, received_ms, deadline_ms, server_time_ms, action, to_status, unit_id, area_id`: each
+    /// case that counts on some day of the charts' window with each of its events, by case and
+    /// in feed order.
     pub days: String,
     /// `doc` of the cases reported in the period at a site where more than one was, by site.
     pub repeats: String,
@@ -79,7 +80,7 @@ impl PeriodSql {
                 .into(),
             ranked: format!(
                 "SELECT c.id, c.unit_id, c.status, c.deadline_ms, c.extension_count,
-                        e.action, e.server_time_ms
+                        e.action, e.server_time_ms, c.area_id
                  FROM cases c LEFT JOIN events e ON e.case_id = c.id AND e.action IN ({steps})
                  WHERE c.id IN ({ranked_ids})
                  ORDER BY c.id, e.seq"
@@ -88,7 +89,8 @@ impl PeriodSql {
                     WHERE reported_ms >= $1 AND reported_ms < $2 AND site_id IS NOT NULL"
                 .into(),
             days: format!(
-                "SELECT c.id, c.received_ms, c.deadline_ms, e.server_time_ms, e.action, e.to_status
+                "SELECT c.id, c.received_ms, c.deadline_ms, e.server_time_ms, e.action, e.to_status,
+                        c.unit_id, c.area_id
                  FROM cases c LEFT JOIN events e ON e.case_id = c.id
                  WHERE c.id IN ({day_ids})
                  ORDER BY c.id, e.seq"

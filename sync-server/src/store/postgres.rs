@@ -1459,6 +1459,7 @@ impl ServerStore for PostgresStore {
                 let case = || -> StoreResult<CaseFacts> {
                     Ok(CaseFacts {
                         unit_id: col(&r, 1)?,
+                        area_id: col(&r, 7)?,
                         status: period::status(&col::<String>(&r, 2)?)?,
                         deadline_ms: col(&r, 3)?,
                         extension_count: col::<i32>(&r, 4)?.max(0) as u32,
@@ -1481,6 +1482,8 @@ impl ServerStore for PostgresStore {
                 };
                 let case = || -> StoreResult<DayFacts> {
                     Ok(DayFacts {
+                        unit_id: col(&r, 6)?,
+                        area_id: col(&r, 7)?,
                         received_ms: col(&r, 1)?,
                         deadline_ms: col(&r, 2)?,
                         events: Vec::new(),

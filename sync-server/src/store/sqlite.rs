@@ -1219,6 +1219,7 @@ impl ServerStore for SqliteStore {
                     let case = || -> StoreResult<CaseFacts> {
                         Ok(CaseFacts {
                             unit_id: r.get(1)?,
+                            area_id: r.get(7)?,
                             status: period::status(&r.get::<_, String>(2)?)?,
                             deadline_ms: r.get(3)?,
                             extension_count: r.get(4)?,
@@ -1241,6 +1242,8 @@ impl ServerStore for SqliteStore {
                     };
                     let case = || -> StoreResult<DayFacts> {
                         Ok(DayFacts {
+                            unit_id: r.get(6)?,
+                            area_id: r.get(7)?,
                             received_ms: r.get(1)?,
                             deadline_ms: r.get(2)?,
                             events: Vec::new(),

@@ -397,3 +397,107 @@ fn redrawn_areas_move_the_cases_at_once() {
         "a change keeps the redrawn area"
     );
 }
+
+#[test]
+fn the_ranking_and_the_bulletin_are_cut_by_area_and_compare_districts() {
+    let server = TestServer::start();
+    let inspector = Device::signed_in(&server, "inspector1", 0);
+    let west = report(&inspector, "西湖区", 11);
+    let east = report(&inspector, "上城区", 12);
+    inspector.sync();
+    let city = Device::signed_in(&server, "supervisor1", 0);
+    for (case, unit) in [(west, "u1"), (east, "u9")] {
+        city.store
+            .act(
+                case,
+                OpBody::Register {
+                    note: String::new(),
+                },
+                vec![],
+            )
+            .expect("register");
+        city.store
+            .act(case, dispatch(unit), vec![])
+            .expect("dispatch");
+        city.store
+            .act(
+                case,
+                OpBody::Urge {
+                    reason: "请尽快处理".into(),
+                },
+                vec![],
+            )
+            .expect("urge");
+    }
+    city.sync();
+    let period = "from=2020-01-01&to=2099-12-31";
+
+    // The city office: every unit, and its two districts compared.
+    let b = console(&server, "supervisor1");
+    let (_, page) = get(&b, &server, &format!("/console/ranking?{period}"));
+    for row in [
+        "data-unit=\"u1\"",
+        "data-unit=\"u9\"",
+        "data-area=\"d1\"",
+        "data-area=\"d2\"",
+    ] {
+        assert!(page.contains(row), "{row} on the city's ranking");
+    }
+    // Cut to 西湖区: its units, its streets compared, nothing of 上城区.
+    let (_, cut) = get(&b, &server, &format!("/console/ranking?{period}&area=d1"));
+    assert!(cut.contains("data-unit=\"u1\"") && !cut.contains("data-unit=\"u9\""));
+    assert!(cut.contains("data-area=\"d1-s1\"") && !cut.contains("data-area=\"d2\""));
+    assert!(cut.contains("bulletin.xlsx?from=2020-01-01&amp;to=2099-12-31&amp;area=d1"));
+
+    // The district's supervisor: the same cut without asking, and no way out of it.
+    let d = console(&server, "supervisor2");
+    for path in [
+        format!("/console/ranking?{period}"),
+        format!("/console/ranking?{period}&area=d2"),
+    ] {
+        let (s, page) = get(&d, &server, &path);
+        assert_eq!(s, 200);
+        assert!(!page.contains("data-unit=\"u9\""), "{path}");
+    }
+    let (_, own) = get(&d, &server, &format!("/console/ranking?{period}"));
+    assert!(own.contains("西湖区") && own.contains("data-unit=\"u1\""));
+
+    // Its bulletin: headed with the district, the overdue and ranking annexes its own.
+    let (s, _, bytes) =
+        crate::console_more::get_bytes(&d, &server, &format!("/console/bulletin.xlsx?{period}"));
+    assert_eq!(s, 200);
+    let mut wb = crate::console_more::workbook(bytes);
+    let ranking = calamine::Reader::worksheet_range(&mut wb, "附件1 单位排名").expect("ranking");
+    let units: Vec<String> = (2..ranking.height())
+        .map(|r| crate::console_more::text(&ranking, r, 1))
+        .collect();
+    assert!(units.contains(&"城关街道办事处".to_string()), "{units:?}");
+    assert!(!units.contains(&"湖滨街道办事处".to_string()), "{units:?}");
+    let text_sheet = calamine::Reader::worksheet_range(&mut wb, "通报").expect("text");
+    let words = strings(&text_sheet);
+    assert!(words.contains("关于西湖区"), "{words}");
+    assert!(words.contains("分区域看：城关街道应结案1件"), "{words}");
+    // The city's bulletin compares the two districts.
+    let (_, _, bytes) =
+        crate::console_more::get_bytes(&b, &server, &format!("/console/bulletin.xlsx?{period}"));
+    let mut wb = crate::console_more::workbook(bytes);
+    let text_sheet = calamine::Reader::worksheet_range(&mut wb, "通报").expect("text");
+    let words = strings(&text_sheet);
+    assert!(
+        words.contains("西湖区应结案1件") && words.contains("上城区应结案1件"),
+        "{words}"
+    );
+}
+
+/// Every text cell of a sheet, row by row.
+fn strings(sheet: &calamine::Range<calamine::Data>) -> String {
+    sheet
+        .rows()
+        .flatten()
+        .filter_map(|c| match c {
+            calamine::Data::String(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

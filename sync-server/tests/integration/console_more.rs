@@ -20,7 +20,7 @@ use crate::helpers::{Device, TestServer, photo, photo_bytes};
 
 // ---- helpers (the shared ones are in `console_kit.rs`) ----
 
-fn get_bytes(b: &Client, server: &TestServer, path: &str) -> (u16, String, Vec<u8>) {
+pub(crate) fn get_bytes(b: &Client, server: &TestServer, path: &str) -> (u16, String, Vec<u8>) {
     let r = b.get(format!("{}{path}", server.url)).send().expect("get");
     let status = r.status().as_u16();
     let mime = r
@@ -383,7 +383,7 @@ fn bulk_counts_a_case_ticked_twice_once() {
 
 // ---- 2. exports ----
 
-fn workbook(bytes: Vec<u8>) -> Xlsx<Cursor<Vec<u8>>> {
+pub(crate) fn workbook(bytes: Vec<u8>) -> Xlsx<Cursor<Vec<u8>>> {
     calamine::open_workbook_from_rs::<Xlsx<_>, _>(Cursor::new(bytes)).expect("an xlsx workbook")
 }
 
@@ -391,7 +391,7 @@ fn cell(r: &Range<Data>, row: usize, col: usize) -> Data {
     r.get((row, col)).cloned().unwrap_or(Data::Empty)
 }
 
-fn text(r: &Range<Data>, row: usize, col: usize) -> String {
+pub(crate) fn text(r: &Range<Data>, row: usize, col: usize) -> String {
     match cell(r, row, col) {
         Data::String(s) => s,
         other => panic!("({row}, {col}) is not a string: {other:?}"),
@@ -549,11 +549,16 @@ fn the_bulletin_as_an_office_issues_it_in_xlsx_and_docx_for_supervisors_only() {
         summary.contains("本期共发现问题2件，已整改结案0件；各单位本期应结案2件"),
         "{summary}"
     );
+    // The districts compared (both cases lie in 西湖区).
+    assert_eq!(
+        text(&text_sheet, 7, 0).trim_start_matches('\u{3000}'),
+        "分区域看：西湖区应结案2件、结案率0.0%、综合得分0.0分。"
+    );
     // Only one unit had cases due: nobody is named at the bottom; the repeat site is.
     assert!(
-        text(&text_sheet, 7, 0).contains("同一点位重复发现问题的有1处"),
+        text(&text_sheet, 8, 0).contains("同一点位重复发现问题的有1处"),
         "{}",
-        text(&text_sheet, 7, 0)
+        text(&text_sheet, 8, 0)
     );
 
     let ranking = wb.worksheet_range("附件1 单位排名").expect("ranking");

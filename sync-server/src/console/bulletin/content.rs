@@ -15,8 +15,7 @@ use super::super::pages::{category_name, unit_name, user_name};
 use super::super::ranking::{PeriodQuery, load_period};
 use super::text;
 use crate::state::AppState;
-use crate::store::BulletinIssue;
-use crate::store::case_list::CaseFilter;
+use crate::store::{BulletinIssue, Principal};
 
 /// A unit's line in the ranking annex.
 pub struct RankRow {
@@ -75,6 +74,8 @@ pub struct Bulletin {
     pub issue: BulletinIssue,
     /// The date of issue (the first download of this period's bulletin).
     pub issued_on: NaiveDate,
+    /// The area it is about (a district's bulletin), none for the whole city.
+    pub area: Option<String>,
     /// The period, both days included.
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -100,29 +101,42 @@ pub fn local(cal: &WorkCalendar, ms: i64) -> Option<NaiveDateTime> {
 impl Bulletin {
     /// Load a period's bulletin: the ranking's figures, the cases overdue now, the repeated
     /// sites, and the period's issue number (taken on the first load).
-    pub async fn load(state: &AppState, p: &PeriodQuery) -> Result<Bulletin, Response> {
-        let data = load_period(state, p).await?;
+    pub async fn load(
+        state: &AppState,
+        who: &Principal,
+        p: &PeriodQuery,
+    ) -> Result<Bulletin, Response> {
+        let data = load_period(state, who, p).await?;
         let now = state.now_ms();
         let r = &data.reference;
         let cal = &r.calendar;
         let (from_ms, to_ms) = data.period.range_ms(cal);
-        let overdue_filter = Board::Overdue.filter(&CaseFilter::default(), now);
+        // The cases overdue now that the person's reach (and the cut) holds.
+        let overdue_filter = data
+            .scope
+            .case_filter()
+            .map(|base| Board::Overdue.filter(&base, now));
         let (from, to) = (data.period.from, data.period.to);
         let (from_s, to_s) = (from.to_string(), to.to_string());
         // Numbered in the year of issue, as an office numbers what it sends out.
         let year = cal.local_date(now).year();
         let loaded = state
             .blocking(move |s| {
+                let (overdue, total) = match &overdue_filter {
+                    Some(f) => (s.list_cases(f, 0, EXPORT_ROWS)?, s.count_cases(f)?),
+                    None => (Vec::new(), 0),
+                };
                 Ok((
-                    s.list_cases(&overdue_filter, 0, EXPORT_ROWS)?,
-                    s.count_cases(&overdue_filter)?,
+                    overdue,
+                    total,
                     s.repeated_at_sites(from_ms, to_ms)?,
                     s.bulletin_issue(&from_s, &to_s, year, now)?,
                 ))
             })
             .await;
-        let (overdue, overdue_total, repeated, issue) =
+        let (overdue, overdue_total, mut repeated, issue) =
             loaded.map_err(IntoResponse::into_response)?;
+        repeated.retain(|c| data.scope.holds(c.unit_id.as_deref(), c.area_id.as_deref()));
         let issued_on = cal.local_date(issue.issued_ms);
         let ranking: Vec<RankRow> = data
             .ranked
@@ -134,6 +148,15 @@ impl Bulletin {
             .collect();
         let overdue = overdue_rows(&overdue, r, issued_on);
         let repeats = repeat_rows(&repeated, r);
+        let tree = xuncha_core::area::AreaTree::new(&r.areas);
+        let areas: Vec<RankRow> = data
+            .areas
+            .iter()
+            .map(|s| RankRow {
+                unit: tree.name(&s.unit_id, xuncha_core::Lang::ZhCn),
+                score: s.clone(),
+            })
+            .collect();
         let found: u32 = data.flow.iter().map(|d| d.new).sum();
         let closed: u32 = data.flow.iter().map(|d| d.closed).sum();
         let summary = text::summary(&text::Facts {
@@ -147,12 +170,19 @@ impl Bulletin {
             overdue_total,
             repeats: &repeats,
             coverage: data.coverage,
+            areas: &areas,
         });
+        let area = data
+            .scope
+            .area
+            .as_deref()
+            .map(|a| tree.name(a, xuncha_core::Lang::ZhCn));
         Ok(Bulletin {
             title: r.bulletin.title.clone(),
             office: r.bulletin.office.clone(),
             issue,
             issued_on,
+            area,
             from,
             to,
             summary,
@@ -174,10 +204,12 @@ impl Bulletin {
         format!("{}年第{}期", self.issue.year, self.issue.number)
     }
 
-    /// The heading of the text: 关于2026年11月30日至12月6日问题整改情况的通报.
+    /// The heading of the text: 关于2026年11月30日至12月6日问题整改情况的通报, with the area
+    /// first for an area's bulletin (关于西湖区2026年…).
     pub fn heading(&self) -> String {
         format!(
-            "关于{}问题整改情况的通报",
+            "关于{}{}问题整改情况的通报",
+            self.area.as_deref().unwrap_or(""),
             text::period_zh(self.from, self.to)
         )
     }

@@ -56,7 +56,7 @@ async fn download(
     if let Some(r) = supervisors_only(lang, &who, &session) {
         return r;
     }
-    let b = match Bulletin::load(state, p).await {
+    let b = match Bulletin::load(state, &who, p).await {
         Ok(b) => b,
         Err(r) => return r,
     };

@@ -42,6 +42,8 @@ pub struct Facts<'a> {
     pub repeats: &'a [RepeatRow],
     /// (sites with a report in the period, all sites).
     pub coverage: (usize, usize),
+    /// The areas right below the bulletin's (a city's districts), best first, named.
+    pub areas: &'a [RankRow],
 }
 
 /// How many units a bulletin names at the bottom of the ranking.
@@ -75,6 +77,23 @@ pub fn summary(f: &Facts) -> Vec<String> {
         f.coverage.1,
         pct_zh(ratio(f.coverage.0 as u32, f.coverage.1 as u32)),
     ));
+    let areas_due: Vec<String> = f
+        .areas
+        .iter()
+        .filter(|r| r.score.due > 0)
+        .map(|r| {
+            format!(
+                "{}应结案{}件、结案率{}、综合得分{:.1}分",
+                r.unit,
+                r.score.due,
+                pct_zh(r.score.close_rate()),
+                r.score.score
+            )
+        })
+        .collect();
+    if !areas_due.is_empty() {
+        out.push(format!("分区域看：{}。", areas_due.join("；")));
+    }
     let with_due: Vec<&RankRow> = f.ranking.iter().filter(|r| r.score.due > 0).collect();
     if with_due.len() > NAMED_AT_BOTTOM {
         let bottom: Vec<String> = with_due
@@ -153,6 +172,7 @@ mod tests {
             overdue_total: 2,
             repeats,
             coverage: (4, 40),
+            areas: &[],
         }
     }
 
@@ -215,5 +235,23 @@ mod tests {
         assert!(!s.iter().any(|p| p.contains("后三位")), "{s:?}");
         assert!(s.iter().any(|p| p == "本期未发现同一点位重复出现的问题。"));
         assert!(summary(&facts(&[], &[]))[0].contains("结案率无"));
+    }
+
+    #[test]
+    fn the_districts_are_compared_in_one_paragraph() {
+        let ranking = [unit("甲", 1, 1, 100.0)];
+        let areas = [
+            unit("西湖区", 4, 3, 90.0),
+            unit("上城区", 2, 1, 70.0),
+            unit("新区", 0, 0, 100.0),
+        ];
+        let s = summary(&Facts {
+            areas: &areas,
+            ..facts(&ranking, &[])
+        });
+        assert_eq!(
+            s[1],
+            "分区域看：西湖区应结案4件、结案率75.0%、综合得分90.0分；上城区应结案2件、结案率50.0%、综合得分70.0分。"
+        );
     }
 }
