@@ -27,8 +27,11 @@ try {
   await page.screenshot({ path: join(ART, "demo-2-boards.png"), fullPage: true });
 
   await page.goto(`${URL}/console/ranking`);
-  const closed = await page.locator("td.closed").allInnerTexts();
+  const closed = await page.locator("#ranking td.closed").allInnerTexts();
   assert.equal(closed.map(Number).reduce((a, b) => a + b, 0), 2, "two cases closed this week");
+  const byArea = await page.locator("#areas td.closed").allInnerTexts();
+  assert.equal(byArea.length, 2, "the two districts compared");
+  assert.equal(byArea.map(Number).reduce((a, b) => a + b, 0), 2, "the districts' closed add up");
   await page.screenshot({ path: join(ART, "demo-3-ranking.png"), fullPage: true });
   console.log("demo city browser check passed");
 } finally {
