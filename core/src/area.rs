@@ -166,6 +166,12 @@ impl AreaTree {
         self.ancestors(id).contains(&ancestor)
     }
 
+    /// The area `levels` above `id` (itself for 0), stopping at the root.
+    pub fn above(&self, id: &str, levels: usize) -> Option<&str> {
+        let line = self.ancestors(id);
+        line.get(levels.min(line.len().saturating_sub(1))).copied()
+    }
+
     /// `id` and every area below it.
     pub fn subtree(&self, id: &str) -> HashSet<String> {
         let mut out = HashSet::new();

@@ -196,6 +196,7 @@ fn new_case(op: &Op, body: &OpBody) -> Result<Case> {
         deadline_ms: None,
         status: Status::Submitted,
         rework_count: 0,
+        escalations: 0,
         extension_count: 0,
         pending_extension: None,
         duplicate_of: None,
@@ -240,6 +241,7 @@ fn apply_effects(next: &mut Case, before: &Case, op: &Op, ctx: &ApplyContext) ->
         }
         OpBody::Reject { .. } | OpBody::Acknowledge { .. } | OpBody::Rectify { .. } => {}
         OpBody::RequestReturn { .. } | OpBody::RefuseReturn { .. } | OpBody::Urge { .. } => {}
+        OpBody::Escalate { .. } => next.escalations += 1,
         OpBody::VerifyPass { .. } | OpBody::Park { .. } | OpBody::RefuseExtension { .. } => {
             next.pending_extension = None;
         }

@@ -54,6 +54,8 @@ pub struct Weights {
     pub per_overdue: f64,
     /// Deducted each time a supervisor urged (催办) the unit on a case in the period.
     pub per_urge: f64,
+    /// Deducted each time a case the unit holds was escalated (督办) in the period.
+    pub per_escalation: f64,
 }
 
 impl Default for Weights {
@@ -67,6 +69,7 @@ impl Default for Weights {
             per_triple_fail: 0.5,
             per_overdue: 1.0,
             per_urge: 0.1,
+            per_escalation: 0.5,
         }
     }
 }
@@ -83,6 +86,7 @@ impl Weights {
             self.per_triple_fail,
             self.per_overdue,
             self.per_urge,
+            self.per_escalation,
         ];
         if all
             .iter()
@@ -102,7 +106,7 @@ impl Weights {
         };
         match lang {
             crate::Lang::ZhCn => format!(
-                "综合得分 = 结案率×{} + 按期结案率×{} + [(1−返工率)×{} + (1−延期率)×{}]×结案率 − 扣分（每次返工 {}，三次及以上返工的案件再扣 {}，每件逾期未整改 {}，每次被催办 {}），最低 0 分；无到期案件时结案率、按期结案率记 100%。排名先列本期有到期案件的单位，再依次按综合得分、按期结案率。",
+                "综合得分 = 结案率×{} + 按期结案率×{} + [(1−返工率)×{} + (1−延期率)×{}]×结案率 − 扣分（每次返工 {}，三次及以上返工的案件再扣 {}，每件逾期未整改 {}，每次被催办 {}，每次被督办 {}），最低 0 分；无到期案件时结案率、按期结案率记 100%。排名先列本期有到期案件的单位，再依次按综合得分、按期结案率。",
                 n(self.close_rate),
                 n(self.on_time_rate),
                 n(self.no_rework),
@@ -110,10 +114,11 @@ impl Weights {
                 n(self.per_send_back),
                 n(self.per_triple_fail),
                 n(self.per_overdue),
-                n(self.per_urge)
+                n(self.per_urge),
+                n(self.per_escalation)
             ),
             crate::Lang::En => format!(
-                "Score = close rate × {} + on-time rate × {} + [(1 − rework rate) × {} + (1 − extension rate) × {}] × close rate − deductions ({} per send-back, {} more per case failing three times, {} per case overdue and unrectified, {} per urge), at least 0; with nothing due, the close and on-time rates count as 100 %. Units with cases due come first, then by score, then on-time rate.",
+                "Score = close rate × {} + on-time rate × {} + [(1 − rework rate) × {} + (1 − extension rate) × {}] × close rate − deductions ({} per send-back, {} more per case failing three times, {} per case overdue and unrectified, {} per urge, {} per escalation), at least 0; with nothing due, the close and on-time rates count as 100 %. Units with cases due come first, then by score, then on-time rate.",
                 n(self.close_rate),
                 n(self.on_time_rate),
                 n(self.no_rework),
@@ -121,7 +126,8 @@ impl Weights {
                 n(self.per_send_back),
                 n(self.per_triple_fail),
                 n(self.per_overdue),
-                n(self.per_urge)
+                n(self.per_urge),
+                n(self.per_escalation)
             ),
         }
     }
@@ -152,6 +158,8 @@ pub struct UnitScore {
     pub overdue: u32,
     /// Times a supervisor urged the unit (被催办次数) in the period, on the cases it holds.
     pub urged: u32,
+    /// Times a case the unit holds was escalated (被督办次数) in the period.
+    pub escalated: u32,
     /// Deduction points.
     pub deductions: f64,
     /// The composite score (综合得分, see the module).
@@ -197,17 +205,18 @@ fn at(e: &Event) -> i64 {
 }
 
 /// The actions the unit figures are made of.
-pub const KPI_ACTIONS: [Action; 4] = [
+pub const KPI_ACTIONS: [Action; 5] = [
     Action::Dispatch,
     Action::Rectify,
     Action::VerifyFail,
     Action::Urge,
+    Action::Escalate,
 ];
 
 /// One of a case's [`KPI_ACTIONS`] and when it took effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Step {
-    /// Dispatch, rectify, verify_fail or urge.
+    /// Dispatch, rectify, verify_fail, urge or escalate.
     pub action: Action,
     /// When it took effect (server receipt).
     pub at_ms: i64,
@@ -367,6 +376,13 @@ pub fn rank_facts(
             .count() as u32;
         s.urged += urged;
         s.deductions += f64::from(urged) * weights.per_urge;
+        let escalated = case
+            .steps
+            .iter()
+            .filter(|e| e.action == Action::Escalate && in_period(e.at_ms))
+            .count() as u32;
+        s.escalated += escalated;
+        s.deductions += f64::from(escalated) * weights.per_escalation;
         if fails >= 3 && fails_in_period > 0.0 {
             s.deductions += weights.per_triple_fail;
         }
@@ -845,6 +861,28 @@ mod tests {
         let second = rank_units(&[], &cases, 11 * day, 14 * day, &w);
         assert_eq!(second[0].urged, 1);
         assert!(w.formula(crate::Lang::ZhCn).contains("每次被催办 0.5"));
+    }
+
+    #[test]
+    fn each_escalation_in_the_period_counts_against_the_unit_and_is_deducted() {
+        let day = 24 * H;
+        let escalate = |t: i64| {
+            sup(
+                OpBody::Escalate {
+                    reason: "逾期两天未整改，提级督办".into(),
+                },
+                t,
+            )
+        };
+        let mut steps = dispatched(10 * day);
+        steps.extend([escalate(3 * day), escalate(9 * day)]);
+        let cases = vec![case(&steps)];
+        let w = Weights::default();
+        let week = rank_units(&[], &cases, 0, 7 * day, &w);
+        assert_eq!((week[0].escalated, week[0].urged), (1, 0));
+        assert!((week[0].deductions - w.per_escalation).abs() < 1e-9);
+        assert_eq!(rank_units(&[], &cases, 0, 14 * day, &w)[0].escalated, 2);
+        assert!(w.formula(crate::Lang::ZhCn).contains("每次被督办 0.5"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod area;
 pub mod calendar;
 pub mod error;
+pub mod escalation;
 pub mod fold;
 pub mod geo;
 pub mod hlc;

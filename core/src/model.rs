@@ -308,6 +308,11 @@ pub enum OpBody {
         /// What the unit is pressed to do, and by when.
         reason: String,
     },
+    /// 督办.
+    Escalate {
+        /// Why the case goes up a level.
+        reason: String,
+    },
 }
 
 impl OpBody {
@@ -334,6 +339,7 @@ impl OpBody {
             OpBody::Reopen { .. } => Action::Reopen,
             OpBody::Park { .. } => Action::Park,
             OpBody::Urge { .. } => Action::Urge,
+            OpBody::Escalate { .. } => Action::Escalate,
         }
     }
 
@@ -380,7 +386,8 @@ impl OpBody {
             | OpBody::VerifyFail { reason, .. }
             | OpBody::Reopen { reason, .. }
             | OpBody::Park { reason }
-            | OpBody::Urge { reason } => Some(reason),
+            | OpBody::Urge { reason }
+            | OpBody::Escalate { reason } => Some(reason),
             _ => None,
         }
     }
@@ -452,6 +459,7 @@ impl OpBody {
             },
             Action::Park => OpBody::Park { reason: text },
             Action::Urge => OpBody::Urge { reason: text },
+            Action::Escalate => OpBody::Escalate { reason: text },
         })
     }
 
@@ -579,6 +587,10 @@ pub struct Case {
     /// Times sent back for rework (返工).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub rework_count: u32,
+    /// Times escalated (督办): each hands the case one level up its area's tree
+    /// ([`Case::escalated_to`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub escalations: u32,
     /// Extensions granted (延期).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub extension_count: u32,
@@ -616,6 +628,13 @@ pub struct Case {
 }
 
 impl Case {
+    /// The area whose office supervises the case after its escalations (督办): the area of its
+    /// place for none, then one level up each time, the city at most. None for a case placed
+    /// outside every area, which the city office supervises anyway.
+    pub fn escalated_to<'a>(&self, areas: &'a crate::area::AreaTree) -> Option<&'a str> {
+        areas.above(self.area_id.as_deref()?, self.escalations as usize)
+    }
+
     /// Derived, never stored: past its deadline while the unit's clock is running.
     pub fn is_overdue(&self, now_ms: i64) -> bool {
         self.status.deadline_running() && self.deadline_ms.is_some_and(|d| now_ms > d)

@@ -49,6 +49,11 @@ pub struct Category {
     /// Points deducted from the unit per case (configurable by the city).
     #[serde(default)]
     pub deduction: f64,
+    /// 督办 by the server: a case its unit holds this long (working time) past the deadline is
+    /// escalated to the area above, and again after each further stretch, up to the city
+    /// ([`crate::escalation`]). None: only supervisors escalate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_after: Option<DeadlineSpec>,
 }
 
 impl Category {

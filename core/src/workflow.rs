@@ -199,6 +199,11 @@ string_enum!(
         /// 催办: a supervisor presses the unit on a case it holds, with a note; the status does
         /// not change, and each one counts against the unit (被催办次数).
         Urge = "urge" / "催办",
+        /// 督办: the case is escalated to the area above its current level (a district's, then
+        /// the city's office supervises it), by a supervisor with a note or by the server when
+        /// it is overdue longer than its category allows; the status does not change, and each
+        /// one counts against the unit.
+        Escalate = "escalate" / "督办",
     }
 );
 
@@ -272,6 +277,7 @@ impl Action {
             Action::Reopen => "Reopen",
             Action::Park => "Park",
             Action::Urge => "Urge",
+            Action::Escalate => "Escalate",
         }
     }
 }
@@ -458,6 +464,9 @@ const FIXED: &[Transition] = &[
     // 催办: while the unit holds the case, with what is asked of it.
     t(Some(St::Dispatched), A::Urge, S, STAY, &[R::Reason]),
     t(Some(St::InProgress), A::Urge, S, STAY, &[R::Reason]),
+    // 督办: while the unit holds the case, with why it goes up a level.
+    t(Some(St::Dispatched), A::Escalate, S, STAY, &[R::Reason]),
+    t(Some(St::InProgress), A::Escalate, S, STAY, &[R::Reason]),
 ];
 
 /// The whole table: the fixed rows plus supervisor edits and comments by every case role.

@@ -56,6 +56,7 @@ pub enum Action {
     Reopen,
     Park,
     Urge,
+    Escalate,
 }
 
 /// Who is acting.

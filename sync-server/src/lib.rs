@@ -29,6 +29,7 @@ pub mod router;
 pub mod signin_guard;
 pub mod state;
 pub mod store;
+pub mod watch;
 
 use std::future::Future;
 
@@ -44,6 +45,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     housekeeping::spawn(state.clone());
+    watch::spawn(state.clone());
     connections::serve(listener, state, shutdown).await
 }
 

@@ -451,6 +451,11 @@ fn run(cli: Cli) -> Result<(), String> {
                     "the user id '{id}' is the citizen reporter of Open311 reports: choose another"
                 ));
             }
+            if id == xuncha_core::escalation::SYSTEM_ACTOR {
+                return Err(format!(
+                    "the user id '{id}' is the server's own (automatic escalation): choose another"
+                ));
+            }
             let state = open(storage)?;
             let role = Role::parse_required(&role).map_err(|e| e.to_string())?;
             if let Some(a) = &area {

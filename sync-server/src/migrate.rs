@@ -160,6 +160,7 @@ const TABLES: &[Table] = &[
             ("extension_count", Int4),
             ("site_id", OptText),
             ("area_id", OptText),
+            ("escalations", Int4),
         ],
         "id",
     ),

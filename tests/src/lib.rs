@@ -109,7 +109,8 @@ pub fn body_for(
         | Action::VerifyFail
         | Action::Reopen
         | Action::Park
-        | Action::Urge => input.text = "测试理由".into(),
+        | Action::Urge
+        | Action::Escalate => input.text = "测试理由".into(),
         Action::Register
         | Action::Acknowledge
         | Action::GrantReturn

@@ -112,6 +112,7 @@ fn row_category(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Category, String)> {
             first_response: first.and_then(|f| f.parse().ok()),
             urgent: r.get(5)?,
             deduction: r.get(6)?,
+            escalate_after: None,
         },
         r.get(7)?,
     ))

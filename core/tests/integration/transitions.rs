@@ -40,6 +40,7 @@ fn case_in(status: Status, pending_extension: bool) -> Case {
         deadline_ms: Some(DEADLINE),
         status,
         rework_count: 0,
+        escalations: 0,
         extension_count: 0,
         pending_extension: pending_extension.then(|| ExtensionRequest {
             until_ms: DEADLINE + 1000,
@@ -175,6 +176,7 @@ fn full_body(action: Action) -> OpBody {
         },
         Action::Park => OpBody::Park { reason },
         Action::Urge => OpBody::Urge { reason },
+        Action::Escalate => OpBody::Escalate { reason },
     }
 }
 
@@ -200,7 +202,8 @@ fn setup(
             | OpBody::VerifyFail { reason, .. }
             | OpBody::Reopen { reason, .. }
             | OpBody::Park { reason }
-            | OpBody::Urge { reason } => *reason = "   ".into(),
+            | OpBody::Urge { reason }
+            | OpBody::Escalate { reason } => *reason = "   ".into(),
             other => panic!("no reason field on {other:?}"),
         },
         Some(Requirement::Unit) => match &mut body {

@@ -29,15 +29,21 @@ pub enum Board {
     InProgress,
     /// Rectified, waiting for the check.
     Rectified,
+    /// Escalated (督办) and still open: what the level above supervises.
+    Escalated,
+    /// 挂账: parked, with the reason why it cannot be solved now.
+    Parked,
 }
 
 impl Board {
     /// Every board, in page order.
-    pub const ALL: [Board; 4] = [
+    pub const ALL: [Board; 6] = [
         Board::Overdue,
+        Board::Escalated,
         Board::Dispatched,
         Board::InProgress,
         Board::Rectified,
+        Board::Parked,
     ];
 
     /// Name in the query string.
@@ -47,6 +53,8 @@ impl Board {
             Board::Dispatched => "dispatched",
             Board::InProgress => "in_progress",
             Board::Rectified => "rectified",
+            Board::Escalated => "escalated",
+            Board::Parked => "parked",
         }
     }
 
@@ -56,20 +64,26 @@ impl Board {
             Board::Dispatched => t(lang, "已派遣", "Dispatched"),
             Board::InProgress => t(lang, "处理中", "In progress"),
             Board::Rectified => t(lang, "已整改待核查", "Rectified, to verify"),
+            Board::Escalated => t(lang, "督办中", "Escalated"),
+            Board::Parked => t(lang, "挂账", "Parked"),
         }
     }
 
-    /// The board's cases as SQL: its statuses, and for the overdue board a deadline before now.
+    /// The board's cases as SQL: its statuses, for the overdue board a deadline before now,
+    /// for the escalated one at least one escalation.
     pub fn filter(self, base: &CaseFilter, now_ms: i64) -> CaseFilter {
         let (statuses, deadline_before_ms): (&[Status], _) = match self {
             Board::Overdue => (Status::DEADLINE_RUNNING, Some(now_ms)),
             Board::Dispatched => (&[Status::Dispatched], None),
             Board::InProgress => (Status::TAKEN_UP, None),
             Board::Rectified => (&[Status::Rectified], None),
+            Board::Escalated => (Status::OPEN, None),
+            Board::Parked => (&[Status::Parked], None),
         };
         CaseFilter {
             statuses: statuses.to_vec(),
             deadline_before_ms,
+            escalated: self == Board::Escalated,
             ..base.clone()
         }
     }
@@ -135,6 +149,7 @@ pub async fn boards(
         Err(e) => return e.into_response(),
     };
     let title = t(lang, "案件看板", "Boards");
+    let tree = xuncha_core::area::AreaTree::new(&reference.areas);
     let query = f.query();
     let area_choices = match who.user.role {
         Role::Supervisor | Role::Admin => super::areas::area_options(
@@ -195,6 +210,15 @@ pub async fn boards(
                             td.muted { (t(lang, "期限", "due")) " " (c.deadline_ms.map(|ms| when(&cal, ms)).unwrap_or_default()) }
                             @if c.is_overdue(now) {
                                 td { span.status.overdue { (t(lang, "逾期", "late")) " " (format!("{:.0}", (now - c.deadline_ms.unwrap_or(now)) as f64 / 3_600_000.0)) "h" } }
+                            }
+                            @if c.escalations > 0 {
+                                td { span.status.escalated title=(t(lang, "督办层级", "Escalated to")) {
+                                    (t(lang, "督办", "Escalated"))
+                                    @if let Some(a) = c.escalated_to(&tree) { " · " (tree.name(a, lang)) }
+                                } }
+                            }
+                            @if c.status == Status::Parked {
+                                td { span.status.parked { (t(lang, "挂账", "Parked")) } }
                             }
                         }
                     }

@@ -28,6 +28,8 @@ use axum::routing::{get, post};
 
 use crate::state::AppState;
 
+pub(crate) use boards::Board;
+
 /// The console's routes.
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()

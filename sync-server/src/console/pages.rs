@@ -253,6 +253,8 @@ pub fn user_name(r: &ReferenceData, id: &str) -> String {
         .unwrap_or_else(|| {
             if id == scope::CITIZEN_REPORTER {
                 scope::CITIZEN_REPORTER_NAME.0.to_string()
+            } else if id == xuncha_core::escalation::SYSTEM_ACTOR {
+                xuncha_core::escalation::SYSTEM_ACTOR_NAME.0.to_string()
             } else {
                 id.to_string()
             }

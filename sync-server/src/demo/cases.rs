@@ -172,7 +172,16 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
             OpBody::Acknowledge { note: note() },
         ));
         if k == 9 {
-            continue; // in progress
+            // In progress, slowly: 西湖区's supervisor hands it up to the city office (督办).
+            steps.push(Step {
+                at: reported + DAY,
+                user: "supervisor2",
+                case,
+                body: OpBody::Escalate {
+                    reason: "整改进度缓慢，提请市创城办督办".into(),
+                },
+            });
+            continue;
         }
         let rectified = reported + 3 * HOUR;
         steps.push(by_unit(
@@ -218,9 +227,16 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
     steps.retain(|s| s.at <= now_ms);
     steps.sort_by_key(|s| s.at);
     let mut devices: Vec<(&str, Principal, HlcClock)> = Vec::new();
-    for (n, user) in ["inspector1", "inspector2", "supervisor1", "unit1", "unit2"]
-        .into_iter()
-        .enumerate()
+    for (n, user) in [
+        "inspector1",
+        "inspector2",
+        "supervisor1",
+        "unit1",
+        "unit2",
+        "supervisor2",
+    ]
+    .into_iter()
+    .enumerate()
     {
         let Some(record) = state.store.user(user)? else {
             continue;
@@ -266,6 +282,21 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
                 r.code, r.reason
             )));
         }
+    }
+    // 督办: what the server's deadline watch owes by now (the cases the units without demo
+    // staff left two working days past their deadlines, and again after four), applied before
+    // the demo serves, one level at a time as the watch would.
+    for _ in 0..=xuncha_core::area::MAX_DEPTH {
+        let owed = crate::watch::owed_escalations(state.store.as_ref(), now_ms)?;
+        if owed.is_empty() {
+            break;
+        }
+        state.store.push(
+            &crate::watch::system_principal(),
+            &owed,
+            now_ms,
+            &state.config.push_rules,
+        )?;
     }
     Ok(made)
 }

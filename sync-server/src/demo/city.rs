@@ -176,6 +176,13 @@ pub fn demo_city() -> ReferenceData {
                 first_response: first.and_then(|f| f.parse().ok()),
                 urgent: *urgent,
                 deduction: 0.2,
+                // 督办 by the server: an urgent case 4 working hours late, any other two
+                // working days late, and again after each further stretch.
+                escalate_after: Some(if *urgent {
+                    DeadlineSpec::Hours(4)
+                } else {
+                    DeadlineSpec::Days(2)
+                }),
             })
             .collect(),
         units,

@@ -45,11 +45,12 @@ pub async fn login(
     if req
         .device_id
         .starts_with(crate::auth::OPEN311_DEVICE_PREFIX)
+        || req.device_id == xuncha_core::escalation::SYSTEM_DEVICE
     {
         return Err(ApiError::bad_request(
             "reserved_device_id",
-            "该设备标识保留给 Open311 接入方",
-            "device ids starting with 'open311:' are reserved for Open311 clients",
+            "该设备标识保留给 Open311 接入方或服务器自身",
+            "device ids starting with 'open311:', and 'server', are reserved for Open311 clients and the server's own operations",
         ));
     }
     let now = state.now_ms();

@@ -31,6 +31,8 @@ pub struct CaseFilter {
     pub within: Option<(Vec<String>, Vec<String>)>,
     /// Placed in one of these areas (a cut by area: an area and its subtree).
     pub areas: Option<Vec<String>>,
+    /// Escalated (督办) at least once.
+    pub escalated: bool,
 }
 
 /// A value bound to a placeholder.
@@ -119,6 +121,9 @@ impl CaseFilter {
         if let Some(areas) = &self.areas {
             let a = marks(areas, &mut args);
             clauses.push(format!("area_id IN ({a})"));
+        }
+        if self.escalated {
+            clauses.push("escalations > 0".into());
         }
         if let Some(prefix) = &self.category_prefix {
             let escaped: String = prefix

@@ -54,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/08_bulletin_issues.sql"),
     include_str!("../../migrations/postgres/09_open311.sql"),
     include_str!("../../migrations/postgres/10_areas.sql"),
+    include_str!("../../migrations/postgres/11_escalations.sql"),
 ];
 
 /// Open cases of a category in a row of grid cells, received since a time, inside a box: cell
@@ -582,14 +583,16 @@ impl PushTx for PgPush<'_, '_> {
         let sql = if is_new {
             "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id,
                                 lat, lon, received_ms, deadline_ms, grid_id, campaign_id,
-                                reported_ms, search_terms, extension_count, site_id, area_id)
+                                reported_ms, search_terms, extension_count, site_id, area_id,
+                                escalations)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18, $19)"
+                     $17, $18, $19, $20)"
         } else {
             "UPDATE cases SET case_no = $1, status = $2, unit_id = $3, reporter_id = $4,
                     category = $5, last_seq = $6, doc = $7, lat = $9, lon = $10, received_ms = $11,
                     deadline_ms = $12, grid_id = $13, campaign_id = $14, reported_ms = $15,
-                    search_terms = $16, extension_count = $17, site_id = $18, area_id = $19
+                    search_terms = $16, extension_count = $17, site_id = $18, area_id = $19,
+                    escalations = $20
              WHERE id = $8"
         };
         let received = case.server_received_at_ms.unwrap_or(server_time);
@@ -615,6 +618,7 @@ impl PushTx for PgPush<'_, '_> {
                 &(case.extension_count.min(i32::MAX as u32) as i32),
                 &case.site_id,
                 &case.area_id,
+                &(case.escalations.min(i32::MAX as u32) as i32),
             ],
         )?;
         for p in event.op.body.photos() {

@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/11_bulletin_issues.sql"),
     include_str!("../../migrations/12_open311.sql"),
     include_str!("../../migrations/13_areas.sql"),
+    include_str!("../../migrations/14_escalations.sql"),
 ];
 
 /// Open cases of a category in one row of grid cells, received since a time, inside a box:
@@ -376,14 +377,14 @@ impl PushTx for SqlitePush<'_> {
         let sql = if is_new {
             "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id,
                                 lat, lon, received_ms, deadline_ms, grid_id, campaign_id,
-                                reported_ms, extension_count, site_id, area_id)
+                                reported_ms, extension_count, site_id, area_id, escalations)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                     ?18)"
+                     ?18, ?19)"
         } else {
             "UPDATE cases SET case_no = ?1, status = ?2, unit_id = ?3, reporter_id = ?4, category = ?5,
                     last_seq = ?6, doc = ?7, lat = ?9, lon = ?10, received_ms = ?11,
                     deadline_ms = ?12, grid_id = ?13, campaign_id = ?14, reported_ms = ?15,
-                    extension_count = ?16, site_id = ?17, area_id = ?18
+                    extension_count = ?16, site_id = ?17, area_id = ?18, escalations = ?19
              WHERE id = ?8"
         };
         self.tx.prepare_cached(sql)?.execute(params![
@@ -405,7 +406,8 @@ impl PushTx for SqlitePush<'_> {
             case.reported_at_ms,
             case.extension_count,
             case.site_id,
-            case.area_id
+            case.area_id,
+            case.escalations
         ])?;
         self.saved
             .push((case_id.clone(), xuncha_core::search::case_text(case)));

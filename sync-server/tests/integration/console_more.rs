@@ -33,7 +33,12 @@ pub(crate) fn get_bytes(b: &Client, server: &TestServer, path: &str) -> (u16, St
 }
 
 /// Open the case page (for its CSRF token and `seen`) and post one action form from it.
-fn act_now(b: &Client, server: &TestServer, case: Uuid, form: &[(&str, &str)]) -> (u16, String) {
+pub(crate) fn act_now(
+    b: &Client,
+    server: &TestServer,
+    case: Uuid,
+    form: &[(&str, &str)],
+) -> (u16, String) {
     let (s, page) = get(b, server, &format!("/console/cases/{case}"));
     assert_eq!(s, 200, "the case page of {case}");
     let (csrf, seen) = (field(&page, "csrf"), field(&page, "seen"));
@@ -64,12 +69,12 @@ fn case(server: &TestServer, id: Uuid) -> Case {
     server.state.store.case(id).expect("case").expect("exists")
 }
 
-fn timeline_len(server: &TestServer, id: Uuid) -> usize {
+pub(crate) fn timeline_len(server: &TestServer, id: Uuid) -> usize {
     server.state.store.timeline(id).expect("timeline").len()
 }
 
 /// The message box of a page after an action (or the whole page if there is none).
-fn message(page: &str) -> &str {
+pub(crate) fn message(page: &str) -> &str {
     page.split("id=\"message\"")
         .nth(1)
         .and_then(|m| m.split("</div>").next())
@@ -143,7 +148,7 @@ impl Report<'_> {
 }
 
 /// Register and dispatch `id` to `unit` from the case page (category deadline).
-fn dispatch(b: &Client, server: &TestServer, id: Uuid, unit: &str) {
+pub(crate) fn dispatch(b: &Client, server: &TestServer, id: Uuid, unit: &str) {
     let (s, page) = act_now(b, server, id, &[("action", "register")]);
     assert_eq!(s, 303, "register: {}", message(&page));
     let (s, page) = act_now(b, server, id, &[("action", "dispatch"), ("unit_id", unit)]);

@@ -43,6 +43,23 @@ fn the_demo_week_has_cases_in_every_state_and_phones_receive_them() {
         cases.iter().any(|c| !c.probable_duplicates.is_empty()),
         "the queue shows a probable duplicate"
     );
+    // 督办: one by 西湖区's supervisor, and the server's own for cases left two working days
+    // past their deadlines, each once, by the system actor.
+    let escalators: Vec<String> = cases
+        .iter()
+        .filter(|c| c.escalations > 0)
+        .flat_map(|c| state.store.timeline(c.id).expect("timeline"))
+        .filter(|e| e.op.body.action() == xuncha_core::workflow::Action::Escalate)
+        .map(|e| e.op.actor.user_id)
+        .collect();
+    assert!(
+        escalators.iter().any(|u| u == "supervisor2"),
+        "{escalators:?}"
+    );
+    assert!(escalators.iter().any(|u| u == "system"), "{escalators:?}");
+    let again =
+        xuncha_server::watch::owed_escalations(state.store.as_ref(), now_ms()).expect("owed");
+    assert!(again.is_empty(), "nothing more is owed right after seeding");
     let days: std::collections::BTreeSet<i64> = cases
         .iter()
         .map(|c| c.server_received_at_ms.expect("received") / 86_400_000)

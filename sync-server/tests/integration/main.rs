@@ -9,6 +9,7 @@ mod console_forms;
 mod console_kit;
 mod console_more;
 mod demo_cases;
+mod escalation;
 mod feed_order;
 mod group_commit;
 mod hardening;

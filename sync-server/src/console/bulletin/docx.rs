@@ -217,6 +217,7 @@ pub fn render(b: &Bulletin) -> Result<Vec<u8>, String> {
                     .unwrap_or_else(|| "—".into()),
                 s.overdue.to_string(),
                 s.urged.to_string(),
+                s.escalated.to_string(),
                 format!("{:.1}", s.deductions),
                 format!("{:.1}", s.score),
             ]

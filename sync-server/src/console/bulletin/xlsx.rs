@@ -259,7 +259,7 @@ fn annex_top(
 }
 
 /// The ranking's columns.
-pub const RANKING_COLUMNS: [&str; 13] = [
+pub const RANKING_COLUMNS: [&str; 14] = [
     "名次",
     "责任单位",
     "应结案",
@@ -271,6 +271,7 @@ pub const RANKING_COLUMNS: [&str; 13] = [
     "平均整改时长(小时)",
     "逾期未整改",
     "被催办",
+    "被督办",
     "扣分",
     "综合得分",
 ];
@@ -325,8 +326,9 @@ fn ranking_sheet(ws: &mut Worksheet, b: &Bulletin, f: &Formats) -> Result<(), Xl
         };
         ws.write_number_with_format(row, 9, f64::from(s.overdue), &f.number)?;
         ws.write_number_with_format(row, 10, f64::from(s.urged), &f.number)?;
-        ws.write_number_with_format(row, 11, s.deductions, &f.decimal)?;
-        ws.write_number_with_format(row, 12, s.score, &f.decimal)?;
+        ws.write_number_with_format(row, 11, f64::from(s.escalated), &f.number)?;
+        ws.write_number_with_format(row, 12, s.deductions, &f.decimal)?;
+        ws.write_number_with_format(row, 13, s.score, &f.decimal)?;
     }
     fit(ws, &widths, 30.0)
 }
