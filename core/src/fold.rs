@@ -193,6 +193,7 @@ fn new_case(op: &Op, body: &OpBody) -> Result<Case> {
         suggested_unit_id: suggested_unit_id.clone(),
         reporter_id: op.actor.user_id.clone(),
         unit_id: None,
+        deadline_set_ms: None,
         deadline_ms: None,
         status: Status::Submitted,
         rework_count: 0,
@@ -277,6 +278,11 @@ fn apply_effects(next: &mut Case, before: &Case, op: &Op, ctx: &ApplyContext) ->
             next.deadline_ms = *deadline_ms;
         }
         OpBody::Reopen { deadline_ms, .. } => next.deadline_ms = *deadline_ms,
+    }
+    if next.deadline_ms != before.deadline_ms {
+        next.deadline_set_ms = next
+            .deadline_ms
+            .map(|_| ctx.server_time_ms.unwrap_or(op.device_time_ms));
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod kpi;
 pub mod limits;
 pub mod model;
+pub mod notify;
 #[cfg(feature = "openapi")]
 mod openapi;
 pub mod reference;

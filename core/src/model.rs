@@ -579,6 +579,10 @@ pub struct Case {
     /// Responsible unit once dispatched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_id: Option<String>,
+    /// When the current deadline was set (UTC ms: the server's receipt of the operation that
+    /// set it): its time runs from here, for the deadline warning at a share of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_set_ms: Option<i64>,
     /// Deadline (UTC ms) once dispatched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadline_ms: Option<i64>,

@@ -205,6 +205,9 @@ pub struct ReferenceData {
     /// Who issues the weekly bulletin (督查通报), and under what title.
     #[serde(default)]
     pub bulletin: BulletinSettings,
+    /// When units are warned of a deadline ([`crate::notify`]).
+    #[serde(default)]
+    pub notices: crate::notify::NoticeSettings,
 }
 
 /// The heading of the bulletin an office issues: the office's name (落款 and 发文机关), and the
@@ -340,6 +343,7 @@ impl ReferenceData {
         }
         self.scoring.validate().or_else(bad)?;
         self.bulletin.validate().or_else(bad)?;
+        self.notices.validate().or_else(bad)?;
         self.calendar.validate()
     }
 }

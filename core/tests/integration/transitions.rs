@@ -39,6 +39,7 @@ fn case_in(status: Status, pending_extension: bool) -> Case {
         unit_id: Some("u1".into()),
         deadline_ms: Some(DEADLINE),
         status,
+        deadline_set_ms: None,
         rework_count: 0,
         escalations: 0,
         extension_count: 0,

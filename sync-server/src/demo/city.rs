@@ -208,6 +208,7 @@ pub fn demo_city() -> ReferenceData {
         }],
         calendar: Default::default(),
         scoring: Default::default(),
+        notices: Default::default(),
         bulletin: BulletinSettings {
             office: "示范市创建全国文明城市工作指挥部办公室".into(),
             title: "创文督查通报".into(),
