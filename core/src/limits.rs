@@ -22,6 +22,8 @@ pub const MIME_CHARS: usize = 32;
 pub const PHOTOS_PER_OP: usize = 9;
 /// Operations in one push (the device sends its outbox in batches of at most this many).
 pub const OPS_PER_PUSH: usize = 500;
+/// Notices one `POST /v1/notices/read` marks read, and one notice page holds.
+pub const NOTICES_PER_READ: usize = 500;
 /// Changes in one pull page.
 pub const PULL_PAGE_CHANGES: usize = 1_000;
 /// Bytes of one pull page: a page stops before the change that would pass this (it always

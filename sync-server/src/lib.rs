@@ -23,6 +23,7 @@ pub mod handlers;
 pub mod housekeeping;
 pub mod metrics;
 pub mod migrate;
+pub mod notices;
 pub mod open311;
 pub mod pull;
 pub mod router;
@@ -46,6 +47,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     housekeeping::spawn(state.clone());
     watch::spawn(state.clone());
+    notices::spawn(state.clone());
     connections::serve(listener, state, shutdown).await
 }
 

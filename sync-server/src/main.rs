@@ -198,11 +198,48 @@ struct ServeOptions {
         value_delimiter = ','
     )]
     open311_media_hosts: Vec<String>,
+    /// The city's notice channels (webhook, 企业微信, 钉钉, SMS gateway): a TOML file of
+    /// `[[channel]]` tables, described in sync-server/src/notices/channels.rs. Without it,
+    /// notices stay in the app and the console.
+    #[arg(long, env = "XUNCHA_NOTIFY_CHANNELS")]
+    notify_channels: Option<PathBuf>,
+    /// The console's address as people reach it, for the links in outgoing notices (default:
+    /// http:// and the listening address).
+    #[arg(long, env = "XUNCHA_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 impl ServeOptions {
-    fn config(self) -> Config {
-        Config {
+    fn config(self, addr: &str) -> Result<Config, String> {
+        let channels = match &self.notify_channels {
+            None => Vec::new(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    format!("{}: cannot read the channels file: {e}", path.display())
+                })?;
+                xuncha_server::notices::channels::parse_channels(&text)
+                    .map_err(|e| format!("{}: {e}", path.display()))?
+            }
+        };
+        let public_url = match self.public_url.filter(|u| !u.trim().is_empty()) {
+            Some(u) => match reqwest::Url::parse(u.trim()) {
+                Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
+                    u.trim().trim_end_matches('/').to_string()
+                }
+                _ => {
+                    return Err(format!(
+                        "--public-url '{u}' is not an http or https address"
+                    ));
+                }
+            },
+            None => format!("http://{addr}"),
+        };
+        Ok(Config {
+            notify: xuncha_server::notices::channels::NotifyConfig {
+                channels,
+                public_url,
+                ..Default::default()
+            },
             map_tiles: self.map_tiles.map(|url| xuncha_server::state::MapTiles {
                 url,
                 gcj02: !self.map_tiles_wgs84,
@@ -241,7 +278,7 @@ impl ServeOptions {
                 .filter(|h| !h.is_empty())
                 .collect(),
             ..Config::default()
-        }
+        })
     }
 }
 
@@ -408,7 +445,10 @@ fn run(cli: Cli) -> Result<(), String> {
             addr,
             storage,
             options,
-        } => serve(addr, storage.open(DATA, options.config())?.0),
+        } => serve(
+            addr,
+            storage.open(DATA, options.config(&addr.to_string())?)?.0,
+        ),
         #[cfg(feature = "demo")]
         Command::Demo {
             addr,
@@ -416,7 +456,8 @@ fn run(cli: Cli) -> Result<(), String> {
             empty,
             options,
         } => {
-            let (state, data) = storage.open("xuncha-demo-data", options.config())?;
+            let (state, data) =
+                storage.open("xuncha-demo-data", options.config(&addr.to_string())?)?;
             if xuncha_server::demo::seed_demo(&state).map_err(api)? {
                 let records = match &state.config.database {
                     xuncha_server::state::Database::Postgres(_) => "PostgreSQL".to_string(),

@@ -121,6 +121,38 @@ const TABLES: &[Table] = &[
         "case_id",
     ),
     (
+        "notices",
+        &[
+            ("seq", Int),
+            ("id", Text),
+            ("user_id", Text),
+            ("event_id", Text),
+            ("kind", Text),
+            ("case_id", Text),
+            ("title", Text),
+            ("body", Text),
+            ("created_ms", Int),
+            ("read_ms", OptInt),
+        ],
+        "seq",
+    ),
+    (
+        "outbox",
+        &[
+            ("event_id", Text),
+            ("channel", Text),
+            ("message", Text),
+            ("attempts", Int),
+            ("next_ms", Int),
+            ("state", Text),
+            ("last_error", Text),
+            ("created_ms", Int),
+            ("done_ms", OptInt),
+        ],
+        "event_id, channel",
+    ),
+    ("notifier", &[("id", Int4), ("cursor", Int)], "id"),
+    (
         "events",
         &[
             ("seq", Int),

@@ -57,6 +57,8 @@ pub struct Config {
     /// Hosts (`host` or `host:port`) an Open311 citizen report's `media_url` may be fetched
     /// from; none by default (reports then bring their photo in the request itself).
     pub open311_media_hosts: Vec<String>,
+    /// Where notices go beyond the app and the console, and the console's address for links.
+    pub notify: crate::notices::channels::NotifyConfig,
 }
 
 /// Where the server keeps its records.
@@ -102,6 +104,7 @@ impl Default for Config {
             map_tiles: None,
             metrics_token: None,
             open311_media_hosts: Vec::new(),
+            notify: Default::default(),
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The deadline watch: once a minute the server looks at the cases its units hold past their
 //! deadlines and escalates (督办) those whose category says so, by core's rule
 //! ([`xuncha_core::escalation::due`]), through the same push path as a person's operation, as
-//! the system actor. Each escalation's id is made from the case and the level, so two
-//! instances, a retry or a restart never escalate a case twice for the same stretch.
+//! the system actor; then it raises the deadline notices (临期, 逾期) due
+//! ([`crate::notices::raise::deadlines_once`]). Each escalation's id is made from the case and
+//! the level, each notice's from the case and its deadline, so two instances, a retry or a
+//! restart never do either twice.
 
 use std::time::Duration;
 
@@ -43,6 +45,8 @@ pub fn system_principal() -> Principal {
 pub struct Watched {
     /// Escalations applied.
     pub escalated: u64,
+    /// Deadline notices raised (each person's copy).
+    pub warned: usize,
 }
 
 /// The escalation of `case` the server owes it now, as an operation.
@@ -106,10 +110,12 @@ pub async fn watch_once(state: &AppState, now_ms: i64) -> Result<Watched, ApiErr
             }
         }
     }
-    if watched.escalated > 0 {
+    watched.warned = crate::notices::raise::from_deadlines(state, now_ms).await?;
+    if watched.escalated > 0 || watched.warned > 0 {
         tracing::info!(
             escalated = watched.escalated,
-            "deadline watch: cases escalated"
+            warned = watched.warned,
+            "deadline watch: cases escalated, deadline notices raised"
         );
     }
     Ok(watched)

@@ -185,3 +185,35 @@ pub struct UploadStatus {
     /// True once the photo is stored (checked and content-addressed).
     pub complete: bool,
 }
+
+/// `GET /v1/notices?after=SEQ&limit=N`: the caller's notices after their cursor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoticePage {
+    /// The notices, oldest first.
+    pub notices: Vec<crate::notify::Notice>,
+    /// The `seq` to ask after next time.
+    pub cursor: i64,
+    /// True when more notices follow now.
+    pub has_more: bool,
+    /// How many of the caller's notices are unread (on the server).
+    pub unread: u64,
+}
+
+/// `POST /v1/notices/read`: the caller read these notices (on a phone, perhaps offline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MarkRead {
+    /// Notice ids (at most [`crate::limits::NOTICES_PER_READ`]).
+    pub ids: Vec<uuid::Uuid>,
+}
+
+/// The answer to [`MarkRead`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MarkReadAnswer {
+    /// How many were unread and now are read (others' ids and read ones change nothing).
+    pub marked: u64,
+    /// How many of the caller's notices are still unread.
+    pub unread: u64,
+}

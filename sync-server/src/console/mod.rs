@@ -29,6 +29,7 @@ use axum::routing::{get, post};
 use crate::state::AppState;
 
 pub(crate) use boards::Board;
+pub(crate) use pages::{category_name, unit_name};
 
 /// The console's routes.
 pub fn routes(state: AppState) -> Router<AppState> {

@@ -91,6 +91,8 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
         crate::handlers::sync::push,
         crate::handlers::sync::pull,
         crate::handlers::sync::reference,
+        crate::handlers::notices::list,
+        crate::handlers::notices::read,
         crate::handlers::photos::create,
         crate::handlers::tus::options,
         crate::handlers::photos::status,
@@ -104,6 +106,7 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
     tags((name = "auth", description = "Signing a device in and out"),
          (name = "sync", description = "Pushing operations, pulling changes, reference data"),
          (name = "photos", description = "Uploading photos (tus 1.0.0) and reading them back"),
+         (name = "notices", description = "A person's notices (dispatched, deadline near, overdue, urged, escalated) and their read state"),
          (name = "meta", description = "Health and metrics")),
     modifiers(&BearerAuth),
 )]

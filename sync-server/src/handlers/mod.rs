@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod meta;
+pub mod notices;
 pub mod photos;
 pub mod sync;
 pub mod thumbnails;

@@ -2,11 +2,14 @@
 //! handlers. Calls are blocking; handlers run them on tokio's blocking pool.
 
 pub mod case_list;
+pub mod notice_records;
 pub mod period;
 pub mod photo_records;
 pub mod postgres;
+mod postgres_notices;
 pub mod postgres_photos;
 pub mod sqlite;
+mod sqlite_notices;
 pub mod sqlite_photos;
 
 use std::collections::HashMap;
@@ -169,7 +172,9 @@ pub fn bad_stored_id(field: &'static str, value: &str) -> xuncha_core::Error {
 }
 
 /// Everything the HTTP layer needs from storage.
-pub trait ServerStore: photo_records::PhotoRecords + Send + Sync + 'static {
+pub trait ServerStore:
+    photo_records::PhotoRecords + notice_records::NoticeRecords + Send + Sync + 'static
+{
     /// A user by id.
     fn user(&self, id: &str) -> StoreResult<Option<UserRecord>>;
     /// Create a user (fails with `case_exists`-style conflict if the id is taken).

@@ -55,6 +55,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/09_open311.sql"),
     include_str!("../../migrations/postgres/10_areas.sql"),
     include_str!("../../migrations/postgres/11_escalations.sql"),
+    include_str!("../../migrations/postgres/12_notices.sql"),
 ];
 
 /// Open cases of a category in a row of grid cells, received since a time, inside a box: cell

@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/12_open311.sql"),
     include_str!("../../migrations/13_areas.sql"),
     include_str!("../../migrations/14_escalations.sql"),
+    include_str!("../../migrations/15_notices.sql"),
 ];
 
 /// Open cases of a category in one row of grid cells, received since a time, inside a box:

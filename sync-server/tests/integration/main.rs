@@ -16,6 +16,7 @@ mod hardening;
 mod helpers;
 mod http_api;
 mod migrate;
+mod notices;
 mod open311;
 mod photo_checks;
 mod postgres_only;

@@ -1,0 +1,165 @@
+//! Notices (issue 16): a dispatch tells the unit's staff; the deadline watch warns them once at
+//! 75 % of the time and once when the case goes overdue (then 西湖区's supervisor too, not the
+//! city office); urging and escalating tell the unit; each person pulls their own list after a
+//! cursor and marks notices read, which no one else's ids can touch.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use serde_json::json;
+use xuncha_core::notify::NoticeKind;
+use xuncha_core::sync::protocol::{MarkReadAnswer, NoticePage};
+use xuncha_server::Config;
+use xuncha_server::notices::raise::feed_once;
+use xuncha_server::watch::watch_once;
+
+use crate::console_kit::console;
+use crate::console_more::{act_now, dispatch};
+use crate::helpers::{Device, TestServer, now_ms, photo, report_at_demo_point};
+
+fn token(d: &Device) -> String {
+    d.store.sync_state().expect("state").token.expect("token")
+}
+
+fn notices(server: &TestServer, token: &str, after: i64) -> NoticePage {
+    let r = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/notices?after={after}", server.url))
+        .bearer_auth(token)
+        .send()
+        .expect("notices");
+    assert_eq!(r.status(), 200);
+    r.json().expect("page")
+}
+
+fn kinds(page: &NoticePage) -> Vec<NoticeKind> {
+    page.notices.iter().map(|n| n.kind).collect()
+}
+
+#[test]
+fn the_unit_hears_of_its_case_once_per_event_and_threshold() {
+    let offset = Arc::new(AtomicI64::new(0));
+    let server = TestServer::start_with_clock(Config::default(), offset.clone());
+    let store = server.state.store.clone();
+    let raise = || feed_once(store.as_ref(), &[], now_ms()).expect("notifier");
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let id = phone
+        .store
+        .report(report_at_demo_point("通知 测试", vec![photo(1)]))
+        .expect("report")
+        .case_id;
+    phone.sync();
+    let sup = console(&server, "supervisor1");
+    dispatch(&sup, &server, id, "u1");
+    let unit = Device::signed_in(&server, "unit1", 0);
+    let district = Device::signed_in(&server, "supervisor2", 0);
+    let (unit_token, district_token) = (token(&unit), token(&district));
+    raise();
+    raise();
+    let page = notices(&server, &unit_token, 0);
+    assert_eq!(
+        kinds(&page),
+        [NoticeKind::Dispatched],
+        "once, however often raised"
+    );
+    assert_eq!(page.unread, 1);
+    let n = &page.notices[0];
+    assert_eq!(n.case_id, id);
+    assert!(n.text.starts_with("【新派遣】XC"), "{}", n.text);
+    assert!(n.text.contains("来源：巡查上报") && n.text.contains("期限："));
+    assert!(notices(&server, &district_token, 0).notices.is_empty());
+    let other = Device::signed_in(&server, "unit2", 0);
+    assert!(
+        notices(&server, &token(&other), 0).notices.is_empty(),
+        "another unit hears nothing"
+    );
+
+    // The watch: 75 % of the time, then overdue; each once.
+    let case = server.state.store.case(id).expect("case").expect("exists");
+    let (set, deadline) = (
+        case.deadline_set_ms.expect("set"),
+        case.deadline_ms.expect("deadline"),
+    );
+    let watch = |at: i64| {
+        offset.store(at - now_ms(), Ordering::SeqCst);
+        xuncha_server::blobs::block_on(watch_once(&server.state, at)).expect("watch")
+    };
+    let warn_at = set + (deadline - set) * 3 / 4;
+    assert_eq!(watch(warn_at - 60_000).warned, 0);
+    assert_eq!(watch(warn_at + 1_000).warned, 1, "unit1 warned");
+    assert_eq!(watch(warn_at + 60_000).warned, 0, "once");
+    let late = watch(deadline + 1_000);
+    assert_eq!(late.warned, 2, "unit1 and 西湖区's supervisor");
+    assert_eq!(watch(deadline + 120_000).warned, 0, "once");
+    let page = notices(&server, &unit_token, page.cursor);
+    assert_eq!(
+        kinds(&page),
+        [NoticeKind::DeadlineNear, NoticeKind::Overdue]
+    );
+    assert_eq!(page.unread, 3);
+    let d = notices(&server, &district_token, 0);
+    assert_eq!(
+        kinds(&d),
+        [NoticeKind::Overdue],
+        "the district's supervisor"
+    );
+    let city = Device::signed_in(&server, "supervisor1", 0);
+    assert!(
+        notices(&server, &token(&city), 0).notices.is_empty(),
+        "the city office leaves it to the district"
+    );
+
+    // Urged: the unit hears of it, with the note; the one who urged does not.
+    let sup = console(&server, "supervisor1");
+    let (s, _) = act_now(
+        &sup,
+        &server,
+        id,
+        &[("action", "urge"), ("text", "请今日内整改完毕")],
+    );
+    assert_eq!(s, 303);
+    raise();
+    let page2 = notices(&server, &unit_token, page.cursor);
+    assert_eq!(kinds(&page2), [NoticeKind::Urged]);
+    assert!(page2.notices[0].text.ends_with("说明：请今日内整改完毕"));
+
+    // Read on the phone: marked on the server; someone else's ids change nothing.
+    let all = notices(&server, &unit_token, 0);
+    let ids: Vec<_> = all.notices.iter().map(|n| n.id).collect();
+    let http = reqwest::blocking::Client::new();
+    let mark = |token: &str, ids: &[uuid::Uuid]| -> MarkReadAnswer {
+        http.post(format!("{}/v1/notices/read", server.url))
+            .bearer_auth(token)
+            .json(&json!({ "ids": ids }))
+            .send()
+            .expect("read")
+            .json()
+            .expect("answer")
+    };
+    let theirs = mark(&district_token, &ids);
+    assert_eq!(theirs.marked, 0, "not theirs");
+    let mine = mark(&unit_token, &ids[..2]);
+    assert_eq!((mine.marked, mine.unread), (2, 2));
+    assert_eq!(mark(&unit_token, &ids[..2]).marked, 0, "already read");
+    let again = notices(&server, &unit_token, 0);
+    assert!(again.notices[0].read && again.notices[1].read && !again.notices[3].read);
+    // Bad input: a negative cursor, too many ids.
+    let r = http
+        .get(format!("{}/v1/notices?after=-1", server.url))
+        .bearer_auth(&unit_token)
+        .send()
+        .expect("get");
+    assert_eq!(r.status(), 400);
+    let many: Vec<uuid::Uuid> = (0..501).map(|_| uuid::Uuid::now_v7()).collect();
+    let r = http
+        .post(format!("{}/v1/notices/read", server.url))
+        .bearer_auth(&unit_token)
+        .json(&json!({ "ids": many }))
+        .send()
+        .expect("post");
+    assert_eq!(r.status(), 400);
+    let r = http
+        .get(format!("{}/v1/notices", server.url))
+        .send()
+        .expect("get");
+    assert_eq!(r.status(), 401);
+}
