@@ -18,7 +18,7 @@ use xuncha_core::workflow::Action;
 
 use super::case_page::render_case;
 use super::i18n::{Lang, t};
-use super::session::{Console, csrf_for, forged};
+use super::session::{Console, Session, csrf_for, forged};
 use crate::state::AppState;
 use crate::store::Principal;
 
@@ -258,7 +258,7 @@ pub async fn refused(
     state: &AppState,
     lang: Lang,
     who: &Principal,
-    session: &str,
+    session: &Session,
     case_id: Uuid,
     msg: String,
 ) -> Response {
@@ -275,7 +275,7 @@ pub async fn push_one(
     state: &AppState,
     lang: Lang,
     who: &Principal,
-    session: &str,
+    session: &Session,
     current: Option<Case>,
     case_id: Uuid,
     body: OpBody,

@@ -16,7 +16,7 @@ use xuncha_core::workflow::{Action, Requirement, Transition};
 
 use super::i18n::{Lang, action_label, status_label, t};
 use super::pages::{category_name, layout, nearby, open_near, status_badge, unit_name, user_name};
-use super::session::{Console, csrf_for};
+use super::session::{Console, Session, csrf_for};
 use super::time::{calendar, local_input, when};
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -125,7 +125,7 @@ pub async fn render_case(
     state: &AppState,
     lang: Lang,
     who: &Principal,
-    session: &str,
+    session: &Session,
     id: Uuid,
     message: Option<(bool, String)>,
 ) -> Response {
@@ -149,7 +149,7 @@ pub async fn render_case(
 fn render(
     lang: Lang,
     who: &Principal,
-    session: &str,
+    session: &Session,
     page: CasePage,
     message: Option<&(bool, String)>,
     map_tiles: Option<&crate::state::MapTiles>,

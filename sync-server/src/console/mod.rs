@@ -16,6 +16,7 @@ mod exports;
 mod filter;
 mod i18n;
 mod map;
+mod notices;
 mod pages;
 mod ranking;
 mod search;
@@ -50,6 +51,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(waiting_photos::waiting_photos),
         )
         .route("/console/search", get(search::search))
+        .route("/console/notices", get(notices::list))
+        .route("/console/notices/read", post(notices::read_all))
+        .route("/console/notices/{id}", get(notices::open))
+        .route("/console/outbox", get(notices::outbox))
+        .route("/console/outbox/retry", post(notices::retry))
         .route("/console/boards", get(boards::boards))
         .route("/console/export.csv", get(exports::export_csv))
         .route("/console/export.xlsx", get(exports::export_xlsx))

@@ -13,7 +13,7 @@ use xuncha_core::scope::{self, Reach};
 use xuncha_core::workflow::{Role, Status};
 
 use super::i18n::{Lang, status_label, t};
-use super::session::{Console, csrf_for};
+use super::session::{Console, Session, csrf_for};
 use super::time::{calendar, when};
 use crate::state::AppState;
 use crate::store::Principal;
@@ -37,7 +37,7 @@ pub fn layout_bare(lang: Lang, title: &str, body: Markup) -> Markup {
     }
 }
 
-pub fn layout(lang: Lang, who: &Principal, session: &str, title: &str, body: Markup) -> Markup {
+pub fn layout(lang: Lang, who: &Principal, session: &Session, title: &str, body: Markup) -> Markup {
     layout_bare(
         lang,
         title,
@@ -50,9 +50,13 @@ pub fn layout(lang: Lang, who: &Principal, session: &str, title: &str, body: Mar
                     a href="/console/ranking" { (t(lang, "单位排名", "Ranking")) }
                     a href="/console/photos/waiting" { (t(lang, "未到照片", "Missing photos")) }
                 }
+                @if matches!(who.user.role, Role::Supervisor | Role::Admin) {
+                    a href="/console/outbox" { (t(lang, "通知投递", "Delivery")) }
+                }
                 form.search method="get" action="/console/search" {
                     input name="q" type="search" placeholder=(t(lang, "案卷号 / 描述 / 地址", "case no. / words")) aria-label=(t(lang, "查找案件", "Find a case"));
                 }
+                (super::notices::bell_markup(lang, &session.bell))
                 span.who { (who.user.name) " (" (who.user.role.label(lang)) ")" }
                 form method="post" action="/console/logout" {
                     input type="hidden" name="csrf" value=(csrf_for(session));
@@ -87,7 +91,7 @@ pub async fn render_queue(
     state: &AppState,
     lang: Lang,
     who: &Principal,
-    session: &str,
+    session: &Session,
     message: Option<(bool, String)>,
 ) -> Response {
     let statuses = Status::queue_of(who.user.role).to_vec();

@@ -19,7 +19,7 @@ use xuncha_core::workflow::Role;
 use super::filter::Period;
 use super::i18n::{Lang, t};
 use super::pages::{layout, unit_name};
-use super::session::Console;
+use super::session::{Console, Session};
 use super::time::{calendar, day, midnight_ms, today};
 use crate::state::AppState;
 use crate::store::Principal;
@@ -102,7 +102,7 @@ pub fn pct(v: Option<f64>) -> String {
 }
 
 /// The ranking and the bulletin are for supervisors (and admins): a page saying so otherwise.
-pub fn supervisors_only(lang: Lang, who: &Principal, session: &str) -> Option<Response> {
+pub fn supervisors_only(lang: Lang, who: &Principal, session: &Session) -> Option<Response> {
     (!matches!(who.user.role, Role::Supervisor | Role::Admin)).then(|| {
         (StatusCode::FORBIDDEN, layout(lang, who, session, t(lang, "无权查看", "Not allowed"), html! {
             div.msg.err { (t(lang, "单位排名和督查通报仅督查人员可见。", "The unit ranking and the bulletin are for supervisors.")) }

@@ -28,12 +28,29 @@ pub fn csrf_for(session: &str) -> String {
     sha256_hex(format!("xuncha-console-csrf:{session}").as_bytes())[..32].to_string()
 }
 
-/// A signed-in console user, their session token and the page's language. Handlers take it as
-/// an extractor; anyone without a live session is sent to the sign-in page instead.
+/// A signed-in console user, their session and the page's language. Handlers take it as an
+/// extractor; anyone without a live session is sent to the sign-in page instead.
 pub struct Console {
     pub who: Principal,
-    pub session: String,
+    pub session: Session,
     pub lang: Lang,
+}
+
+/// A console session: its token (it reads as the token, for [`csrf_for`]) and what the page
+/// header shows of the person's notices.
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    /// The session token.
+    pub token: String,
+    /// The header's notices.
+    pub bell: super::notices::Bell,
+}
+
+impl std::ops::Deref for Session {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.token
+    }
 }
 
 impl FromRequestParts<AppState> for Console {
@@ -46,7 +63,17 @@ impl FromRequestParts<AppState> for Console {
         };
         match principal_for_token(state, &session).await {
             // Only a console session: a phone's token in the cookie opens nothing here.
-            Ok(who) if is_console_device(&who.device_id) => Ok(Console { who, session, lang }),
+            Ok(who) if is_console_device(&who.device_id) => {
+                let bell = super::notices::Bell::load(state, &who).await;
+                Ok(Console {
+                    who,
+                    session: Session {
+                        token: session,
+                        bell,
+                    },
+                    lang,
+                })
+            }
             _ => Err(Redirect::to("/console/login").into_response()),
         }
     }

@@ -163,3 +163,62 @@ fn the_unit_hears_of_its_case_once_per_event_and_threshold() {
         .expect("get");
     assert_eq!(r.status(), 401);
 }
+
+#[test]
+fn the_console_shows_the_bell_the_list_and_the_dead_letters() {
+    let server = TestServer::start();
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let id = phone
+        .store
+        .report(report_at_demo_point("铃铛 测试", vec![photo(2)]))
+        .expect("report")
+        .case_id;
+    phone.sync();
+    let sup = console(&server, "supervisor1");
+    dispatch(&sup, &server, id, "u1");
+    feed_once(server.state.store.as_ref(), &[], now_ms()).expect("notifier");
+    let unit = console(&server, "unit1");
+    let (_, page) = crate::console_kit::get(&unit, &server, "/console");
+    assert!(
+        page.contains("id=\"bell-count\">1<"),
+        "one unread in the header"
+    );
+    assert!(page.contains("【新派遣】") || page.contains("新派遣"));
+    let (_, list) = crate::console_kit::get(&unit, &server, "/console/notices");
+    let link = list
+        .split("href=\"/console/notices/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a notice link")
+        .to_string();
+    let r = unit
+        .get(format!("{}/console/notices/{link}", server.url))
+        .send()
+        .expect("open");
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"].to_str().expect("location"),
+        format!("/console/cases/{id}"),
+        "opening a notice goes to its case"
+    );
+    let (_, page) = crate::console_kit::get(&unit, &server, "/console");
+    assert!(!page.contains("id=\"bell-count\""), "read");
+    // Someone else's notice id opens nothing and marks nothing.
+    let other = console(&server, "unit2");
+    let r = other
+        .get(format!("{}/console/notices/{link}", server.url))
+        .send()
+        .expect("open");
+    assert_eq!(
+        r.headers()["location"].to_str().expect("location"),
+        "/console/notices"
+    );
+    // The outbox page: supervisors only.
+    let (s, page) = crate::console_kit::get(&sup, &server, "/console/outbox");
+    assert_eq!(s, 200);
+    assert!(page.contains("id=\"outbox-counts\""));
+    assert_eq!(
+        crate::console_kit::get(&unit, &server, "/console/outbox").0,
+        403
+    );
+}
