@@ -301,6 +301,31 @@ impl XunchaClient {
         Ok(self.store.pending_count()?)
     }
 
+    /// The person's notices, newest first (pulled with every sync).
+    pub fn notices(&self, limit: u32) -> FfiResult<Vec<NoticeInfo>> {
+        Ok(self
+            .store
+            .notices(limit as usize)?
+            .into_iter()
+            .map(NoticeInfo::from)
+            .collect())
+    }
+
+    /// How many notices are unread (the count on the sync bar).
+    pub fn unread_notices(&self) -> FfiResult<u64> {
+        Ok(self.store.unread_notices()?)
+    }
+
+    /// Mark a notice read, offline too (the server hears of it on the next sync); false if it
+    /// was read already or there is no such notice.
+    pub fn mark_notice_read(&self, notice_id: String) -> FfiResult<bool> {
+        let id = notice_id
+            .trim()
+            .parse()
+            .map_err(|_| invalid("notice_id", format!("'{notice_id}' is not a notice id")))?;
+        Ok(self.store.mark_notice_read(id)?)
+    }
+
     /// Operations the server refused, newest first, with its reasons.
     pub fn rejections(&self) -> FfiResult<Vec<RejectionInfo>> {
         Ok(self

@@ -340,6 +340,35 @@ pub struct OutboxItem {
     pub device_time_ms: i64,
 }
 
+/// A notice to the signed-in person (临期, 逾期, 催办, 督办, a new dispatch), newest first.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct NoticeInfo {
+    pub id: String,
+    /// `dispatched`, `deadline_near`, `overdue`, `urged` or `escalated`.
+    pub kind: String,
+    /// What the kind is called, zh-CN (逾期提醒 …).
+    pub title: String,
+    /// The message: case number, category, place, unit, dispatch time, deadline, source.
+    pub text: String,
+    pub case_id: String,
+    pub created_ms: i64,
+    pub read: bool,
+}
+
+impl From<xuncha_core::notify::Notice> for NoticeInfo {
+    fn from(n: xuncha_core::notify::Notice) -> Self {
+        NoticeInfo {
+            id: n.id.to_string(),
+            kind: n.kind.as_str().to_string(),
+            title: n.title,
+            text: n.text,
+            case_id: n.case_id.to_string(),
+            created_ms: n.created_ms,
+            read: n.read,
+        }
+    }
+}
+
 /// An operation the server refused, with its reason.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct RejectionInfo {
@@ -374,6 +403,8 @@ pub struct SyncSummary {
     pub photos_refused: u64,
     pub photos_deferred: u64,
     pub reference_updated: bool,
+    /// New notices received.
+    pub notices: u64,
 }
 
 impl From<xuncha_core::sync::client::SyncReport> for SyncSummary {
@@ -386,6 +417,7 @@ impl From<xuncha_core::sync::client::SyncReport> for SyncSummary {
             photos_refused: r.photos_refused,
             photos_deferred: r.photos_deferred,
             reference_updated: r.reference_updated,
+            notices: r.notices,
         }
     }
 }

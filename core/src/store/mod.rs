@@ -3,6 +3,7 @@
 //! applies it to the local view, so nothing is ever half-written.
 
 mod cases;
+mod notices;
 pub mod photo_format;
 pub(crate) mod photos;
 mod reference;

@@ -46,6 +46,9 @@ pub struct SyncState {
     pub reference_version: i64,
     /// When the last sync completed (device clock, UTC ms).
     pub last_sync_at_ms: Option<i64>,
+    /// The `seq` of the last notice pulled.
+    #[serde(default)]
+    pub notice_cursor: i64,
 }
 
 const SYNC_STATE: &str = "sync_state";
@@ -56,6 +59,12 @@ pub(crate) fn stored(conn: &Connection) -> Result<SyncState> {
         Some(j) => serde_json::from_str(&j)?,
         None => SyncState::default(),
     })
+}
+
+/// Keep the sync bookkeeping.
+#[cfg(feature = "client")]
+pub(crate) fn save(conn: &Connection, state: &SyncState) -> Result<()> {
+    meta_set(conn, SYNC_STATE, &serde_json::to_string(state)?)
 }
 
 impl Store {

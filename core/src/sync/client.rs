@@ -115,6 +115,8 @@ pub struct SyncReport {
     pub photos_deferred: u64,
     /// Reference data refreshed.
     pub reference_updated: bool,
+    /// New notices received.
+    pub notices: u64,
 }
 
 /// A small blocking HTTP client for the sync API.
@@ -416,6 +418,44 @@ impl Store {
         })
     }
 
+    /// Notices: this device's reads go up, then the person's new notices come down after the
+    /// cursor; how many were new. A server without notices (404) is no error.
+    fn sync_notices(&self, http: &Http, opts: &SyncOptions, cancel: &AtomicBool) -> Result<u64> {
+        use super::protocol::{MarkRead, MarkReadAnswer, NoticePage};
+        let absent = |e: &Error| matches!(e, Error::Server { status: 404, .. });
+        loop {
+            let ids = self.pending_reads(crate::limits::NOTICES_PER_READ)?;
+            if ids.is_empty() {
+                break;
+            }
+            let body = serde_json::to_string(&MarkRead { ids: ids.clone() })?;
+            let sent: Result<MarkReadAnswer> = with_retry(opts, cancel, || {
+                http.post_raw_json("/v1/notices/read", body.clone())
+            });
+            match sent {
+                Ok(_) => self.reads_sent(&ids)?,
+                Err(e) if absent(&e) => return Ok(0),
+                Err(e) => return Err(e),
+            }
+        }
+        let mut added = 0;
+        loop {
+            let after = self.sync_state()?.notice_cursor;
+            let page: Result<NoticePage> = with_retry(opts, cancel, || {
+                http.get(&format!("/v1/notices?after={after}"))
+            });
+            let page = match page {
+                Ok(p) => p,
+                Err(e) if absent(&e) => return Ok(added),
+                Err(e) => return Err(e),
+            };
+            added += self.save_notices(&page.notices, page.cursor)?;
+            if !page.has_more || page.notices.is_empty() {
+                return Ok(added);
+            }
+        }
+    }
+
     /// Push everything pending, pull everything new, refresh reference data.
     pub fn sync(
         &self,
@@ -570,6 +610,7 @@ impl Store {
             reference_version = r.version;
             report.reference_updated = true;
         }
+        report.notices = self.sync_notices(&http, opts, cancel)?;
         let now = self.now_ms();
         self.update_sync_state(|s| {
             s.reference_version = reference_version;

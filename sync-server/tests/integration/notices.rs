@@ -222,3 +222,49 @@ fn the_console_shows_the_bell_the_list_and_the_dead_letters() {
         403
     );
 }
+
+#[test]
+fn a_phone_pulls_its_notices_reads_them_offline_and_the_server_learns_it() {
+    let server = TestServer::start();
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let id = phone
+        .store
+        .report(report_at_demo_point("手机通知 测试", vec![photo(3)]))
+        .expect("report")
+        .case_id;
+    phone.sync();
+    let sup = console(&server, "supervisor1");
+    dispatch(&sup, &server, id, "u1");
+    let (s, _) = act_now(
+        &sup,
+        &server,
+        id,
+        &[("action", "urge"), ("text", "请尽快签收")],
+    );
+    assert_eq!(s, 303);
+    feed_once(server.state.store.as_ref(), &[], now_ms()).expect("notifier");
+    let unit = Device::signed_in(&server, "unit1", 0);
+    assert_eq!(unit.store.unread_notices().expect("unread"), 2);
+    let held = unit.store.notices(10).expect("notices");
+    assert_eq!(
+        held.iter().map(|n| n.kind).collect::<Vec<_>>(),
+        [NoticeKind::Urged, NoticeKind::Dispatched],
+        "newest first"
+    );
+    // Read offline; a second sync brings nothing twice and tells the server.
+    assert!(unit.store.mark_notice_read(held[0].id).expect("read"));
+    assert!(!unit.store.mark_notice_read(held[0].id).expect("again"));
+    assert_eq!(unit.store.unread_notices().expect("unread"), 1);
+    let report = unit.sync();
+    assert_eq!(report.notices, 0, "nothing new");
+    assert_eq!(
+        server.state.store.unread_notices("unit1").expect("server"),
+        1,
+        "the server has the read"
+    );
+    // A second phone of the same person gets the list with the read one read.
+    let other = Device::signed_in(&server, "unit1", 1);
+    let list = other.store.notices(10).expect("notices");
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().any(|n| n.id == held[0].id && n.read));
+}

@@ -174,6 +174,44 @@ fun main() {
         checkEq(1uL, inspectorSync.state.value.lastSummary?.accepted, "the server accepted the verification")
     }
 
+    TestKit.test("notices: a dispatch reaches the unit's phone, the sync bar counts it, opening one marks it read") {
+        val (inspector, inspectorSync) = phone("inspector1")
+        val report = ReportViewModel(inspector, inspectorSync, lang)
+        report.chooseCategory("0105")
+        report.located(30.2552, 120.1652, 5.0, "东城路口")
+        report.addPhoto(File.createTempFile("cam", ".jpg").apply { writeBytes(jpegBytes(21, 20_000)) }.path, 0)
+        check(report.submit()) { "report" }
+        val id = report.state.value.savedCaseId!!
+        inspectorSync.syncNow()
+        val (office, officeSync) = phone("supervisor1")
+        val officeCase = CaseDetailViewModel(office, officeSync, lang, id)
+        officeCase.load()
+        check(officeCase.perform(Action.REGISTER))
+        check(officeCase.perform(Action.DISPATCH, ActionForm("请今日处理", unitId = "u2")))
+        officeSync.syncNow()
+
+        val (unit, unitSync) = phone("unit2")
+        // The server raises notices from its change feed within seconds.
+        var tries = 0
+        while (unit.notices(200u).none { it.caseId == id } && tries++ < 50) {
+            Thread.sleep(200)
+            unitSync.syncNow()
+        }
+        val notices = NoticesViewModel(unit, unitSync)
+        notices.load()
+        val row = notices.state.value.first { it.caseId == id }
+        checkEq("新派遣", row.title, "the notice's title")
+        check("责任单位：东城街道办事处" in row.text) { row.text }
+        val unread = unitSync.state.value.unread
+        check(unread >= 1) { "unread on the sync bar: $unread" }
+        check("$unread 条未读通知" in unitSync.state.value.label(lang)) { unitSync.state.value.label(lang) }
+        checkEq(id, notices.open(row.id), "opening a notice shows its case")
+        checkEq(unread - 1, unitSync.state.value.unread, "one fewer unread")
+        unitSync.syncNow()
+        val (second, _) = phone("unit2")
+        check(second.notices(200u).first { it.id == row.id }.read) { "read on the server: the other phone sees it read" }
+    }
+
     TestKit.test("a wrong password and a revoked session show a message, not a crash") {
         val client = XunchaClient.open(tempDir("xuncha-vm-wrong"))
         val session = SessionViewModel(client, lang)

@@ -1,6 +1,7 @@
 package cn.xuncha.app.core
 
 import cn.xuncha.ffi.Lang
+import cn.xuncha.ffi.NoticeInfo
 import cn.xuncha.ffi.RejectionInfo
 import cn.xuncha.ffi.SessionInfo
 import cn.xuncha.ffi.XunchaClient
@@ -14,6 +15,27 @@ class InboxViewModel(private val client: XunchaClient, private val lang: Lang) {
 
     fun load() {
         state.set(client.rejections().map { r: RejectionInfo -> Row(r.caseId, actionLabel(r.action, lang), r.reason, r.rejectedAtMs, r.code) })
+    }
+}
+
+/** 通知: the person's notices, newest first; opening one marks it read (offline too) and says
+ *  which case to show; the server hears of the read on the next sync. */
+class NoticesViewModel(private val client: XunchaClient, private val sync: SyncController) {
+    data class Row(val id: String, val title: String, val text: String, val caseId: String, val atMs: Long, val read: Boolean)
+
+    val state = State<List<Row>>(emptyList())
+
+    fun load() {
+        state.set(client.notices(200u).map { n: NoticeInfo -> Row(n.id, n.title, n.text, n.caseId, n.createdMs, n.read) })
+    }
+
+    /** Mark [id] read and return its case, for the case screen. */
+    fun open(id: String): String? {
+        val row = state.value.firstOrNull { it.id == id } ?: return null
+        client.markNoticeRead(id)
+        sync.refreshPending()
+        load()
+        return row.caseId
     }
 }
 

@@ -17,12 +17,17 @@ data class SyncUi(
     val total: Long = 0,
     val lastSummary: SyncSummary? = null,
     val problem: Problem? = null,
+    /** Unread notices (临期, 逾期, 催办, 督办, new dispatches): the count on the bar. */
+    val unread: Long = 0,
 ) {
-    fun label(lang: Lang): String = when {
-        running && phase != null -> syncPhaseLabel(phase, lang) + if (total > 0) " $done/$total" else ""
-        problem != null -> problem.message
-        pending > 0 -> pick(lang, "$pending 条记录待上传", "$pending records waiting to send")
-        else -> pick(lang, "已同步", "All synced")
+    fun label(lang: Lang): String {
+        val status = when {
+            running && phase != null -> syncPhaseLabel(phase, lang) + if (total > 0) " $done/$total" else ""
+            problem != null -> problem.message
+            pending > 0 -> pick(lang, "$pending 条记录待上传", "$pending records waiting to send")
+            else -> pick(lang, "已同步", "All synced")
+        }
+        return if (unread > 0) status + pick(lang, " · $unread 条未读通知", " · $unread unread notices") else status
     }
 }
 
@@ -32,7 +37,7 @@ class SyncController(
     private val dispatch: Dispatch,
     private val lang: Lang,
 ) {
-    val state = State(SyncUi(pending = client.pendingCount().toLong()))
+    val state = State(SyncUi(pending = client.pendingCount().toLong(), unread = client.unreadNotices().toLong()))
     private var token: CancelToken? = null
 
     /** Start a sync unless one runs; [then] gets the summary (null on failure) on main. */
@@ -51,11 +56,13 @@ class SyncController(
             }
             val outcome = runCatching { client.sync(listener, cancel) }
             val pending = runCatching { client.pendingCount().toLong() }.getOrDefault(state.value.pending)
+            val unread = runCatching { client.unreadNotices().toLong() }.getOrDefault(state.value.unread)
             dispatch.main {
                 state.set(
                     state.value.copy(
                         running = false,
                         pending = pending,
+                        unread = unread,
                         lastSummary = outcome.getOrNull() ?: state.value.lastSummary,
                         problem = outcome.exceptionOrNull()?.let { problemOf(it, lang) },
                     ),
@@ -69,8 +76,8 @@ class SyncController(
         token?.cancel()
     }
 
-    /** After a local action: the pending count changed. */
+    /** After a local action: the pending count (and the unread count) changed. */
     fun refreshPending() {
-        state.set(state.value.copy(pending = client.pendingCount().toLong()))
+        state.set(state.value.copy(pending = client.pendingCount().toLong(), unread = client.unreadNotices().toLong()))
     }
 }
