@@ -207,6 +207,13 @@ struct ServeOptions {
     /// http:// and the listening address).
     #[arg(long, env = "XUNCHA_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Milliseconds one notice delivery may take before it counts as failed.
+    #[arg(long, env = "XUNCHA_NOTIFY_TIMEOUT_MS", default_value_t = 10_000)]
+    notify_timeout_ms: u64,
+    /// Milliseconds before a failed notice delivery is tried again (doubling each time, up to
+    /// an hour; after 12 attempts it is a dead letter).
+    #[arg(long, env = "XUNCHA_NOTIFY_FIRST_RETRY_MS", default_value_t = 5_000)]
+    notify_first_retry_ms: u64,
 }
 
 impl ServeOptions {
@@ -238,7 +245,10 @@ impl ServeOptions {
             notify: xuncha_server::notices::channels::NotifyConfig {
                 channels,
                 public_url,
-                ..Default::default()
+                send_timeout: std::time::Duration::from_millis(
+                    self.notify_timeout_ms.clamp(100, 120_000),
+                ),
+                first_retry_ms: self.notify_first_retry_ms.clamp(10, 3_600_000) as i64,
             },
             map_tiles: self.map_tiles.map(|url| xuncha_server::state::MapTiles {
                 url,

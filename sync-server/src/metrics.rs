@@ -2,8 +2,8 @@
 //! bytes, and the process itself (resident memory, open files, CPU: `process_*`, Linux).
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// The server's metrics.
@@ -31,12 +31,23 @@ pub struct Metrics {
     /// Pushes per committed group ([`crate::group_commit`]): the sample count is the number of
     /// commits, the sum the number of pushes.
     pub push_group_size: Histogram,
+    /// The notice outbox by state (pending, sent, dead), read at each scrape.
+    pub notice_outbox: IntGaugeVec,
 }
 
 impl Metrics {
     /// Register all metrics.
     pub fn new() -> Self {
         let registry = Registry::new();
+        let notice_outbox = IntGaugeVec::new(
+            Opts::new(
+                "xuncha_notice_outbox",
+                "Notice deliveries by state: pending, sent, dead (dead letters)",
+            ),
+            &["state"],
+        )
+        .expect("static metric definition");
+        let _ = registry.register(Box::new(notice_outbox.clone()));
         let requests = IntCounterVec::new(
             Opts::new("xuncha_http_requests_total", "HTTP requests"),
             &["route", "status"],
@@ -120,6 +131,7 @@ impl Metrics {
             connections_refused,
             thumbnail_decodes,
             push_group_size,
+            notice_outbox,
         }
     }
 

@@ -2,6 +2,7 @@
 //! after a cursor, listed newest first, marked read here — offline too — and the reads sent to
 //! the server on the next sync.
 
+#[cfg(feature = "client")]
 use rusqlite::params;
 use uuid::Uuid;
 

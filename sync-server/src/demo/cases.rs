@@ -298,5 +298,9 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
             &state.config.push_rules,
         )?;
     }
+    // The notices all this raised (unit1 opens the demo with a list of them).
+    let channels = state.config.notify.channel_ids();
+    crate::notices::raise::feed_once(state.store.as_ref(), &channels, now_ms)?;
+    crate::notices::raise::deadlines_once(state.store.as_ref(), &channels, now_ms)?;
     Ok(made)
 }

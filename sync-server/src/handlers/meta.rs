@@ -71,6 +71,12 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
             .into_response();
         }
     }
+    if let Ok(c) = state.blocking(|s| s.outbox_counts()).await {
+        let g = &state.metrics.notice_outbox;
+        g.with_label_values(&["pending"]).set(c.pending as i64);
+        g.with_label_values(&["sent"]).set(c.sent as i64);
+        g.with_label_values(&["dead"]).set(c.dead as i64);
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -106,6 +106,8 @@ pub struct NotifyConfig {
     pub public_url: String,
     /// How long one delivery may take before it counts as failed.
     pub send_timeout: std::time::Duration,
+    /// The wait before the first retry (it doubles with each further one).
+    pub first_retry_ms: i64,
 }
 
 impl Default for NotifyConfig {
@@ -114,6 +116,7 @@ impl Default for NotifyConfig {
             channels: Vec::new(),
             public_url: String::new(),
             send_timeout: std::time::Duration::from_secs(10),
+            first_retry_ms: 5_000,
         }
     }
 }
@@ -203,6 +206,7 @@ fn markdown(m: &Message, cal: &WorkCalendar, link: &str) -> String {
         lines.insert(1, format!("**{head}**"));
     }
     lines.push(format!("[查看案件]({link})"));
+    lines.push(format!("<font color=\"comment\">编号 {}</font>", m.id));
     lines.join("\n")
 }
 
@@ -398,10 +402,14 @@ mod tests {
         let content = v["markdown"]["content"].as_str().expect("content");
         assert!(content.starts_with("### 逾期提醒\n**【逾期提醒】XC2026-000012 0101 暴露垃圾**"));
         assert!(content.contains("> 期限：12月01日 13:00"));
-        assert!(content.ends_with(&format!(
+        assert!(content.contains(&format!(
             "[查看案件](https://x.cn/console/cases/{})",
             m.case_id
         )));
+        assert!(
+            content.ends_with(&format!("编号 {}</font>", m.id)),
+            "the event id, to match"
+        );
         let ding = request(&channel(ChannelKind::Dingtalk), &m, &cal, "https://x.cn", 5)
             .expect("dingtalk");
         let v: serde_json::Value = serde_json::from_str(&ding.body).expect("json");

@@ -1,7 +1,7 @@
 //! Delivering the outbox: each due row is claimed (its next try moved a lease ahead, so another
 //! instance leaves it alone), sent, and marked sent on success. A failure — an error answer, a
 //! refused connection, no answer within the configured time (10 s) — is tried again after a back-off
-//! that doubles from [`FIRST_RETRY_MS`] up to [`LAST_RETRY_MS`]; after [`MAX_ATTEMPTS`] the row
+//! that doubles from the configured first wait (5 s) up to [`LAST_RETRY_MS`]; after [`MAX_ATTEMPTS`] the row
 //! is a dead letter the console lists and can send again. A row is only marked sent after its
 //! answer came, so a server killed mid-delivery sends it again: at least once per channel, and
 //! receivers de-duplicate by the event id.
@@ -19,18 +19,15 @@ use super::channels::{Request, request};
 const CLAIM: usize = 32;
 /// Rows sent at once.
 const AT_ONCE: usize = 8;
-/// How long a claim holds a row (longer than a send may take).
-const LEASE_MS: i64 = 60_000;
-/// The first retry's wait.
-pub const FIRST_RETRY_MS: i64 = 5_000;
 /// The longest wait between retries.
 pub const LAST_RETRY_MS: i64 = 3_600_000;
 /// Attempts before a row is a dead letter.
 pub const MAX_ATTEMPTS: u32 = 12;
 
-/// The wait before the next try, after `attempts` failed ones.
-pub fn backoff_ms(attempts: u32) -> i64 {
-    FIRST_RETRY_MS
+/// The wait before the next try, after `attempts` failed ones: `first`, doubling each time.
+pub fn backoff_ms(attempts: u32, first: i64) -> i64 {
+    first
+        .max(1)
         .saturating_mul(1i64 << attempts.saturating_sub(1).min(30))
         .min(LAST_RETRY_MS)
 }
@@ -107,7 +104,8 @@ async fn deliver(state: &AppState, d: Delivery, now_ms: i64) -> Result<bool, Api
         }
         Err(why) => {
             let attempts = d.attempts + 1;
-            let retry_at = (attempts < MAX_ATTEMPTS).then(|| now_ms + backoff_ms(attempts));
+            let retry_at = (attempts < MAX_ATTEMPTS)
+                .then(|| now_ms + backoff_ms(attempts, notify.first_retry_ms));
             tracing::warn!(event = %event, channel = %d.channel, attempts, error = %why,
                 dead = retry_at.is_none(), "notice delivery failed");
             state
@@ -123,10 +121,15 @@ pub async fn deliver_due(state: &AppState, now_ms: i64) -> Result<usize, ApiErro
     if state.config.notify.channels.is_empty() {
         return Ok(0);
     }
+    // A claim holds its rows three times as long as a send may take: another instance leaves
+    // them alone meanwhile, and a killed one's rows are free again soon after.
+    let lease_ms = (state.config.notify.send_timeout.as_millis() as i64)
+        .saturating_mul(3)
+        .max(1_000);
     let mut sent = 0;
     loop {
         let claimed = state
-            .blocking(move |s| s.claim_deliveries(now_ms, LEASE_MS, CLAIM))
+            .blocking(move |s| s.claim_deliveries(now_ms, lease_ms, CLAIM))
             .await?;
         let n = claimed.len();
         let mut rest = claimed.into_iter();
@@ -157,10 +160,10 @@ mod tests {
 
     #[test]
     fn the_back_off_doubles_up_to_an_hour() {
-        assert_eq!(backoff_ms(1), 5_000);
-        assert_eq!(backoff_ms(2), 10_000);
-        assert_eq!(backoff_ms(3), 20_000);
-        assert_eq!(backoff_ms(11), LAST_RETRY_MS);
-        assert_eq!(backoff_ms(60), LAST_RETRY_MS);
+        assert_eq!(backoff_ms(1, 5_000), 5_000);
+        assert_eq!(backoff_ms(2, 5_000), 10_000);
+        assert_eq!(backoff_ms(3, 5_000), 20_000);
+        assert_eq!(backoff_ms(11, 5_000), LAST_RETRY_MS);
+        assert_eq!(backoff_ms(60, 5_000), LAST_RETRY_MS);
     }
 }

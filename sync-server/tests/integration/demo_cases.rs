@@ -60,6 +60,22 @@ fn the_demo_week_has_cases_in_every_state_and_phones_receive_them() {
     let again =
         xuncha_server::watch::owed_escalations(state.store.as_ref(), now_ms()).expect("owed");
     assert!(again.is_empty(), "nothing more is owed right after seeding");
+    // unit1 opens the demo with notices: its dispatches, and deadline warnings.
+    let kinds: std::collections::HashSet<_> = state
+        .store
+        .latest_notices("unit1", 100)
+        .expect("notices")
+        .iter()
+        .map(|n| n.kind)
+        .collect();
+    assert!(
+        kinds.contains(&xuncha_core::notify::NoticeKind::Dispatched),
+        "{kinds:?}"
+    );
+    assert!(
+        state.store.unread_notices("unit1").expect("unread") >= 2,
+        "a list for unit1"
+    );
     let days: std::collections::BTreeSet<i64> = cases
         .iter()
         .map(|c| c.server_received_at_ms.expect("received") / 86_400_000)

@@ -268,3 +268,105 @@ fn a_phone_pulls_its_notices_reads_them_offline_and_the_server_learns_it() {
     assert_eq!(list.len(), 2);
     assert!(list.iter().any(|n| n.id == held[0].id && n.read));
 }
+
+/// A receiver that answers every request 200 with `{"errcode":0}` and counts them.
+fn ok_receiver() -> (u16, Arc<AtomicI64>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let count = Arc::new(AtomicI64::new(0));
+    let c = count.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut len = 0usize;
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = reader.read_exact(&mut body);
+            c.fetch_add(1, Ordering::SeqCst);
+            let b = r#"{"errcode":0}"#;
+            let _ = stream.write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{b}",
+                    b.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    (port, count)
+}
+
+#[test]
+fn the_courier_delivers_the_outbox_and_keeps_dead_letters_to_send_again() {
+    let (port, received) = ok_receiver();
+    let channels = xuncha_server::notices::channels::parse_channels(&format!(
+        "[[channel]]\nid = \"office\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{port}/hook\"\nsecret = \"0123456789abcdef\"\n\
+         [[channel]]\nid = \"gone\"\nkind = \"wecom\"\nurl = \"http://127.0.0.1:1/closed\"\n"
+    ))
+    .expect("channels");
+    let mut config = Config::default();
+    config.notify.channels = channels;
+    config.notify.public_url = "https://xuncha.example.gov.cn".into();
+    let server = TestServer::start_with(config);
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let id = phone
+        .store
+        .report(report_at_demo_point("投递 测试", vec![photo(4)]))
+        .expect("report")
+        .case_id;
+    phone.sync();
+    let sup = console(&server, "supervisor1");
+    dispatch(&sup, &server, id, "u1");
+    let store = server.state.store.clone();
+    let ids = server.state.config.notify.channel_ids();
+    feed_once(store.as_ref(), &ids, now_ms()).expect("notifier");
+    let deliver = |at: i64| {
+        xuncha_server::blobs::block_on(xuncha_server::notices::courier::deliver_due(
+            &server.state,
+            at,
+        ))
+        .expect("deliver")
+    };
+    // (The server's own courier may take a row first: what counts is what arrived.)
+    deliver(now_ms());
+    let arrived = received.load(Ordering::SeqCst);
+    assert_eq!(arrived, 1, "the office webhook got the dispatch");
+    let counts = store.outbox_counts().expect("counts");
+    assert_eq!(counts.sent, 1);
+    assert_eq!(counts.pending, 1, "the closed channel waits for its retry");
+    // Nothing is sent twice once delivered.
+    deliver(now_ms() + 3_600_000);
+    assert_eq!(received.load(Ordering::SeqCst), arrived);
+    // The closed channel fails until its attempts are spent: a dead letter, listed, sent again.
+    let mut at = now_ms();
+    for _ in 0..20 {
+        at += 4_000_000;
+        deliver(at);
+    }
+    let dead = store.dead_deliveries(10).expect("dead");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].channel, "gone");
+    assert_eq!(
+        dead[0].attempts,
+        xuncha_server::notices::courier::MAX_ATTEMPTS
+    );
+    assert_eq!(dead[0].last_error, "could not connect");
+    let (_, page) = crate::console_kit::get(&sup, &server, "/console/outbox");
+    assert!(page.contains("could not connect") && page.contains("重新发送"));
+    assert!(
+        store
+            .retry_delivery(dead[0].message.id, "gone", at)
+            .expect("retry")
+    );
+    assert_eq!(store.outbox_counts().expect("counts").dead, 0);
+    assert_eq!(store.outbox_counts().expect("counts").pending, 1);
+}
