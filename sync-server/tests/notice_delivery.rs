@@ -179,6 +179,7 @@ fn start(port: u16, data: &Path, channels: &Path) -> Child {
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not start");
 }
 
