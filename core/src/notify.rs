@@ -304,6 +304,47 @@ pub fn recipients(
     out
 }
 
+/// What a unit's morning list puts a case under (the console's unit view opens on these, in
+/// [`Attention::ALL`]'s order): each case once, overdue before due today before urged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Attention {
+    /// The deadline falls today (before `day_end_ms`) and has not passed.
+    DueToday,
+    /// Past the deadline, not rectified.
+    Overdue,
+    /// Urged (催办) or escalated (督办), and still with the unit.
+    Urged,
+}
+
+impl Attention {
+    /// The order the unit view shows them in.
+    pub const ALL: [Attention; 3] = [Attention::DueToday, Attention::Overdue, Attention::Urged];
+
+    /// What the group is called.
+    pub fn label(self, lang: Lang) -> &'static str {
+        let (zh, en) = match self {
+            Attention::DueToday => ("今日到期", "Due today"),
+            Attention::Overdue => ("已逾期", "Overdue"),
+            Attention::Urged => ("被催办/督办", "Urged or escalated"),
+        };
+        lang.pick(zh, en)
+    }
+}
+
+/// The group a case its unit holds belongs under at `now_ms`, the city's day ending at
+/// `day_end_ms`; `pressed` says it was urged lately (the unit's notices say so).
+pub fn attention(case: &Case, now_ms: i64, day_end_ms: i64, pressed: bool) -> Option<Attention> {
+    if !Status::DEADLINE_RUNNING.contains(&case.status) {
+        return None;
+    }
+    match case.deadline_ms {
+        Some(d) if d <= now_ms => Some(Attention::Overdue),
+        Some(d) if d < day_end_ms => Some(Attention::DueToday),
+        _ if pressed || case.escalations > 0 => Some(Attention::Urged),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,6 +445,33 @@ mod tests {
             r(NoticeKind::Escalated, &c, &users),
             ["city", "unit1", "unit1b"]
         );
+    }
+
+    #[test]
+    fn a_units_morning_puts_each_case_under_one_heading() {
+        let day_end = 24 * H;
+        let at = |deadline| case(Status::Dispatched, Some(0), Some(deadline));
+        assert_eq!(
+            attention(&at(10 * H), 9 * H, day_end, true),
+            Some(Attention::DueToday)
+        );
+        assert_eq!(
+            attention(&at(8 * H), 9 * H, day_end, true),
+            Some(Attention::Overdue)
+        );
+        assert_eq!(
+            attention(&at(30 * H), 9 * H, day_end, true),
+            Some(Attention::Urged)
+        );
+        assert_eq!(attention(&at(30 * H), 9 * H, day_end, false), None);
+        let mut escalated = at(30 * H);
+        escalated.escalations = 1;
+        assert_eq!(
+            attention(&escalated, 9 * H, day_end, false),
+            Some(Attention::Urged)
+        );
+        let done = case(Status::Rectified, Some(0), Some(8 * H));
+        assert_eq!(attention(&done, 9 * H, day_end, true), None);
     }
 
     #[test]

@@ -8,13 +8,14 @@ use maud::{DOCTYPE, Markup, html};
 use uuid::Uuid;
 use xuncha_core::geo::{LatLon, distance_m};
 use xuncha_core::model::Case;
+use xuncha_core::notify::{Attention, NoticeKind, attention};
 use xuncha_core::reference::ReferenceData;
 use xuncha_core::scope::{self, Reach};
 use xuncha_core::workflow::{Role, Status};
 
 use super::i18n::{Lang, status_label, t};
 use super::session::{Console, Session, csrf_for};
-use super::time::{calendar, when};
+use super::time::{calendar, today, when};
 use crate::state::AppState;
 use crate::store::Principal;
 use crate::store::case_list::CaseFilter;
@@ -99,9 +100,15 @@ pub async fn render_queue(
     let reach = state.reach(who);
     let filter = CaseFilter::for_reach(&reach).map(|f| CaseFilter { statuses, ..f });
     let reach_in = reach.clone();
+    // The unit's own notices say which of its cases were urged (its morning list).
+    let notices_of = (who.user.role == Role::UnitStaff).then(|| who.user.id.clone());
     let loaded = state
         .blocking(move |s| {
             let reference = s.reference()?.1;
+            let pressed = match &notices_of {
+                Some(user) => s.latest_notices(user, 200)?,
+                None => Vec::new(),
+            };
             // Three queries, however many rows: the cases, their first photos, and the open
             // cases around all of them.
             let cases: Vec<Case> = match &filter {
@@ -123,10 +130,10 @@ pub async fn render_queue(
                     (c, photo, close_by)
                 })
                 .collect::<Vec<_>>();
-            Ok((reference, rows))
+            Ok((reference, rows, pressed))
         })
         .await;
-    let (reference, mut cases) = match loaded {
+    let (reference, mut cases, pressed) = match loaded {
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
@@ -137,6 +144,29 @@ pub async fn render_queue(
         cases.sort_by_key(|(c, ..)| c.deadline_ms.unwrap_or(i64::MAX));
     }
     let now = state.now_ms();
+    // A unit's morning: due today, overdue, urged — from core's rule, the urged ones known by
+    // the person's notices.
+    let morning: Vec<(Attention, Vec<&Case>)> = if who.user.role == Role::UnitStaff {
+        let day_end = super::time::midnight_ms(&cal, today(&cal, now) + chrono::Duration::days(1));
+        let pressed: std::collections::HashSet<Uuid> = pressed
+            .iter()
+            .filter(|n| matches!(n.kind, NoticeKind::Urged | NoticeKind::Escalated))
+            .map(|n| n.case_id)
+            .collect();
+        Attention::ALL
+            .into_iter()
+            .map(|a| {
+                let list = cases
+                    .iter()
+                    .map(|(c, ..)| c)
+                    .filter(|c| attention(c, now, day_end, pressed.contains(&c.id)) == Some(a))
+                    .collect();
+                (a, list)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     // Only supervisors dispatch (admins manage data and take no part in cases).
     let office = who.user.role == Role::Supervisor;
     let title = t(lang, "待办案件", "Cases waiting");
@@ -147,6 +177,20 @@ pub async fn render_queue(
         title,
         html! {
             @if let Some((ok, m)) = &message { div.msg.ok[*ok].err[!*ok] #message { (m) } }
+            @if !morning.is_empty() {
+                div.morning #morning {
+                    @for (a, list) in &morning {
+                        div.card id=(format!("morning-{}", match a { Attention::DueToday => "due-today", Attention::Overdue => "overdue", Attention::Urged => "urged" })) {
+                            h2 { (a.label(lang)) " (" (list.len()) ")" }
+                            @if list.is_empty() { p.muted { (t(lang, "无", "None")) } }
+                            @for c in list {
+                                p { a href=(format!("/console/cases/{}", c.id)) { (c.case_no.clone().unwrap_or_default()) " " (category_name(&reference, &c.category)) }
+                                    " · " span.muted { (t(lang, "期限", "due")) " " (c.deadline_ms.map(|d| when(&cal, d)).unwrap_or_default()) } }
+                            }
+                        }
+                    }
+                }
+            }
             h1 { (title) " (" (cases.len()) ")" }
             @if cases.len() >= QUEUE_ROWS {
                 p.muted { (t(lang, "只显示最新的 200 件；可用看板筛选或上方查找。", "Showing the newest 200; use the boards' filters or search for others.")) }

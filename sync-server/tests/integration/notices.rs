@@ -370,3 +370,77 @@ fn the_courier_delivers_the_outbox_and_keeps_dead_letters_to_send_again() {
     assert_eq!(store.outbox_counts().expect("counts").dead, 0);
     assert_eq!(store.outbox_counts().expect("counts").pending, 1);
 }
+
+#[test]
+fn a_unit_leaders_morning_opens_on_due_today_overdue_and_urged() {
+    let offset = Arc::new(AtomicI64::new(0));
+    let server = TestServer::start_with_clock(Config::default(), offset.clone());
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let mut ids = Vec::new();
+    for seed in [5, 6] {
+        ids.push(
+            phone
+                .store
+                .report(report_at_demo_point("早间 测试", vec![photo(seed)]))
+                .expect("report")
+                .case_id,
+        );
+    }
+    phone.sync();
+    let sup = console(&server, "supervisor1");
+    for id in &ids {
+        dispatch(&sup, &server, *id, "u1");
+    }
+    let (s, _) = act_now(
+        &sup,
+        &server,
+        ids[1],
+        &[("action", "urge"), ("text", "请优先处理")],
+    );
+    assert_eq!(s, 303);
+    feed_once(server.state.store.as_ref(), &[], now_ms()).expect("notifier");
+    let group_of = |page: &str, id: uuid::Uuid| -> Vec<&'static str> {
+        let link = format!("/console/cases/{id}");
+        ["due-today", "overdue", "urged"]
+            .into_iter()
+            .filter(|g| {
+                page.split(&format!("id=\"morning-{g}\""))
+                    .nth(1)
+                    .and_then(|rest| rest.split("</div>").next())
+                    .is_some_and(|card| card.contains(&link))
+            })
+            .collect()
+    };
+    let (_, page) = crate::console_kit::get(&console(&server, "unit1"), &server, "/console");
+    let at = |g: &str| page.find(&format!("id=\"morning-{g}\"")).expect(g);
+    assert!(
+        at("due-today") < at("overdue") && at("overdue") < at("urged"),
+        "in that order"
+    );
+    for id in &ids {
+        assert!(
+            group_of(&page, *id).len() <= 1,
+            "each case under one heading at most"
+        );
+    }
+    let deadline = server
+        .state
+        .store
+        .case(ids[1])
+        .expect("case")
+        .expect("exists")
+        .deadline_ms
+        .expect("deadline");
+    if group_of(&page, ids[1]) != ["due-today"] {
+        assert_eq!(group_of(&page, ids[1]), ["urged"], "urged, not due today");
+    }
+    // Past the deadline: both overdue.
+    offset.store(deadline + 3_600_000 - now_ms(), Ordering::SeqCst);
+    let (_, page) = crate::console_kit::get(&console(&server, "unit1"), &server, "/console");
+    for id in &ids {
+        assert_eq!(group_of(&page, *id), ["overdue"]);
+    }
+    // Supervisors' queues have no such list.
+    let (_, page) = crate::console_kit::get(&console(&server, "supervisor1"), &server, "/console");
+    assert!(!page.contains("id=\"morning\""));
+}
