@@ -57,14 +57,7 @@ pub fn due(case: &Case, index: &ReferenceIndex, now_ms: i64) -> bool {
 
 /// The id of the server's `level`th escalation of `case` (1-based): the same on every instance.
 pub fn op_id(case: uuid::Uuid, level: u32) -> uuid::Uuid {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("xuncha escalate {case} {level}").as_bytes());
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&digest[..16]);
-    // RFC 9562 version 8 (custom), variant 10.
-    b[6] = (b[6] & 0x0f) | 0x80;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    uuid::Uuid::from_bytes(b)
+    crate::model::name_based_id(&format!("xuncha escalate {case} {level}"))
 }
 
 /// The note on an automatic escalation, in Chinese (the timeline's language).
@@ -137,16 +130,7 @@ mod tests {
     }
 
     fn case(status: Status, deadline: i64, escalations: u32, area: Option<&str>) -> Case {
-        let json = serde_json::json!({
-            "id": uuid::Uuid::now_v7(), "category": "0101", "description": "",
-            "location": {"lat": 30.0, "lon": 120.0, "address": ""},
-            "reporter_id": "i", "unit_id": "u1", "deadline_ms": deadline,
-            "status": status.as_str(), "escalations": escalations, "area_id": area,
-            "undercover": false, "reported_at_ms": 0,
-            "reported_hlc": "000000000000-00000000-0000000000000000",
-            "updated_hlc": "000000000000-00000000-0000000000000000", "updated_at_ms": 0
-        });
-        serde_json::from_value(json).expect("case")
+        crate::model::sample_case(status, None, Some(deadline), escalations, area)
     }
 
     #[test]

@@ -546,6 +546,41 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// An id made from `text` (RFC 9562 version 8, from its SHA-256): the same text gives the same
+/// id on every instance and after every restart, for what the server makes once by itself
+/// (an automatic escalation, a notice).
+pub fn name_based_id(text: &str) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(text.as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    Uuid::from_bytes(b)
+}
+
+/// A case for the core's unit tests: dispatched to `u1` in 东门菜场, in `status`, with the
+/// deadline `deadline` set at `set`, escalated `escalations` times, placed in `area`.
+#[cfg(test)]
+pub(crate) fn sample_case(
+    status: crate::workflow::Status,
+    set: Option<i64>,
+    deadline: Option<i64>,
+    escalations: u32,
+    area: Option<&str>,
+) -> Case {
+    let json = serde_json::json!({
+        "id": Uuid::now_v7(), "category": "0101", "description": "",
+        "location": {"lat": 30.0, "lon": 120.0, "address": "东门菜场"},
+        "reporter_id": "i", "unit_id": "u1", "deadline_ms": deadline,
+        "deadline_set_ms": set, "status": status.as_str(), "escalations": escalations,
+        "area_id": area, "undercover": false, "reported_at_ms": 0,
+        "reported_hlc": "000000000000-00000000-0000000000000000",
+        "updated_hlc": "000000000000-00000000-0000000000000000", "updated_at_ms": 0
+    });
+    serde_json::from_value(json).expect("case")
+}
+
 /// A case as every screen shows it: derived from its events by [`crate::fold`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -222,26 +222,15 @@ pub fn deadline_notice(case: &Case, warn_at: f64, now_ms: i64) -> Option<NoticeK
     (now_ms as f64 >= warn).then_some(NoticeKind::DeadlineNear)
 }
 
-/// A name-based id (RFC 9562 version 8) from `text`.
-fn id_of(text: &str) -> Uuid {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(text.as_bytes());
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&digest[..16]);
-    b[6] = (b[6] & 0x0f) | 0x80;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    Uuid::from_bytes(b)
-}
-
 /// The id of the event `kind` on `case`, anchored on what makes it once: the operation for
 /// an event's notice, the deadline for a deadline notice.
 pub fn event_id(kind: NoticeKind, case: Uuid, anchor: &str) -> Uuid {
-    id_of(&format!("xuncha notice {} {case} {anchor}", kind.as_str()))
+    crate::model::name_based_id(&format!("xuncha notice {} {case} {anchor}", kind.as_str()))
 }
 
 /// The id of `user`'s copy of event `event`.
 pub fn notice_id(event: Uuid, user: &str) -> Uuid {
-    id_of(&format!("xuncha notice copy {event} {user}"))
+    crate::model::name_based_id(&format!("xuncha notice copy {event} {user}"))
 }
 
 /// Who is told of `kind` on `case`, from the users directory, by id: the unit's staff; for an
@@ -354,16 +343,7 @@ mod tests {
     const H: i64 = 3_600_000;
 
     fn case(status: Status, set: Option<i64>, deadline: Option<i64>) -> Case {
-        let json = serde_json::json!({
-            "id": Uuid::now_v7(), "category": "0101", "description": "",
-            "location": {"lat": 30.0, "lon": 120.0, "address": "东门菜场"},
-            "reporter_id": "i", "unit_id": "u1", "deadline_ms": deadline,
-            "deadline_set_ms": set, "status": status.as_str(), "area_id": "s1",
-            "undercover": false, "reported_at_ms": 0,
-            "reported_hlc": "000000000000-00000000-0000000000000000",
-            "updated_hlc": "000000000000-00000000-0000000000000000", "updated_at_ms": 0
-        });
-        serde_json::from_value(json).expect("case")
+        crate::model::sample_case(status, set, deadline, 0, Some("s1"))
     }
 
     #[test]

@@ -52,6 +52,20 @@ fn dispatch(unit: &str) -> OpBody {
     }
 }
 
+/// Register `case` and dispatch it to `unit` from a supervisor's device (synced later).
+fn register_and_dispatch(d: &Device, case: Uuid, unit: &str) {
+    d.store
+        .act(
+            case,
+            OpBody::Register {
+                note: String::new(),
+            },
+            vec![],
+        )
+        .expect("register");
+    d.store.act(case, dispatch(unit), vec![]).expect("dispatch");
+}
+
 fn device_cases(d: &Device) -> Vec<Uuid> {
     let mut ids: Vec<Uuid> = d
         .store
@@ -99,18 +113,7 @@ fn a_district_supervisor_holds_exactly_their_district() {
         (outside, "u4"),
         (held_by_west_unit, "u2"),
     ] {
-        city.store
-            .act(
-                case,
-                OpBody::Register {
-                    note: String::new(),
-                },
-                vec![],
-            )
-            .expect("register");
-        city.store
-            .act(case, dispatch(unit), vec![])
-            .expect("dispatch");
+        register_and_dispatch(&city, case, unit);
     }
     city.sync();
     let stored = |id| server.state.store.case(id).expect("case").expect("exists");
@@ -407,18 +410,7 @@ fn the_ranking_and_the_bulletin_are_cut_by_area_and_compare_districts() {
     inspector.sync();
     let city = Device::signed_in(&server, "supervisor1", 0);
     for (case, unit) in [(west, "u1"), (east, "u9")] {
-        city.store
-            .act(
-                case,
-                OpBody::Register {
-                    note: String::new(),
-                },
-                vec![],
-            )
-            .expect("register");
-        city.store
-            .act(case, dispatch(unit), vec![])
-            .expect("dispatch");
+        register_and_dispatch(&city, case, unit);
         city.store
             .act(
                 case,
