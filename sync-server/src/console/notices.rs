@@ -53,7 +53,9 @@ impl Bell {
 pub fn bell_markup(lang: super::i18n::Lang, bell: &Bell) -> maud::Markup {
     html! {
         details.bell #bell {
-            summary aria-label=(t(lang, "通知", "Notices")) {
+            // The visible text is the name (a label that differed from it would confuse speech
+            // input): 通知, then the count.
+            summary title=(t(lang, "未读通知", "Unread notices")) {
                 (t(lang, "通知", "Notices"))
                 @if bell.unread > 0 { " " span.count #bell-count { (bell.unread) } }
             }
