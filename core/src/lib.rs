@@ -20,6 +20,7 @@ mod openapi;
 pub mod reference;
 pub mod scope;
 pub mod search;
+pub mod standard;
 pub mod store;
 pub mod sync;
 pub mod workflow;
