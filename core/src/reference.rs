@@ -208,6 +208,9 @@ pub struct ReferenceData {
     /// When units are warned of a deadline ([`crate::notify`]).
     #[serde(default)]
     pub notices: crate::notify::NoticeSettings,
+    /// The 测评 standard: the indicators sites are checked against ([`crate::standard`]).
+    #[serde(default)]
+    pub standard: Vec<crate::standard::Indicator>,
 }
 
 /// The heading of the bulletin an office issues: the office's name (落款 and 发文机关), and the
@@ -344,6 +347,8 @@ impl ReferenceData {
         self.scoring.validate().or_else(bad)?;
         self.bulletin.validate().or_else(bad)?;
         self.notices.validate().or_else(bad)?;
+        let codes: Vec<&str> = self.categories.iter().map(|c| c.code.as_str()).collect();
+        crate::standard::validate(&self.standard, &codes).or_else(bad)?;
         self.calendar.validate()
     }
 }

@@ -139,6 +139,43 @@ pub fn score_rate(got: f64, possible: f64) -> Option<f64> {
     (possible > 0.0).then(|| got / possible)
 }
 
+/// Check a standard: codes given and unique, text given, points and every rule's numbers finite
+/// and not negative, at least one site type, and a case category (if any) among `categories`.
+pub fn validate(indicators: &[Indicator], categories: &[&str]) -> Result<(), String> {
+    let mut codes = std::collections::HashSet::new();
+    for i in indicators {
+        let bad = |why: &str| Err(format!("indicator {}: {why}", i.code));
+        if i.code.trim().is_empty() || !codes.insert(i.code.as_str()) {
+            return Err(format!(
+                "indicator code '{}' is empty or listed twice",
+                i.code
+            ));
+        }
+        if i.text.trim().is_empty() || i.site_types.iter().all(|t| t.trim().is_empty()) {
+            return bad("needs its text and at least one site type");
+        }
+        let numbers = match &i.rule {
+            ScoringRule::PassFail => vec![i.points],
+            ScoringRule::PerOccurrence { deduct, cap } => vec![i.points, *deduct, *cap],
+            ScoringRule::Quota {
+                per_unit, deduct, ..
+            } => vec![i.points, *per_unit, *deduct],
+        };
+        if numbers
+            .iter()
+            .any(|n| !n.is_finite() || *n < 0.0 || *n > 1_000.0)
+        {
+            return bad("points, deductions, caps and quotas are numbers from 0 to 1000");
+        }
+        if let Some(c) = &i.category
+            && !categories.contains(&c.as_str())
+        {
+            return bad(&format!("names an unknown category {c}"));
+        }
+    }
+    Ok(())
+}
+
 /// 回头看's 整改率: still fixed over re-checked; none when nothing was re-checked.
 pub fn rectification_rate(rechecked: u32, still_open: u32) -> Option<f64> {
     (rechecked > 0).then(|| f64::from(rechecked.saturating_sub(still_open)) / f64::from(rechecked))
@@ -202,6 +239,31 @@ mod tests {
         let rate = rectification_rate(230, 45).expect("rate");
         assert_eq!(format!("{:.2}", rate * 100.0), "80.43");
         assert_eq!(rectification_rate(0, 0), None);
+    }
+
+    #[test]
+    fn a_standard_is_checked_on_import() {
+        let ok = indicator(ScoringRule::PassFail, 5.0);
+        assert!(validate(std::slice::from_ref(&ok), &[]).is_ok());
+        assert!(
+            validate(&[ok.clone(), ok.clone()], &[]).is_err(),
+            "a code twice"
+        );
+        let mut no_type = ok.clone();
+        no_type.site_types.clear();
+        assert!(validate(&[no_type], &[]).is_err());
+        let negative = indicator(
+            ScoringRule::PerOccurrence {
+                deduct: -1.0,
+                cap: 3.0,
+            },
+            5.0,
+        );
+        assert!(validate(&[negative], &[]).is_err());
+        let mut case = ok.clone();
+        case.category = Some("0602".into());
+        assert!(validate(std::slice::from_ref(&case), &["0101"]).is_err());
+        assert!(validate(&[case], &["0602"]).is_ok());
     }
 
     #[test]
