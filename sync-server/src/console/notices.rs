@@ -4,13 +4,11 @@
 //! be sent again.
 
 use axum::extract::{Form, Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 use xuncha_core::notify::Notice;
-use xuncha_core::workflow::Role;
 
 use super::i18n::t;
 use super::pages::layout;
@@ -181,15 +179,15 @@ fn office_only(
     who: &Principal,
     session: &super::session::Session,
 ) -> Option<Response> {
-    (!matches!(who.user.role, Role::Supervisor | Role::Admin)).then(|| {
+    super::pages::office_only(
+        lang,
+        who,
+        session,
         (
-            StatusCode::FORBIDDEN,
-            layout(lang, who, session, t(lang, "无权查看", "Not allowed"), html! {
-                div.msg.err { (t(lang, "通知投递情况仅督查人员和管理员可见。", "Notice delivery is for supervisors and admins.")) }
-            }),
-        )
-            .into_response()
-    })
+            "通知投递情况仅督查人员和管理员可见。",
+            "Notice delivery is for supervisors and admins.",
+        ),
+    )
 }
 
 /// `GET /console/outbox`: the outbox's counts and its dead letters.

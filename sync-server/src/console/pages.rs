@@ -69,6 +69,31 @@ pub fn layout(lang: Lang, who: &Principal, session: &Session, title: &str, body:
     )
 }
 
+/// A page for supervisors and admins: `None` for them, for anyone else a 403 page saying `why`
+/// (in Chinese and in English).
+pub fn office_only(
+    lang: Lang,
+    who: &Principal,
+    session: &Session,
+    why: (&str, &str),
+) -> Option<Response> {
+    (!matches!(who.user.role, Role::Supervisor | Role::Admin)).then(|| {
+        (
+            axum::http::StatusCode::FORBIDDEN,
+            layout(
+                lang,
+                who,
+                session,
+                t(lang, "无权查看", "Not allowed"),
+                html! {
+                    div.msg.err { (t(lang, why.0, why.1)) }
+                },
+            ),
+        )
+            .into_response()
+    })
+}
+
 pub(super) fn status_badge(lang: Lang, c: &Case, now: i64) -> Markup {
     let overdue = c.is_overdue(now);
     html! {

@@ -3,7 +3,6 @@
 //! coverage, and daily charts of new / closed / overdue cases drawn on the server as SVG.
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -14,7 +13,6 @@ use xuncha_core::area::AreaTree;
 use xuncha_core::kpi::{CaseFacts, DayFlow, UnitScore, coverage_of, daily_flow_facts, rank_facts};
 use xuncha_core::reference::ReferenceData;
 use xuncha_core::scope::{CaseKeys, Reach};
-use xuncha_core::workflow::Role;
 
 use super::filter::Period;
 use super::i18n::{Lang, t};
@@ -103,12 +101,15 @@ pub fn pct(v: Option<f64>) -> String {
 
 /// The ranking and the bulletin are for supervisors (and admins): a page saying so otherwise.
 pub fn supervisors_only(lang: Lang, who: &Principal, session: &Session) -> Option<Response> {
-    (!matches!(who.user.role, Role::Supervisor | Role::Admin)).then(|| {
-        (StatusCode::FORBIDDEN, layout(lang, who, session, t(lang, "无权查看", "Not allowed"), html! {
-            div.msg.err { (t(lang, "单位排名和督查通报仅督查人员可见。", "The unit ranking and the bulletin are for supervisors.")) }
-        }))
-            .into_response()
-    })
+    super::pages::office_only(
+        lang,
+        who,
+        session,
+        (
+            "单位排名和督查通报仅督查人员可见。",
+            "The unit ranking and the bulletin are for supervisors.",
+        ),
+    )
 }
 
 /// The daily charts cover at most this many days (the end of a longer period).
