@@ -137,6 +137,14 @@ mod tests {
         assert!(c.validate().is_ok());
         assert_eq!(c.categories.len(), 29);
         assert_eq!((c.units.len(), c.sites.len()), (9, 40));
+        // A 测评 standard of 30 indicators over six site types, every failure a known category.
+        assert_eq!(c.standard.len(), 30);
+        let types: std::collections::BTreeSet<&str> = c
+            .standard
+            .iter()
+            .flat_map(|i| i.site_types.iter().map(String::as_str))
+            .collect();
+        assert_eq!(types.len(), 6);
         // Two districts of two streets each under the city; every cell in a street.
         let tree = xuncha_core::area::AreaTree::new(&c.areas);
         assert_eq!(tree.children("city").len(), 2);

@@ -209,7 +209,7 @@ pub fn demo_city() -> ReferenceData {
         calendar: Default::default(),
         scoring: Default::default(),
         notices: Default::default(),
-        standard: Vec::new(),
+        standard: super::standard::demo_standard(),
         bulletin: BulletinSettings {
             office: "示范市创建全国文明城市工作指挥部办公室".into(),
             title: "创文督查通报".into(),

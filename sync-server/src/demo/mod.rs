@@ -6,6 +6,7 @@
 pub mod cases;
 pub mod city;
 pub mod scene;
+pub mod standard;
 
 use crate::auth;
 use crate::error::ApiError;
