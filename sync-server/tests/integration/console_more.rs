@@ -147,6 +147,15 @@ impl Report<'_> {
     }
 }
 
+/// Unit 1's row of the ranking over every date, as `b` sees it.
+pub(crate) fn unit1_ranking_row(b: &Client, server: &TestServer) -> String {
+    let (_, page) = get(b, server, "/console/ranking?from=2020-01-01&to=2099-12-31");
+    page.split("<tr data-unit=\"u1\">")
+        .nth(1)
+        .expect("unit 1's row")
+        .to_string()
+}
+
 /// Register and dispatch `id` to `unit` from the case page (category deadline).
 pub(crate) fn dispatch(b: &Client, server: &TestServer, id: Uuid, unit: &str) {
     let (s, page) = act_now(b, server, id, &[("action", "register")]);
@@ -1498,14 +1507,6 @@ fn a_supervisor_urges_a_unit_from_the_case_page_and_the_ranking_counts_it() {
     let (_, page) = get(&staff, &server, &format!("/console/cases/{id}"));
     assert!(!page.contains("data-action=\"urge\""));
     // The ranking counts it against unit 1.
-    let (_, page) = get(
-        &sup,
-        &server,
-        "/console/ranking?from=2020-01-01&to=2099-12-31",
-    );
-    let row = page
-        .split("<tr data-unit=\"u1\">")
-        .nth(1)
-        .expect("unit 1's row");
+    let row = unit1_ranking_row(&sup, &server);
     assert!(row.contains("<td class=\"urged\">1</td>"), "{row}");
 }

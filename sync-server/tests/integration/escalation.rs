@@ -13,7 +13,7 @@ use xuncha_server::Config;
 use xuncha_server::watch::{owed_escalations, system_principal, watch_once};
 
 use crate::console_kit::{console, get, status};
-use crate::console_more::{act_now, dispatch, message, timeline_len};
+use crate::console_more::{act_now, dispatch, message, timeline_len, unit1_ranking_row};
 use crate::helpers::{Device, TestServer, now_ms, photo, report_at_demo_point};
 
 fn escalations(server: &TestServer, id: uuid::Uuid) -> u32 {
@@ -146,15 +146,7 @@ fn the_watch_escalates_a_late_case_once_per_stretch_and_a_supervisor_by_hand() {
     assert!(escalated.contains(&format!("/console/cases/{id}")));
     assert!(escalated.contains("督办 · 示范市"), "{escalated}");
     // The ranking counts both escalations against unit 1.
-    let (_, page) = get(
-        &sup,
-        &server,
-        "/console/ranking?from=2020-01-01&to=2099-12-31",
-    );
-    let row = page
-        .split("<tr data-unit=\"u1\">")
-        .nth(1)
-        .expect("unit 1's row");
+    let row = unit1_ranking_row(&sup, &server);
     assert!(row.contains("<td class=\"escalated\">2</td>"), "{row}");
     // Parked cases have their own board.
     let (s, page) = act_now(
