@@ -29,8 +29,8 @@ STDLIB="$kc/node_modules/kotlin-compiler/lib/kotlin-stdlib.jar"
 echo "== building the library, the server and the bindings generator"
 # The generator first, in its own command: its `cli` feature must not end up in the library.
 cargo build --quiet --locked -p xuncha-ffi --features cli --bin uniffi-bindgen
-cargo build --quiet --locked -p xuncha-ffi --lib
-cargo build --quiet --locked -p xuncha-server --bin xuncha-server
+cargo build --quiet --locked --workspace --lib
+cargo build --quiet --locked --workspace --bin xuncha-server
 
 out="target/kotlin-host"
 rm -rf "$out"

@@ -18,7 +18,7 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VER
     "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-cargo build --quiet --locked -p xuncha-server --bin xuncha-server
+cargo build --quiet --locked --workspace --bin xuncha-server
 data="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 target/debug/xuncha-server demo --addr "127.0.0.1:$port" --data "$data" >"$data/server.log" 2>&1 &

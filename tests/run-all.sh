@@ -12,6 +12,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A clean clone gains nothing from incremental compilation, and its cache would double the
+# target folder. Every cargo command below selects the whole workspace, so the tests, the
+# server the browser tests start and the cluster share one build instead of one per package.
+export CARGO_INCREMENTAL=0
+disk() { echo "   (disk: $(df -h --output=avail . | tail -1 | tr -d ' ') free, target/ $(du -sh target 2>/dev/null | cut -f1))"; }
+disk
+
 echo "== cargo fmt --check"
 cargo fmt --all --check
 
@@ -27,12 +34,13 @@ echo "== cargo test"
 cargo test --workspace --locked
 
 echo "== the server's integration suite again, on PostgreSQL (every test server a database of its own)"
-XUNCHA_TEST_BACKEND=postgres cargo test -p xuncha-server --test integration --locked
+XUNCHA_TEST_BACKEND=postgres cargo test --workspace --test integration --locked
 
 echo "== the simulator, then the convergence property test, through nginx to three instances on one PostgreSQL and one bucket"
 source tests/services/cluster.sh
-cargo test -p xuncha-tests --test sim --locked
-cargo test -p xuncha-tests --test convergence --locked
+cargo test --workspace --test sim --locked
+cargo test --workspace --test convergence --locked
+disk
 
 echo "== Kotlin host tests (uniffi bindings + the app's pure-Kotlin layer on the JVM)"
 bash android-demo/run-host-tests.sh
@@ -46,5 +54,7 @@ bash tests/open311/run.sh
 echo "== API fuzzing (schemathesis, quick)"
 bash tests/api-fuzz.sh
 
+disk
 echo "== cargo fuzz (quick)"
 bash tests/fuzz/run.sh
+disk

@@ -27,8 +27,8 @@ if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/n
 fi
 
 echo "== building the server and the simulated phone"
-cargo build --quiet --locked -p xuncha-server --bin xuncha-server
-cargo build --quiet --locked -p xuncha-tests --bin xuncha-phone
+cargo build --quiet --locked --workspace --bin xuncha-server
+cargo build --quiet --locked --workspace --bin xuncha-phone
 
 # Wait up to 60 s for a server to answer /healthz; show its log if it does not.
 wait_for() {

@@ -13,8 +13,8 @@ if ! "$venv/bin/python" -c "import civicbot, georeport" 2>/dev/null; then
     "$venv/bin/pip" install --quiet --disable-pip-version-check "civicbot==0.4.0" "georeport==0.3.1"
 fi
 
-cargo build --quiet --locked -p xuncha-server --bin xuncha-server
-cargo build --quiet --locked -p xuncha-tests --bin xuncha-phone
+cargo build --quiet --locked --workspace --bin xuncha-server
+cargo build --quiet --locked --workspace --bin xuncha-phone
 work="$(mktemp -d)"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port="$(free_port)"

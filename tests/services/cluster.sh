@@ -10,7 +10,7 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
         { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q nginx >/dev/null; }
 fi
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
-cargo build -q -p xuncha-server --locked
+cargo build -q --workspace --bin xuncha-server --locked
 cluster_dir="$(mktemp -d /tmp/xuncha-cluster.XXXXXX)"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 cluster_db="cluster_$(date +%s)_$$"
