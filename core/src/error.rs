@@ -193,6 +193,9 @@ pub enum Error {
     /// JSON that cannot be decoded.
     #[error("{}", self.message(Lang::ZhCn))]
     Json(#[from] serde_json::Error),
+    /// A rule of inspection rounds refused it (`round.rs`: its own stable codes).
+    #[error("{}", self.message(Lang::ZhCn))]
+    Round(#[from] crate::round::Refusal),
 }
 
 impl Error {
@@ -233,6 +236,7 @@ impl Error {
             Error::StorageUnavailable(_) => "storage_unavailable",
             Error::Io(_) => "io",
             Error::Json(_) => "invalid_json",
+            Error::Round(r) => r.code(),
         }
     }
 
@@ -575,6 +579,7 @@ impl Error {
                     format!("malformed JSON: {e}")
                 }
             }
+            Error::Round(r) => r.message(lang),
         }
     }
 }

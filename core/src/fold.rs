@@ -209,6 +209,7 @@ fn new_case(op: &Op, body: &OpBody) -> Result<Case> {
         updated_at_ms: op.device_time_ms,
         server_received_at_ms: None,
         probable_duplicates: Vec::new(),
+        checked: None,
         // Fields not in the map were last written by the report itself.
         field_hlc: Default::default(),
     })
@@ -243,6 +244,8 @@ fn apply_effects(next: &mut Case, before: &Case, op: &Op, ctx: &ApplyContext) ->
         OpBody::Reject { .. } | OpBody::Acknowledge { .. } | OpBody::Rectify { .. } => {}
         OpBody::RequestReturn { .. } | OpBody::RefuseReturn { .. } | OpBody::Urge { .. } => {}
         OpBody::Escalate { .. } => next.escalations += 1,
+        // Not a case's move: `round.rs` decides it and the table has no row for it.
+        OpBody::CheckSite { .. } => {}
         OpBody::VerifyPass { .. } | OpBody::Park { .. } | OpBody::RefuseExtension { .. } => {
             next.pending_extension = None;
         }

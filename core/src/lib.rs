@@ -18,6 +18,7 @@ pub mod notify;
 #[cfg(feature = "openapi")]
 mod openapi;
 pub mod reference;
+pub mod round;
 pub mod scope;
 pub mod search;
 pub mod standard;

@@ -20,6 +20,12 @@ pub const ID_CHARS: usize = 64;
 pub const MIME_CHARS: usize = 32;
 /// Photos one operation may carry (as many as a chat app lets a person pick at once).
 pub const PHOTOS_PER_OP: usize = 9;
+/// At most this many photos in one site check (a photo per deduction, a few per indicator).
+pub const PHOTOS_PER_CHECK: usize = 60;
+/// At most this many tasks in one round (a city's 测评 samples tens to hundreds of sites).
+pub const TASKS_PER_ROUND: usize = 2_000;
+/// At most this many indicators in one site check.
+pub const INDICATORS_PER_CHECK: usize = 400;
 /// Operations in one push (the device sends its outbox in batches of at most this many).
 pub const OPS_PER_PUSH: usize = 500;
 /// Notices one `POST /v1/notices/read` marks read, and one notice page holds.
@@ -100,11 +106,11 @@ fn check_location(loc: &Location) -> Result<()> {
     check_chars("address", &loc.address, ADDRESS_CHARS)
 }
 
-fn check_photos(photos: &[PhotoRef]) -> Result<()> {
-    if photos.len() > PHOTOS_PER_OP {
+fn check_photos(photos: &[PhotoRef], max: usize) -> Result<()> {
+    if photos.len() > max {
         return Err(Error::TooMany {
             field: "photos",
-            max: PHOTOS_PER_OP,
+            max,
         });
     }
     for p in photos {
@@ -118,7 +124,11 @@ fn check_photos(photos: &[PhotoRef]) -> Result<()> {
 
 /// Refuse an operation body with a field over its limit or too many photos.
 pub fn check_body(body: &OpBody) -> Result<()> {
-    check_photos(body.photos())?;
+    let max_photos = match body {
+        OpBody::CheckSite { .. } => PHOTOS_PER_CHECK,
+        _ => PHOTOS_PER_OP,
+    };
+    check_photos(body.photos(), max_photos)?;
     if let Some(t) = body.text() {
         let field = match body {
             OpBody::Comment { .. } => "text",
@@ -158,6 +168,32 @@ pub fn check_body(body: &OpBody) -> Result<()> {
             check_id("campaign_id", changes.campaign_id.as_deref())
         }
         OpBody::Dispatch { unit_id, .. } => check_id("unit_id", Some(unit_id)),
+        OpBody::CheckSite {
+            indicators,
+            position,
+            ..
+        } => {
+            if indicators.len() > INDICATORS_PER_CHECK {
+                return Err(Error::TooMany {
+                    field: "indicators",
+                    max: INDICATORS_PER_CHECK,
+                });
+            }
+            if let Some(p) = position {
+                check_location(p)?;
+            }
+            for i in indicators {
+                check_id("code", Some(&i.code))?;
+                check_chars("note", &i.note, TEXT_CHARS)?;
+                if i.photos.len() > PHOTOS_PER_CHECK {
+                    return Err(Error::TooMany {
+                        field: "photos",
+                        max: PHOTOS_PER_CHECK,
+                    });
+                }
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }

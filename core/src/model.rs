@@ -313,6 +313,21 @@ pub enum OpBody {
         /// Why the case goes up a level.
         reason: String,
     },
+    /// 点位测评: a round's site check, submitted whole. The operation's `case_id` is the task's
+    /// id ([`crate::round::task_id`]); the server raises the cases its failures call for.
+    CheckSite {
+        /// Every indicator of the site's type, as found.
+        indicators: Vec<crate::round::CheckedIndicator>,
+        /// The photos of the deductions, which the indicators name by hash.
+        #[serde(default)]
+        photos: Vec<PhotoRef>,
+        /// Where the phone stood.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        position: Option<Location>,
+        /// A note on the visit.
+        #[serde(default)]
+        note: String,
+    },
 }
 
 impl OpBody {
@@ -340,6 +355,7 @@ impl OpBody {
             OpBody::Park { .. } => Action::Park,
             OpBody::Urge { .. } => Action::Urge,
             OpBody::Escalate { .. } => Action::Escalate,
+            OpBody::CheckSite { .. } => Action::CheckSite,
         }
     }
 
@@ -350,7 +366,8 @@ impl OpBody {
             | OpBody::Comment { photos, .. }
             | OpBody::Rectify { photos, .. }
             | OpBody::VerifyPass { photos, .. }
-            | OpBody::VerifyFail { photos, .. } => photos,
+            | OpBody::VerifyFail { photos, .. }
+            | OpBody::CheckSite { photos, .. } => photos,
             _ => &[],
         }
     }
@@ -363,7 +380,8 @@ impl OpBody {
             | OpBody::Comment { photos, .. }
             | OpBody::Rectify { photos, .. }
             | OpBody::VerifyPass { photos, .. }
-            | OpBody::VerifyFail { photos, .. } => photos.extend(refs),
+            | OpBody::VerifyFail { photos, .. }
+            | OpBody::CheckSite { photos, .. } => photos.extend(refs),
             _ if !refs.is_empty() => {
                 return Err(crate::Error::InvalidField {
                     field: "photos",
@@ -396,7 +414,8 @@ impl OpBody {
     /// driver): one place that knows which field each action carries. Photos are attached by
     /// the store (phones) or given in the body by the caller (the console's upload). Whether
     /// the action is allowed, and whether what it requires is there, is the transition table's
-    /// decision, not this one's. `report` and `edit` carry their own fields and are refused here.
+    /// decision, not this one's. `report`, `edit` and `check_site` carry their own fields and are
+    /// refused here.
     pub fn for_action(action: Action, input: ActionInput) -> crate::Result<OpBody> {
         let ActionInput {
             text,
@@ -406,7 +425,7 @@ impl OpBody {
             duplicate_of,
         } = input;
         Ok(match action {
-            Action::Report | Action::Edit => {
+            Action::Report | Action::Edit | Action::CheckSite => {
                 return Err(crate::Error::InvalidField {
                     field: "action",
                     reason: format!("{} is not made from an action form", action.as_str()),
@@ -476,7 +495,8 @@ impl OpBody {
             | OpBody::Rectify { note, .. }
             | OpBody::GrantReturn { note }
             | OpBody::GrantExtension { note, .. }
-            | OpBody::VerifyPass { note, .. } => Some(note),
+            | OpBody::VerifyPass { note, .. }
+            | OpBody::CheckSite { note, .. } => Some(note),
             OpBody::Comment { text, .. } => Some(text),
             _ => None,
         }
@@ -660,6 +680,9 @@ pub struct Case {
     /// the server on receipt: a hint for the supervisor, never an automatic merge.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probable_duplicates: Vec<Uuid>,
+    /// The round check that raised it (set by the server when it raises the case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked: Option<crate::round::CheckOrigin>,
     /// HLC of the last edit of each field (last-writer-wins merge); a field that was never
     /// edited is absent and counts as written at `reported_hlc`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -721,7 +744,9 @@ mod tests {
                 },
             );
             match a {
-                Action::Report | Action::Edit => assert!(built.is_err(), "{a:?}"),
+                Action::Report | Action::Edit | Action::CheckSite => {
+                    assert!(built.is_err(), "{a:?}")
+                }
                 _ => {
                     let body = built.unwrap_or_else(|e| panic!("{a:?}: {e}"));
                     assert_eq!(body.action(), a);

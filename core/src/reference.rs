@@ -379,6 +379,10 @@ pub struct ReferenceIndex {
     site_areas: HashMap<String, String>,
     /// Unit id → area.
     unit_areas: HashMap<String, String>,
+    /// Sites by id.
+    sites: HashMap<String, Site>,
+    /// The 测评 standard.
+    pub standard: Vec<crate::standard::Indicator>,
     /// The area tree.
     pub areas: crate::area::AreaTree,
     /// The working calendar.
@@ -416,9 +420,20 @@ impl ReferenceIndex {
                 .iter()
                 .filter_map(|u| Some((u.id.clone(), u.area_id.clone()?)))
                 .collect(),
+            sites: data
+                .sites
+                .iter()
+                .map(|s| (s.id.clone(), s.clone()))
+                .collect(),
+            standard: data.standard.clone(),
             areas: crate::area::AreaTree::new(&data.areas),
             calendar: data.calendar.clone(),
         }
+    }
+
+    /// A site by id.
+    pub fn site(&self, id: &str) -> Option<&Site> {
+        self.sites.get(id)
     }
 
     /// The area a place belongs to (DESIGN §1, "a case belongs to the area of its place"): the

@@ -34,6 +34,7 @@ macro_rules! string_enum {
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum!(
     /// Who is acting (DESIGN §1).
@@ -204,6 +205,9 @@ string_enum!(
         /// it is overdue longer than its category allows; the status does not change, and each
         /// one counts against the unit.
         Escalate = "escalate" / "督办",
+        /// 点位测评: a round's checklist at a site. Not a move of a case (no row of the table):
+        /// `round.rs` decides it, and the server raises the cases it calls for.
+        CheckSite = "check_site" / "点位测评",
     }
 );
 
@@ -278,6 +282,7 @@ impl Action {
             Action::Park => "Park",
             Action::Urge => "Urge",
             Action::Escalate => "Escalate",
+            Action::CheckSite => "Site check",
         }
     }
 }

@@ -57,6 +57,7 @@ pub enum Action {
     Park,
     Urge,
     Escalate,
+    CheckSite,
 }
 
 /// Who is acting.

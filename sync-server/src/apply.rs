@@ -11,6 +11,7 @@ use xuncha_core::fold::{self, ApplyContext};
 use xuncha_core::geo::{LatLon, bounding_box, distance_m};
 use xuncha_core::model::{Case, Event, Op, OpBody};
 use xuncha_core::reference::ReferenceIndex;
+use xuncha_core::round::{Round, Task};
 use xuncha_core::scope::Reach;
 use xuncha_core::store::is_sha256_hex;
 use xuncha_core::sync::protocol::{CLOCK_AHEAD, OpResult, OpStatus};
@@ -46,7 +47,14 @@ pub trait PushTx {
         before: Option<&Case>,
         reach: &Reach,
     ) -> StoreResult<i64>;
-    /// Keep the first answer to an operation.
+    /// A round's task, with its round.
+    fn task(&mut self, id: Uuid) -> StoreResult<Option<(Round, Task)>>;
+    /// A round.
+    fn round(&mut self, id: Uuid) -> StoreResult<Option<Round>>;
+    /// Store a task with its result.
+    fn finish_task(&mut self, task: &Task) -> StoreResult<()>;
+    /// Keep the first answer to an operation whose answer is not an event of the feed (a
+    /// refusal; an accepted site check).
     fn save_result(&mut self, device_id: &str, result: &OpResult) -> StoreResult<()>;
 }
 
@@ -108,7 +116,7 @@ impl Default for PushRules {
 }
 
 /// A refusal: a stable code and a reason for a person.
-struct Refusal {
+pub(crate) struct Refusal {
     code: String,
     reason: String,
 }
@@ -122,7 +130,7 @@ impl From<xuncha_core::Error> for Refusal {
     }
 }
 
-fn refuse(code: &str, reason: &str) -> Refusal {
+pub(crate) fn refuse(code: &str, reason: &str) -> Refusal {
     Refusal {
         code: code.to_string(),
         reason: reason.to_string(),
@@ -161,7 +169,7 @@ pub fn push_batch(
                 status: OpStatus::Accepted,
                 code: None,
                 reason: None,
-                seq: Some(seq),
+                seq,
                 server_time_ms: now_ms,
             },
             Err(refusal) => {
@@ -181,9 +189,14 @@ pub fn push_batch(
         };
         log_decision(tx, who, op, &result);
         // A clock refusal is not an answer: the device pushes the same operation again,
-        // re-stamped, and that attempt is decided afresh.
+        // re-stamped, and that attempt is decided afresh. An accepted case operation's answer
+        // is its event in the feed.
+        let answer_is_event =
+            result.status == OpStatus::Accepted && !matches!(op.body, OpBody::CheckSite { .. });
         if result.code.as_deref() != Some(CLOCK_AHEAD) {
-            tx.save_result(&who.device_id, &result)?;
+            if !answer_is_event {
+                tx.save_result(&who.device_id, &result)?;
+            }
             first_results.insert(op.id, result.clone());
         }
         results.push(result);
@@ -213,7 +226,8 @@ fn log_decision(tx: &mut dyn PushTx, who: &Principal, op: &Op, result: &OpResult
     }
 }
 
-/// Decide one operation: `Ok(Ok(seq))` accepted, `Ok(Err(_))` refused, `Err(_)` storage failure.
+/// Decide one operation: `Ok(Ok(seq))` accepted (with the sequence of its event; none for a
+/// site check, whose answer is not an event), `Ok(Err(_))` refused, `Err(_)` storage failure.
 #[allow(clippy::too_many_arguments)]
 fn decide(
     tx: &mut dyn PushTx,
@@ -224,7 +238,7 @@ fn decide(
     now_ms: i64,
     rules: &PushRules,
     refused_reports: &HashSet<Uuid>,
-) -> StoreResult<Result<i64, Refusal>> {
+) -> StoreResult<Result<Option<i64>, Refusal>> {
     if op.device_id != who.device_id {
         return Ok(Err(refuse(
             "wrong_device",
@@ -257,6 +271,9 @@ fn decide(
             "invalid_photo_ref",
             "照片引用不是有效的 SHA-256",
         )));
+    }
+    if matches!(op.body, OpBody::CheckSite { .. }) {
+        return crate::site_check::decide(tx, index, who, op, now_ms, rules);
     }
     let is_report = matches!(op.body, OpBody::Report { .. });
     let case = tx.case(op.case_id)?;
@@ -291,6 +308,13 @@ fn decide(
             unit_id: unit_id.clone(),
         }
         .into()));
+    }
+    if let (OpBody::Dispatch { .. }, Some(origin)) =
+        (&op.body, case.as_ref().and_then(|c| c.checked.as_ref()))
+        && let Some(round) = tx.round(origin.round_id)?
+        && let Err(sealed) = round.check_dispatch()
+    {
+        return Ok(Err(xuncha_core::Error::from(sealed).into()));
     }
     if let OpBody::MarkDuplicate {
         duplicate_of: Some(target),
@@ -328,17 +352,38 @@ fn decide(
         probable_duplicates,
         deadline_horizon_ms: Some(rules.deadline_horizon_ms),
     };
-    let (mut next, mut event) = match fold::apply(case.as_ref(), op, &ctx) {
+    Ok(
+        fold_and_append(tx, index, reach, case.as_ref(), op, &ctx, |_| {})?
+            .map(|(_, seq)| Some(seq))
+            .map_err(Refusal::from),
+    )
+}
+
+/// Fold `op` onto `case` with the transition table, place the result in its area, number it
+/// when it is registered, let `adjust` set what the server adds (a check's origin), and append
+/// it to the feed: the new case and its sequence, or the table's refusal (nothing written).
+pub(crate) fn fold_and_append(
+    tx: &mut dyn PushTx,
+    index: &ReferenceIndex,
+    reach: &Reach,
+    case: Option<&Case>,
+    op: &Op,
+    ctx: &ApplyContext,
+    adjust: impl FnOnce(&mut Case),
+) -> StoreResult<Result<(Case, i64), xuncha_core::Error>> {
+    let (mut next, mut event) = match fold::apply(case, op, ctx) {
         Ok(x) => x,
-        Err(e) => return Ok(Err(e.into())),
+        Err(e) => return Ok(Err(e)),
     };
     next.area_id = index.area_of_place(next.site_id.as_deref(), next.location.point());
+    let now_ms = ctx.server_time_ms.unwrap_or(op.device_time_ms);
     if next.case_no.is_none() && matches!(op.body, OpBody::Register { .. }) {
         // Numbered in the city's year (its calendar's time zone) of the registration.
         let no = tx.next_case_no(index.calendar.local_date(now_ms).year())?;
         next.case_no = Some(no.clone());
         event.case_no = Some(no);
     }
-    let seq = tx.append(&next, &mut event, case.as_ref(), reach)?;
-    Ok(Ok(seq))
+    adjust(&mut next);
+    let seq = tx.append(&next, &mut event, case, reach)?;
+    Ok(Ok((next, seq)))
 }

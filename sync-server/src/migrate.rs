@@ -153,6 +153,32 @@ const TABLES: &[Table] = &[
     ),
     ("notifier", &[("id", Int4), ("cursor", Int)], "id"),
     (
+        "rounds",
+        &[
+            ("id", Text),
+            ("doc", Text),
+            ("planned_ms", Int),
+            ("closed_ms", OptInt),
+        ],
+        "id",
+    ),
+    (
+        "round_tasks",
+        &[
+            ("id", Text),
+            ("round_id", Text),
+            ("pos", Int4),
+            ("doc", Text),
+            ("done", Bool),
+        ],
+        "id",
+    ),
+    (
+        "round_team",
+        &[("user_id", Text), ("task_id", Text)],
+        "user_id, task_id",
+    ),
+    (
         "events",
         &[
             ("seq", Int),

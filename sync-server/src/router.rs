@@ -16,7 +16,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use xuncha_core::sync::protocol::{PROTOCOL_HEADER, PROTOCOL_VERSION, SERVER_TIME_HEADER};
 
 use crate::error::ApiError;
-use crate::handlers::{auth, meta, notices, photos, sync, thumbnails, tus};
+use crate::handlers::{auth, meta, notices, photos, sync, tasks, thumbnails, tus};
 use crate::state::AppState;
 
 /// The whole HTTP API.
@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/reference", get(sync::reference))
         .route("/v1/notices", get(notices::list))
         .route("/v1/notices/read", post(notices::read))
+        .route("/v1/tasks", get(tasks::list))
         .merge(
             Router::new()
                 .route("/v1/uploads", post(photos::create).options(tus::options))

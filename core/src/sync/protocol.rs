@@ -200,6 +200,17 @@ pub struct NoticePage {
     pub unread: u64,
 }
 
+/// `GET /v1/tasks`: the caller's round tasks (issue 17): every task of a round not yet closed
+/// whose team they are on, done ones too, with its round. A phone replaces its list with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TaskList {
+    /// The rounds the tasks belong to.
+    pub rounds: Vec<crate::round::Round>,
+    /// The tasks, by round then planning order.
+    pub tasks: Vec<crate::round::Task>,
+}
+
 /// `POST /v1/notices/read`: the caller read these notices (on a phone, perhaps offline).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -57,6 +57,7 @@ fn case_in(status: Status, pending_extension: bool) -> Case {
         updated_at_ms: 0,
         server_received_at_ms: None,
         probable_duplicates: Vec::new(),
+        checked: None,
         field_hlc: BTreeMap::new(),
     }
 }
@@ -178,6 +179,12 @@ fn full_body(action: Action) -> OpBody {
         Action::Park => OpBody::Park { reason },
         Action::Urge => OpBody::Urge { reason },
         Action::Escalate => OpBody::Escalate { reason },
+        Action::CheckSite => OpBody::CheckSite {
+            indicators: vec![],
+            photos: vec![],
+            position: Some(loc),
+            note: reason,
+        },
     }
 }
 

@@ -99,6 +99,7 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
         crate::handlers::sync::reference,
         crate::handlers::notices::list,
         crate::handlers::notices::read,
+        crate::handlers::tasks::list,
         crate::handlers::photos::create,
         crate::handlers::tus::options,
         crate::handlers::photos::status,
@@ -113,6 +114,7 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
          (name = "sync", description = "Pushing operations, pulling changes, reference data"),
          (name = "photos", description = "Uploading photos (tus 1.0.0) and reading them back"),
          (name = "notices", description = "A person's notices (dispatched, deadline near, overdue, urged, escalated) and their read state"),
+         (name = "rounds", description = "Inspection rounds: a person's tasks (sites to check against the 测评 standard, cases to re-check); checks are submitted through /v1/push"),
          (name = "meta", description = "Health and metrics")),
     modifiers(&BearerAuth),
 )]

@@ -5,5 +5,6 @@ pub mod meta;
 pub mod notices;
 pub mod photos;
 pub mod sync;
+pub mod tasks;
 pub mod thumbnails;
 pub mod tus;

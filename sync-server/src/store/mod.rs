@@ -8,9 +8,12 @@ pub mod photo_records;
 pub mod postgres;
 mod postgres_notices;
 pub mod postgres_photos;
+mod postgres_rounds;
+pub mod round_records;
 pub mod sqlite;
 mod sqlite_notices;
 pub mod sqlite_photos;
+mod sqlite_rounds;
 
 use std::collections::HashMap;
 
@@ -173,7 +176,12 @@ pub fn bad_stored_id(field: &'static str, value: &str) -> xuncha_core::Error {
 
 /// Everything the HTTP layer needs from storage.
 pub trait ServerStore:
-    photo_records::PhotoRecords + notice_records::NoticeRecords + Send + Sync + 'static
+    photo_records::PhotoRecords
+    + notice_records::NoticeRecords
+    + round_records::RoundRecords
+    + Send
+    + Sync
+    + 'static
 {
     /// A user by id.
     fn user(&self, id: &str) -> StoreResult<Option<UserRecord>>;

@@ -24,7 +24,7 @@ use uuid::Uuid;
 use xuncha_core::model::{Case, Event};
 use xuncha_core::reference::{ReferenceData, ReferenceIndex, User};
 use xuncha_core::scope::Reach;
-use xuncha_core::sync::protocol::{OpResult, OpStatus};
+use xuncha_core::sync::protocol::OpResult;
 use xuncha_core::workflow::{Role, Status};
 
 use super::case_list::{CaseFilter, SqlArg};
@@ -37,6 +37,7 @@ use crate::apply::{PushTx, accepted_answer, case_no, push_batch};
 use crate::group_commit::{PushJob, each_failed};
 use crate::pull::{FeedRow, FeedScope, PullTx, StoredCase, pull_page};
 use xuncha_core::kpi::{CaseFacts, DayFacts, Step};
+use xuncha_core::round::{Round, Task};
 
 /// The advisory lock every feed append holds until its transaction ends.
 pub const FEED_LOCK: i64 = 0x5855_4E43_4841; // "XUNCHA"
@@ -56,6 +57,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/10_areas.sql"),
     include_str!("../../migrations/postgres/11_escalations.sql"),
     include_str!("../../migrations/postgres/12_notices.sql"),
+    include_str!("../../migrations/postgres/13_rounds.sql"),
 ];
 
 /// Open cases of a category in a row of grid cells, received since a time, inside a box: cell
@@ -637,11 +639,19 @@ impl PushTx for PgPush<'_, '_> {
         Ok(seq)
     }
 
+    fn task(&mut self, id: Uuid) -> StoreResult<Option<(Round, Task)>> {
+        super::postgres_rounds::load_task(&mut self.tx, id)
+    }
+
+    fn round(&mut self, id: Uuid) -> StoreResult<Option<Round>> {
+        super::postgres_rounds::load_round(&mut self.tx, id)
+    }
+
+    fn finish_task(&mut self, task: &Task) -> StoreResult<()> {
+        super::postgres_rounds::save_task(&mut self.tx, task)
+    }
+
     fn save_result(&mut self, device_id: &str, result: &OpResult) -> StoreResult<()> {
-        if result.status == OpStatus::Accepted {
-            // Kept already: the event row with this op id is the answer.
-            return Ok(());
-        }
         self.tx.exec(
             "INSERT INTO op_results (op_id, device_id, result) VALUES ($1, $2, $3)
                  ON CONFLICT (op_id) DO NOTHING",

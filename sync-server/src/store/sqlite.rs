@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 use xuncha_core::model::{Case, Event};
 use xuncha_core::reference::{ReferenceData, ReferenceIndex, User};
-use xuncha_core::sync::protocol::{OpResult, OpStatus};
+use xuncha_core::sync::protocol::OpResult;
 use xuncha_core::workflow::{Role, Status};
 
 use super::case_list::{CaseFilter, SqlArg};
@@ -26,6 +26,7 @@ use crate::apply::{PushTx, accepted_answer, case_no, push_batch};
 use crate::group_commit::{PushJob, each_failed};
 use crate::pull::{FeedRow, FeedScope, PullTx, StoredCase, pull_page};
 use xuncha_core::kpi::{CaseFacts, DayFacts, Step};
+use xuncha_core::round::{Round, Task};
 use xuncha_core::scope::Reach;
 
 const MIGRATIONS: &[&str] = &[
@@ -44,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/13_areas.sql"),
     include_str!("../../migrations/14_escalations.sql"),
     include_str!("../../migrations/15_notices.sql"),
+    include_str!("../../migrations/16_rounds.sql"),
 ];
 
 /// Open cases of a category in one row of grid cells, received since a time, inside a box:
@@ -427,11 +429,19 @@ impl PushTx for SqlitePush<'_> {
         Ok(seq)
     }
 
+    fn task(&mut self, id: Uuid) -> StoreResult<Option<(Round, Task)>> {
+        super::sqlite_rounds::load_task(self.tx, id)
+    }
+
+    fn round(&mut self, id: Uuid) -> StoreResult<Option<Round>> {
+        super::sqlite_rounds::load_round(self.tx, id)
+    }
+
+    fn finish_task(&mut self, task: &Task) -> StoreResult<()> {
+        super::sqlite_rounds::save_task(self.tx, task)
+    }
+
     fn save_result(&mut self, device_id: &str, result: &OpResult) -> StoreResult<()> {
-        if result.status == OpStatus::Accepted {
-            // Kept already: the event row with this op id is the answer (see `op_result`).
-            return Ok(());
-        }
         self.tx
             .prepare_cached(
                 "INSERT INTO op_results (op_id, device_id, result) VALUES (?1, ?2, ?3)",

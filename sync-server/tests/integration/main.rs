@@ -20,6 +20,7 @@ mod notices;
 mod open311;
 mod photo_checks;
 mod postgres_only;
+mod rounds;
 mod s3_photos;
 mod start_errors;
 mod storage;

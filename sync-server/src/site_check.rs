@@ -1,0 +1,252 @@
+//! A round's site check arriving in a push (issue 17; the rules are core's `round`): decided,
+//! kept on its task, and the cases its failures call for raised at the site — each reported as
+//! the inspector who found it, registered by the server and, unless the round is sealed (暗访
+//! not yet published), dispatched to the site's owner unit with its category's deadline — all
+//! in the push's transaction, so a check is kept with its cases or not at all. Every id is
+//! made from the task and the indicator: a replay or a second instance raises nothing twice.
+
+use uuid::Uuid;
+use xuncha_core::fold::ApplyContext;
+use xuncha_core::hlc::Hlc;
+use xuncha_core::model::{Actor, Location, Op, OpBody, PhotoKind, PhotoRef, name_based_id};
+use xuncha_core::reference::{ReferenceIndex, Site};
+use xuncha_core::round::{
+    self, CheckOrigin, CheckedIndicator, Round, Target, Task, TaskResult, raised_case_id,
+};
+use xuncha_core::scope::Reach;
+use xuncha_core::standard::Indicator;
+
+use crate::apply::{PushRules, PushTx, Refusal, fold_and_append, refuse};
+use crate::store::{Principal, StoreResult};
+use crate::watch::system_principal;
+
+/// The HLC node of the server's operations on raised cases.
+const CHECK_NODE: u64 = 0x5843_484B; // "XCHK"
+
+/// Decide a `check_site` operation (see the module).
+pub(crate) fn decide(
+    tx: &mut dyn PushTx,
+    index: &ReferenceIndex,
+    who: &Principal,
+    op: &Op,
+    now_ms: i64,
+    rules: &PushRules,
+) -> StoreResult<Result<Option<i64>, Refusal>> {
+    let OpBody::CheckSite {
+        indicators,
+        photos,
+        position,
+        note,
+    } = &op.body
+    else {
+        return Ok(Err(refuse("wrong_task", "不是点位测评提交")));
+    };
+    if let Err(e) = xuncha_core::limits::check_body(&op.body) {
+        return Ok(Err(e.into()));
+    }
+    let Some((round, mut task)) = tx.task(op.case_id)? else {
+        return Ok(Err(xuncha_core::Error::NotFound {
+            kind: "task",
+            id: op.case_id.to_string(),
+        }
+        .into()));
+    };
+    let Target::Site { site_id } = &task.target else {
+        return Ok(Err(
+            xuncha_core::Error::from(round::Refusal::WrongTask).into()
+        ));
+    };
+    let Some(site) = index.site(site_id).cloned() else {
+        return Ok(Err(xuncha_core::Error::NotFound {
+            kind: "site",
+            id: site_id.clone(),
+        }
+        .into()));
+    };
+    if let Err(r) = round::check_submission(
+        &round,
+        &task,
+        &who.user.id,
+        who.user.role,
+        &index.standard,
+        &site.kind,
+        indicators,
+        photos,
+    ) {
+        return Ok(Err(xuncha_core::Error::from(r).into()));
+    }
+    let site_point = xuncha_core::geo::LatLon {
+        lat: site.lat,
+        lon: site.lon,
+    };
+    task.result = Some(TaskResult {
+        op_id: op.id,
+        by: who.user.id.clone(),
+        checked_at_ms: op.device_time_ms,
+        received_ms: now_ms,
+        position: position.clone(),
+        distance_m: position
+            .as_ref()
+            .map(|p| round::distance_from(p, site_point)),
+        indicators: indicators.clone(),
+        photos: photos.clone(),
+        note: note.clone(),
+    });
+    // Every raised case's steps are one unit with the check: a refusal of any (a category the
+    // city has since removed …) refuses the check, and the push's savepoint drops what was
+    // written.
+    let ctx = ApplyContext {
+        server_time_ms: Some(now_ms),
+        case_no: None,
+        probable_duplicates: Vec::new(),
+        deadline_horizon_ms: Some(rules.deadline_horizon_ms),
+    };
+    let everything = Reach::Everything;
+    for (ind, checked) in round::cases_to_raise(&index.standard, indicators) {
+        let steps = raise_steps(
+            &round, &task, &site, ind, checked, photos, op, index, now_ms,
+        );
+        let origin = CheckOrigin {
+            round_id: round.id,
+            task_id: task.id,
+            indicator: ind.code.clone(),
+        };
+        let mut case = None;
+        for step in steps {
+            match fold_and_append(tx, index, &everything, case.as_ref(), &step, &ctx, |c| {
+                c.checked = Some(origin.clone())
+            })? {
+                Ok((next, _)) => case = Some(next),
+                Err(e) => return Ok(Err(e.into())),
+            }
+        }
+    }
+    tx.finish_task(&task)?;
+    Ok(Ok(None))
+}
+
+/// The operations that raise the case of a failed indicator: the report (as the inspector, on
+/// their device, at their time), the registration and — unless the round is sealed or the site
+/// has no owner — the dispatch (as the server).
+#[allow(clippy::too_many_arguments)]
+fn raise_steps(
+    round: &Round,
+    task: &Task,
+    site: &Site,
+    ind: &Indicator,
+    checked: &CheckedIndicator,
+    photos: &[PhotoRef],
+    op: &Op,
+    index: &ReferenceIndex,
+    now_ms: i64,
+) -> Vec<Op> {
+    let case_id = raised_case_id(task.id, &ind.code);
+    let category = ind.category.clone().unwrap_or_default();
+    let mut description = format!("【{}】{} {}", round.name, ind.code, ind.text);
+    if !checked.note.trim().is_empty() {
+        description.push('：');
+        description.push_str(checked.note.trim());
+    }
+    let report = Op {
+        id: name_based_id(&format!("xuncha:check-report:{case_id}")),
+        case_id,
+        device_id: op.device_id.clone(),
+        actor: op.actor.clone(),
+        hlc: op.hlc,
+        device_time_ms: op.device_time_ms,
+        body: OpBody::Report {
+            category: category.clone(),
+            description: description
+                .chars()
+                .take(xuncha_core::limits::DESCRIPTION_CHARS)
+                .collect(),
+            location: Location {
+                lat: site.lat,
+                lon: site.lon,
+                accuracy_m: None,
+                address: if site.address.is_empty() {
+                    site.name.clone()
+                } else {
+                    site.address.clone()
+                },
+            },
+            site_id: Some(site.id.clone()),
+            grid_id: None,
+            suggested_unit_id: site.owner_unit_id.clone(),
+            campaign_id: None,
+            undercover: round.kind == round::RoundKind::Covert,
+            photos: photos
+                .iter()
+                .filter(|p| checked.photos.contains(&p.sha256))
+                .map(|p| PhotoRef {
+                    kind: PhotoKind::Before,
+                    ..p.clone()
+                })
+                .collect(),
+        },
+    };
+    let mut steps = vec![
+        report,
+        server_op(
+            case_id,
+            ("register", 0),
+            now_ms,
+            OpBody::Register {
+                note: format!("{}：{} 点位测评发现", round.kind.label_zh(), round.name),
+            },
+        ),
+    ];
+    if !round.sealed()
+        && let Some(d) = dispatch_op(case_id, &category, site, index, now_ms)
+    {
+        steps.push(d);
+    }
+    steps
+}
+
+/// The server's dispatch of a raised case to its site's owner unit, with the category's
+/// default deadline from `now_ms`; none for a site without an owner (a supervisor dispatches it
+/// by hand) or a category gone from the reference data.
+pub fn dispatch_op(
+    case_id: Uuid,
+    category: &str,
+    site: &Site,
+    index: &ReferenceIndex,
+    now_ms: i64,
+) -> Option<Op> {
+    let unit_id = site.owner_unit_id.clone()?;
+    let deadline = index.default_deadline(category, now_ms).ok()?;
+    Some(server_op(
+        case_id,
+        ("dispatch", 1),
+        now_ms,
+        OpBody::Dispatch {
+            unit_id,
+            deadline_ms: Some(deadline),
+            note: "测评发现问题，按点位责任单位派遣".into(),
+        },
+    ))
+}
+
+/// The server's `step` (with its place among the server's steps on the case, so their clocks
+/// are in order) on a raised case.
+fn server_op(case_id: Uuid, (step, counter): (&str, u32), now_ms: i64, body: OpBody) -> Op {
+    let who = system_principal();
+    Op {
+        id: name_based_id(&format!("xuncha:check-{step}:{case_id}")),
+        case_id,
+        device_id: who.device_id.clone(),
+        actor: Actor {
+            user_id: who.user.id.clone(),
+            role: who.user.role,
+            unit_id: None,
+        },
+        hlc: Hlc {
+            wall_ms: now_ms.max(0) as u64,
+            counter,
+            node: CHECK_NODE,
+        },
+        device_time_ms: now_ms,
+        body,
+    }
+}

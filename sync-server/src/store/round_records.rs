@@ -1,0 +1,25 @@
+//! Inspection rounds as the server keeps them (issue 17; the rules are core's `round`): each
+//! round's document, its tasks with their results, and each task's team, so a phone's pull of
+//! "my tasks" is one indexed lookup. A task's result is written by the push that submits it
+//! (inside the push transaction: [`crate::apply::PushTx::finish_task`]).
+
+use uuid::Uuid;
+use xuncha_core::round::{Round, Task};
+
+use super::StoreResult;
+
+/// Round bookkeeping of a backend.
+pub trait RoundRecords {
+    /// Keep a new round with its tasks (and their teams): all or nothing. A round whose id is
+    /// taken is an error that changes nothing.
+    fn plan_round(&self, round: &Round, tasks: &[Task]) -> StoreResult<()>;
+    /// Replace a round's document (published, closed).
+    fn save_round(&self, round: &Round) -> StoreResult<()>;
+    /// A round and its tasks (in planning order).
+    fn round(&self, id: Uuid) -> StoreResult<Option<(Round, Vec<Task>)>>;
+    /// Every round, newest first, at most `limit`.
+    fn rounds(&self, limit: usize) -> StoreResult<Vec<Round>>;
+    /// The tasks of rounds not yet closed whose team `user` is on, with their rounds (done ones
+    /// too, so a phone shows what its team did), by round then planning order.
+    fn tasks_of(&self, user: &str) -> StoreResult<Vec<(Round, Task)>>;
+}

@@ -1,0 +1,353 @@
+//! Inspection rounds (issue 17) over real HTTP: a supervisor plans a 明查 round of the bus stops
+//! of 城关街道; the phones get their tasks; a site check pushed like any operation is kept on
+//! its task and raises one case per failed indicator, reported as the inspector, registered and
+//! dispatched to the site's owner with the category's deadline; a replay raises nothing twice;
+//! someone else's task, a second submission and a closed round are refused with their codes. A
+//! 暗访 round's cases stay away from the unit (its phone, a supervisor's dispatch) until the
+//! round is published, then arrive at once.
+
+use uuid::Uuid;
+use xuncha_core::model::{Location, OpBody, PhotoKind, PhotoRef};
+use xuncha_core::round::{self, CheckedIndicator, Round, RoundKind, Target, Task};
+use xuncha_core::standard::Finding;
+use xuncha_core::store::CaseQuery;
+use xuncha_core::sync::protocol::{OpStatus, PushResponse, TaskList};
+use xuncha_core::workflow::Status;
+use xuncha_server::apply::PushRules;
+use xuncha_server::rounds::{SitePlan, close, plan_sites, publish};
+use xuncha_server::store::Principal;
+
+use crate::hardening::Raw;
+use crate::helpers::{Device, TestServer, now_ms};
+
+fn principal(server: &TestServer, user: &str) -> Principal {
+    let record = server
+        .state
+        .store
+        .user(user)
+        .expect("user")
+        .expect("exists");
+    Principal {
+        user: record.user,
+        device_id: "console".into(),
+    }
+}
+
+/// 城关街道's bus stops (s5, owned by u5; s25, owned by u1), in a round of `kind` with
+/// inspector1 on the first and inspector2 on the second.
+fn plan(server: &TestServer, kind: RoundKind) -> (Round, Vec<Task>) {
+    let today = chrono::Utc::now().date_naive();
+    plan_sites(
+        server.state.store.as_ref(),
+        &principal(server, "supervisor1"),
+        SitePlan {
+            name: format!("{}：城关街道公交站台", kind.label_zh()),
+            kind,
+            area_id: Some("d1-s1".into()),
+            starts_on: today,
+            ends_on: today,
+            due_ms: now_ms() + 86_400_000,
+            max_distance_m: None,
+            site_types: vec!["公交站台".into()],
+            sample: None,
+            teams: vec![vec!["inspector1".into()], vec!["inspector2".into()]],
+        },
+        now_ms(),
+    )
+    .expect("plan")
+}
+
+fn photo(seed: u8) -> PhotoRef {
+    PhotoRef {
+        sha256: format!("{seed:02x}").repeat(32),
+        kind: PhotoKind::Before,
+        mime: "image/jpeg".into(),
+        size: 1_000,
+        captured_at_ms: None,
+        location: None,
+    }
+}
+
+fn checked(code: &str, finding: Finding, photo: Option<&PhotoRef>) -> CheckedIndicator {
+    CheckedIndicator {
+        code: code.into(),
+        finding,
+        note: String::new(),
+        photos: photo.map(|p| vec![p.sha256.clone()]).unwrap_or_default(),
+    }
+}
+
+/// The demo standard's bus-stop checklist with 5.1 failed and 5.2 one 公益广告 short on one bus
+/// (−4); 5.3 passed: 0 + 4 + 2 of 13.
+fn bus_stop_check(at: (f64, f64)) -> OpBody {
+    let (a, b) = (photo(0xa1), photo(0xb2));
+    OpBody::CheckSite {
+        indicators: vec![
+            checked("5.1", Finding::Fail, Some(&a)),
+            checked(
+                "5.2",
+                Finding::Counted {
+                    found: 1,
+                    units: 1.0,
+                },
+                Some(&b),
+            ),
+            checked("5.3", Finding::Pass, None),
+        ],
+        photos: vec![a, b],
+        position: Some(Location {
+            lat: at.0,
+            lon: at.1,
+            accuracy_m: Some(8.0),
+            address: String::new(),
+        }),
+        note: "站台顶棚破损".into(),
+    }
+}
+
+fn site_of(server: &TestServer, task: &Task) -> xuncha_core::reference::Site {
+    let Target::Site { site_id } = &task.target else {
+        panic!("a site task")
+    };
+    server
+        .state
+        .store
+        .reference_index()
+        .site(site_id)
+        .cloned()
+        .expect("site")
+}
+
+fn code(r: &PushResponse, i: usize) -> Option<&str> {
+    r.results[i].code.as_deref()
+}
+
+fn tasks(raw: &Raw) -> TaskList {
+    reqwest::blocking::Client::new()
+        .get(format!("{}/v1/tasks", raw.url))
+        .bearer_auth(&raw.token)
+        .send()
+        .expect("tasks")
+        .json()
+        .expect("json")
+}
+
+#[test]
+fn a_site_check_is_kept_and_raises_one_dispatched_case_per_failed_indicator_once() {
+    let server = TestServer::start();
+    let (r, planned) = plan(&server, RoundKind::Open);
+    assert_eq!(planned.len(), 2, "城关街道 has two bus stops: {planned:?}");
+    let mut inspector1 = Raw::login(&server, "inspector1", "phone-i1");
+    let mut inspector2 = Raw::login(&server, "inspector2", "phone-i2");
+
+    // Each phone gets its own team's task, with the round.
+    let mine = tasks(&inspector1);
+    assert_eq!(mine.rounds.len(), 1);
+    assert_eq!(mine.rounds[0].id, r.id);
+    assert_eq!(mine.tasks.len(), 1);
+    let task = mine.tasks[0].clone();
+    assert_eq!(task.team, ["inspector1"]);
+    assert_ne!(tasks(&inspector2).tasks[0].id, task.id);
+
+    let site = site_of(&server, &task);
+    let owner = site.owner_unit_id.clone().expect("owner");
+    let check = inspector1.op(task.id, bus_stop_check((site.lat + 0.0005, site.lon)));
+    let answer = inspector1.push(std::slice::from_ref(&check));
+    assert_eq!(answer.results[0].status, OpStatus::Accepted, "{answer:?}");
+    assert_eq!(answer.results[0].seq, None, "a check is not a case event");
+
+    // Kept on the task: who, where (about 56 m from the site: on site), the score 6 of 13.
+    let (_, after) = server
+        .state
+        .store
+        .round(r.id)
+        .expect("round")
+        .expect("kept");
+    let done = after.iter().find(|t| t.id == task.id).expect("task");
+    assert_eq!(done.state(&r), round::TaskState::Done);
+    let result = done.result.as_ref().expect("result");
+    assert_eq!(result.by, "inspector1");
+    let distance = result.distance_m.expect("distance");
+    assert!((50.0..62.0).contains(&distance), "{distance}");
+    assert_eq!(round::on_site(result.distance_m, &r), Some(true));
+    let index = server.state.store.reference_index();
+    assert_eq!(
+        round::task_score(&index.standard, &site.kind, &result.indicators),
+        (6.0, 13.0)
+    );
+
+    // Two failed indicators with categories: two cases, dispatched to the site's owner.
+    for (code, category) in [("5.1", "0602"), ("5.2", "0701")] {
+        let id = round::raised_case_id(task.id, code);
+        let case = server.state.store.case(id).expect("case").expect("raised");
+        assert_eq!(case.status, Status::Dispatched, "{code}");
+        assert_eq!(case.category, category);
+        assert_eq!(case.unit_id.as_deref(), Some(owner.as_str()));
+        assert_eq!(case.reporter_id, "inspector1");
+        assert_eq!(case.site_id.as_deref(), Some(site.id.as_str()));
+        assert!(case.case_no.is_some(), "registered");
+        assert!(case.deadline_ms.is_some_and(|d| d > now_ms()));
+        let origin = case.checked.expect("origin");
+        assert_eq!((origin.round_id, origin.task_id), (r.id, task.id));
+        assert_eq!(origin.indicator, code);
+        let timeline = server.state.store.timeline(id).expect("timeline");
+        assert_eq!(timeline.len(), 3, "report, register, dispatch");
+        assert_eq!(
+            timeline[0].op.body.photos().len(),
+            1,
+            "the indicator's photo"
+        );
+    }
+    assert!(
+        server
+            .state
+            .store
+            .case(round::raised_case_id(task.id, "5.3"))
+            .expect("case")
+            .is_none(),
+        "a passed indicator raises nothing"
+    );
+
+    // The same operation again: the first answer, nothing raised twice.
+    let feed = server.state.store.feed_seq().expect("seq");
+    let again = inspector1.push(std::slice::from_ref(&check));
+    assert_eq!(again.results[0], answer.results[0]);
+    assert_eq!(server.state.store.feed_seq().expect("seq"), feed);
+
+    // Another submission of a done task; someone else's task; an unknown one.
+    let second = inspector1.op(task.id, bus_stop_check((site.lat, site.lon)));
+    let other_task = planned.iter().find(|t| t.id != task.id).expect("other");
+    let not_mine = inspector1.op(other_task.id, bus_stop_check((site.lat, site.lon)));
+    let unknown = inspector1.op(Uuid::now_v7(), bus_stop_check((site.lat, site.lon)));
+    let refused = inspector1.push(&[second, not_mine, unknown]);
+    assert_eq!(code(&refused, 0), Some("task_done"));
+    assert_eq!(code(&refused, 1), Some("not_on_team"));
+    assert_eq!(code(&refused, 2), Some("not_found"));
+
+    // A checklist that leaves an indicator out, or deducts without a photo.
+    let other_site = site_of(&server, other_task);
+    let mut partial = bus_stop_check((other_site.lat, other_site.lon));
+    if let OpBody::CheckSite { indicators, .. } = &mut partial {
+        indicators.pop();
+    }
+    let mut bare = bus_stop_check((other_site.lat, other_site.lon));
+    if let OpBody::CheckSite { indicators, .. } = &mut bare {
+        indicators[0].photos.clear();
+    }
+    let ops = [
+        inspector2.op(other_task.id, partial),
+        inspector2.op(other_task.id, bare),
+    ];
+    let refused = inspector2.push(&ops);
+    assert_eq!(code(&refused, 0), Some("indicator_unrecorded"));
+    assert_eq!(code(&refused, 1), Some("deduction_needs_photo"));
+    assert_eq!(
+        server.state.store.feed_seq().expect("seq"),
+        feed,
+        "refusals write nothing"
+    );
+
+    // Closed: no more submissions, and the phones' lists drop the round.
+    close(
+        server.state.store.as_ref(),
+        &principal(&server, "supervisor1"),
+        r.id,
+        now_ms(),
+    )
+    .expect("close");
+    let late = inspector2.op(
+        other_task.id,
+        bus_stop_check((other_site.lat, other_site.lon)),
+    );
+    assert_eq!(code(&inspector2.push(&[late]), 0), Some("round_closed"));
+    assert!(tasks(&inspector2).tasks.is_empty());
+}
+
+#[test]
+fn a_covert_rounds_cases_reach_the_unit_only_when_it_is_published() {
+    let server = TestServer::start();
+    let (r, planned) = plan(&server, RoundKind::Covert);
+    // s25, owned by u1 (unit1's unit), is inspector2's.
+    let task = planned
+        .iter()
+        .find(|t| site_of(&server, t).owner_unit_id.as_deref() == Some("u1"))
+        .expect("a stop of u1")
+        .clone();
+    assert_eq!(task.team, ["inspector2"]);
+    let site = site_of(&server, &task);
+    let mut inspector2 = Raw::login(&server, "inspector2", "phone-i2");
+    let check = inspector2.op(task.id, bus_stop_check((site.lat, site.lon)));
+    assert_eq!(
+        inspector2.push(&[check]).results[0].status,
+        OpStatus::Accepted
+    );
+    let raised = round::raised_case_id(task.id, "5.1");
+    let case = server
+        .state
+        .store
+        .case(raised)
+        .expect("case")
+        .expect("raised");
+    assert_eq!(case.status, Status::Registered, "held, not dispatched");
+    assert!(case.undercover);
+
+    // The unit sees nothing; a supervisor's dispatch is refused while the round is sealed.
+    let unit1 = Device::signed_in(&server, "unit1", 0);
+    let visible = |d: &Device| {
+        d.sync();
+        d.store
+            .list_cases(&CaseQuery::default())
+            .expect("list")
+            .items
+            .iter()
+            .any(|i| i.case.id == raised)
+    };
+    assert!(!visible(&unit1));
+    let mut supervisor = Raw::login(&server, "supervisor1", "phone-s1");
+    let dispatch = supervisor.op(
+        raised,
+        OpBody::Dispatch {
+            unit_id: "u1".into(),
+            deadline_ms: Some(now_ms() + 86_400_000),
+            note: String::new(),
+        },
+    );
+    assert_eq!(code(&supervisor.push(&[dispatch]), 0), Some("round_sealed"));
+    let boss = principal(&server, "supervisor1");
+    let rules = PushRules::default();
+    let store = server.state.store.as_ref();
+    let refused = publish(
+        store,
+        &principal(&server, "inspector1"),
+        r.id,
+        now_ms(),
+        &rules,
+    );
+    assert_eq!(
+        refused.err().map(|e| e.code()),
+        Some("round_not_allowed"),
+        "an inspector publishes nothing"
+    );
+
+    // Published: both raised cases dispatched at once; the unit's phone has them.
+    assert_eq!(
+        publish(store, &boss, r.id, now_ms(), &rules).expect("publish"),
+        2
+    );
+    assert_eq!(
+        server
+            .state
+            .store
+            .case(raised)
+            .expect("case")
+            .expect("raised")
+            .status,
+        Status::Dispatched
+    );
+    assert!(visible(&unit1));
+    // Publishing again dispatches nothing more.
+    assert_eq!(
+        publish(store, &boss, r.id, now_ms(), &rules).expect("again"),
+        0
+    );
+}
