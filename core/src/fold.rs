@@ -245,7 +245,7 @@ fn apply_effects(next: &mut Case, before: &Case, op: &Op, ctx: &ApplyContext) ->
         OpBody::RequestReturn { .. } | OpBody::RefuseReturn { .. } | OpBody::Urge { .. } => {}
         OpBody::Escalate { .. } => next.escalations += 1,
         // Not a case's move: `round.rs` decides it and the table has no row for it.
-        OpBody::CheckSite { .. } => {}
+        OpBody::CheckSite { .. } | OpBody::Recheck { .. } => {}
         OpBody::VerifyPass { .. } | OpBody::Park { .. } | OpBody::RefuseExtension { .. } => {
             next.pending_extension = None;
         }

@@ -168,6 +168,9 @@ pub fn check_body(body: &OpBody) -> Result<()> {
             check_id("campaign_id", changes.campaign_id.as_deref())
         }
         OpBody::Dispatch { unit_id, .. } => check_id("unit_id", Some(unit_id)),
+        OpBody::Recheck {
+            position: Some(p), ..
+        } => check_location(p),
         OpBody::CheckSite {
             indicators,
             position,

@@ -328,6 +328,21 @@ pub enum OpBody {
         #[serde(default)]
         note: String,
     },
+    /// 回头看复查: a round's re-check of a closed case on site. The operation's `case_id` is the
+    /// task's id; a recurrence reopens the case.
+    Recheck {
+        /// Still fixed, or recurred.
+        outcome: crate::round::RecheckOutcome,
+        /// Photos of the place now (at least one).
+        #[serde(default)]
+        photos: Vec<PhotoRef>,
+        /// Where the phone stood.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        position: Option<Location>,
+        /// What was seen.
+        #[serde(default)]
+        note: String,
+    },
 }
 
 impl OpBody {
@@ -356,6 +371,7 @@ impl OpBody {
             OpBody::Urge { .. } => Action::Urge,
             OpBody::Escalate { .. } => Action::Escalate,
             OpBody::CheckSite { .. } => Action::CheckSite,
+            OpBody::Recheck { .. } => Action::Recheck,
         }
     }
 
@@ -367,7 +383,8 @@ impl OpBody {
             | OpBody::Rectify { photos, .. }
             | OpBody::VerifyPass { photos, .. }
             | OpBody::VerifyFail { photos, .. }
-            | OpBody::CheckSite { photos, .. } => photos,
+            | OpBody::CheckSite { photos, .. }
+            | OpBody::Recheck { photos, .. } => photos,
             _ => &[],
         }
     }
@@ -381,7 +398,8 @@ impl OpBody {
             | OpBody::Rectify { photos, .. }
             | OpBody::VerifyPass { photos, .. }
             | OpBody::VerifyFail { photos, .. }
-            | OpBody::CheckSite { photos, .. } => photos.extend(refs),
+            | OpBody::CheckSite { photos, .. }
+            | OpBody::Recheck { photos, .. } => photos.extend(refs),
             _ if !refs.is_empty() => {
                 return Err(crate::Error::InvalidField {
                     field: "photos",
@@ -414,8 +432,8 @@ impl OpBody {
     /// driver): one place that knows which field each action carries. Photos are attached by
     /// the store (phones) or given in the body by the caller (the console's upload). Whether
     /// the action is allowed, and whether what it requires is there, is the transition table's
-    /// decision, not this one's. `report`, `edit` and `check_site` carry their own fields and are
-    /// refused here.
+    /// decision, not this one's. `report`, `edit`, `check_site` and `recheck` carry their own
+    /// fields and are refused here.
     pub fn for_action(action: Action, input: ActionInput) -> crate::Result<OpBody> {
         let ActionInput {
             text,
@@ -425,7 +443,7 @@ impl OpBody {
             duplicate_of,
         } = input;
         Ok(match action {
-            Action::Report | Action::Edit | Action::CheckSite => {
+            Action::Report | Action::Edit | Action::CheckSite | Action::Recheck => {
                 return Err(crate::Error::InvalidField {
                     field: "action",
                     reason: format!("{} is not made from an action form", action.as_str()),
@@ -496,7 +514,8 @@ impl OpBody {
             | OpBody::GrantReturn { note }
             | OpBody::GrantExtension { note, .. }
             | OpBody::VerifyPass { note, .. }
-            | OpBody::CheckSite { note, .. } => Some(note),
+            | OpBody::CheckSite { note, .. }
+            | OpBody::Recheck { note, .. } => Some(note),
             OpBody::Comment { text, .. } => Some(text),
             _ => None,
         }
@@ -744,7 +763,7 @@ mod tests {
                 },
             );
             match a {
-                Action::Report | Action::Edit | Action::CheckSite => {
+                Action::Report | Action::Edit | Action::CheckSite | Action::Recheck => {
                     assert!(built.is_err(), "{a:?}")
                 }
                 _ => {

@@ -91,6 +91,26 @@ pub fn may(role: Role, action: RoundAction) -> bool {
 }
 
 string_enum!(
+    /// What a 回头看 found at a closed case's place.
+    RecheckOutcome {
+        /// 整改到位: still fixed.
+        Held = "held" / "整改到位",
+        /// 复发: the problem is back; the case reopens, counted against the unit and the site.
+        Recurred = "recurred" / "复发",
+    }
+);
+
+impl RecheckOutcome {
+    /// English name.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            RecheckOutcome::Held => "Still fixed",
+            RecheckOutcome::Recurred => "Recurred",
+        }
+    }
+}
+
+string_enum!(
     /// Where a task stands.
     TaskState {
         /// 待检查: waiting for its team.
@@ -301,9 +321,12 @@ pub struct TaskResult {
     /// The indicators (a site check).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub indicators: Vec<CheckedIndicator>,
-    /// The photos the indicators name.
+    /// The photos the indicators (or the re-check) name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub photos: Vec<PhotoRef>,
+    /// What a re-check found (回头看).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<RecheckOutcome>,
     /// A note on the whole visit.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
@@ -355,6 +378,8 @@ pub enum Refusal {
     PhotoNeeded(String),
     /// An indicator names a photo the submission does not carry.
     PhotoNotCarried(String),
+    /// A re-check without an on-site photo.
+    RecheckPhoto,
 }
 
 impl Refusal {
@@ -377,6 +402,7 @@ impl Refusal {
             Refusal::WrongFinding(_) => "wrong_finding",
             Refusal::PhotoNeeded(_) => "deduction_needs_photo",
             Refusal::PhotoNotCarried(_) => "photo_not_carried",
+            Refusal::RecheckPhoto => "recheck_needs_photo",
         }
     }
 
@@ -465,6 +491,11 @@ impl Refusal {
                     format!("indicator {c} deducts points: a photo is required")
                 }
             }
+            Refusal::RecheckPhoto => pick(
+                zh,
+                "回头看须附现场照片",
+                "a re-check needs an on-site photo",
+            ),
             Refusal::PhotoNotCarried(c) => {
                 if zh {
                     format!("指标 {c} 引用的照片不在本次提交中")
@@ -519,28 +550,49 @@ pub fn check_plan(
 }
 
 /// The sites a plan picks: those of `types` (every type when empty) that `in_area` accepts,
-/// then — as 测评 samples points — `sample` of them at random when asked: ranked by an id made
-/// from `seed` and the site, so the same plan picks the same sites on every run.
+/// then, when asked, a random [`sample`] of them.
 pub fn select_sites<'a>(
     sites: &'a [crate::reference::Site],
     types: &[String],
     in_area: impl Fn(&crate::reference::Site) -> bool,
-    sample: Option<usize>,
+    size: Option<usize>,
     seed: &str,
 ) -> Vec<&'a crate::reference::Site> {
-    let mut chosen: Vec<&crate::reference::Site> = sites
+    let chosen: Vec<&crate::reference::Site> = sites
         .iter()
         .filter(|s| types.is_empty() || types.contains(&s.kind))
         .filter(|s| in_area(s))
         .collect();
-    if let Some(n) = sample
-        && n < chosen.len()
-    {
-        chosen.sort_by_key(|s| name_based_id(&format!("xuncha:sample:{seed}:{}", s.id)));
-        chosen.truncate(n);
-        chosen.sort_by(|a, b| a.id.cmp(&b.id));
-    }
-    chosen
+    sample(chosen, size, seed, |s| s.id.clone())
+}
+
+/// `size` of `items` at random, as 测评 samples points (all of them when none or more are
+/// asked): ranked by an id made from `seed` and each item's `key`, so the same round picks the
+/// same ones on every run; kept in their order.
+pub fn sample<T>(
+    items: Vec<T>,
+    size: Option<usize>,
+    seed: &str,
+    key: impl Fn(&T) -> String,
+) -> Vec<T> {
+    let Some(n) = size.filter(|n| *n < items.len()) else {
+        return items;
+    };
+    let mut ranked: Vec<(Uuid, usize, T)> = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            (
+                name_based_id(&format!("xuncha:sample:{seed}:{}", key(&t))),
+                i,
+                t,
+            )
+        })
+        .collect();
+    ranked.sort_by_key(|(rank, _, _)| *rank);
+    ranked.truncate(n);
+    ranked.sort_by_key(|(_, i, _)| *i);
+    ranked.into_iter().map(|(_, _, t)| t).collect()
 }
 
 /// Teams for `n` tasks: the planned teams in turn (task 1 to the first team, task 2 to the
@@ -612,6 +664,35 @@ pub fn check_submission(
         return Err(Refusal::Unrecorded(left.code.clone()));
     }
     Ok(())
+}
+
+/// Whether `user` (of `role`) may submit a re-check of `task` with `photos`: the round open,
+/// the task a case task of their team not yet done, and a photo of the place now.
+pub fn check_recheck(
+    round: &Round,
+    task: &Task,
+    user: &str,
+    role: Role,
+    photos: &[PhotoRef],
+) -> Result<(), Refusal> {
+    check_turn(round, task, user, role)?;
+    if !matches!(task.target, Target::Case { .. }) {
+        return Err(Refusal::WrongTask);
+    }
+    if photos.is_empty() {
+        return Err(Refusal::RecheckPhoto);
+    }
+    Ok(())
+}
+
+/// 回头看's figures over a round's tasks: (re-checked, still open — recurred).
+pub fn recheck_counts(tasks: &[Task]) -> (u32, u32) {
+    tasks
+        .iter()
+        .filter_map(|t| t.result.as_ref()?.outcome)
+        .fold((0, 0), |(n, open), o| {
+            (n + 1, open + u32::from(o == RecheckOutcome::Recurred))
+        })
 }
 
 /// Whether `user` may submit anything for `task` now: the round open, the task theirs and open.
@@ -836,6 +917,7 @@ mod tests {
             distance_m: None,
             indicators: list.clone(),
             photos: vec![photo()],
+            outcome: None,
             note: String::new(),
         });
         assert_eq!(t.state(&r), TaskState::Done);
@@ -1027,6 +1109,7 @@ mod tests {
             Refusal::WrongFinding("1".into()),
             Refusal::PhotoNeeded("1".into()),
             Refusal::PhotoNotCarried("1".into()),
+            Refusal::RecheckPhoto,
         ];
         let codes: std::collections::HashSet<_> = all.iter().map(Refusal::code).collect();
         assert_eq!(codes.len(), all.len());

@@ -208,6 +208,9 @@ string_enum!(
         /// 点位测评: a round's checklist at a site. Not a move of a case (no row of the table):
         /// `round.rs` decides it, and the server raises the cases it calls for.
         CheckSite = "check_site" / "点位测评",
+        /// 回头看复查: a round's re-check of a closed case on site. Not a row of the table
+        /// either: `round.rs` decides it; a recurrence reopens the case as the server.
+        Recheck = "recheck" / "回头看复查",
     }
 );
 
@@ -283,6 +286,7 @@ impl Action {
             Action::Urge => "Urge",
             Action::Escalate => "Escalate",
             Action::CheckSite => "Site check",
+            Action::Recheck => "Re-check",
         }
     }
 }

@@ -58,6 +58,7 @@ pub enum Action {
     Urge,
     Escalate,
     CheckSite,
+    Recheck,
 }
 
 /// Who is acting.

@@ -191,8 +191,8 @@ pub fn push_batch(
         // A clock refusal is not an answer: the device pushes the same operation again,
         // re-stamped, and that attempt is decided afresh. An accepted case operation's answer
         // is its event in the feed.
-        let answer_is_event =
-            result.status == OpStatus::Accepted && !matches!(op.body, OpBody::CheckSite { .. });
+        let answer_is_event = result.status == OpStatus::Accepted
+            && !matches!(op.body, OpBody::CheckSite { .. } | OpBody::Recheck { .. });
         if result.code.as_deref() != Some(CLOCK_AHEAD) {
             if !answer_is_event {
                 tx.save_result(&who.device_id, &result)?;
@@ -272,8 +272,8 @@ fn decide(
             "照片引用不是有效的 SHA-256",
         )));
     }
-    if matches!(op.body, OpBody::CheckSite { .. }) {
-        return crate::site_check::decide(tx, index, who, op, now_ms, rules);
+    if matches!(op.body, OpBody::CheckSite { .. } | OpBody::Recheck { .. }) {
+        return crate::round_checks::decide(tx, index, who, op, now_ms, rules);
     }
     let is_report = matches!(op.body, OpBody::Report { .. });
     let case = tx.case(op.case_id)?;

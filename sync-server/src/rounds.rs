@@ -88,13 +88,6 @@ pub fn plan_sites(
             }
         })
         .collect();
-    round::check_plan(
-        who.user.role,
-        &plan.name,
-        plan.starts_on,
-        plan.ends_on,
-        &tasks,
-    )?;
     let round = Round {
         id,
         name: plan.name.trim().to_string(),
@@ -112,6 +105,118 @@ pub fn plan_sites(
         published_ms: None,
         closed_ms: None,
     };
+    keep(store, who, round, tasks)
+}
+
+/// What a supervisor fills in to plan a 回头看 round: which closed cases to re-check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecheckPlan {
+    /// The round's name.
+    pub name: String,
+    /// The area whose cases are re-checked (none: the planner's own, or the city).
+    pub area_id: Option<String>,
+    /// Its period.
+    pub starts_on: NaiveDate,
+    /// Its last day.
+    pub ends_on: NaiveDate,
+    /// When its tasks are due (UTC ms).
+    pub due_ms: i64,
+    /// Cases of categories starting with this (a 大类 `01`, a category `0101`).
+    pub category_prefix: Option<String>,
+    /// Cases this unit held.
+    pub unit: Option<String>,
+    /// Cases reported from this time …
+    pub reported_from_ms: Option<i64>,
+    /// … and before this one.
+    pub reported_before_ms: Option<i64>,
+    /// A random sample of this many cases (none: every case that matches).
+    pub sample: Option<usize>,
+    /// The teams (user ids), given the cases in turn.
+    pub teams: Vec<Vec<String>>,
+}
+
+/// Plan a 回头看 round as `who` at `now_ms`: the closed cases of the plan's filters within the
+/// planner's reach (and the plan's area), sampled when asked, shared out among the teams.
+pub fn plan_rechecks(
+    store: &dyn ServerStore,
+    who: &Principal,
+    plan: RecheckPlan,
+    now_ms: i64,
+) -> xuncha_core::Result<(Round, Vec<Task>)> {
+    let (_, data) = store.reference()?;
+    let index = store.reference_index();
+    let reach = who.reach(&index);
+    let area_id = plan.area_id.clone().or_else(|| who.user.area_id.clone());
+    let areas = area_scope(&index, &reach, area_id.as_deref())?;
+    check_teams(&data.users, &plan.teams)?;
+    let Some(mut filter) = crate::store::case_list::CaseFilter::for_reach(&reach) else {
+        return Err(Refusal::NotAllowed(round::RoundAction::Plan).into());
+    };
+    filter.statuses = vec![xuncha_core::Status::Closed];
+    filter.category_prefix = plan.category_prefix.clone().filter(|c| !c.is_empty());
+    filter.unit = plan.unit.clone().filter(|u| !u.is_empty());
+    filter.reported_from_ms = plan.reported_from_ms;
+    filter.reported_before_ms = plan.reported_before_ms;
+    filter.areas = areas.map(|set| {
+        let mut v: Vec<String> = set.into_iter().collect();
+        v.sort();
+        v
+    });
+    let candidates = store.list_cases(&filter, 0, xuncha_core::limits::TASKS_PER_ROUND * 10)?;
+    let id = Uuid::now_v7();
+    let chosen = round::sample(candidates, plan.sample, &id.to_string(), |c| {
+        c.id.to_string()
+    });
+    let teams = round::share_out(chosen.len(), &plan.teams);
+    let tasks = chosen
+        .iter()
+        .zip(teams)
+        .map(|(c, team)| {
+            let target = Target::Case { case_id: c.id };
+            Task {
+                id: round::task_id(id, &target),
+                round_id: id,
+                target,
+                team,
+                result: None,
+            }
+        })
+        .collect();
+    keep(
+        store,
+        who,
+        Round {
+            id,
+            name: plan.name.trim().to_string(),
+            kind: RoundKind::Recheck,
+            area_id,
+            starts_on: plan.starts_on,
+            ends_on: plan.ends_on,
+            due_ms: plan.due_ms,
+            max_distance_m: round::DEFAULT_MAX_DISTANCE_M,
+            planned_by: who.user.id.clone(),
+            planned_ms: now_ms,
+            published_ms: None,
+            closed_ms: None,
+        },
+        tasks,
+    )
+}
+
+/// Check a planned round and keep it.
+fn keep(
+    store: &dyn ServerStore,
+    who: &Principal,
+    round: Round,
+    tasks: Vec<Task>,
+) -> xuncha_core::Result<(Round, Vec<Task>)> {
+    round::check_plan(
+        who.user.role,
+        &round.name,
+        round.starts_on,
+        round.ends_on,
+        &tasks,
+    )?;
     store.plan_round(&round, &tasks)?;
     tracing::info!(round = %round.id, kind = %round.kind, tasks = tasks.len(), by = %who.user.id,
         "round planned");
@@ -216,7 +321,7 @@ pub fn publish(
             .is_some_and(|c| c.status == xuncha_core::Status::Registered && c.unit_id.is_none());
         if let (true, Some(site)) = (waiting, index.site(&site_id))
             && let Some(op) =
-                crate::site_check::dispatch_op(case_id, &category, site, &index, now_ms)
+                crate::round_checks::dispatch_op(case_id, &category, site, &index, now_ms)
         {
             ops.push(op);
         }

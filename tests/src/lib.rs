@@ -79,7 +79,7 @@ pub fn random_location(rng: &mut Rng) -> Location {
 
 /// The body of `action` on `case` as a person would fill it in (reasons, a unit, a later
 /// deadline, a duplicate target from `others`), with the photos it needs. None for actions this
-/// builder does not make (`report`, `edit`, `check_site`) or a duplicate mark with no other case to point at.
+/// builder does not make (`report`, `edit`, `check_site`, `recheck`) or a duplicate mark with no other case to point at.
 pub fn body_for(
     action: Action,
     case: &Case,
@@ -88,7 +88,7 @@ pub fn body_for(
 ) -> Option<(OpBody, Vec<PhotoInput>)> {
     let mut input = ActionInput::default();
     match action {
-        Action::Report | Action::Edit | Action::CheckSite => return None,
+        Action::Report | Action::Edit | Action::CheckSite | Action::Recheck => return None,
         Action::Comment => input.text = "现场补充说明".into(),
         Action::Rectify => input.text = "已整改".into(),
         Action::MarkDuplicate => {

@@ -185,6 +185,12 @@ fn full_body(action: Action) -> OpBody {
             position: Some(loc),
             note: reason,
         },
+        Action::Recheck => OpBody::Recheck {
+            outcome: xuncha_core::round::RecheckOutcome::Held,
+            photos: vec![photo(PhotoKind::Verify)],
+            position: Some(loc),
+            note: reason,
+        },
     }
 }
 

@@ -351,3 +351,194 @@ fn a_covert_rounds_cases_reach_the_unit_only_when_it_is_published() {
         0
     );
 }
+
+/// A case of unit u1 taken through to closed, over HTTP: reported, registered, dispatched,
+/// acknowledged, rectified with a photo, verified with a photo.
+fn closed_case(server: &TestServer, seed: u8) -> Uuid {
+    let mut inspector = Raw::login(server, "inspector1", "phone-i1");
+    let mut supervisor = Raw::login(server, "supervisor1", "phone-s1");
+    let mut unit = Raw::login(server, "unit1", "phone-u1");
+    let id = Uuid::now_v7();
+    let report = inspector.op(
+        id,
+        crate::hardening::report_body(30.2552, 120.1552, format!("回头看测试 {seed}")),
+    );
+    let steps = [
+        supervisor.op(
+            id,
+            OpBody::Register {
+                note: String::new(),
+            },
+        ),
+        supervisor.op(
+            id,
+            OpBody::Dispatch {
+                unit_id: "u1".into(),
+                deadline_ms: Some(now_ms() + 86_400_000),
+                note: String::new(),
+            },
+        ),
+    ];
+    let fixed = [
+        unit.op(
+            id,
+            OpBody::Acknowledge {
+                note: String::new(),
+            },
+        ),
+        unit.op(
+            id,
+            OpBody::Rectify {
+                note: "已清理".into(),
+                photos: vec![PhotoRef {
+                    kind: PhotoKind::After,
+                    ..photo(seed)
+                }],
+            },
+        ),
+    ];
+    let closed = supervisor.op(
+        id,
+        OpBody::VerifyPass {
+            note: String::new(),
+            photos: vec![PhotoRef {
+                kind: PhotoKind::Verify,
+                ..photo(seed.wrapping_add(1))
+            }],
+        },
+    );
+    for (raw, ops) in [
+        (&inspector, vec![report]),
+        (&supervisor, steps.to_vec()),
+        (&unit, fixed.to_vec()),
+        (&supervisor, vec![closed]),
+    ] {
+        let answer = raw.push(&ops);
+        assert!(
+            answer
+                .results
+                .iter()
+                .all(|r| r.status == OpStatus::Accepted),
+            "{answer:?}"
+        );
+    }
+    assert_eq!(
+        server
+            .state
+            .store
+            .case(id)
+            .expect("case")
+            .expect("kept")
+            .status,
+        Status::Closed
+    );
+    id
+}
+
+#[test]
+fn a_recheck_round_reopens_a_recurred_case_and_reports_its_rectification_rate() {
+    let server = TestServer::start();
+    let (held, recurred) = (closed_case(&server, 0x31), closed_case(&server, 0x41));
+    let today = chrono::Utc::now().date_naive();
+    let (r, planned) = xuncha_server::rounds::plan_rechecks(
+        server.state.store.as_ref(),
+        &principal(&server, "supervisor1"),
+        xuncha_server::rounds::RecheckPlan {
+            name: "十二月回头看".into(),
+            area_id: None,
+            starts_on: today,
+            ends_on: today,
+            due_ms: now_ms() + 86_400_000,
+            category_prefix: Some("01".into()),
+            unit: Some("u1".into()),
+            reported_from_ms: None,
+            reported_before_ms: None,
+            sample: None,
+            teams: vec![vec!["inspector2".into()]],
+        },
+        now_ms(),
+    )
+    .expect("plan");
+    assert_eq!(r.kind, RoundKind::Recheck);
+    let targets: Vec<&Target> = planned.iter().map(|t| &t.target).collect();
+    assert_eq!(targets.len(), 2, "both closed cases of u1: {targets:?}");
+    let task_of = |case_id: Uuid| {
+        planned
+            .iter()
+            .find(|t| t.target == Target::Case { case_id })
+            .expect("task")
+            .id
+    };
+    let mut inspector2 = Raw::login(&server, "inspector2", "phone-i2");
+    assert_eq!(tasks(&inspector2).tasks.len(), 2);
+    let recheck = |outcome, photos: Vec<PhotoRef>| OpBody::Recheck {
+        outcome,
+        photos,
+        position: Some(Location {
+            lat: 30.2552,
+            lon: 120.1552,
+            accuracy_m: Some(6.0),
+            address: String::new(),
+        }),
+        note: "现场查看".into(),
+    };
+    use xuncha_core::round::RecheckOutcome::{Held, Recurred};
+    let ops = [
+        inspector2.op(task_of(held), recheck(Held, vec![])),
+        inspector2.op(task_of(held), recheck(Held, vec![photo(0x51)])),
+        inspector2.op(task_of(recurred), recheck(Recurred, vec![photo(0x52)])),
+    ];
+    let answer = inspector2.push(&ops);
+    assert_eq!(code(&answer, 0), Some("recheck_needs_photo"));
+    assert_eq!(answer.results[1].status, OpStatus::Accepted, "{answer:?}");
+    assert_eq!(answer.results[2].status, OpStatus::Accepted, "{answer:?}");
+
+    // Still fixed: closed, with the inspector's photo and words on its timeline.
+    let case = server.state.store.case(held).expect("case").expect("kept");
+    assert_eq!(case.status, Status::Closed);
+    let last = server
+        .state
+        .store
+        .timeline(held)
+        .expect("timeline")
+        .pop()
+        .expect("event");
+    assert_eq!(last.op.actor.user_id, "inspector2");
+    assert_eq!(last.op.body.photos().len(), 1);
+    assert!(last.op.body.text().is_some_and(|t| t.contains("整改到位")));
+
+    // Recurred: reopened to its unit with a new deadline, by the server.
+    let case = server
+        .state
+        .store
+        .case(recurred)
+        .expect("case")
+        .expect("kept");
+    assert_eq!(case.status, Status::Dispatched);
+    assert_eq!(case.unit_id.as_deref(), Some("u1"));
+    assert!(case.deadline_ms.is_some_and(|d| d > now_ms()));
+    let last = server
+        .state
+        .store
+        .timeline(recurred)
+        .expect("timeline")
+        .pop()
+        .expect("event");
+    assert_eq!(last.op.body.action(), xuncha_core::Action::Reopen);
+    assert_eq!(last.op.actor.user_id, "system");
+
+    // 整改率: one of two still fixed.
+    let (_, after) = server
+        .state
+        .store
+        .round(r.id)
+        .expect("round")
+        .expect("kept");
+    assert_eq!(round::recheck_counts(&after), (2, 1));
+    assert_eq!(xuncha_core::standard::rectification_rate(2, 1), Some(0.5));
+    // A replay changes nothing.
+    let feed = server.state.store.feed_seq().expect("seq");
+    let again = inspector2.push(&ops[1..]);
+    assert_eq!(again.results, answer.results[1..]);
+    assert_eq!(server.state.store.feed_seq().expect("seq"), feed);
+}

@@ -1,9 +1,14 @@
-//! A round's site check arriving in a push (issue 17; the rules are core's `round`): decided,
-//! kept on its task, and the cases its failures call for raised at the site — each reported as
-//! the inspector who found it, registered by the server and, unless the round is sealed (暗访
-//! not yet published), dispatched to the site's owner unit with its category's deadline — all
-//! in the push's transaction, so a check is kept with its cases or not at all. Every id is
-//! made from the task and the indicator: a replay or a second instance raises nothing twice.
+//! A round's submissions arriving in a push (issue 17; the rules are core's `round`), each
+//! decided, kept on its task and carried into the cases in the push's transaction, so a
+//! submission is kept with what it does to cases or not at all. Every id is made from the task
+//! (and the indicator): a replay or a second instance does nothing twice.
+//!
+//! - **A site check** raises a case per failed indicator that names a category, at the site:
+//!   reported as the inspector who found it, registered by the server and, unless the round is
+//!   sealed (暗访 not yet published), dispatched to the site's owner unit with its category's
+//!   deadline.
+//! - **A re-check** (回头看) adds the inspector's photos and words to the case's timeline; a
+//!   recurrence also reopens the case to its unit with the category's deadline, as the server.
 
 use uuid::Uuid;
 use xuncha_core::fold::ApplyContext;
@@ -16,14 +21,14 @@ use xuncha_core::round::{
 use xuncha_core::scope::Reach;
 use xuncha_core::standard::Indicator;
 
-use crate::apply::{PushRules, PushTx, Refusal, fold_and_append, refuse};
+use crate::apply::{PushRules, PushTx, Refusal, fold_and_append};
 use crate::store::{Principal, StoreResult};
 use crate::watch::system_principal;
 
 /// The HLC node of the server's operations on raised cases.
 const CHECK_NODE: u64 = 0x5843_484B; // "XCHK"
 
-/// Decide a `check_site` operation (see the module).
+/// Decide a `check_site` or `recheck` operation (see the module).
 pub(crate) fn decide(
     tx: &mut dyn PushTx,
     index: &ReferenceIndex,
@@ -32,6 +37,41 @@ pub(crate) fn decide(
     now_ms: i64,
     rules: &PushRules,
 ) -> StoreResult<Result<Option<i64>, Refusal>> {
+    if let Err(e) = xuncha_core::limits::check_body(&op.body) {
+        return Ok(Err(e.into()));
+    }
+    let Some((round, task)) = tx.task(op.case_id)? else {
+        return Ok(Err(xuncha_core::Error::NotFound {
+            kind: "task",
+            id: op.case_id.to_string(),
+        }
+        .into()));
+    };
+    let ctx = ApplyContext {
+        server_time_ms: Some(now_ms),
+        case_no: None,
+        probable_duplicates: Vec::new(),
+        deadline_horizon_ms: Some(rules.deadline_horizon_ms),
+    };
+    match &op.body {
+        OpBody::CheckSite { .. } => decide_site(tx, index, who, op, round, task, &ctx),
+        OpBody::Recheck { .. } => decide_recheck(tx, index, who, op, round, task, &ctx),
+        _ => Ok(Err(
+            xuncha_core::Error::from(round::Refusal::WrongTask).into()
+        )),
+    }
+}
+
+/// A site check (see the module).
+fn decide_site(
+    tx: &mut dyn PushTx,
+    index: &ReferenceIndex,
+    who: &Principal,
+    op: &Op,
+    round: Round,
+    mut task: Task,
+    ctx: &ApplyContext,
+) -> StoreResult<Result<Option<i64>, Refusal>> {
     let OpBody::CheckSite {
         indicators,
         photos,
@@ -39,18 +79,11 @@ pub(crate) fn decide(
         note,
     } = &op.body
     else {
-        return Ok(Err(refuse("wrong_task", "不是点位测评提交")));
+        return Ok(Err(
+            xuncha_core::Error::from(round::Refusal::WrongTask).into()
+        ));
     };
-    if let Err(e) = xuncha_core::limits::check_body(&op.body) {
-        return Ok(Err(e.into()));
-    }
-    let Some((round, mut task)) = tx.task(op.case_id)? else {
-        return Ok(Err(xuncha_core::Error::NotFound {
-            kind: "task",
-            id: op.case_id.to_string(),
-        }
-        .into()));
-    };
+    let now_ms = ctx.server_time_ms.unwrap_or(op.device_time_ms);
     let Target::Site { site_id } = &task.target else {
         return Ok(Err(
             xuncha_core::Error::from(round::Refusal::WrongTask).into()
@@ -90,17 +123,12 @@ pub(crate) fn decide(
             .map(|p| round::distance_from(p, site_point)),
         indicators: indicators.clone(),
         photos: photos.clone(),
+        outcome: None,
         note: note.clone(),
     });
     // Every raised case's steps are one unit with the check: a refusal of any (a category the
     // city has since removed …) refuses the check, and the push's savepoint drops what was
     // written.
-    let ctx = ApplyContext {
-        server_time_ms: Some(now_ms),
-        case_no: None,
-        probable_duplicates: Vec::new(),
-        deadline_horizon_ms: Some(rules.deadline_horizon_ms),
-    };
     let everything = Reach::Everything;
     for (ind, checked) in round::cases_to_raise(&index.standard, indicators) {
         let steps = raise_steps(
@@ -113,12 +141,127 @@ pub(crate) fn decide(
         };
         let mut case = None;
         for step in steps {
-            match fold_and_append(tx, index, &everything, case.as_ref(), &step, &ctx, |c| {
+            match fold_and_append(tx, index, &everything, case.as_ref(), &step, ctx, |c| {
                 c.checked = Some(origin.clone())
             })? {
                 Ok((next, _)) => case = Some(next),
                 Err(e) => return Ok(Err(e.into())),
             }
+        }
+    }
+    tx.finish_task(&task)?;
+    Ok(Ok(None))
+}
+
+/// A re-check (see the module).
+fn decide_recheck(
+    tx: &mut dyn PushTx,
+    index: &ReferenceIndex,
+    who: &Principal,
+    op: &Op,
+    round: Round,
+    mut task: Task,
+    ctx: &ApplyContext,
+) -> StoreResult<Result<Option<i64>, Refusal>> {
+    let OpBody::Recheck {
+        outcome,
+        photos,
+        position,
+        note,
+    } = &op.body
+    else {
+        return Ok(Err(
+            xuncha_core::Error::from(round::Refusal::WrongTask).into()
+        ));
+    };
+    if let Err(r) = round::check_recheck(&round, &task, &who.user.id, who.user.role, photos) {
+        return Ok(Err(xuncha_core::Error::from(r).into()));
+    }
+    let Target::Case { case_id } = task.target else {
+        return Ok(Err(
+            xuncha_core::Error::from(round::Refusal::WrongTask).into()
+        ));
+    };
+    let Some(case) = tx.case(case_id)? else {
+        return Ok(Err(xuncha_core::Error::NotFound {
+            kind: "case",
+            id: case_id.to_string(),
+        }
+        .into()));
+    };
+    let now_ms = ctx.server_time_ms.unwrap_or(op.device_time_ms);
+    task.result = Some(TaskResult {
+        op_id: op.id,
+        by: who.user.id.clone(),
+        checked_at_ms: op.device_time_ms,
+        received_ms: now_ms,
+        position: position.clone(),
+        distance_m: position
+            .as_ref()
+            .map(|p| round::distance_from(p, case.location.point())),
+        indicators: Vec::new(),
+        photos: photos.clone(),
+        outcome: Some(*outcome),
+        note: note.clone(),
+    });
+    let mut words = format!(
+        "{}（{}）：{}",
+        round.kind.label_zh(),
+        round.name,
+        outcome.label_zh()
+    );
+    if !note.trim().is_empty() {
+        words.push('。');
+        words.push_str(note.trim());
+    }
+    let mut steps = vec![Op {
+        id: name_based_id(&format!("xuncha:recheck-comment:{}", task.id)),
+        case_id,
+        device_id: op.device_id.clone(),
+        actor: op.actor.clone(),
+        hlc: op.hlc,
+        device_time_ms: op.device_time_ms,
+        body: OpBody::Comment {
+            text: words
+                .chars()
+                .take(xuncha_core::limits::TEXT_CHARS)
+                .collect(),
+            photos: photos
+                .iter()
+                .map(|p| PhotoRef {
+                    kind: PhotoKind::Verify,
+                    ..p.clone()
+                })
+                .collect(),
+        },
+    }];
+    if *outcome == round::RecheckOutcome::Recurred {
+        let Ok(deadline) = index.default_deadline(&case.category, now_ms) else {
+            return Ok(Err(xuncha_core::Error::UnknownCategory(
+                case.category.clone(),
+            )
+            .into()));
+        };
+        let reason = format!("{}发现复发（{}）", round.kind.label_zh(), round.name);
+        steps.push(Op {
+            id: name_based_id(&format!("xuncha:recheck-reopen:{}", task.id)),
+            ..server_op(
+                case_id,
+                ("reopen", 0),
+                now_ms,
+                OpBody::Reopen {
+                    reason,
+                    deadline_ms: Some(deadline),
+                },
+            )
+        });
+    }
+    let everything = Reach::Everything;
+    let mut current = Some(case);
+    for step in steps {
+        match fold_and_append(tx, index, &everything, current.as_ref(), &step, ctx, |_| {})? {
+            Ok((next, _)) => current = Some(next),
+            Err(e) => return Ok(Err(e.into())),
         }
     }
     tx.finish_task(&task)?;
