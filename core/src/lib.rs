@@ -19,6 +19,7 @@ pub mod notify;
 mod openapi;
 pub mod reference;
 pub mod round;
+pub mod round_report;
 pub mod scope;
 pub mod search;
 pub mod standard;

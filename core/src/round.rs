@@ -91,6 +91,29 @@ pub fn may(role: Role, action: RoundAction) -> bool {
 }
 
 string_enum!(
+    /// Where a round stands.
+    RoundState {
+        /// 进行中: tasks out, submissions taken.
+        Active = "active" / "进行中",
+        /// 暗访未公布: in progress or done, its cases held from the units.
+        Sealed = "sealed" / "暗访未公布",
+        /// 已结束: closed by a supervisor.
+        Closed = "closed" / "已结束",
+    }
+);
+
+impl RoundState {
+    /// English name.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            RoundState::Active => "In progress",
+            RoundState::Sealed => "Undercover, unpublished",
+            RoundState::Closed => "Closed",
+        }
+    }
+}
+
+string_enum!(
     /// What a 回头看 found at a closed case's place.
     RecheckOutcome {
         /// 整改到位: still fixed.
@@ -175,6 +198,17 @@ impl Round {
     /// 暗访 not yet published: its cases reach no unit.
     pub fn sealed(&self) -> bool {
         self.kind == RoundKind::Covert && self.published_ms.is_none()
+    }
+
+    /// Where it stands: sealed first (what matters most to the units), then closed or active.
+    pub fn state(&self) -> RoundState {
+        if self.sealed() {
+            RoundState::Sealed
+        } else if self.is_closed() {
+            RoundState::Closed
+        } else {
+            RoundState::Active
+        }
     }
 
     /// Closed: no more submissions.

@@ -19,6 +19,7 @@ mod map;
 mod notices;
 mod pages;
 mod ranking;
+mod rounds;
 mod search;
 mod session;
 mod time;
@@ -57,6 +58,15 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/outbox", get(notices::outbox))
         .route("/console/outbox/retry", post(notices::retry))
         .route("/console/boards", get(boards::boards))
+        .route(
+            "/console/rounds",
+            get(rounds::list).post(rounds::plan_sites),
+        )
+        .route("/console/rounds/recheck", post(rounds::plan_rechecks))
+        .route("/console/rounds/{id}", get(rounds::page))
+        .route("/console/rounds/{id}/publish", post(rounds::publish))
+        .route("/console/rounds/{id}/close", post(rounds::close))
+        .route("/console/rounds/{id}/report.xlsx", get(rounds::report_xlsx))
         .route("/console/export.csv", get(exports::export_csv))
         .route("/console/export.xlsx", get(exports::export_xlsx))
         .route("/console/bulletin.xlsx", get(bulletin::bulletin_xlsx))

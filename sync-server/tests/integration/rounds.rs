@@ -542,3 +542,145 @@ fn a_recheck_round_reopens_a_recurred_case_and_reports_its_rectification_rate() 
     assert_eq!(again.results, answer.results[1..]);
     assert_eq!(server.state.store.feed_seq().expect("seq"), feed);
 }
+
+fn post_form(
+    b: &reqwest::blocking::Client,
+    server: &TestServer,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, String, String) {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let r = b
+        .post(format!("{}{path}", server.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .expect("post");
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (status, location, r.text().unwrap_or_default())
+}
+
+#[test]
+fn a_round_planned_in_the_console_reports_what_a_hand_computation_gives() {
+    use crate::console_kit::{console, field, get};
+    let server = TestServer::start();
+    let sup = console(&server, "supervisor1");
+    let (s, list) = get(&sup, &server, "/console/rounds");
+    assert_eq!(s, 200);
+    assert!(list.contains("id=\"plan-sites\"") && list.contains("id=\"plan-rechecks\""));
+    let csrf = field(&list, "csrf");
+    let today = chrono::Utc::now().date_naive().to_string();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "十二月公交站台测评"),
+        ("kind", "open"),
+        ("area", "d1-s1"),
+        ("from", &today),
+        ("to", &today),
+        ("due", &today),
+        ("site_type", "公交站台"),
+        ("member", "inspector1"),
+        ("member", "inspector2"),
+        ("team_size", "1"),
+    ];
+    // A unit's staff sees no rounds; a forged form changes nothing.
+    let unit = console(&server, "unit1");
+    assert_eq!(get(&unit, &server, "/console/rounds").0, 403);
+    let mut forged = form;
+    forged[0].1 = "bad";
+    assert_eq!(post_form(&sup, &server, "/console/rounds", &forged).0, 403);
+    assert!(server.state.store.rounds(10).expect("rounds").is_empty());
+    // Nothing matches: said on the page, nothing kept.
+    let mut none = form;
+    none[7].1 = "校园周边";
+    let (s, _, page) = post_form(&sup, &server, "/console/rounds", &none);
+    assert_eq!(s, 400, "{page}");
+    assert!(page.contains("没有符合条件的点位"), "{page}");
+
+    let (s, location, _) = post_form(&sup, &server, "/console/rounds", &form);
+    assert_eq!(s, 303);
+    let rounds = server.state.store.rounds(10).expect("rounds");
+    assert_eq!(rounds.len(), 1);
+    let (r, planned) = server
+        .state
+        .store
+        .round(rounds[0].id)
+        .expect("round")
+        .expect("kept");
+    assert_eq!(location, format!("/console/rounds/{}", r.id));
+    assert_eq!(planned.len(), 2);
+
+    // inspector1 finds 5.1 failed and one 公益广告 short (6 of 13); inspector2 all met (13).
+    for task in &planned {
+        let user = &task.team[0];
+        let mut phone = Raw::login(&server, user, &format!("phone-{user}"));
+        let site = site_of(&server, task);
+        let mut body = bus_stop_check((site.lat, site.lon));
+        if user == "inspector2"
+            && let OpBody::CheckSite {
+                indicators, photos, ..
+            } = &mut body
+        {
+            for i in indicators.iter_mut() {
+                i.finding = Finding::Pass;
+                i.photos.clear();
+            }
+            photos.clear();
+        }
+        let op = phone.op(task.id, body);
+        assert_eq!(phone.push(&[op]).results[0].status, OpStatus::Accepted);
+    }
+    let (s, page) = get(&sup, &server, &location);
+    assert_eq!(s, 200);
+    // 19 of 26 = 73.1 %; the sites 46.2 % and 100 %.
+    assert!(page.contains("19 / 26") && page.contains("73.1%"), "{page}");
+    assert!(page.contains("46.2%") && page.contains("100.0%"), "{page}");
+    assert!(page.contains("5.1 −3") && page.contains("5.2 −4"), "{page}");
+
+    // The XLSX says the same, in numbers.
+    let (s, _, bytes) =
+        crate::console_more::get_bytes(&sup, &server, &format!("{location}/report.xlsx"));
+    assert_eq!(s, 200);
+    let mut wb = crate::console_more::workbook(bytes);
+    let summary = calamine::Reader::worksheet_range(&mut wb, "汇总").expect("summary");
+    let rate = summary
+        .rows()
+        .find(|row| matches!(row.first(), Some(calamine::Data::String(s)) if s == "得分率"))
+        .and_then(|row| row.get(1).cloned());
+    assert_eq!(rate, Some(calamine::Data::Float(19.0 / 26.0)));
+    let sites = calamine::Reader::worksheet_range(&mut wb, "点位得分").expect("sites");
+    let mut got: Vec<f64> = (1..sites.height())
+        .filter_map(|row| match sites.get((row, 5)) {
+            Some(calamine::Data::Float(v)) => Some(*v),
+            _ => None,
+        })
+        .collect();
+    got.sort_by(f64::total_cmp);
+    assert_eq!(got, [6.0, 13.0]);
+    let units = calamine::Reader::worksheet_range(&mut wb, "分单位").expect("units");
+    assert_eq!(units.height(), 3, "two owner units and the header");
+
+    // Closing from the page: the phones' lists drop it, its page says so.
+    let csrf = field(&page, "csrf");
+    let (s, _, _) = post_form(
+        &sup,
+        &server,
+        &format!("{location}/close"),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(s, 303);
+    let (_, page) = get(&sup, &server, &location);
+    assert!(page.contains("已结束"));
+    assert!(!page.contains("id=\"close\""));
+    // A district supervisor of 西湖区 sees it (城关街道 is theirs).
+    let d1 = console(&server, "supervisor2");
+    assert_eq!(get(&d1, &server, &location).0, 200);
+}
