@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use uuid::Uuid;
 use xuncha_core::Store;
 use xuncha_core::model::CaseEdit;
+use xuncha_core::round::RecheckOutcome;
+use xuncha_core::standard::Finding;
 use xuncha_core::store::{CaseQuery, CaseSort, NewReport, PhotoInput, PhotoSource};
 use xuncha_core::sync::client::{SyncOptions, SyncPhase};
 use xuncha_core::workflow::{Action, Offer};
@@ -55,6 +57,12 @@ pub(crate) fn parse_id(id: &str) -> FfiResult<Uuid> {
     id.trim()
         .parse()
         .map_err(|_| invalid("case_id", format!("'{id}' is not a case id (UUID)")))
+}
+
+fn parse_task(id: &str) -> FfiResult<Uuid> {
+    id.trim()
+        .parse()
+        .map_err(|_| invalid("task_id", format!("'{id}' is not a task id (UUID)")))
 }
 
 fn photo_input(p: NewPhoto) -> FfiResult<PhotoInput> {
@@ -299,6 +307,103 @@ impl XunchaClient {
     /// How many operations wait to be sent.
     pub fn pending_count(&self) -> FfiResult<u64> {
         Ok(self.store.pending_count()?)
+    }
+
+    /// The person's round tasks ("my sites today"): open ones first, nearest first from
+    /// `here` when given.
+    pub fn tasks(&self, here: Option<Place>) -> FfiResult<Vec<TaskInfo>> {
+        let at = here.map(|p| xuncha_core::geo::LatLon {
+            lat: p.lat,
+            lon: p.lon,
+        });
+        Ok(self
+            .store
+            .tasks(at)?
+            .into_iter()
+            .map(TaskInfo::from)
+            .collect())
+    }
+
+    /// A site task's checklist: the standard's indicators for its site's type.
+    pub fn checklist(&self, task_id: String) -> FfiResult<Vec<IndicatorInfo>> {
+        Ok(self
+            .store
+            .checklist(parse_task(&task_id)?)?
+            .into_iter()
+            .map(IndicatorInfo::from)
+            .collect())
+    }
+
+    /// The points of a checklist as filled in so far (core's scoring; photos ignored).
+    pub fn checklist_score(
+        &self,
+        task_id: String,
+        entries: Vec<CheckEntry>,
+    ) -> FfiResult<ChecklistScore> {
+        let findings: Vec<(String, Finding)> =
+            entries.into_iter().map(|e| (e.code, e.finding)).collect();
+        let (points, possible) = self
+            .store
+            .checklist_score(parse_task(&task_id)?, &findings)?;
+        Ok(ChecklistScore {
+            points,
+            possible,
+            rate: xuncha_core::standard::score_rate(points, possible),
+        })
+    }
+
+    /// Submit a site's checklist, offline too (pushed with the next sync); refused here by
+    /// the server's own rules (every indicator, a fitting finding, a photo per deduction, the
+    /// task open and the team's). Returns the operation's id.
+    pub fn submit_check(
+        &self,
+        task_id: String,
+        entries: Vec<CheckEntry>,
+        here: Option<Place>,
+        note: String,
+    ) -> FfiResult<String> {
+        let indicators = entries
+            .into_iter()
+            .map(|e| {
+                Ok(xuncha_core::store::IndicatorInput {
+                    code: e.code,
+                    finding: e.finding,
+                    note: e.note,
+                    photos: photo_inputs(e.photos)?,
+                })
+            })
+            .collect::<FfiResult<Vec<_>>>()?;
+        let op = self.store.submit_check(
+            parse_task(&task_id)?,
+            xuncha_core::store::SiteCheckInput {
+                indicators,
+                position: here.map(Into::into),
+                note,
+            },
+        )?;
+        Ok(op.id.to_string())
+    }
+
+    /// Submit a 回头看 re-check with at least one photo of the place now, offline too.
+    /// Returns the operation's id.
+    pub fn submit_recheck(
+        &self,
+        task_id: String,
+        outcome: RecheckOutcome,
+        photos: Vec<NewPhoto>,
+        here: Option<Place>,
+        note: String,
+    ) -> FfiResult<String> {
+        let op = self.store.submit_recheck(
+            parse_task(&task_id)?,
+            xuncha_core::store::RecheckInput {
+                outcome,
+                photos: photo_inputs(photos)?,
+                position: here.map(Into::into),
+                note,
+            },
+        )?;
+        Ok(op.id.to_string())
     }
 
     /// The person's notices, newest first (pulled with every sync).

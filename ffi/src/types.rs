@@ -3,6 +3,8 @@
 //! UTC milliseconds).
 
 use std::path::Path;
+use xuncha_core::round::{RoundKind, TaskState};
+use xuncha_core::standard::{Finding, ScoringRule};
 
 use xuncha_core::model::{Case, Event, OpBody, PhotoKind};
 use xuncha_core::store::{CaseDetail, CasePhoto, NearbySite, Rejection};
@@ -393,6 +395,107 @@ impl From<Rejection> for RejectionInfo {
     }
 }
 
+/// A round task as "my sites today" lists it: open ones first, nearest first.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct TaskInfo {
+    pub task_id: String,
+    pub round_id: String,
+    pub round_name: String,
+    pub round_kind: RoundKind,
+    /// When the round's tasks are due (UTC ms).
+    pub due_ms: i64,
+    pub state: TaskState,
+    /// Submitted from this phone; the server has not listed it as done yet.
+    pub submitted_here: bool,
+    /// The site's name (a re-check: the case number).
+    pub place_name: String,
+    /// The site's type (a re-check: the case's category code).
+    pub place_kind: String,
+    pub address: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// From where the phone stands, when it said.
+    pub distance_m: Option<f64>,
+    /// A 回头看 task's case, and what it said.
+    pub case_id: Option<String>,
+    pub case_description: Option<String>,
+    /// User ids of the team.
+    pub team: Vec<String>,
+}
+
+impl From<xuncha_core::store::TaskView> for TaskInfo {
+    fn from(v: xuncha_core::store::TaskView) -> Self {
+        let case_id = match &v.task.target {
+            xuncha_core::round::Target::Case { case_id } => Some(case_id.to_string()),
+            xuncha_core::round::Target::Site { .. } => None,
+        };
+        TaskInfo {
+            task_id: v.task.id.to_string(),
+            round_id: v.round.id.to_string(),
+            round_name: v.round.name.clone(),
+            round_kind: v.round.kind,
+            due_ms: v.round.due_ms,
+            state: v.state,
+            submitted_here: v.submitted_here,
+            place_name: v.place.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+            place_kind: v.place.as_ref().map(|p| p.kind.clone()).unwrap_or_default(),
+            address: v
+                .place
+                .as_ref()
+                .map(|p| p.address.clone())
+                .unwrap_or_default(),
+            lat: v.place.as_ref().map(|p| p.lat),
+            lon: v.place.as_ref().map(|p| p.lon),
+            distance_m: v.distance_m,
+            case_id,
+            case_description: v.case.map(|c| c.description),
+            team: v.task.team,
+        }
+    }
+}
+
+/// One line of a site's checklist (测评标准 for its type).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct IndicatorInfo {
+    pub code: String,
+    pub text: String,
+    pub points: f64,
+    pub rule: ScoringRule,
+    /// A failure becomes a case of this category.
+    pub category: Option<String>,
+}
+
+impl From<xuncha_core::standard::Indicator> for IndicatorInfo {
+    fn from(i: xuncha_core::standard::Indicator) -> Self {
+        IndicatorInfo {
+            code: i.code,
+            text: i.text,
+            points: i.points,
+            rule: i.rule,
+            category: i.category,
+        }
+    }
+}
+
+/// One indicator as the checklist screen submits it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CheckEntry {
+    pub code: String,
+    pub finding: Finding,
+    pub note: String,
+    /// At least one for a deduction.
+    pub photos: Vec<NewPhoto>,
+}
+
+/// A checklist's points so far.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ChecklistScore {
+    pub points: f64,
+    pub possible: f64,
+    /// 得分率 (0..1), none when nothing applies.
+    pub rate: Option<f64>,
+}
+
 /// What a sync did.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct SyncSummary {
@@ -405,6 +508,8 @@ pub struct SyncSummary {
     pub reference_updated: bool,
     /// New notices received.
     pub notices: u64,
+    /// Round tasks still to do.
+    pub open_tasks: u64,
 }
 
 impl From<xuncha_core::sync::client::SyncReport> for SyncSummary {
@@ -418,6 +523,7 @@ impl From<xuncha_core::sync::client::SyncReport> for SyncSummary {
             photos_deferred: r.photos_deferred,
             reference_updated: r.reference_updated,
             notices: r.notices,
+            open_tasks: r.open_tasks,
         }
     }
 }

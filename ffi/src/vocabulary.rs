@@ -8,6 +8,8 @@
 
 use xuncha_core::Lang;
 use xuncha_core::model::PhotoKind;
+use xuncha_core::round::{RecheckOutcome, RoundKind, TaskState};
+use xuncha_core::standard::{Finding, ScoringRule};
 use xuncha_core::sync::client::SyncPhase;
 use xuncha_core::workflow::{Action, Offer, Requirement, Role, Status};
 
@@ -104,6 +106,54 @@ pub enum PhotoKind {
     Other,
 }
 
+/// What a round is for (明查 / 暗访 / 回头看).
+#[uniffi::remote(Enum)]
+pub enum RoundKind {
+    Open,
+    Covert,
+    Recheck,
+}
+
+/// Where a round's task stands (待检查 / 已检查 / 未检查).
+#[uniffi::remote(Enum)]
+pub enum TaskState {
+    Open,
+    Done,
+    Missed,
+}
+
+/// What a 回头看 found (整改到位 / 复发).
+#[uniffi::remote(Enum)]
+pub enum RecheckOutcome {
+    Held,
+    Recurred,
+}
+
+/// How an indicator loses its points (the checklist screen asks for a pass/fail, a count of
+/// occurrences, or a count over units accordingly).
+#[uniffi::remote(Enum)]
+pub enum ScoringRule {
+    PassFail,
+    PerOccurrence {
+        deduct: f64,
+        cap: f64,
+    },
+    Quota {
+        per_unit: f64,
+        unit_label: String,
+        deduct: f64,
+    },
+}
+
+/// What an inspector records for one indicator.
+#[uniffi::remote(Enum)]
+pub enum Finding {
+    Pass,
+    Fail,
+    Occurrences { count: u32 },
+    Counted { found: u32, units: f64 },
+}
+
 /// Where a sync is.
 #[uniffi::remote(Enum)]
 pub enum SyncPhase {
@@ -141,6 +191,24 @@ pub fn requirement_label(requirement: Requirement, lang: Lang) -> String {
 #[uniffi::export]
 pub fn photo_kind_label(kind: PhotoKind, lang: Lang) -> String {
     kind.label(lang).to_string()
+}
+
+/// A round's kind as people call it (明查 / Announced check …).
+#[uniffi::export]
+pub fn round_kind_label(kind: RoundKind, lang: Lang) -> String {
+    kind.label(lang).to_string()
+}
+
+/// A task's state as people call it (待检查 / To check …).
+#[uniffi::export]
+pub fn task_state_label(state: TaskState, lang: Lang) -> String {
+    state.label(lang).to_string()
+}
+
+/// A re-check's outcome as its button says it (整改到位 / Still fixed …).
+#[uniffi::export]
+pub fn recheck_outcome_label(outcome: RecheckOutcome, lang: Lang) -> String {
+    outcome.label(lang).to_string()
 }
 
 /// What the sync bar says in this phase (正在上传照片 / Uploading photos …).

@@ -481,6 +481,9 @@ fn run(cli: Cli) -> Result<(), String> {
                     let n = xuncha_server::demo::cases::seed_cases(&state, state.now_ms())
                         .map_err(api)?;
                     println!("示例案件 / sample cases: {n}");
+                    let r = xuncha_server::demo::rounds::seed_rounds(&state, state.now_ms())
+                        .map_err(api)?;
+                    println!("巡查轮次 / inspection rounds: {r}");
                 }
             }
             println!(

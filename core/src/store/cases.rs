@@ -185,7 +185,7 @@ fn prepare_report(refs: &ReferenceIndex, r: NewReport) -> Result<(OpBody, Vec<St
     ))
 }
 
-fn stage_all(photos: Vec<PhotoInput>) -> Result<Vec<StagedPhoto>> {
+pub(crate) fn stage_all(photos: Vec<PhotoInput>) -> Result<Vec<StagedPhoto>> {
     photos.into_iter().map(photos::stage).collect()
 }
 
@@ -448,6 +448,87 @@ impl Batch<'_> {
         }
         self.clock = next_clock;
         Ok(op)
+    }
+}
+
+impl Batch<'_> {
+    /// A round's submission (a site check, a re-check) with its photos, into the outbox under
+    /// the task's id: no case changes here (the server raises or reopens cases, and the next
+    /// pull brings them). `body` names its photos already; `staged` are their bytes.
+    pub(crate) fn record_submission(
+        &mut self,
+        task_id: Uuid,
+        body: OpBody,
+        staged: Vec<StagedPhoto>,
+    ) -> Result<Op> {
+        let (store, tx) = (self.store, &self.tx);
+        let session = self.session.ok_or(Error::NotSignedIn)?;
+        crate::limits::check_body(&body)?;
+        let now = store.now_ms();
+        let mut next_clock = self.clock.clone();
+        let op = Op {
+            id: Uuid::now_v7(),
+            case_id: task_id,
+            device_id: store.device_id.clone(),
+            actor: session.actor(),
+            hlc: next_clock.tick(now.saturating_add(self.skew_ms).max(0) as u64),
+            device_time_ms: now,
+            body,
+        };
+        for s in &staged {
+            photos::write_blob(&store.photo_dir, s)?;
+        }
+        // In the events table for its place in the outbox only: its case id is the task's, so
+        // no case's timeline shows it, and it moves no status.
+        tx.prepare_cached(
+            "INSERT INTO events (op_id, case_id, action, to_status, pending, op)
+             VALUES (?1, ?2, ?3, '', 1, ?4)",
+        )?
+        .execute(params![
+            op.id.to_string(),
+            task_id.to_string(),
+            op.body.action().as_str(),
+            serde_json::to_string(&op)?
+        ])?;
+        for r in op.body.photos() {
+            let Some(s) = staged.iter().find(|s| s.sha256 == r.sha256) else {
+                continue;
+            };
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO photos (sha256, mime, size, added_at_ms) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![s.sha256, s.mime, s.bytes.len() as i64, now])?;
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO case_photos (case_id, op_id, sha256, kind, captured_at_ms, lat, lon)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                task_id.to_string(),
+                op.id.to_string(),
+                r.sha256,
+                r.kind.as_str(),
+                r.captured_at_ms,
+                r.location.as_ref().map(|l| l.lat),
+                r.location.as_ref().map(|l| l.lon)
+            ])?;
+        }
+        self.clock = next_clock;
+        Ok(op)
+    }
+
+    /// The transaction of this batch.
+    pub(crate) fn tx(&self) -> &Transaction<'_> {
+        &self.tx
+    }
+
+    /// The reference data of this batch.
+    pub(crate) fn refs(&self) -> &ReferenceIndex {
+        self.refs
+    }
+
+    /// Who is signed in.
+    pub(crate) fn session(&self) -> Result<&Session> {
+        self.session.ok_or(Error::NotSignedIn)
     }
 }
 

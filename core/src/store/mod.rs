@@ -7,6 +7,7 @@ mod notices;
 pub mod photo_format;
 pub(crate) mod photos;
 mod reference;
+mod rounds;
 mod schema;
 mod sync_state;
 
@@ -32,6 +33,7 @@ pub use cases::{
 pub use photo_format::{ImageInfo, ImageProblem, inspect as inspect_image, sniff_image_type};
 pub use photos::{MAX_PHOTO_BYTES, PhotoInput, PhotoSource, is_sha256_hex, sha256_hex};
 pub use reference::NearbySite;
+pub use rounds::{IndicatorInput, RecheckInput, SiteCheckInput, TaskPlace, TaskView};
 pub use schema::LATEST as SCHEMA_VERSION;
 pub use sync_state::{Rejection, SyncState};
 

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/05_search_by_store.sql"),
     include_str!("../../migrations/06_base_only_with_local_work.sql"),
     include_str!("../../migrations/07_notices.sql"),
+    include_str!("../../migrations/08_rounds.sql"),
 ];
 
 /// The newest schema version this code writes.

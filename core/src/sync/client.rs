@@ -117,6 +117,8 @@ pub struct SyncReport {
     pub reference_updated: bool,
     /// New notices received.
     pub notices: u64,
+    /// Round tasks of the person still to do (after this sync).
+    pub open_tasks: u64,
 }
 
 /// A small blocking HTTP client for the sync API.
@@ -456,6 +458,24 @@ impl Store {
         }
     }
 
+    /// The person's round tasks, replacing the list held here; how many are still to do. A
+    /// server without rounds (404) is no error.
+    fn sync_tasks(&self, http: &Http, opts: &SyncOptions, cancel: &AtomicBool) -> Result<u64> {
+        use super::protocol::TaskList;
+        let list: Result<TaskList> = with_retry(opts, cancel, || http.get("/v1/tasks"));
+        let list = match list {
+            Ok(l) => l,
+            Err(Error::Server { status: 404, .. }) => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        self.save_tasks(&list)?;
+        Ok(self
+            .tasks(None)?
+            .iter()
+            .filter(|t| t.state == crate::round::TaskState::Open)
+            .count() as u64)
+    }
+
     /// Push everything pending, pull everything new, refresh reference data.
     pub fn sync(
         &self,
@@ -611,6 +631,7 @@ impl Store {
             report.reference_updated = true;
         }
         report.notices = self.sync_notices(&http, opts, cancel)?;
+        report.open_tasks = self.sync_tasks(&http, opts, cancel)?;
         let now = self.now_ms();
         self.update_sync_state(|s| {
             s.reference_version = reference_version;

@@ -209,6 +209,10 @@ pub struct TaskList {
     pub rounds: Vec<crate::round::Round>,
     /// The tasks, by round then planning order.
     pub tasks: Vec<crate::round::Task>,
+    /// The cases the 回头看 tasks re-check, as they stand (the person may not otherwise see
+    /// them: the task lets them).
+    #[serde(default)]
+    pub cases: Vec<crate::model::Case>,
 }
 
 /// `POST /v1/notices/read`: the caller read these notices (on a phone, perhaps offline).

@@ -283,9 +283,15 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
             )));
         }
     }
-    // 督办: what the server's deadline watch owes by now (the cases the units without demo
-    // staff left two working days past their deadlines, and again after four), applied before
-    // the demo serves, one level at a time as the watch would.
+    settle(state, now_ms)?;
+    Ok(made)
+}
+
+/// What the server owes once the demo's steps are in: the deadline watch's escalations (督办 of
+/// the cases the units without demo staff left two working days past their deadlines, and
+/// again after four), one level at a time as the watch would, then the notices all of it
+/// raised (unit1 opens the demo with a list of them).
+pub fn settle(state: &AppState, now_ms: i64) -> Result<(), ApiError> {
     for _ in 0..=xuncha_core::area::MAX_DEPTH {
         let owed = crate::watch::owed_escalations(state.store.as_ref(), now_ms)?;
         if owed.is_empty() {
@@ -298,9 +304,8 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
             &state.config.push_rules,
         )?;
     }
-    // The notices all this raised (unit1 opens the demo with a list of them).
     let channels = state.config.notify.channel_ids();
     crate::notices::raise::feed_once(state.store.as_ref(), &channels, now_ms)?;
     crate::notices::raise::deadlines_once(state.store.as_ref(), &channels, now_ms)?;
-    Ok(made)
+    Ok(())
 }

@@ -1,10 +1,12 @@
 //! The demo city, for `xuncha-server demo`, the tests and the benchmarks: its reference data and
-//! users ([`city`]), a week of sample cases ([`cases`]) and their drawn photos ([`scene`]).
+//! users ([`city`]), a week of sample cases ([`cases`]) and their drawn photos ([`scene`]), its
+//! 测评 standard ([`standard`]) and inspection rounds ([`rounds`]).
 //! Behind the `demo` feature (on by default): a production build (`--no-default-features`)
 //! carries none of it, and nothing a production server runs calls it.
 
 pub mod cases;
 pub mod city;
+pub mod rounds;
 pub mod scene;
 pub mod standard;
 

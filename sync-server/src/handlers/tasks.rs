@@ -3,26 +3,41 @@
 
 use axum::Json;
 use axum::extract::State;
+use xuncha_core::round::Target;
 use xuncha_core::sync::protocol::TaskList;
 
 use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::store::Principal;
 
-/// `GET /v1/tasks`: the caller's tasks in rounds not yet closed, with their rounds.
+/// `GET /v1/tasks`: the caller's tasks in rounds not yet closed, with their rounds and the cases
+/// their open 回头看 tasks re-check.
 #[utoipa::path(get, path = "/v1/tasks", tag = "rounds", security(("bearer" = [])),
     responses((status = 200, description = "the caller's tasks (done ones too) and their rounds", body = TaskList),
               (status = 401, description = "sign in again", body = xuncha_core::sync::protocol::ApiError)))]
 pub async fn list(State(state): State<AppState>, who: Principal) -> ApiResult<Json<TaskList>> {
     let user = who.user.id.clone();
-    let pairs = state.blocking(move |s| s.tasks_of(&user)).await?;
-    let mut rounds: Vec<xuncha_core::round::Round> = Vec::new();
-    let mut tasks = Vec::with_capacity(pairs.len());
-    for (round, task) in pairs {
-        if !rounds.iter().any(|r| r.id == round.id) {
-            rounds.push(round);
-        }
-        tasks.push(task);
-    }
-    Ok(Json(TaskList { rounds, tasks }))
+    let list = state
+        .blocking(move |s| {
+            let mut list = TaskList {
+                rounds: Vec::new(),
+                tasks: Vec::new(),
+                cases: Vec::new(),
+            };
+            for (round, task) in s.tasks_of(&user)? {
+                if let Target::Case { case_id } = &task.target
+                    && task.result.is_none()
+                    && let Some(case) = s.case(*case_id)?
+                {
+                    list.cases.push(case);
+                }
+                if !list.rounds.iter().any(|r| r.id == round.id) {
+                    list.rounds.push(round);
+                }
+                list.tasks.push(task);
+            }
+            Ok(list)
+        })
+        .await?;
+    Ok(Json(list))
 }

@@ -86,6 +86,7 @@ fn a_sqlite_server_moves_to_postgres_and_its_phones_sync_on() {
         let state = AppState::open(source_dir.path(), Config::default()).expect("source");
         xuncha_server::demo::seed_demo(&state).expect("seed");
         xuncha_server::demo::cases::seed_cases(&state, state.now_ms()).expect("cases");
+        xuncha_server::demo::rounds::seed_rounds(&state, state.now_ms()).expect("rounds");
         let running = RunningServer::start(state.clone()).expect("serve");
         let phone = Store::open(phone_dir.path()).expect("phone");
         phone
@@ -148,6 +149,24 @@ fn a_sqlite_server_moves_to_postgres_and_its_phones_sync_on() {
     .expect("target");
     let stats = state.store.stats().expect("stats");
     assert_eq!((stats.events, stats.cases), (events_before, cases_before));
+    // The rounds came over with their tasks, results and teams.
+    let rounds = state.store.rounds(10).expect("rounds");
+    assert_eq!(rounds.len(), 3);
+    let checked: usize = rounds
+        .iter()
+        .map(|r| {
+            let (_, tasks) = state.store.round(r.id).expect("round").expect("kept");
+            tasks.iter().filter(|t| t.result.is_some()).count()
+        })
+        .sum();
+    assert_eq!(checked, 7 + 2 + 1, "the checks and the re-check kept");
+    assert!(
+        !state
+            .store
+            .tasks_of("inspector1")
+            .expect("tasks")
+            .is_empty()
+    );
     let _running = RunningServer::start_at(state.clone(), address).expect("serve again");
 
     // The phone syncs on with its cursor: nothing comes twice, and its new report goes in.

@@ -684,3 +684,277 @@ fn a_round_planned_in_the_console_reports_what_a_hand_computation_gives() {
     let d1 = console(&server, "supervisor2");
     assert_eq!(get(&d1, &server, &location).0, 200);
 }
+
+#[test]
+fn a_phone_checks_its_nearest_site_offline_and_the_server_raises_its_cases() {
+    use xuncha_core::store::{IndicatorInput, SiteCheckInput};
+    let server = TestServer::start();
+    let (r, _) = plan(&server, RoundKind::Open);
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let tasks = phone.store.tasks(None).expect("tasks");
+    assert_eq!(tasks.len(), 1, "inspector1's team has one of the two stops");
+    let view = &tasks[0];
+    assert_eq!(view.round.id, r.id);
+    assert_eq!(view.state, round::TaskState::Open);
+    let place = view.place.clone().expect("the site");
+    assert_eq!(place.kind, "公交站台");
+    // Standing 100 m north of it.
+    let here = xuncha_core::geo::LatLon {
+        lat: place.lat + 0.0009,
+        lon: place.lon,
+    };
+    let near = phone.store.tasks(Some(here)).expect("tasks");
+    let d = near[0].distance_m.expect("distance");
+    assert!((90.0..110.0).contains(&d), "{d}");
+    let codes: Vec<String> = phone
+        .store
+        .checklist(view.task.id)
+        .expect("checklist")
+        .into_iter()
+        .map(|i| i.code)
+        .collect();
+    assert_eq!(codes, ["5.1", "5.2", "5.3"]);
+
+    let position = Some(Location {
+        lat: here.lat,
+        lon: here.lon,
+        accuracy_m: Some(10.0),
+        address: String::new(),
+    });
+    let input = |with_third: bool| SiteCheckInput {
+        indicators: [
+            ("5.1", Finding::Fail, vec![crate::helpers::photo(71)]),
+            (
+                "5.2",
+                Finding::Counted {
+                    found: 2,
+                    units: 1.0,
+                },
+                vec![],
+            ),
+            (
+                "5.3",
+                Finding::Occurrences { count: 1 },
+                vec![crate::helpers::photo(72)],
+            ),
+        ]
+        .into_iter()
+        .take(if with_third { 3 } else { 2 })
+        .map(|(code, finding, photos)| IndicatorInput {
+            code: code.into(),
+            finding,
+            note: String::new(),
+            photos,
+        })
+        .collect(),
+        position: position.clone(),
+        note: "站台玻璃破损".into(),
+    };
+    // Decided on the phone as on the server: a checklist left short is refused here.
+    let short = phone.store.submit_check(view.task.id, input(false));
+    assert_eq!(short.err().map(|e| e.code()), Some("indicator_unrecorded"));
+    let op = phone
+        .store
+        .submit_check(view.task.id, input(true))
+        .expect("checked offline");
+    assert_eq!(op.body.photos().len(), 2);
+    let done = phone.store.tasks(None).expect("tasks");
+    assert_eq!(done[0].state, round::TaskState::Done);
+    assert!(done[0].submitted_here);
+    let again = phone.store.submit_check(view.task.id, input(true));
+    assert_eq!(again.err().map(|e| e.code()), Some("task_done"));
+
+    // The sync pushes it, sends the photos, and pulls the two cases it raised.
+    let report = phone.sync();
+    assert_eq!((report.accepted, report.rejected), (1, 0));
+    assert_eq!(report.photos_uploaded, 2);
+    assert_eq!(report.open_tasks, 0);
+    let mine = phone
+        .store
+        .list_cases(&CaseQuery::default())
+        .expect("cases");
+    let raised: Vec<(&str, Status)> = mine
+        .items
+        .iter()
+        .filter(|i| i.case.checked.is_some())
+        .map(|i| (i.case.category.as_str(), i.case.status))
+        .collect();
+    assert_eq!(raised.len(), 2, "{raised:?}");
+    assert!(raised.iter().all(|(_, s)| *s == Status::Dispatched));
+    let after = phone.store.tasks(None).expect("tasks");
+    assert_eq!(after[0].state, round::TaskState::Done);
+    assert!(!after[0].submitted_here, "the server's list has it now");
+    let (_, tasks) = server
+        .state
+        .store
+        .round(r.id)
+        .expect("round")
+        .expect("kept");
+    let result = tasks
+        .iter()
+        .find(|t| t.id == view.task.id)
+        .and_then(|t| t.result.clone())
+        .expect("kept on the server");
+    assert_eq!(result.photos.len(), 2);
+    assert!(
+        result
+            .distance_m
+            .is_some_and(|d| (90.0..110.0).contains(&d))
+    );
+}
+
+#[test]
+fn a_check_made_offline_after_the_round_closed_lands_in_the_rejection_inbox() {
+    use xuncha_core::store::RecheckInput;
+    let server = TestServer::start();
+    let case = closed_case(&server, 0x61);
+    let today = chrono::Utc::now().date_naive();
+    let (r, _) = xuncha_server::rounds::plan_rechecks(
+        server.state.store.as_ref(),
+        &principal(&server, "supervisor1"),
+        xuncha_server::rounds::RecheckPlan {
+            name: "回头看".into(),
+            area_id: None,
+            starts_on: today,
+            ends_on: today,
+            due_ms: now_ms() + 86_400_000,
+            category_prefix: None,
+            unit: None,
+            reported_from_ms: None,
+            reported_before_ms: None,
+            sample: None,
+            teams: vec![vec!["inspector2".into()]],
+        },
+        now_ms(),
+    )
+    .expect("plan");
+    let phone = Device::signed_in(&server, "inspector2", 0);
+    let tasks = phone.store.tasks(None).expect("tasks");
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(
+        tasks[0].case.as_ref().map(|c| c.id),
+        Some(case),
+        "the case to re-check comes with the task"
+    );
+    let recheck = |photos| RecheckInput {
+        outcome: xuncha_core::round::RecheckOutcome::Held,
+        photos,
+        position: None,
+        note: String::new(),
+    };
+    let no_photo = phone
+        .store
+        .submit_recheck(tasks[0].task.id, recheck(vec![]));
+    assert_eq!(
+        no_photo.err().map(|e| e.code()),
+        Some("recheck_needs_photo")
+    );
+    phone
+        .store
+        .submit_recheck(tasks[0].task.id, recheck(vec![crate::helpers::photo(81)]))
+        .expect("offline");
+    // Meanwhile the office closes the round.
+    close(
+        server.state.store.as_ref(),
+        &principal(&server, "supervisor1"),
+        r.id,
+        now_ms(),
+    )
+    .expect("close");
+    let report = phone.sync();
+    assert_eq!((report.accepted, report.rejected), (0, 1));
+    let rejected = phone.store.rejections().expect("inbox");
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].code, "round_closed");
+    assert_eq!(rejected[0].op.case_id, tasks[0].task.id);
+    assert!(
+        phone.store.tasks(None).expect("tasks").is_empty(),
+        "a closed round leaves the list"
+    );
+    assert_eq!(
+        server
+            .state
+            .store
+            .case(case)
+            .expect("case")
+            .expect("kept")
+            .status,
+        Status::Closed
+    );
+}
+
+#[test]
+fn the_demo_city_has_a_finished_round_a_sealed_one_and_a_recheck_in_progress() {
+    use xuncha_core::round_report::report;
+    let server = TestServer::start();
+    let state = &server.state;
+    xuncha_server::demo::cases::seed_cases(state, now_ms()).expect("cases");
+    assert_eq!(
+        xuncha_server::demo::rounds::seed_rounds(state, now_ms()).expect("rounds"),
+        3
+    );
+    assert_eq!(
+        xuncha_server::demo::rounds::seed_rounds(state, now_ms()).expect("again"),
+        0,
+        "seeded once"
+    );
+    let index = state.store.reference_index();
+    let rounds = state.store.rounds(10).expect("rounds");
+    let by_kind = |k: RoundKind| rounds.iter().find(|r| r.kind == k).expect("a round").id;
+
+    // The markets: seven of eight checked; by hand 24+21+25+21+25+22+24 = 162 of 7 × 25.
+    let (markets, tasks) = state
+        .store
+        .round(by_kind(RoundKind::Open))
+        .expect("round")
+        .expect("kept");
+    assert!(markets.is_closed());
+    let r = report(&markets, &tasks, &index);
+    assert_eq!((r.planned(), r.done()), (8, 7));
+    assert_eq!((r.overall.got, r.overall.possible), (162.0, 175.0));
+    let raised: usize = r.sites.iter().map(|s| s.raised.len()).sum();
+    assert_eq!(raised, 7);
+    for s in &r.sites {
+        for (_, case) in &s.raised {
+            let c = state.store.case(*case).expect("case").expect("raised");
+            assert!(c.unit_id.is_some(), "dispatched to the market's owner");
+        }
+    }
+
+    // The back streets: sealed, two checked, their cases held.
+    let (covert, tasks) = state
+        .store
+        .round(by_kind(RoundKind::Covert))
+        .expect("round")
+        .expect("kept");
+    assert!(covert.sealed());
+    let r = report(&covert, &tasks, &index);
+    assert_eq!((r.planned(), r.done()), (4, 2));
+    for s in &r.sites {
+        for (_, case) in &s.raised {
+            let c = state.store.case(*case).expect("case").expect("raised");
+            assert_eq!((c.status, c.unit_id.as_deref()), (Status::Registered, None));
+        }
+    }
+
+    // 回头看: one re-checked as still fixed, one left for inspector1.
+    let (recheck, tasks) = state
+        .store
+        .round(by_kind(RoundKind::Recheck))
+        .expect("round")
+        .expect("kept");
+    assert_eq!(round::recheck_counts(&tasks), (1, 0));
+    assert!(tasks.len() >= 2, "{}", tasks.len());
+    let phone = Device::signed_in(&server, "inspector1", 0);
+    let mine = phone.store.tasks(None).expect("tasks");
+    let open: Vec<RoundKind> = mine
+        .iter()
+        .filter(|t| t.state == round::TaskState::Open)
+        .map(|t| t.round.kind)
+        .collect();
+    assert!(
+        open.contains(&RoundKind::Covert) && open.contains(&RoundKind::Recheck),
+        "{open:?}"
+    );
+    assert!(!recheck.is_closed());
+}
