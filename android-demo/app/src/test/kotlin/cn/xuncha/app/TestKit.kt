@@ -51,8 +51,9 @@ inline fun <reified E : Throwable> expectThrows(what: String, body: () -> Unit):
     throw AssertionError("$what: expected ${E::class.simpleName}, nothing was thrown")
 }
 
-/** A real `xuncha-server demo` process on a free port, with its own data folder. */
-class DemoServer : AutoCloseable {
+/** A real `xuncha-server demo` process on a free port, with its own data folder: the demo city
+ *  alone, or with its sample week and rounds when [withSamples]. */
+class DemoServer(withSamples: Boolean = false) : AutoCloseable {
     val url: String
     private val process: Process
     private val data: File = Files.createTempDirectory("xuncha-kt-server").toFile()
@@ -61,11 +62,13 @@ class DemoServer : AutoCloseable {
         val bin = System.getenv("XUNCHA_SERVER_BIN") ?: error("XUNCHA_SERVER_BIN is not set")
         val port = ServerSocket(0).use { it.localPort }
         url = "http://127.0.0.1:$port"
-        process = ProcessBuilder(bin, "demo", "--empty", "--addr", "127.0.0.1:$port", "--data", data.path)
+        val args = listOf(bin, "demo") + (if (withSamples) emptyList() else listOf("--empty")) +
+            listOf("--addr", "127.0.0.1:$port", "--data", data.path)
+        process = ProcessBuilder(args)
             .redirectErrorStream(true)
             .redirectOutput(File(data, "server.log"))
             .start()
-        val deadline = System.currentTimeMillis() + 30_000
+        val deadline = System.currentTimeMillis() + 60_000
         while (true) {
             try {
                 val c = URI("$url/healthz").toURL().openConnection() as HttpURLConnection
