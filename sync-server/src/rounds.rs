@@ -288,6 +288,25 @@ pub fn raised_cases(index: &ReferenceIndex, tasks: &[Task]) -> Vec<(Uuid, String
     out
 }
 
+/// The cases sealed 暗访 rounds hold from the units (raised, waiting for the round to be
+/// published): the office's queue leaves them out, since nobody may dispatch them yet.
+pub fn held_cases(store: &dyn ServerStore) -> xuncha_core::Result<Vec<Uuid>> {
+    let index = store.reference_index();
+    let mut out = Vec::new();
+    for round in store.rounds(HELD_ROUNDS)? {
+        if !round.sealed() {
+            continue;
+        }
+        if let Some((_, tasks)) = store.round(round.id)? {
+            out.extend(raised_cases(&index, &tasks).into_iter().map(|(id, ..)| id));
+        }
+    }
+    Ok(out)
+}
+
+/// How far back [`held_cases`] looks: the newest rounds (a sealed round is a recent one).
+const HELD_ROUNDS: usize = 500;
+
 /// Publish a sealed 暗访 round as `who`: it is unsealed and every case its checks raised that
 /// is still waiting is dispatched to its site's owner at once. Publishing a round published
 /// before dispatches what is still waiting (after a crash between the two) and refuses

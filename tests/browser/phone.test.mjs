@@ -59,7 +59,7 @@ try {
     await page.fill("#password", "demo");
     await Promise.all([page.waitForURL(`${URL}/console`), page.click("button[type=submit]")]);
     const pages = ["/console", "/console/boards", "/console/search?q=积水", `/console/cases/${id}`];
-    if (user === "supervisor1") pages.push("/console/ranking", "/console/photos/waiting");
+    if (user === "supervisor1") pages.push("/console/ranking", "/console/photos/waiting", "/console/rounds");
     for (const path of pages) {
       const r = await page.goto(`${URL}${path}`);
       assert.equal(r.status(), 200, path);

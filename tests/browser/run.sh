@@ -84,3 +84,8 @@ echo "== the demo city's bulletin printed by LibreOffice headless (PDF and PNG i
 XUNCHA_URL="http://127.0.0.1:$demo_port" XUNCHA_ARTIFACTS="$PWD/$artifacts" \
     XUNCHA_PHONE="$PWD/target/debug/xuncha-phone" XUNCHA_PHONES="$work/office" \
     node tests/browser/office.test.mjs
+
+echo "== inspection rounds: the list, planning, publishing a 暗访 round, the report as XLSX printed by LibreOffice"
+XUNCHA_URL="http://127.0.0.1:$demo_port" XUNCHA_ARTIFACTS="$PWD/$artifacts" \
+    XUNCHA_PHONE="$PWD/target/debug/xuncha-phone" XUNCHA_PHONES="$work/rounds" \
+    node tests/browser/rounds.test.mjs

@@ -135,10 +135,21 @@ pub async fn render_queue(
                 Some(user) => s.latest_notices(user, 200)?,
                 None => Vec::new(),
             };
+            // The office's queue leaves out what sealed 暗访 rounds hold (nobody may dispatch
+            // them before the round is published); it says how many.
+            let held = if notices_of.is_none() {
+                crate::rounds::held_cases(s)?
+            } else {
+                Vec::new()
+            };
             // Three queries, however many rows: the cases, their first photos, and the open
             // cases around all of them.
             let cases: Vec<Case> = match &filter {
-                Some(f) => s.newest_cases(f, QUEUE_ROWS)?,
+                Some(f) => {
+                    let mut f = f.clone();
+                    f.excluded = held.iter().map(Uuid::to_string).collect();
+                    s.newest_cases(&f, QUEUE_ROWS)?
+                }
                 None => Vec::new(),
             };
             let ids: Vec<Uuid> = cases.iter().map(|c| c.id).collect();
@@ -156,10 +167,10 @@ pub async fn render_queue(
                     (c, photo, close_by)
                 })
                 .collect::<Vec<_>>();
-            Ok((reference, rows, pressed))
+            Ok((reference, rows, pressed, held.len()))
         })
         .await;
-    let (reference, mut cases, pressed) = match loaded {
+    let (reference, mut cases, pressed, held) = match loaded {
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
@@ -218,6 +229,9 @@ pub async fn render_queue(
                 }
             }
             h1 { (title) " (" (cases.len()) ")" }
+            @if held > 0 {
+                p.muted #held { (t(lang, "另有", "Also")) " " (held) " " (t(lang, "件暗访发现的问题待公布后派遣，见", "found undercover wait for their round to be published: see")) " " a href="/console/rounds" { (t(lang, "巡查轮次", "Inspection rounds")) } }
+            }
             @if cases.len() >= QUEUE_ROWS {
                 p.muted { (t(lang, "只显示最新的 200 件；可用看板筛选或上方查找。", "Showing the newest 200; use the boards' filters or search for others.")) }
             }

@@ -252,7 +252,7 @@ fn plan_forms(
         .filter(|u| matches!(u.role, Role::Inspector | Role::Supervisor))
         .collect();
     let area_choice = html! {
-        select name="area" id=(format!("area-{}", "x")) {
+        select name="area" {
             @if matches!(reach, Reach::Everything) { option value="" { (t(lang, "全市", "Whole city")) } }
             @for (id, label) in area_options(areas, reach, lang) { option value=(id) { (label) } }
         }

@@ -33,6 +33,8 @@ pub struct CaseFilter {
     pub areas: Option<Vec<String>>,
     /// Escalated (督办) at least once.
     pub escalated: bool,
+    /// Cases kept out by id (a sealed 暗访 round's, from the office's queue).
+    pub excluded: Vec<String>,
 }
 
 /// A value bound to a placeholder.
@@ -124,6 +126,10 @@ impl CaseFilter {
         }
         if self.escalated {
             clauses.push("escalations > 0".into());
+        }
+        if !self.excluded.is_empty() {
+            let ids = marks(&self.excluded, &mut args);
+            clauses.push(format!("id NOT IN ({ids})"));
         }
         if let Some(prefix) = &self.category_prefix {
             let escaped: String = prefix
