@@ -81,6 +81,18 @@ impl RoundAction {
     }
 }
 
+/// Whether a person of `reach` sees a round's plan and results: the city office every round,
+/// an area's supervisors the rounds of their subtree; inspectors see only their own tasks
+/// (`/v1/tasks`), units nothing of a round but the cases it dispatched to them.
+pub fn visible_to(round: &Round, reach: &crate::scope::Reach) -> bool {
+    use crate::scope::Reach;
+    match reach {
+        Reach::Everything => true,
+        Reach::Within { areas, .. } => round.area_id.as_ref().is_some_and(|a| areas.contains(a)),
+        _ => false,
+    }
+}
+
 /// Whether a person of `role` may do `action` to a round (a team member submits only their own
 /// team's tasks: [`check_submission`]).
 pub fn may(role: Role, action: RoundAction) -> bool {
@@ -209,6 +221,17 @@ impl Round {
         } else {
             RoundState::Active
         }
+    }
+
+    /// When its results are out (the bulletin of that period reports them): when it closed —
+    /// or, for a 暗访 round, when it was published if that came later; none while it is open or
+    /// sealed.
+    pub fn reported_ms(&self) -> Option<i64> {
+        if self.sealed() {
+            return None;
+        }
+        let closed = self.closed_ms?;
+        Some(closed.max(self.published_ms.unwrap_or(closed)))
     }
 
     /// Closed: no more submissions.
@@ -1041,8 +1064,15 @@ mod tests {
             Err(Refusal::NotAllowed(RoundAction::Publish))
         );
         assert_eq!(r.check_publish(Role::Supervisor), Ok(()));
+        r.closed_ms = Some(4);
+        assert_eq!(r.reported_ms(), None, "sealed: not reported");
         r.published_ms = Some(5);
         assert!(!r.sealed());
+        assert_eq!(
+            r.reported_ms(),
+            Some(5),
+            "reported when published, after it closed"
+        );
         assert_eq!(
             r.check_publish(Role::Supervisor),
             Err(Refusal::NothingToPublish)

@@ -30,6 +30,7 @@ pub mod round_checks;
 pub mod rounds;
 pub mod router;
 pub mod signin_guard;
+pub mod standard_sheet;
 pub mod state;
 pub mod store;
 pub mod watch;

@@ -378,6 +378,24 @@ enum Command {
         /// The JSON file.
         file: PathBuf,
     },
+    /// Write the 测评 standard as the Excel template an office fills in: the city's current
+    /// indicators (or three examples), one per row, and a sheet explaining each column.
+    StandardTemplate {
+        #[command(flatten)]
+        storage: StorageOptions,
+        /// The .xlsx file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Replace the city's 测评 standard from a filled-in template (.xlsx) or a JSON list of
+    /// indicators; checked like any reference data (codes, site types, numbers, categories),
+    /// and nothing changes if a row is wrong (the error names it).
+    ImportStandard {
+        #[command(flatten)]
+        storage: StorageOptions,
+        /// The .xlsx or .json file.
+        file: PathBuf,
+    },
     /// Where the bytes are: database, photos (and those no operation names), uploads in
     /// progress, thumbnails, photos still to come, and the devices holding the most unnamed bytes.
     Usage {
@@ -614,6 +632,45 @@ fn run(cli: Cli) -> Result<(), String> {
                 .set_reference(&reference)
                 .map_err(|e| e.to_string())?;
             println!("reference data imported as version {v}");
+            Ok(())
+        }
+        Command::StandardTemplate { storage, out } => {
+            let state = open(storage)?;
+            let (_, data) = state.store.reference().map_err(|e| e.to_string())?;
+            let bytes = xuncha_server::standard_sheet::template(&data.standard)
+                .map_err(|e| e.to_string())?;
+            std::fs::write(&out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+            println!(
+                "测评标准模板 / standard template: {} ({} indicators)",
+                out.display(),
+                data.standard.len()
+            );
+            Ok(())
+        }
+        Command::ImportStandard { storage, file } => {
+            let state = open(storage)?;
+            let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let standard = if file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+            {
+                serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", file.display()))?
+            } else {
+                xuncha_server::standard_sheet::read(&bytes)?
+            };
+            let (_, mut data) = state.store.reference().map_err(|e| e.to_string())?;
+            let n = data.standard.len();
+            data.standard = standard;
+            data.validate()
+                .map_err(|e| e.message(xuncha_core::Lang::ZhCn))?;
+            let v = state
+                .store
+                .set_reference(&data)
+                .map_err(|e| e.to_string())?;
+            println!(
+                "测评标准已导入 / standard imported: {} indicators (was {n}), reference data version {v}",
+                data.standard.len()
+            );
             Ok(())
         }
         Command::Usage { storage } => {

@@ -16,7 +16,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use xuncha_core::sync::protocol::{PROTOCOL_HEADER, PROTOCOL_VERSION, SERVER_TIME_HEADER};
 
 use crate::error::ApiError;
-use crate::handlers::{auth, meta, notices, photos, sync, tasks, thumbnails, tus};
+use crate::handlers::{auth, meta, notices, photos, rounds, sync, thumbnails, tus};
 use crate::state::AppState;
 
 /// The whole HTTP API.
@@ -33,7 +33,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/reference", get(sync::reference))
         .route("/v1/notices", get(notices::list))
         .route("/v1/notices/read", post(notices::read))
-        .route("/v1/tasks", get(tasks::list))
+        .route("/v1/tasks", get(rounds::tasks))
+        .route("/v1/rounds", get(rounds::rounds))
+        .route("/v1/rounds/{id}", get(rounds::round))
         .merge(
             Router::new()
                 .route("/v1/uploads", post(photos::create).options(tus::options))

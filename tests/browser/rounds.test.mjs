@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launch } from "./launch.mjs";
-import { ART, URL, screenshot, signIn, step, submit } from "./kit.mjs";
+import { ART, URL, phone, screenshot, signIn, step, submit } from "./kit.mjs";
 
 const OUT = join(ART, "rounds");
 mkdirSync(OUT, { recursive: true });
@@ -42,6 +42,16 @@ try {
   assert.match(await page.locator("h1").innerText(), /公交站台测评（浏览器）/);
   assert.match(await page.locator("#round-summary").innerText(), /完成 0 \/ 8/);
   await screenshot(page, "round-planned");
+
+  step("a simulated phone (xuncha-phone) checks one of its stops offline; the page shows it");
+  const planned = page.url();
+  const tasks = phone("inspector1", "tasks");
+  const open = tasks.filter((l) => l.split(" ")[1] === "open");
+  const pick = open.findIndex((l) => / open open 公交站台/.test(l));
+  assert.ok(pick >= 0, tasks.join("\n"));
+  phone("inspector1", "check", "--pick", String(pick), "--seed", "5");
+  await page.goto(planned);
+  assert.match(await page.locator("#round-summary").innerText(), /完成 1 \/ 8/);
 
   step("publish the sealed undercover round: its held cases go to their units");
   await page.goto(`${URL}/console`);

@@ -6,6 +6,7 @@
 
 pub mod city_year;
 pub mod light_phone;
+pub mod rounds;
 
 use uuid::Uuid;
 use xuncha_core::model::{ActionInput, Case};

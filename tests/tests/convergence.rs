@@ -4,7 +4,10 @@
 //! - every device's cases are exactly the server's cases in its scope, field for field;
 //! - every case's timeline is in the same order on every device that holds it as on the server;
 //! - every operation any device made is on the server exactly once, or in that device's
-//!   rejection inbox (never both, never neither), and no outbox holds anything.
+//!   rejection inbox (never both, never neither), and no outbox holds anything — site checks and
+//!   re-checks of inspection rounds (planned and closed by the office through the console's
+//!   forms as the run goes) included: kept on their tasks once, their raised cases on the server
+//!   and on the inspectors' phones, every phone's tasks as the server has them.
 //!
 //! A real server (real HTTP, real SQLite file) and real device stores per case; with
 //! `XUNCHA_TEST_CLUSTER_URL` (the test command sets it) the same run goes through nginx to three
@@ -72,6 +75,13 @@ enum Step {
     Replay { device: usize },
     /// Every device syncs, in order (everyone back in signal).
     Everyone,
+    /// The office plans a round through the console: the city's bus stops, or a 回头看 of the
+    /// cases closed so far, for one-person teams of the inspectors and the city's supervisor.
+    Plan { recheck: bool },
+    /// A device fills one of its open tasks (a checklist or a re-check), offline.
+    Check { device: usize, pick: u64 },
+    /// The office closes the oldest open round (checks still on phones are refused).
+    CloseRound,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -83,8 +93,11 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (device.clone(), any::<u64>()).prop_map(|(device, pick)| Step::Move { device, pick }),
         6 => device.clone().prop_map(|device| Step::Sync { device }),
         1 => device.clone().prop_map(|device| Step::PushOnly { device }),
-        1 => device.prop_map(|device| Step::Replay { device }),
+        1 => device.clone().prop_map(|device| Step::Replay { device }),
         2 => Just(Step::Everyone),
+        1 => any::<bool>().prop_map(|recheck| Step::Plan { recheck }),
+        3 => (device, any::<u64>()).prop_map(|(device, pick)| Step::Check { device, pick }),
+        1 => Just(Step::CloseRound),
     ]
 }
 
@@ -237,6 +250,8 @@ fn run(extra_people: &[usize], steps: &[Step], seed: u64) -> Result<(), TestCase
     }
 
     let http = reqwest::blocking::Client::new();
+    let desk = xuncha_tests::rounds::Desk::sign_in(&server.url, "supervisor1").map_err(fail)?;
+    let mut planned = 0;
     let n = phones.len();
     for step in steps {
         match *step {
@@ -339,6 +354,35 @@ fn run(extra_people: &[usize], steps: &[Step], seed: u64) -> Result<(), TestCase
                     phone.sync(true)?;
                 }
             }
+            Step::Plan { recheck } => {
+                planned += 1;
+                let status = desk
+                    .plan(
+                        &format!("轮次 {planned}"),
+                        recheck,
+                        "公交站台",
+                        &["inspector1", "inspector2", "supervisor1"],
+                    )
+                    .map_err(fail)?;
+                // A 回头看 with no closed case yet has nothing to plan: said, nothing kept.
+                prop_assert!(
+                    status == 200 || (recheck && status == 400),
+                    "plan: {}",
+                    status
+                );
+            }
+            Step::Check { device, pick } => {
+                let phone = &phones[device % n];
+                // None: no open task here, or one this phone already submitted.
+                let _ = xuncha_tests::rounds::fill_open_task(&phone.store, pick, &mut rng);
+            }
+            Step::CloseRound => {
+                let open = desk.rounds().map_err(fail)?;
+                if let Some(r) = open.iter().rev().find(|r| !r.round.is_closed()) {
+                    let status = desk.close(r.round.id).map_err(fail)?;
+                    prop_assert_eq!(status, 200, "close");
+                }
+            }
             Step::Replay { device } => {
                 let phone = &phones[device % phones.len()];
                 if phone.last_batch.is_empty() {
@@ -369,6 +413,28 @@ fn run(extra_people: &[usize], steps: &[Step], seed: u64) -> Result<(), TestCase
             *on_server.entry(e.op.id).or_default() += 1;
         }
     }
+    // A round's submission is kept on its task (its answer is not a case event); each failed
+    // indicator's case is on the server.
+    let rounds = desk.rounds().map_err(fail)?;
+    let index = ReferenceIndex::new(&xuncha_tests::demo_city());
+    let mut checks = 0;
+    for r in &rounds {
+        for t in &r.tasks {
+            let Some(result) = &t.result else { continue };
+            *on_server.entry(result.op_id).or_default() += 1;
+            checks += 1;
+            for (ind, _) in xuncha_core::round::cases_to_raise(&index.standard, &result.indicators)
+            {
+                let raised = xuncha_core::round::raised_case_id(t.id, &ind.code);
+                prop_assert!(
+                    cases.contains_key(&raised),
+                    "case of {} on task {}",
+                    ind.code,
+                    t.id
+                );
+            }
+        }
+    }
     let city = xuncha_tests::demo_city();
     let index = ReferenceIndex::new(&city);
     for phone in &phones {
@@ -394,6 +460,25 @@ fn run(extra_people: &[usize], steps: &[Step], seed: u64) -> Result<(), TestCase
             prop_assert_eq!(mine, theirs, "{}: timeline of {}", phone.user, id);
         }
         prop_assert_eq!(phone.store.pending_count().expect("pending"), 0);
+        // Its tasks are the server's: the open rounds' tasks of its team, done where the
+        // server has a result.
+        let mut expected_tasks: Vec<(Uuid, bool)> = rounds
+            .iter()
+            .filter(|r| !r.round.is_closed())
+            .flat_map(|r| r.tasks.iter())
+            .filter(|t| t.team.iter().any(|m| m == phone.user))
+            .map(|t| (t.id, t.result.is_some()))
+            .collect();
+        expected_tasks.sort();
+        let mut held: Vec<(Uuid, bool)> = phone
+            .store
+            .tasks(None)
+            .expect("tasks")
+            .into_iter()
+            .map(|t| (t.task.id, t.state == xuncha_core::round::TaskState::Done))
+            .collect();
+        held.sort();
+        prop_assert_eq!(held, expected_tasks, "{}: tasks", phone.user);
         let inbox: HashSet<Uuid> = phone
             .store
             .rejections()
@@ -427,10 +512,11 @@ fn run(extra_people: &[usize], steps: &[Step], seed: u64) -> Result<(), TestCase
     let made: usize = phones.iter().map(|p| p.made.len()).sum();
     let statuses: HashSet<&str> = cases.values().map(|c| c.status.as_str()).collect();
     println!(
-        "devices {} cases {} ops {made} accepted {} statuses {statuses:?}",
+        "devices {} cases {} ops {made} accepted {} statuses {statuses:?} rounds {} checks {checks}",
         phones.len(),
         cases.len(),
         on_server.len(),
+        rounds.len(),
     );
     drop(server);
     Ok(())

@@ -49,7 +49,17 @@ fn simulated_phones_lose_and_duplicate_nothing() {
         stdout.trim_end().ends_with("lost: 0 duplicated: 0"),
         "{stdout}"
     );
-    assert!(stdout.contains("cases: 24"), "{stdout}");
+    assert!(stdout.contains("cases: 24 reported"), "{stdout}");
+    // The bus stops' round: every task submitted once (two phones per inspector race for each:
+    // the loser's submission is in its inbox, which the audit above counts).
+    assert!(stdout.contains("rounds: "), "{stdout}");
+    let kept = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("rounds: "))
+        .and_then(|l| l.split(", ").nth(1))
+        .and_then(|k| k.split(' ').next())
+        .and_then(|k| k.parse::<usize>().ok());
+    assert!(kept.is_some_and(|k| k >= 8), "{stdout}");
     assert!(
         stdout.contains("district view (西湖区)") && stdout.contains("equal to the server's: yes"),
         "{stdout}"

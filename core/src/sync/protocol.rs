@@ -215,6 +215,24 @@ pub struct TaskList {
     pub cases: Vec<crate::model::Case>,
 }
 
+/// `GET /v1/rounds`: the rounds the caller may see (supervisors and admins), newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RoundList {
+    /// The rounds.
+    pub rounds: Vec<crate::round::Round>,
+}
+
+/// `GET /v1/rounds/{id}`: a round with its tasks and their results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RoundDetail {
+    /// The round.
+    pub round: crate::round::Round,
+    /// Its tasks in planning order, each with its result once submitted.
+    pub tasks: Vec<crate::round::Task>,
+}
+
 /// `POST /v1/notices/read`: the caller read these notices (on a phone, perhaps offline).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -67,6 +67,14 @@ impl PeriodScope {
             .is_none_or(|c| area.is_some_and(|a| c.contains(a)))
     }
 
+    /// Does a round of this area count? A city-wide round counts only in the city's figures.
+    pub fn holds_round(&self, round: &xuncha_core::round::Round) -> bool {
+        match round.area_id.as_deref() {
+            None => self.cut.is_none() && matches!(self.reach, Reach::Everything),
+            Some(a) => self.holds(None, Some(a)),
+        }
+    }
+
     /// The areas whose units and sites are listed (none: the whole city's).
     fn areas(&self) -> Option<HashSet<String>> {
         let within = match &self.reach {

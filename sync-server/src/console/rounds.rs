@@ -48,14 +48,9 @@ fn office_only(lang: Lang, who: &Principal, session: &Session) -> Option<Respons
     )
 }
 
-/// A round `reach` may see: the city office every round, an area's supervisors the rounds of
-/// their subtree.
+/// A round the person may see (core's rule).
 fn visible(round: &Round, reach: &Reach) -> bool {
-    match reach {
-        Reach::Everything => true,
-        Reach::Within { areas, .. } => round.area_id.as_ref().is_some_and(|a| areas.contains(a)),
-        _ => false,
-    }
+    xuncha_core::round::visible_to(round, reach)
 }
 
 /// The fields of a posted form, repeated names kept.

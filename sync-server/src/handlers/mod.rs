@@ -4,7 +4,7 @@ pub mod auth;
 pub mod meta;
 pub mod notices;
 pub mod photos;
+pub mod rounds;
 pub mod sync;
-pub mod tasks;
 pub mod thumbnails;
 pub mod tus;

@@ -958,3 +958,174 @@ fn the_demo_city_has_a_finished_round_a_sealed_one_and_a_recheck_in_progress() {
     );
     assert!(!recheck.is_closed());
 }
+
+#[test]
+fn the_rounds_api_answers_the_office_within_its_reach() {
+    let server = TestServer::start();
+    let (r, _) = plan(&server, RoundKind::Open);
+    let get = |raw: &Raw, path: &str| {
+        let resp = reqwest::blocking::Client::new()
+            .get(format!("{}{path}", raw.url))
+            .bearer_auth(&raw.token)
+            .send()
+            .expect("get");
+        let status = resp.status().as_u16();
+        (status, resp.json::<serde_json::Value>().unwrap_or_default())
+    };
+    let office = Raw::login(&server, "supervisor1", "desk-1");
+    let (s, list) = get(&office, "/v1/rounds");
+    assert_eq!(s, 200);
+    assert_eq!(list["rounds"][0]["id"], r.id.to_string());
+    let (s, one) = get(&office, &format!("/v1/rounds/{}", r.id));
+    assert_eq!(s, 200);
+    assert_eq!(one["tasks"].as_array().map(Vec::len), Some(2));
+    // 西湖区's supervisor sees it (城关街道 is theirs); a phone of an inspector or a unit does not.
+    let district = Raw::login(&server, "supervisor2", "desk-2");
+    assert_eq!(
+        get(&district, "/v1/rounds").1["rounds"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    for user in ["inspector1", "unit1"] {
+        let raw = Raw::login(&server, user, &format!("phone-{user}"));
+        assert_eq!(get(&raw, "/v1/rounds").0, 403, "{user}");
+        assert_eq!(get(&raw, &format!("/v1/rounds/{}", r.id)).0, 403, "{user}");
+    }
+    assert_eq!(get(&office, "/v1/rounds/not-a-round").0, 404);
+    assert_eq!(
+        get(&office, &format!("/v1/rounds/{}", Uuid::now_v7())).0,
+        404
+    );
+}
+
+#[test]
+fn an_office_fills_in_the_standard_template_and_the_admin_imports_it() {
+    use rust_xlsxwriter::Workbook;
+    let dir = tempfile::TempDir::new().expect("tmp");
+    {
+        let state = xuncha_server::AppState::open(dir.path(), xuncha_server::Config::default())
+            .expect("state");
+        xuncha_server::demo::seed_demo(&state).expect("seed");
+    }
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_xuncha-server"))
+            .args(args)
+            .arg("--data")
+            .arg(dir.path())
+            .output()
+            .expect("run xuncha-server")
+    };
+    let template = dir.path().join("template.xlsx");
+    let out = cli(&[
+        "standard-template",
+        "--out",
+        template.to_str().expect("path"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("30 indicators"));
+    // The template read back is the city's standard.
+    let bytes = std::fs::read(&template).expect("template");
+    let read = xuncha_server::standard_sheet::read(&bytes).expect("read");
+    assert_eq!(read, xuncha_server::demo::standard::demo_standard());
+
+    // An office's own sheet: two indicators, one a quota.
+    let mut wb = Workbook::new();
+    let ws = wb
+        .add_worksheet()
+        .set_name(xuncha_server::standard_sheet::SHEET)
+        .expect("sheet");
+    for (j, h) in xuncha_server::standard_sheet::HEADER.iter().enumerate() {
+        ws.write_string(0, j as u16, *h).expect("header");
+    }
+    let rows: [[&str; 10]; 2] = [
+        [
+            "9.1",
+            "候车亭整洁",
+            "公交站台、主次干道",
+            "4",
+            "按处扣分",
+            "1",
+            "3",
+            "",
+            "",
+            "0602",
+        ],
+        [
+            "9.2",
+            "公益广告每辆公交车不少于 2 处",
+            "公交站台",
+            "8",
+            "按数量",
+            "4",
+            "",
+            "2",
+            "辆公交车",
+            "",
+        ],
+    ];
+    for (i, row) in rows.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            if !v.is_empty() {
+                ws.write_string(i as u32 + 1, j as u16, *v).expect("cell");
+            }
+        }
+    }
+    let mine = dir.path().join("mine.xlsx");
+    wb.save(&mine).expect("save");
+    let out = cli(&["import-standard", mine.to_str().expect("path")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 indicators (was 30)"));
+
+    // A category the city does not have: refused, nothing changed.
+    let mut bad = Workbook::new();
+    let ws = bad
+        .add_worksheet()
+        .set_name(xuncha_server::standard_sheet::SHEET)
+        .expect("sheet");
+    for (j, h) in xuncha_server::standard_sheet::HEADER.iter().enumerate() {
+        ws.write_string(0, j as u16, *h).expect("header");
+    }
+    for (j, v) in [
+        "9.9",
+        "井盖完好",
+        "主次干道",
+        "3",
+        "达标",
+        "",
+        "",
+        "",
+        "",
+        "9999",
+    ]
+    .iter()
+    .enumerate()
+    {
+        if !v.is_empty() {
+            ws.write_string(1, j as u16, *v).expect("cell");
+        }
+    }
+    let wrong = dir.path().join("wrong.xlsx");
+    bad.save(&wrong).expect("save");
+    let out = cli(&["import-standard", wrong.to_str().expect("path")]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("9999"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let state =
+        xuncha_server::AppState::open(dir.path(), xuncha_server::Config::default()).expect("state");
+    let (_, data) = state.store.reference().expect("reference");
+    let codes: Vec<&str> = data.standard.iter().map(|i| i.code.as_str()).collect();
+    assert_eq!(codes, ["9.1", "9.2"], "the refused sheet changed nothing");
+    assert_eq!(data.standard[0].site_types, ["公交站台", "主次干道"]);
+}

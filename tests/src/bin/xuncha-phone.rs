@@ -7,6 +7,8 @@
 //! xuncha-phone --server URL --dir DIR --user unit1 acknowledge --case ID
 //! xuncha-phone --server URL --dir DIR --user unit1 rectify --case ID --note "…"
 //! xuncha-phone --server URL --dir DIR --user x photo --out after.jpg   # a JPEG for an upload
+//! xuncha-phone --server URL --dir DIR --user inspector1 tasks     # id state kind place
+//! xuncha-phone --server URL --dir DIR --user inspector1 check --pick 0 --seed 3
 //!
 //! Photos are real JPEGs (a drawn street scene, with a rubbish pile before and without after).
 
@@ -70,6 +72,16 @@ enum Command {
         case: Uuid,
         #[arg(long, default_value = "已清理完毕")]
         note: String,
+    },
+    /// Sync and print this person's round tasks, open first: `task state round-kind place`.
+    Tasks,
+    /// Fill an open task (the `pick`th) offline — a site's checklist with seeded findings and a
+    /// photo for each deduction, or a re-check — then sync; prints the task id.
+    Check {
+        #[arg(long, default_value_t = 0)]
+        pick: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -144,6 +156,28 @@ fn run(args: &Args) -> xuncha_core::Result<()> {
             }
         }
         Command::Photo { .. } => {}
+        Command::Tasks => {
+            for t in store.tasks(None)? {
+                println!(
+                    "{} {} {} {}",
+                    t.task.id,
+                    t.state.as_str(),
+                    t.round.kind.as_str(),
+                    t.place.map(|p| p.name).unwrap_or_default()
+                );
+            }
+        }
+        Command::Check { pick, seed } => {
+            let mut rng = xuncha_tests::Rng::new(*seed);
+            let op = xuncha_tests::rounds::fill_open_task(&store, *pick, &mut rng).ok_or(
+                xuncha_core::Error::NotFound {
+                    kind: "task",
+                    id: "an open task".into(),
+                },
+            )?;
+            sync(&store)?;
+            println!("{}", op.case_id);
+        }
         Command::Acknowledge { case } => {
             store.act(
                 *case,

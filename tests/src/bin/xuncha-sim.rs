@@ -1,6 +1,8 @@
 //! Device simulator: real client stores (one SQLite file per simulated phone) driven through the
-//! whole case lifecycle against a running server, then an audit that every operation each device
-//! created is on the server exactly once or in that device's rejection inbox.
+//! whole case lifecycle against a running server — then inspection rounds planned by the office
+//! through the console and checked offline by the inspectors' phones — then an audit that every
+//! operation each device created (site checks and re-checks included) is on the server exactly
+//! once or in that device's rejection inbox.
 //!
 //! cargo run --release -p xuncha-tests --bin xuncha-sim -- --server URL --inspectors N \
 //!     --units M --reports K [--offline-rounds R]
@@ -19,6 +21,7 @@ use xuncha_core::scope::Reach;
 use xuncha_core::store::{CaseQuery, NewReport, PhotoInput};
 use xuncha_core::sync::client::SyncOptions;
 use xuncha_core::{OpBody, Status, Store};
+use xuncha_tests::rounds::{Desk, fill_open_task};
 use xuncha_tests::{Rng, TAXONOMY, jpeg_bytes, random_location};
 
 #[derive(Parser)]
@@ -253,6 +256,36 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
         supervisor.store.act(c, body, vec![])?;
     }
     supervisor.sync()?;
+
+    // Inspection rounds: the office plans, through the console's forms, a 明查 of the city's
+    // bus stops and a 回头看 of what is closed, for one-person teams of the two inspectors;
+    // their phones (two per person where there are more than two: one of a pair loses the race
+    // for a task) fill their tasks offline, then sync.
+    let desk = Desk::sign_in(s, "supervisor1").map_err(xuncha_core::Error::Network)?;
+    let team = ["inspector1", "inspector2"];
+    let plans = [
+        (format!("模拟测评 {seed}"), false),
+        (format!("模拟回头看 {seed}"), true),
+    ];
+    for (name, recheck) in &plans {
+        let status = desk
+            .plan(name, *recheck, "公交站台", &team)
+            .map_err(xuncha_core::Error::Network)?;
+        if status != 200 {
+            eprintln!("round {name}: the console answered {status}");
+        }
+    }
+    for p in &mut inspectors {
+        p.sync()?;
+    }
+    for p in &inspectors {
+        for pick in 0..12 {
+            let _ = fill_open_task(&p.store, pick, &mut rng);
+        }
+    }
+    for p in &mut inspectors {
+        p.sync()?;
+    }
     for p in inspectors
         .iter_mut()
         .chain(units.iter_mut())
@@ -287,9 +320,14 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
         &index,
     );
     let mut in_district: Vec<Uuid> = Vec::new();
+    let mut raised = 0;
     for status in Status::ALL {
         for c in auditor.cases(*status)? {
-            cases += 1;
+            if auditor.store.case_detail(c)?.case.checked.is_some() {
+                raised += 1;
+            } else {
+                cases += 1;
+            }
             if reach.can_see(&auditor.store.case_detail(c)?.case) {
                 in_district.push(c);
             }
@@ -300,6 +338,23 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
                 *on_server.entry(e.op.id).or_default() += 1;
             }
         }
+    }
+    // A round's submission is kept on its task, not as a case event.
+    let (mut tasks, mut kept, mut rechecked, mut recurred) = (0, 0, 0, 0);
+    for r in desk.rounds().map_err(xuncha_core::Error::Network)? {
+        if !plans.iter().any(|(name, _)| *name == r.round.name) {
+            continue;
+        }
+        tasks += r.tasks.len();
+        for t in &r.tasks {
+            if let Some(result) = &t.result {
+                *on_server.entry(result.op_id).or_default() += 1;
+                kept += 1;
+            }
+        }
+        let (n, back) = xuncha_core::round::recheck_counts(&r.tasks);
+        rechecked += n;
+        recurred += back;
     }
     let (mut created, mut accepted, mut rejected, mut lost, mut duplicated) = (0, 0, 0, 0, 0);
     let mut district_view: Vec<Uuid> = Vec::new();
@@ -347,7 +402,14 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
         inspectors.len(),
         units.len()
     );
-    println!("cases: {cases} (closed {closed})");
+    println!("cases: {cases} reported, {raised} raised by round checks (closed {closed})");
+    println!(
+        "rounds: {} tasks, {kept} submissions kept, 回头看 {rechecked} re-checked, {recurred} recurred (整改率 {})",
+        tasks,
+        xuncha_core::standard::rectification_rate(rechecked, recurred)
+            .map(|r| format!("{:.1}%", r * 100.0))
+            .unwrap_or_else(|| "—".into())
+    );
     println!("ops created: {created} accepted: {accepted} rejected (in inboxes): {rejected}");
     println!("elapsed: {:.2} s", elapsed.as_secs_f64());
     println!(

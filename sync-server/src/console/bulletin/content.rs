@@ -90,6 +90,10 @@ pub struct Bulletin {
     pub formula: String,
 }
 
+/// How many of the newest rounds a bulletin looks through for those whose results came out in
+/// its period.
+const ROUNDS_LOOKED_AT: usize = 500;
+
 /// A moment on the city's wall clock.
 pub fn local(cal: &WorkCalendar, ms: i64) -> Option<NaiveDateTime> {
     cal.zone()
@@ -126,16 +130,34 @@ impl Bulletin {
                     Some(f) => (s.list_cases(f, 0, EXPORT_ROWS)?, s.count_cases(f)?),
                     None => (Vec::new(), 0),
                 };
+                // The rounds whose results came out in the period, with their reports.
+                let index = s.reference_index();
+                let mut rounds = Vec::new();
+                for round in s.rounds(ROUNDS_LOOKED_AT)? {
+                    let out = round
+                        .reported_ms()
+                        .is_some_and(|t| t >= from_ms && t < to_ms);
+                    if !out {
+                        continue;
+                    }
+                    if let Some((round, tasks)) = s.round(round.id)? {
+                        let r = xuncha_core::round_report::report(&round, &tasks, &index);
+                        rounds.push((round, r));
+                    }
+                }
+                rounds.sort_by_key(|(r, _)| r.reported_ms());
                 Ok((
                     overdue,
                     total,
                     s.repeated_at_sites(from_ms, to_ms)?,
                     s.bulletin_issue(&from_s, &to_s, year, now)?,
+                    rounds,
                 ))
             })
             .await;
-        let (overdue, overdue_total, mut repeated, issue) =
+        let (overdue, overdue_total, mut repeated, issue, mut rounds) =
             loaded.map_err(IntoResponse::into_response)?;
+        rounds.retain(|(round, _)| data.scope.holds_round(round));
         repeated.retain(|c| data.scope.holds(c.unit_id.as_deref(), c.area_id.as_deref()));
         let issued_on = cal.local_date(issue.issued_ms);
         let ranking: Vec<RankRow> = data
@@ -171,6 +193,7 @@ impl Bulletin {
             repeats: &repeats,
             coverage: data.coverage,
             areas: &areas,
+            rounds: &rounds,
         });
         let area = data
             .scope

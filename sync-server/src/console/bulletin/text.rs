@@ -3,6 +3,9 @@
 
 use chrono::{Datelike, NaiveDate};
 
+use xuncha_core::round::{Round, RoundKind};
+use xuncha_core::round_report::RoundReport;
+
 use super::content::{RankRow, RepeatRow};
 
 /// 2026年12月6日.
@@ -44,6 +47,8 @@ pub struct Facts<'a> {
     pub coverage: (usize, usize),
     /// The areas right below the bulletin's (a city's districts), best first, named.
     pub areas: &'a [RankRow],
+    /// The inspection rounds whose results came out in the period, with their reports.
+    pub rounds: &'a [(Round, RoundReport)],
 }
 
 /// How many units a bulletin names at the bottom of the ranking.
@@ -77,6 +82,36 @@ pub fn summary(f: &Facts) -> Vec<String> {
         f.coverage.1,
         pct_zh(ratio(f.coverage.0 as u32, f.coverage.1 as u32)),
     ));
+    if !f.rounds.is_empty() {
+        let lines: Vec<String> = f
+            .rounds
+            .iter()
+            .map(|(round, r)| match round.kind {
+                RoundKind::Recheck => format!(
+                    "{}（{}）复查问题{}件，复发{}件，整改率{}",
+                    round.name,
+                    round.kind.label_zh(),
+                    r.rechecked,
+                    r.recurred,
+                    pct_zh(r.rectification_rate())
+                ),
+                _ => format!(
+                    "{}（{}）检查点位{}个（计划{}个），得分率{}，发现问题{}件",
+                    round.name,
+                    round.kind.label_zh(),
+                    r.overall.checked,
+                    r.sites.len(),
+                    pct_zh(r.overall.rate()),
+                    r.sites.iter().map(|s| s.raised.len()).sum::<usize>()
+                ),
+            })
+            .collect();
+        out.push(format!(
+            "本期完成巡查轮次{}轮：{}。",
+            f.rounds.len(),
+            lines.join("；")
+        ));
+    }
     let areas_due: Vec<String> = f
         .areas
         .iter()
@@ -173,6 +208,7 @@ mod tests {
             repeats,
             coverage: (4, 40),
             areas: &[],
+            rounds: &[],
         }
     }
 
@@ -225,6 +261,54 @@ mod tests {
             s[2].contains("重复发现问题的有1处：东门菜场（3次）"),
             "{}",
             s[2]
+        );
+    }
+
+    #[test]
+    fn the_rounds_of_the_period_are_reported_in_one_paragraph() {
+        use xuncha_core::round_report::Tally;
+        let day = NaiveDate::from_ymd_opt(2026, 12, 1).expect("date");
+        let round = |name: &str, kind| Round {
+            id: uuid::Uuid::nil(),
+            name: name.into(),
+            kind,
+            area_id: None,
+            starts_on: day,
+            ends_on: day,
+            due_ms: 0,
+            max_distance_m: 300.0,
+            planned_by: "s".into(),
+            planned_ms: 0,
+            published_ms: None,
+            closed_ms: Some(1),
+        };
+        let sites = RoundReport {
+            overall: Tally {
+                key: String::new(),
+                planned: 8,
+                checked: 7,
+                got: 162.0,
+                possible: 175.0,
+            },
+            ..RoundReport::default()
+        };
+        let rechecks = RoundReport {
+            rechecked: 230,
+            recurred: 45,
+            ..RoundReport::default()
+        };
+        let rounds = [
+            (round("农贸市场测评", RoundKind::Open), sites),
+            (round("回头看", RoundKind::Recheck), rechecks),
+        ];
+        let f = Facts {
+            rounds: &rounds,
+            ..facts(&[], &[])
+        };
+        let s = summary(&f);
+        assert_eq!(
+            s[1],
+            "本期完成巡查轮次2轮：农贸市场测评（明查）检查点位7个（计划0个），得分率92.6%，发现问题0件；回头看（回头看）复查问题230件，复发45件，整改率80.4%。"
         );
     }
 
