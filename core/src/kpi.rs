@@ -56,6 +56,9 @@ pub struct Weights {
     pub per_urge: f64,
     /// Deducted each time a case the unit holds was escalated (督办) in the period.
     pub per_escalation: f64,
+    /// Deducted each time a closed case of the unit was reopened (复发: found again on a 回头看,
+    /// or reopened by a supervisor) in the period.
+    pub per_recurrence: f64,
 }
 
 impl Default for Weights {
@@ -70,6 +73,7 @@ impl Default for Weights {
             per_overdue: 1.0,
             per_urge: 0.1,
             per_escalation: 0.5,
+            per_recurrence: 1.0,
         }
     }
 }
@@ -87,6 +91,7 @@ impl Weights {
             self.per_overdue,
             self.per_urge,
             self.per_escalation,
+            self.per_recurrence,
         ];
         if all
             .iter()
@@ -106,7 +111,7 @@ impl Weights {
         };
         match lang {
             crate::Lang::ZhCn => format!(
-                "综合得分 = 结案率×{} + 按期结案率×{} + [(1−返工率)×{} + (1−延期率)×{}]×结案率 − 扣分（每次返工 {}，三次及以上返工的案件再扣 {}，每件逾期未整改 {}，每次被催办 {}，每次被督办 {}），最低 0 分；无到期案件时结案率、按期结案率记 100%。排名先列本期有到期案件的单位，再依次按综合得分、按期结案率。",
+                "综合得分 = 结案率×{} + 按期结案率×{} + [(1−返工率)×{} + (1−延期率)×{}]×结案率 − 扣分（每次返工 {}，三次及以上返工的案件再扣 {}，每件逾期未整改 {}，每次被催办 {}，每次被督办 {}，每次复发 {}），最低 0 分；无到期案件时结案率、按期结案率记 100%。排名先列本期有到期案件的单位，再依次按综合得分、按期结案率。",
                 n(self.close_rate),
                 n(self.on_time_rate),
                 n(self.no_rework),
@@ -115,10 +120,11 @@ impl Weights {
                 n(self.per_triple_fail),
                 n(self.per_overdue),
                 n(self.per_urge),
-                n(self.per_escalation)
+                n(self.per_escalation),
+                n(self.per_recurrence)
             ),
             crate::Lang::En => format!(
-                "Score = close rate × {} + on-time rate × {} + [(1 − rework rate) × {} + (1 − extension rate) × {}] × close rate − deductions ({} per send-back, {} more per case failing three times, {} per case overdue and unrectified, {} per urge, {} per escalation), at least 0; with nothing due, the close and on-time rates count as 100 %. Units with cases due come first, then by score, then on-time rate.",
+                "Score = close rate × {} + on-time rate × {} + [(1 − rework rate) × {} + (1 − extension rate) × {}] × close rate − deductions ({} per send-back, {} more per case failing three times, {} per case overdue and unrectified, {} per urge, {} per escalation, {} per recurrence), at least 0; with nothing due, the close and on-time rates count as 100 %. Units with cases due come first, then by score, then on-time rate.",
                 n(self.close_rate),
                 n(self.on_time_rate),
                 n(self.no_rework),
@@ -127,7 +133,8 @@ impl Weights {
                 n(self.per_triple_fail),
                 n(self.per_overdue),
                 n(self.per_urge),
-                n(self.per_escalation)
+                n(self.per_escalation),
+                n(self.per_recurrence)
             ),
         }
     }
@@ -160,6 +167,8 @@ pub struct UnitScore {
     pub urged: u32,
     /// Times a case the unit holds was escalated (被督办次数) in the period.
     pub escalated: u32,
+    /// Times a closed case of the unit was reopened (复发) in the period.
+    pub recurred: u32,
     /// Deduction points.
     pub deductions: f64,
     /// The composite score (综合得分, see the module).
@@ -205,12 +214,13 @@ fn at(e: &Event) -> i64 {
 }
 
 /// The actions the unit figures are made of.
-pub const KPI_ACTIONS: [Action; 5] = [
+pub const KPI_ACTIONS: [Action; 6] = [
     Action::Dispatch,
     Action::Rectify,
     Action::VerifyFail,
     Action::Urge,
     Action::Escalate,
+    Action::Reopen,
 ];
 
 /// One of a case's [`KPI_ACTIONS`] and when it took effect.
@@ -383,6 +393,13 @@ pub fn rank_facts(
             .count() as u32;
         s.escalated += escalated;
         s.deductions += f64::from(escalated) * weights.per_escalation;
+        let recurred = case
+            .steps
+            .iter()
+            .filter(|e| e.action == Action::Reopen && in_period(e.at_ms))
+            .count() as u32;
+        s.recurred += recurred;
+        s.deductions += f64::from(recurred) * weights.per_recurrence;
         if fails >= 3 && fails_in_period > 0.0 {
             s.deductions += weights.per_triple_fail;
         }
@@ -883,6 +900,46 @@ mod tests {
         assert!((week[0].deductions - w.per_escalation).abs() < 1e-9);
         assert_eq!(rank_units(&[], &cases, 0, 14 * day, &w)[0].escalated, 2);
         assert!(w.formula(crate::Lang::ZhCn).contains("每次被督办 0.5"));
+    }
+
+    #[test]
+    fn each_recurrence_in_the_period_counts_against_the_unit_and_is_deducted() {
+        let day = 24 * H;
+        let mut steps = dispatched(10 * day);
+        steps.push(unit(
+            OpBody::Acknowledge {
+                note: String::new(),
+            },
+            3 * H,
+        ));
+        steps.push(unit(
+            OpBody::Rectify {
+                note: String::new(),
+                photos: photo(),
+            },
+            5 * H,
+        ));
+        steps.push(sup(
+            OpBody::VerifyPass {
+                note: String::new(),
+                photos: vec![],
+            },
+            6 * H,
+        ));
+        steps.push(sup(
+            OpBody::Reopen {
+                reason: "回头看发现复发".into(),
+                deadline_ms: Some(20 * day),
+            },
+            4 * day,
+        ));
+        let cases = vec![case(&steps)];
+        let w = Weights::default();
+        let week = rank_units(&[], &cases, 0, 7 * day, &w);
+        assert_eq!(week[0].recurred, 1);
+        assert!((week[0].deductions - w.per_recurrence).abs() < 1e-9);
+        assert_eq!(rank_units(&[], &cases, 5 * day, 7 * day, &w)[0].recurred, 0);
+        assert!(w.formula(crate::Lang::ZhCn).contains("每次复发 1"));
     }
 
     #[test]

@@ -343,6 +343,7 @@ pub async fn ranking(
                 th { (t(lang, "逾期未整改", "Overdue")) }
                 th { (t(lang, "被催办", "Urged")) }
                 th { (t(lang, "被督办", "Escalated")) }
+                th { (t(lang, "复发", "Recurred")) }
                 th { (t(lang, "扣分", "Deductions")) } th { (t(lang, "综合得分", "Score")) }
             }
             @for (i, s) in data.ranked.iter().enumerate() {
@@ -355,12 +356,13 @@ pub async fn ranking(
                     td.overdue { (s.overdue) }
                     td.urged { (s.urged) }
                     td.escalated { (s.escalated) }
+                    td.recurred { (s.recurred) }
                     td { (format!("{:.1}", s.deductions)) } td.score { (format!("{:.1}", s.score)) }
                 }
             }
         } }
-        p.muted #scoring { (t(lang, "口径：应结案=期限落在期间内的案件；结案率=已结案/应结案；按期结案率=按期结案/(应结案−挂账)；返工率=曾被退回的已结案/已结案；延期率=获批延期/派遣；逾期未整改=到期仍在单位手中未整改的案件；被催办=期间内督查人员对单位所办案件的催办次数；被督办=期间内单位所办案件被提级督办的次数。",
-            "Definitions: due = deadline in the period; close rate = closed/due; on-time = closed on time/(due − parked); rework = closed after a send-back/closed; extension = extended/dispatched; overdue = due and still unrectified with the unit; urged = times a supervisor urged the unit in the period; escalated = times a case the unit holds was escalated to the level above in the period.")) " " (data.reference.scoring.formula(lang)) }
+        p.muted #scoring { (t(lang, "口径：应结案=期限落在期间内的案件；结案率=已结案/应结案；按期结案率=按期结案/(应结案−挂账)；返工率=曾被退回的已结案/已结案；延期率=获批延期/派遣；逾期未整改=到期仍在单位手中未整改的案件；被催办=期间内督查人员对单位所办案件的催办次数；被督办=期间内单位所办案件被提级督办的次数；复发=期间内单位已结案件被重新打开（回头看发现复发）的次数。",
+            "Definitions: due = deadline in the period; close rate = closed/due; on-time = closed on time/(due − parked); rework = closed after a send-back/closed; extension = extended/dispatched; overdue = due and still unrectified with the unit; urged = times a supervisor urged the unit in the period; escalated = times a case the unit holds was escalated to the level above in the period; recurred = times a closed case of the unit was reopened (found again on a re-check) in the period.")) " " (data.reference.scoring.formula(lang)) }
         @if !data.areas.is_empty() {
             h2 { (t(lang, "区域对比", "Areas compared")) }
             div.scroll tabindex="0" role="region" aria-label=(t(lang, "区域对比（可横向滚动）", "Areas compared (scrolls sideways)")) { table #areas {
@@ -370,6 +372,7 @@ pub async fn ranking(
                     th { "结案率" } th { "按期结案率" }
                     th { (t(lang, "逾期未整改", "Overdue")) } th { (t(lang, "被催办", "Urged")) }
                     th { (t(lang, "被督办", "Escalated")) }
+                    th { (t(lang, "复发", "Recurred")) }
                     th { (t(lang, "综合得分", "Score")) }
                 }
                 @for (i, s) in data.areas.iter().enumerate() {
@@ -380,6 +383,7 @@ pub async fn ranking(
                         td { (pct(s.close_rate())) } td { (pct(s.on_time_rate())) }
                         td.overdue { (s.overdue) } td.urged { (s.urged) }
                         td.escalated { (s.escalated) }
+                        td.recurred { (s.recurred) }
                         td.score { (format!("{:.1}", s.score)) }
                     }
                 }

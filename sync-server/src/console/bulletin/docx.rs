@@ -218,6 +218,7 @@ pub fn render(b: &Bulletin) -> Result<Vec<u8>, String> {
                 s.overdue.to_string(),
                 s.urged.to_string(),
                 s.escalated.to_string(),
+                s.recurred.to_string(),
                 format!("{:.1}", s.deductions),
                 format!("{:.1}", s.score),
             ]

@@ -259,7 +259,7 @@ fn annex_top(
 }
 
 /// The ranking's columns.
-pub const RANKING_COLUMNS: [&str; 14] = [
+pub const RANKING_COLUMNS: [&str; 15] = [
     "名次",
     "责任单位",
     "应结案",
@@ -272,6 +272,7 @@ pub const RANKING_COLUMNS: [&str; 14] = [
     "逾期未整改",
     "被催办",
     "被督办",
+    "复发",
     "扣分",
     "综合得分",
 ];
@@ -327,8 +328,9 @@ fn ranking_sheet(ws: &mut Worksheet, b: &Bulletin, f: &Formats) -> Result<(), Xl
         ws.write_number_with_format(row, 9, f64::from(s.overdue), &f.number)?;
         ws.write_number_with_format(row, 10, f64::from(s.urged), &f.number)?;
         ws.write_number_with_format(row, 11, f64::from(s.escalated), &f.number)?;
-        ws.write_number_with_format(row, 12, s.deductions, &f.decimal)?;
-        ws.write_number_with_format(row, 13, s.score, &f.decimal)?;
+        ws.write_number_with_format(row, 12, f64::from(s.recurred), &f.number)?;
+        ws.write_number_with_format(row, 13, s.deductions, &f.decimal)?;
+        ws.write_number_with_format(row, 14, s.score, &f.decimal)?;
     }
     fit(ws, &widths, 30.0)
 }
