@@ -12,8 +12,7 @@
 
 use uuid::Uuid;
 use xuncha_core::fold::ApplyContext;
-use xuncha_core::hlc::Hlc;
-use xuncha_core::model::{Actor, Location, Op, OpBody, PhotoKind, PhotoRef, name_based_id};
+use xuncha_core::model::{Location, Op, OpBody, PhotoKind, PhotoRef, name_based_id};
 use xuncha_core::reference::{ReferenceIndex, Site};
 use xuncha_core::round::{
     self, CheckOrigin, CheckedIndicator, Round, Target, Task, TaskResult, raised_case_id,
@@ -23,10 +22,6 @@ use xuncha_core::standard::Indicator;
 
 use crate::apply::{PushRules, PushTx, Refusal, fold_and_append};
 use crate::store::{Principal, StoreResult};
-use crate::watch::system_principal;
-
-/// The HLC node of the server's operations on raised cases.
-const CHECK_NODE: u64 = 0x5843_484B; // "XCHK"
 
 /// Decide a `check_site` or `recheck` operation (see the module).
 pub(crate) fn decide(
@@ -113,18 +108,8 @@ fn decide_site(
         lon: site.lon,
     };
     task.result = Some(TaskResult {
-        op_id: op.id,
-        by: who.user.id.clone(),
-        checked_at_ms: op.device_time_ms,
-        received_ms: now_ms,
-        position: position.clone(),
-        distance_m: position
-            .as_ref()
-            .map(|p| round::distance_from(p, site_point)),
         indicators: indicators.clone(),
-        photos: photos.clone(),
-        outcome: None,
-        note: note.clone(),
+        ..result_of(op, who, now_ms, position, site_point, photos, note)
     });
     // Every raised case's steps are one unit with the check: a refusal of any (a category the
     // city has since removed …) refuses the check, and the push's savepoint drops what was
@@ -191,18 +176,16 @@ fn decide_recheck(
     };
     let now_ms = ctx.server_time_ms.unwrap_or(op.device_time_ms);
     task.result = Some(TaskResult {
-        op_id: op.id,
-        by: who.user.id.clone(),
-        checked_at_ms: op.device_time_ms,
-        received_ms: now_ms,
-        position: position.clone(),
-        distance_m: position
-            .as_ref()
-            .map(|p| round::distance_from(p, case.location.point())),
-        indicators: Vec::new(),
-        photos: photos.clone(),
         outcome: Some(*outcome),
-        note: note.clone(),
+        ..result_of(
+            op,
+            who,
+            now_ms,
+            position,
+            case.location.point(),
+            photos,
+            note,
+        )
     });
     let mut words = format!(
         "{}（{}）：{}",
@@ -243,18 +226,16 @@ fn decide_recheck(
             .into()));
         };
         let reason = format!("{}发现复发（{}）", round.kind.label_zh(), round.name);
-        steps.push(Op {
-            id: name_based_id(&format!("xuncha:recheck-reopen:{}", task.id)),
-            ..server_op(
-                case_id,
-                ("reopen", 0),
-                now_ms,
-                OpBody::Reopen {
-                    reason,
-                    deadline_ms: Some(deadline),
-                },
-            )
-        });
+        steps.push(crate::watch::system_op(
+            name_based_id(&format!("xuncha:recheck-reopen:{}", task.id)),
+            case_id,
+            now_ms,
+            0,
+            OpBody::Reopen {
+                reason,
+                deadline_ms: Some(deadline),
+            },
+        ));
     }
     let everything = Reach::Everything;
     let mut current = Some(case);
@@ -266,6 +247,31 @@ fn decide_recheck(
     }
     tx.finish_task(&task)?;
     Ok(Ok(None))
+}
+
+/// What a submission leaves on its task: who, when (by the phone and by the server), where the
+/// phone stood and how far that was from `place`, its photos and words.
+fn result_of(
+    op: &Op,
+    who: &Principal,
+    now_ms: i64,
+    position: &Option<Location>,
+    place: xuncha_core::geo::LatLon,
+    photos: &[PhotoRef],
+    note: &str,
+) -> TaskResult {
+    TaskResult {
+        op_id: op.id,
+        by: who.user.id.clone(),
+        checked_at_ms: op.device_time_ms,
+        received_ms: now_ms,
+        position: position.clone(),
+        distance_m: position.as_ref().map(|p| round::distance_from(p, place)),
+        indicators: Vec::new(),
+        photos: photos.to_vec(),
+        outcome: None,
+        note: note.to_string(),
+    }
 }
 
 /// The operations that raise the case of a failed indicator: the report (as the inspector, on
@@ -371,25 +377,14 @@ pub fn dispatch_op(
     ))
 }
 
-/// The server's `step` (with its place among the server's steps on the case, so their clocks
-/// are in order) on a raised case.
+/// The server's `step` on a raised case (with its place among the server's steps on the case,
+/// so their clocks are in order), with an id made from the step and the case.
 fn server_op(case_id: Uuid, (step, counter): (&str, u32), now_ms: i64, body: OpBody) -> Op {
-    let who = system_principal();
-    Op {
-        id: name_based_id(&format!("xuncha:check-{step}:{case_id}")),
+    crate::watch::system_op(
+        name_based_id(&format!("xuncha:check-{step}:{case_id}")),
         case_id,
-        device_id: who.device_id.clone(),
-        actor: Actor {
-            user_id: who.user.id.clone(),
-            role: who.user.role,
-            unit_id: None,
-        },
-        hlc: Hlc {
-            wall_ms: now_ms.max(0) as u64,
-            counter,
-            node: CHECK_NODE,
-        },
-        device_time_ms: now_ms,
+        now_ms,
+        counter,
         body,
-    }
+    )
 }

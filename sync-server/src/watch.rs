@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use uuid::Uuid;
+
 use xuncha_core::escalation::{self, SYSTEM_ACTOR, SYSTEM_ACTOR_NAME, SYSTEM_DEVICE};
 use xuncha_core::hlc::Hlc;
 use xuncha_core::model::{Actor, Case, Op, OpBody};
@@ -49,12 +51,13 @@ pub struct Watched {
     pub warned: usize,
 }
 
-/// The escalation of `case` the server owes it now, as an operation.
-fn escalation_op(case: &Case, index: &xuncha_core::reference::ReferenceIndex, now_ms: i64) -> Op {
+/// An operation of the server itself (the system actor on the server's device), stamped
+/// `now_ms`: `counter` orders several the server makes on one case in one moment.
+pub fn system_op(id: Uuid, case_id: Uuid, now_ms: i64, counter: u32, body: OpBody) -> Op {
     let who = system_principal();
     Op {
-        id: escalation::op_id(case.id, case.escalations + 1),
-        case_id: case.id,
+        id,
+        case_id,
         device_id: who.device_id.clone(),
         actor: Actor {
             user_id: who.user.id.clone(),
@@ -63,14 +66,25 @@ fn escalation_op(case: &Case, index: &xuncha_core::reference::ReferenceIndex, no
         },
         hlc: Hlc {
             wall_ms: now_ms.max(0) as u64,
-            counter: 0,
+            counter,
             node: SYSTEM_NODE,
         },
         device_time_ms: now_ms,
-        body: OpBody::Escalate {
+        body,
+    }
+}
+
+/// The escalation of `case` the server owes it now, as an operation.
+fn escalation_op(case: &Case, index: &xuncha_core::reference::ReferenceIndex, now_ms: i64) -> Op {
+    system_op(
+        escalation::op_id(case.id, case.escalations + 1),
+        case.id,
+        now_ms,
+        0,
+        OpBody::Escalate {
             reason: escalation::reason(case, index),
         },
-    }
+    )
 }
 
 /// The escalations the server owes at `now_ms` (core's [`escalation::due`] over the cases

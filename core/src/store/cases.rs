@@ -427,12 +427,30 @@ impl Batch<'_> {
             Write::Update
         };
         save_case(tx, &new_case, local_seq, None, how)?;
-        for (s, r) in staged.iter().zip(op.body.photos()) {
-            tx.prepare_cached(
+        keep_photo_rows(tx, case_id, &op, &staged, now)?;
+        self.clock = next_clock;
+        Ok(op)
+    }
+}
+
+/// The rows of the photos `op` names under `case_id` (the case, or a round's task): each held
+/// photo once, and its place in the operation (for its upload and its eviction).
+fn keep_photo_rows(
+    tx: &Connection,
+    case_id: Uuid,
+    op: &Op,
+    staged: &[StagedPhoto],
+    now: i64,
+) -> Result<()> {
+    for r in op.body.photos() {
+        let Some(s) = staged.iter().find(|s| s.sha256 == r.sha256) else {
+            continue;
+        };
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO photos (sha256, mime, size, added_at_ms) VALUES (?1, ?2, ?3, ?4)",
         )?
         .execute(params![s.sha256, s.mime, s.bytes.len() as i64, now])?;
-            tx.prepare_cached(
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO case_photos (case_id, op_id, sha256, kind, captured_at_ms, lat, lon)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
@@ -445,10 +463,8 @@ impl Batch<'_> {
             r.location.as_ref().map(|l| l.lat),
             r.location.as_ref().map(|l| l.lon)
         ])?;
-        }
-        self.clock = next_clock;
-        Ok(op)
     }
+    Ok(())
 }
 
 impl Batch<'_> {
@@ -490,28 +506,7 @@ impl Batch<'_> {
             op.body.action().as_str(),
             serde_json::to_string(&op)?
         ])?;
-        for r in op.body.photos() {
-            let Some(s) = staged.iter().find(|s| s.sha256 == r.sha256) else {
-                continue;
-            };
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO photos (sha256, mime, size, added_at_ms) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![s.sha256, s.mime, s.bytes.len() as i64, now])?;
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO case_photos (case_id, op_id, sha256, kind, captured_at_ms, lat, lon)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                task_id.to_string(),
-                op.id.to_string(),
-                r.sha256,
-                r.kind.as_str(),
-                r.captured_at_ms,
-                r.location.as_ref().map(|l| l.lat),
-                r.location.as_ref().map(|l| l.lon)
-            ])?;
-        }
+        keep_photo_rows(tx, task_id, &op, &staged, now)?;
         self.clock = next_clock;
         Ok(op)
     }

@@ -139,6 +139,20 @@ fn load(conn: &Connection, task_id: Uuid) -> Result<(Round, Task)> {
     Ok((serde_json::from_str(&round)?, serde_json::from_str(&task)?))
 }
 
+/// The type of a site task's site (its checklist's key): `wrong_task` for a re-check,
+/// `not_found` for a site gone from the reference data.
+fn site_kind(refs: &crate::reference::ReferenceIndex, task: &Task) -> Result<String> {
+    let Target::Site { site_id } = &task.target else {
+        return Err(round::Refusal::WrongTask.into());
+    };
+    refs.site(site_id)
+        .map(|s| s.kind.clone())
+        .ok_or_else(|| Error::NotFound {
+            kind: "site",
+            id: site_id.clone(),
+        })
+}
+
 /// A submission of this device for the task that the server's list does not show yet.
 fn submitted_here(conn: &Connection, task_id: Uuid) -> Result<bool> {
     Ok(conn
@@ -235,17 +249,7 @@ impl Store {
     pub fn checklist(&self, task_id: Uuid) -> Result<Vec<Indicator>> {
         let inner = self.lock();
         let (_, task) = load(&inner.conn, task_id)?;
-        let Target::Site { site_id } = &task.target else {
-            return Err(round::Refusal::WrongTask.into());
-        };
-        let kind = inner
-            .refs
-            .site(site_id)
-            .map(|s| s.kind.clone())
-            .ok_or_else(|| Error::NotFound {
-                kind: "site",
-                id: site_id.clone(),
-            })?;
+        let kind = site_kind(&inner.refs, &task)?;
         Ok(checklist_of(&inner.refs.standard, &kind).cloned().collect())
     }
 
@@ -257,14 +261,7 @@ impl Store {
     ) -> Result<(f64, f64)> {
         let inner = self.lock();
         let (_, task) = load(&inner.conn, task_id)?;
-        let Target::Site { site_id } = &task.target else {
-            return Err(round::Refusal::WrongTask.into());
-        };
-        let kind = inner
-            .refs
-            .site(site_id)
-            .map(|s| s.kind.clone())
-            .unwrap_or_default();
+        let kind = site_kind(&inner.refs, &task)?;
         Ok(crate::standard::site_score(
             &inner.refs.standard,
             &kind,
@@ -305,17 +302,7 @@ impl Store {
         self.batch(|b| {
             let (round, task) = load(b.tx(), task_id)?;
             let session = b.session()?.clone();
-            let Target::Site { site_id } = &task.target else {
-                return Err(round::Refusal::WrongTask.into());
-            };
-            let kind = b
-                .refs()
-                .site(site_id)
-                .map(|s| s.kind.clone())
-                .ok_or_else(|| Error::NotFound {
-                    kind: "site",
-                    id: site_id.clone(),
-                })?;
+            let kind = site_kind(b.refs(), &task)?;
             if submitted_here(b.tx(), task_id)? {
                 return Err(round::Refusal::TaskDone.into());
             }

@@ -361,29 +361,39 @@ fn some(v: &str) -> Option<String> {
     (!v.is_empty()).then(|| v.to_string())
 }
 
+/// A planning form's fields and its period (from, to, due), or the answer to a forged form or
+/// a bad period.
+async fn read_plan(
+    state: &AppState,
+    lang: Lang,
+    who: &Principal,
+    session: &Session,
+    body: &Bytes,
+) -> Result<(Vec<(String, String)>, (NaiveDate, NaiveDate, i64)), Response> {
+    let f = fields(body);
+    if field(&f, "csrf") != csrf_for(session) {
+        return Err(forged(lang));
+    }
+    match period_of(state, &f) {
+        Ok(p) => Ok((f, p)),
+        Err(m) => {
+            let said = Some((false, t(lang, m.0, m.1).into()));
+            Err(render_list(state, lang, who, session, said).await)
+        }
+    }
+}
+
 /// `POST /console/rounds`: plan a site round.
 pub async fn plan_sites(
     State(state): State<AppState>,
     Console { who, session, lang }: Console,
     body: Bytes,
 ) -> Response {
-    let f = fields(&body);
-    if field(&f, "csrf") != csrf_for(&session) {
-        return forged(lang);
-    }
-    let (starts_on, ends_on, due_ms) = match period_of(&state, &f) {
-        Ok(p) => p,
-        Err(m) => {
-            return render_list(
-                &state,
-                lang,
-                &who,
-                &session,
-                Some((false, t(lang, m.0, m.1).into())),
-            )
-            .await;
-        }
-    };
+    let (f, (starts_on, ends_on, due_ms)) =
+        match read_plan(&state, lang, &who, &session, &body).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
     let kind = RoundKind::parse(field(&f, "kind")).unwrap_or(RoundKind::Open);
     let plan = SitePlan {
         name: field(&f, "name").to_string(),
@@ -414,23 +424,11 @@ pub async fn plan_rechecks(
     Console { who, session, lang }: Console,
     body: Bytes,
 ) -> Response {
-    let f = fields(&body);
-    if field(&f, "csrf") != csrf_for(&session) {
-        return forged(lang);
-    }
-    let (starts_on, ends_on, due_ms) = match period_of(&state, &f) {
-        Ok(p) => p,
-        Err(m) => {
-            return render_list(
-                &state,
-                lang,
-                &who,
-                &session,
-                Some((false, t(lang, m.0, m.1).into())),
-            )
-            .await;
-        }
-    };
+    let (f, (starts_on, ends_on, due_ms)) =
+        match read_plan(&state, lang, &who, &session, &body).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
     let cal = calendar(&state);
     let day_ms = |n: &str, next: bool| {
         NaiveDate::parse_from_str(field(&f, n), "%Y-%m-%d")

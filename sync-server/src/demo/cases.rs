@@ -8,11 +8,11 @@
 use uuid::Uuid;
 use xuncha_core::geo::LatLon;
 use xuncha_core::hlc::{Hlc, HlcClock};
-use xuncha_core::model::{Location, Op, OpBody, PhotoKind, PhotoRef};
+use xuncha_core::model::{Location, Op, OpBody, PhotoKind};
 use xuncha_core::sync::protocol::OpStatus;
 
 use super::city::TAXONOMY;
-use super::scene::scene_jpeg;
+use super::scene::stored_scene;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::Principal;
@@ -36,25 +36,13 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
     }
     let (_, city) = state.store.reference()?;
     let index = state.store.reference_index();
-    let photo = |dirty: bool, seed: u32, at: i64, loc: &Location| -> Result<PhotoRef, ApiError> {
-        let bytes = scene_jpeg(dirty, seed);
-        let (sha256, mime) = crate::blobs::block_on(crate::handlers::photos::store_whole(
-            state,
-            "demo-seed",
-            bytes.clone(),
-        ))?;
-        Ok(PhotoRef {
-            sha256,
-            kind: if dirty {
-                PhotoKind::Before
-            } else {
-                PhotoKind::After
-            },
-            mime: mime.to_string(),
-            size: bytes.len() as u64,
-            captured_at_ms: Some(at),
-            location: Some(loc.clone()),
-        })
+    let photo = |dirty: bool, seed: u32, at: i64, loc: &Location| {
+        let kind = if dirty {
+            PhotoKind::Before
+        } else {
+            PhotoKind::After
+        };
+        stored_scene(state, dirty, seed, kind, at, loc)
     };
     let note = String::new;
     let mut steps: Vec<Step> = Vec::new();

@@ -15,7 +15,7 @@ use xuncha_core::round::{CheckedIndicator, RecheckOutcome, RoundKind, Target, Ta
 use xuncha_core::standard::Finding;
 use xuncha_core::sync::protocol::OpStatus;
 
-use super::scene::scene_jpeg;
+use super::scene::stored_scene;
 use crate::error::ApiError;
 use crate::rounds::{RecheckPlan, SitePlan, close, plan_rechecks, plan_sites};
 use crate::state::AppState;
@@ -120,20 +120,7 @@ impl Phone {
 
 /// A drawn photo of the problem, stored like an upload.
 fn photo(state: &AppState, seed: u32, at: i64, loc: &Location) -> Result<PhotoRef, ApiError> {
-    let bytes = scene_jpeg(true, seed);
-    let (sha256, mime) = crate::blobs::block_on(crate::handlers::photos::store_whole(
-        state,
-        "demo-seed",
-        bytes.clone(),
-    ))?;
-    Ok(PhotoRef {
-        sha256,
-        kind: PhotoKind::Before,
-        mime: mime.to_string(),
-        size: bytes.len() as u64,
-        captured_at_ms: Some(at),
-        location: Some(loc.clone()),
-    })
+    stored_scene(state, true, seed, PhotoKind::Before, at, loc)
 }
 
 /// The check of a site task with `findings`, a photo for each deduction, made standing by the

@@ -46,3 +46,29 @@ pub fn scene_jpeg(dirty: bool, seed: u32) -> Vec<u8> {
     let _ = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&img);
     out
 }
+
+/// A drawn street scene (with its rubbish when `dirty`) stored like an upload, named as a
+/// photo of `kind` taken at `at` at `loc`.
+pub fn stored_scene(
+    state: &crate::state::AppState,
+    dirty: bool,
+    seed: u32,
+    kind: xuncha_core::model::PhotoKind,
+    at: i64,
+    loc: &xuncha_core::model::Location,
+) -> Result<xuncha_core::model::PhotoRef, crate::error::ApiError> {
+    let bytes = scene_jpeg(dirty, seed);
+    let (sha256, mime) = crate::blobs::block_on(crate::handlers::photos::store_whole(
+        state,
+        "demo-seed",
+        bytes.clone(),
+    ))?;
+    Ok(xuncha_core::model::PhotoRef {
+        sha256,
+        kind,
+        mime: mime.to_string(),
+        size: bytes.len() as u64,
+        captured_at_ms: Some(at),
+        location: Some(loc.clone()),
+    })
+}
