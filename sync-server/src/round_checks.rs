@@ -12,7 +12,7 @@
 
 use uuid::Uuid;
 use xuncha_core::fold::ApplyContext;
-use xuncha_core::model::{Location, Op, OpBody, PhotoKind, PhotoRef, name_based_id};
+use xuncha_core::model::{Case, Location, Op, OpBody, PhotoKind, PhotoRef, name_based_id};
 use xuncha_core::reference::{ReferenceIndex, Site};
 use xuncha_core::round::{
     self, CheckOrigin, CheckedIndicator, Round, Target, Task, TaskResult, raised_case_id,
@@ -111,28 +111,34 @@ fn decide_site(
         indicators: indicators.clone(),
         ..result_of(op, who, now_ms, position, site_point, photos, note)
     });
-    // Every raised case's steps are one unit with the check: a refusal of any (a category the
-    // city has since removed …) refuses the check, and the push's savepoint drops what was
-    // written.
-    let everything = Reach::Everything;
+    // The raised cases' steps go in with the check or not at all: all are tried in memory
+    // first (a category the city has since removed, too many photos for one case …), so a
+    // refusal leaves nothing written.
+    let mut raising = Vec::new();
     for (ind, checked) in round::cases_to_raise(&index.standard, indicators) {
         let steps = raise_steps(
             &round, &task, &site, ind, checked, photos, op, index, now_ms,
         );
+        let case_id = round::raised_case_id(task.id, &ind.code);
+        if tx.case(case_id)?.is_some() {
+            return Ok(Err(
+                xuncha_core::Error::CaseExists(case_id.to_string()).into()
+            ));
+        }
+        if let Err(e) = all_apply(None, &steps, ctx) {
+            return Ok(Err(e.into()));
+        }
         let origin = CheckOrigin {
             round_id: round.id,
             task_id: task.id,
             indicator: ind.code.clone(),
         };
-        let mut case = None;
-        for step in steps {
-            match fold_and_append(tx, index, &everything, case.as_ref(), &step, ctx, |c| {
-                c.checked = Some(origin.clone())
-            })? {
-                Ok((next, _)) => case = Some(next),
-                Err(e) => return Ok(Err(e.into())),
-            }
-        }
+        raising.push((origin, steps));
+    }
+    for (origin, steps) in raising {
+        append_all(tx, index, None, &steps, ctx, |c| {
+            c.checked = Some(origin.clone())
+        })?;
     }
     tx.finish_task(&task)?;
     Ok(Ok(None))
@@ -198,7 +204,7 @@ fn decide_recheck(
         words.push_str(note.trim());
     }
     let mut steps = vec![Op {
-        id: name_based_id(&format!("xuncha:recheck-comment:{}", task.id)),
+        id: name_based_id(&format!("xuncha:recheck-comment:{}", op.id)),
         case_id,
         device_id: op.device_id.clone(),
         actor: op.actor.clone(),
@@ -227,7 +233,7 @@ fn decide_recheck(
         };
         let reason = format!("{}发现复发（{}）", round.kind.label_zh(), round.name);
         steps.push(crate::watch::system_op(
-            name_based_id(&format!("xuncha:recheck-reopen:{}", task.id)),
+            name_based_id(&format!("xuncha:recheck-reopen:{}", op.id)),
             case_id,
             now_ms,
             0,
@@ -237,16 +243,49 @@ fn decide_recheck(
             },
         ));
     }
-    let everything = Reach::Everything;
-    let mut current = Some(case);
-    for step in steps {
-        match fold_and_append(tx, index, &everything, current.as_ref(), &step, ctx, |_| {})? {
-            Ok((next, _)) => current = Some(next),
-            Err(e) => return Ok(Err(e.into())),
-        }
+    // Both steps go in or neither (a case reopened since cannot recur again).
+    if let Err(e) = all_apply(Some(&case), &steps, ctx) {
+        return Ok(Err(e.into()));
     }
+    append_all(tx, index, Some(case), &steps, ctx, |_| {})?;
     tx.finish_task(&task)?;
     Ok(Ok(None))
+}
+
+/// Whether every step applies to `case` in turn (the transition table and the limits, in
+/// memory, nothing written).
+fn all_apply(
+    case: Option<&Case>,
+    steps: &[Op],
+    ctx: &ApplyContext,
+) -> Result<(), xuncha_core::Error> {
+    let mut current = case.cloned();
+    for step in steps {
+        current = Some(xuncha_core::fold::apply(current.as_ref(), step, ctx)?.0);
+    }
+    Ok(())
+}
+
+/// Append `steps` to `case` in turn (each tried by [`all_apply`] first), the server's additions
+/// made by `adjust`. A step refused now is a storage-level inconsistency, not a person's
+/// mistake: it fails the push, which writes nothing and is answered with an error.
+fn append_all(
+    tx: &mut dyn PushTx,
+    index: &ReferenceIndex,
+    case: Option<Case>,
+    steps: &[Op],
+    ctx: &ApplyContext,
+    adjust: impl Fn(&mut Case),
+) -> StoreResult<()> {
+    let everything = Reach::Everything;
+    let mut current = case;
+    for step in steps {
+        match fold_and_append(tx, index, &everything, current.as_ref(), step, ctx, &adjust)? {
+            Ok((next, _)) => current = Some(next),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// What a submission leaves on its task: who, when (by the phone and by the server), where the

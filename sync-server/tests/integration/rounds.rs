@@ -1129,3 +1129,68 @@ fn an_office_fills_in_the_standard_template_and_the_admin_imports_it() {
     assert_eq!(codes, ["9.1", "9.2"], "the refused sheet changed nothing");
     assert_eq!(data.standard[0].site_types, ["公交站台", "主次干道"]);
 }
+
+#[test]
+fn a_refused_recheck_leaves_nothing_behind_and_the_task_can_be_done_again() {
+    let server = TestServer::start();
+    let case = closed_case(&server, 0x71);
+    let today = chrono::Utc::now().date_naive();
+    let plan = |name: &str| {
+        xuncha_server::rounds::plan_rechecks(
+            server.state.store.as_ref(),
+            &principal(&server, "supervisor1"),
+            xuncha_server::rounds::RecheckPlan {
+                name: name.into(),
+                area_id: None,
+                starts_on: today,
+                ends_on: today,
+                due_ms: now_ms() + 86_400_000,
+                category_prefix: None,
+                unit: None,
+                reported_from_ms: None,
+                reported_before_ms: None,
+                sample: None,
+                teams: vec![vec!["inspector2".into()]],
+            },
+            now_ms(),
+        )
+        .expect("plan")
+        .1[0]
+            .id
+    };
+    // Two 回头看 rounds on the same closed case.
+    let (a, b) = (plan("回头看甲"), plan("回头看乙"));
+    let mut inspector2 = Raw::login(&server, "inspector2", "phone-i2");
+    let recheck = |outcome, seed| OpBody::Recheck {
+        outcome,
+        photos: vec![photo(seed)],
+        position: None,
+        note: String::new(),
+    };
+    use xuncha_core::round::RecheckOutcome::{Held, Recurred};
+    let first = inspector2.op(a, recheck(Recurred, 0x72));
+    let answer = inspector2.push(&[first]);
+    assert_eq!(answer.results[0].status, OpStatus::Accepted);
+    let events = server.state.store.timeline(case).expect("timeline").len();
+    // Recurred again on the other round: the case is reopened already, so the reopen is
+    // refused — and its comment is not written either.
+    let second = inspector2.op(b, recheck(Recurred, 0x73));
+    assert_eq!(
+        code(&inspector2.push(&[second]), 0),
+        Some("illegal_transition")
+    );
+    assert_eq!(
+        server.state.store.timeline(case).expect("timeline").len(),
+        events
+    );
+    // The task is still open: a re-check that fits goes in.
+    let third = inspector2.op(b, recheck(Held, 0x74));
+    assert_eq!(
+        inspector2.push(&[third]).results[0].status,
+        OpStatus::Accepted
+    );
+    assert_eq!(
+        server.state.store.timeline(case).expect("timeline").len(),
+        events + 1
+    );
+}
