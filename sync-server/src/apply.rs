@@ -130,7 +130,7 @@ impl From<xuncha_core::Error> for Refusal {
     }
 }
 
-pub(crate) fn refuse(code: &str, reason: &str) -> Refusal {
+fn refuse(code: &str, reason: &str) -> Refusal {
     Refusal {
         code: code.to_string(),
         reason: reason.to_string(),

@@ -476,31 +476,50 @@ async fn planned_answer(
     }
 }
 
-/// A round the person may see, with its tasks, and the reference data.
+/// What a round's page, its report and its actions work from: the round, the reference data
+/// and the report.
+struct Loaded {
+    round: Round,
+    data: ReferenceData,
+    report: RoundReport,
+}
+
+/// The round `id` if the person may see it (supervisors and admins, within their area);
+/// otherwise the page that says why (403 for other roles, 404 for no such round in reach).
 async fn load(
     state: &AppState,
+    lang: Lang,
     who: &Principal,
+    session: &Session,
     id: &str,
-) -> Result<Option<(Round, Vec<Task>, ReferenceData, RoundReport)>, Response> {
+) -> Result<Loaded, Response> {
+    if let Some(r) = office_only(lang, who, session) {
+        return Err(r);
+    }
     let Ok(id) = id.parse::<Uuid>() else {
-        return Ok(None);
+        return Err(not_found(lang, who, session));
     };
-    let who = who.clone();
-    state
+    let person = who.clone();
+    let found = state
         .blocking(move |s| {
             let index = s.reference_index();
             let Some((round, tasks)) = s.round(id)? else {
                 return Ok(None);
             };
-            if !visible(&round, &who.reach(&index)) {
+            if !visible(&round, &person.reach(&index)) {
                 return Ok(None);
             }
             let (_, data) = s.reference()?;
-            let r = report(&round, &tasks, &index);
-            Ok(Some((round, tasks, data, r)))
+            let report = report(&round, &tasks, &index);
+            Ok(Some(Loaded {
+                round,
+                data,
+                report,
+            }))
         })
         .await
-        .map_err(IntoResponse::into_response)
+        .map_err(IntoResponse::into_response)?;
+    found.ok_or_else(|| not_found(lang, who, session))
 }
 
 fn not_found(lang: Lang, who: &Principal, session: &Session) -> Response {
@@ -520,12 +539,12 @@ pub async fn page(
     Console { who, session, lang }: Console,
     Path(id): Path<String>,
 ) -> Response {
-    if let Some(r) = office_only(lang, &who, &session) {
-        return r;
-    }
-    let (round, _tasks, data, r) = match load(&state, &who, &id).await {
-        Ok(Some(x)) => x,
-        Ok(None) => return not_found(lang, &who, &session),
+    let Loaded {
+        round,
+        data,
+        report: r,
+    } = match load(&state, lang, &who, &session, &id).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let cal = calendar(&state);
@@ -681,12 +700,8 @@ async fn round_action(
     if field(&fields(&body), "csrf") != csrf_for(&session) {
         return forged(lang);
     }
-    if let Some(r) = office_only(lang, &who, &session) {
-        return r;
-    }
-    let round = match load(&state, &who, &id).await {
-        Ok(Some((round, ..))) => round,
-        Ok(None) => return not_found(lang, &who, &session),
+    let round = match load(&state, lang, &who, &session, &id).await {
+        Ok(x) => x.round,
         Err(r) => return r,
     };
     let now = state.now_ms();
@@ -727,12 +742,12 @@ pub async fn report_xlsx(
     Console { who, session, lang }: Console,
     Path(id): Path<String>,
 ) -> Response {
-    if let Some(r) = office_only(lang, &who, &session) {
-        return r;
-    }
-    let (round, _, data, r) = match load(&state, &who, &id).await {
-        Ok(Some(x)) => x,
-        Ok(None) => return not_found(lang, &who, &session),
+    let Loaded {
+        round,
+        data,
+        report: r,
+    } = match load(&state, lang, &who, &session, &id).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let cal = calendar(&state);
