@@ -266,9 +266,11 @@ impl PostgresStore {
     }
 
     /// Run `f` on a pooled connection (a new one if none is idle); a connection that broke is
-    /// not returned to the pool. When it broke (the database restarted, or dropped it), the
-    /// other idle connections are dropped too and `f` runs once more on a new one: a failed
-    /// transaction changed nothing, so running it again is safe.
+    /// not returned to the pool. When it broke (the database restarted, or dropped it) or the
+    /// database said to try again (`pg`'s retryable errors: a backend terminated by the
+    /// administrator says so before its socket is seen closed), the other idle connections are
+    /// dropped too and `f` runs once more on a new one: a failed transaction changed nothing, so
+    /// running it again is safe.
     pub(super) fn with<T>(
         &self,
         mut f: impl FnMut(&mut Client) -> StoreResult<T>,
@@ -279,7 +281,7 @@ impl PostgresStore {
             _ => self.connect()?,
         };
         let mut out = f(&mut client);
-        if client.is_closed() {
+        if client.is_closed() || matches!(out, Err(xuncha_core::Error::StorageUnavailable(_))) {
             let stale = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|p| p.into_inner()));
             drop(stale);
             client = self.connect()?;
