@@ -7,7 +7,7 @@
 use crate::area::AreaTree;
 use crate::model::Case;
 use crate::reference::ReferenceIndex;
-use crate::workflow::Status;
+use crate::workflow::{self, Action, Role, Status};
 
 /// The user id the server acts under for what it does by itself (automatic escalation).
 pub const SYSTEM_ACTOR: &str = "system";
@@ -31,7 +31,11 @@ pub fn max_levels(case: &Case, areas: &AreaTree) -> u32 {
 /// the deadline by more stretches of its category's `escalate_after` (working time) than it
 /// has been escalated, and a level above is left.
 pub fn due(case: &Case, index: &ReferenceIndex, now_ms: i64) -> bool {
-    if !Status::DEADLINE_RUNNING.contains(&case.status) {
+    // Only from the states the transition table escalates (not while the unit's request to hand
+    // the case back waits for the office: the office decides that first).
+    if !Status::DEADLINE_RUNNING.contains(&case.status)
+        || workflow::find(Some(case.status), Action::Escalate, Role::Supervisor).is_none()
+    {
         return false;
     }
     let (Some(deadline), Ok(category)) = (case.deadline_ms, index.category(&case.category)) else {
@@ -154,12 +158,19 @@ mod tests {
         assert!(!c(1, second - 1), "already escalated once");
         assert!(c(1, second), "four working days: to the city");
         assert!(!c(2, second + 500 * H), "nothing above the city");
-        // Not while the unit does not hold it, nor without the category's setting.
-        assert!(!due(
-            &case(Status::Rectified, deadline, 0, Some("s1")),
-            &idx,
-            deadline + 100 * H
-        ));
+        // Not while the unit does not hold it, nor while its request to hand it back waits
+        // (the table has no 督办 there: the watch would be refused every minute), nor without
+        // the category's setting.
+        for status in [Status::Rectified, Status::ReturnRequested] {
+            assert!(
+                !due(
+                    &case(status, deadline, 0, Some("s1")),
+                    &idx,
+                    deadline + 100 * H
+                ),
+                "{status:?}"
+            );
+        }
         assert!(!due(
             &case(Status::Dispatched, deadline, 0, Some("s1")),
             &index(None),

@@ -15,7 +15,10 @@
 //!   to hand it back: [`Status::DEADLINE_RUNNING`]) (逾期未整改);
 //! - deductions: each failed check (`verify_fail`) in the period costs `per_send_back`; a case
 //!   failing three times or more costs `per_triple_fail` more; each overdue case costs
-//!   `per_overdue` (unrectified problems weigh several times a send-back);
+//!   `per_overdue` (unrectified problems weigh several times a send-back); each case dispatched
+//!   to the unit in the period costs by who found it ([`Finder`]: the city's office
+//!   `per_found_by_city`, a district's `per_found_by_district`, a street's
+//!   `per_found_by_street`, a citizen nothing);
 //! - the composite score (综合得分, 100 points, [`Weights`] configurable per city):
 //!   `close_rate × 结案率 + on_time_rate × 按期结案率 +
 //!   (no_rework × (1 − 返工率) + no_extension × (1 − 延期率)) × 结案率 − deductions`,
@@ -59,6 +62,13 @@ pub struct Weights {
     /// Deducted each time a closed case of the unit was reopened (复发: found again on a 回头看,
     /// or reopened by a supervisor) in the period.
     pub per_recurrence: f64,
+    /// Deducted per case dispatched to the unit in the period that the city's own people found
+    /// (an inspector or supervisor of the city level, or of no area).
+    pub per_found_by_city: f64,
+    /// The same, for a problem a district's (区/县) people found.
+    pub per_found_by_district: f64,
+    /// The same, for a problem found at a street (街道/乡镇) or below.
+    pub per_found_by_street: f64,
 }
 
 impl Default for Weights {
@@ -74,6 +84,9 @@ impl Default for Weights {
             per_urge: 0.1,
             per_escalation: 0.5,
             per_recurrence: 1.0,
+            per_found_by_city: 0.3,
+            per_found_by_district: 0.2,
+            per_found_by_street: 0.1,
         }
     }
 }
@@ -92,6 +105,9 @@ impl Weights {
             self.per_urge,
             self.per_escalation,
             self.per_recurrence,
+            self.per_found_by_city,
+            self.per_found_by_district,
+            self.per_found_by_street,
         ];
         if all
             .iter()
@@ -111,7 +127,7 @@ impl Weights {
         };
         match lang {
             crate::Lang::ZhCn => format!(
-                "综合得分 = 结案率×{} + 按期结案率×{} + [(1−返工率)×{} + (1−延期率)×{}]×结案率 − 扣分（每次返工 {}，三次及以上返工的案件再扣 {}，每件逾期未整改 {}，每次被催办 {}，每次被督办 {}，每次复发 {}），最低 0 分；无到期案件时结案率、按期结案率记 100%。排名先列本期有到期案件的单位，再依次按综合得分、按期结案率。",
+                "综合得分 = 结案率×{} + 按期结案率×{} + [(1−返工率)×{} + (1−延期率)×{}]×结案率 − 扣分（每次返工 {}，三次及以上返工的案件再扣 {}，每件逾期未整改 {}，每次被催办 {}，每次被督办 {}，每次复发 {}；本期派遣的问题按发现层级每件扣 市级 {}、区级 {}、街道级 {}，市民随手拍不扣），最低 0 分；无到期案件时结案率、按期结案率记 100%。排名先列本期有到期案件的单位，再依次按综合得分、按期结案率。",
                 n(self.close_rate),
                 n(self.on_time_rate),
                 n(self.no_rework),
@@ -121,10 +137,13 @@ impl Weights {
                 n(self.per_overdue),
                 n(self.per_urge),
                 n(self.per_escalation),
-                n(self.per_recurrence)
+                n(self.per_recurrence),
+                n(self.per_found_by_city),
+                n(self.per_found_by_district),
+                n(self.per_found_by_street)
             ),
             crate::Lang::En => format!(
-                "Score = close rate × {} + on-time rate × {} + [(1 − rework rate) × {} + (1 − extension rate) × {}] × close rate − deductions ({} per send-back, {} more per case failing three times, {} per case overdue and unrectified, {} per urge, {} per escalation, {} per recurrence), at least 0; with nothing due, the close and on-time rates count as 100 %. Units with cases due come first, then by score, then on-time rate.",
+                "Score = close rate × {} + on-time rate × {} + [(1 − rework rate) × {} + (1 − extension rate) × {}] × close rate − deductions ({} per send-back, {} more per case failing three times, {} per case overdue and unrectified, {} per urge, {} per escalation, {} per recurrence; per case dispatched in the period by who found it: {} city, {} district, {} street, none for a citizen's report), at least 0; with nothing due, the close and on-time rates count as 100 %. Units with cases due come first, then by score, then on-time rate.",
                 n(self.close_rate),
                 n(self.on_time_rate),
                 n(self.no_rework),
@@ -134,7 +153,10 @@ impl Weights {
                 n(self.per_overdue),
                 n(self.per_urge),
                 n(self.per_escalation),
-                n(self.per_recurrence)
+                n(self.per_recurrence),
+                n(self.per_found_by_city),
+                n(self.per_found_by_district),
+                n(self.per_found_by_street)
             ),
         }
     }
@@ -223,6 +245,52 @@ pub const KPI_ACTIONS: [Action; 6] = [
     Action::Reopen,
 ];
 
+/// Who found a problem, by the level of the area the reporter works for (DOMAIN.md: a problem
+/// the city's campaign office found weighs more against the unit than one a district or a
+/// street found). A person without an area works for the city; a citizen's report (市民随手拍)
+/// costs nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Finder {
+    /// The city's own people (the tree's root, or no area).
+    #[default]
+    City,
+    /// A district's (区/县).
+    District,
+    /// A street's (街道/乡镇) or a level below.
+    Street,
+    /// A citizen, through Open311.
+    Citizen,
+}
+
+impl Finder {
+    /// The finder of a case reported by `reporter_id`, whose account names `reporter_area`
+    /// (an area unknown to `tree` counts as the city's).
+    pub fn of(
+        reporter_id: &str,
+        reporter_area: Option<&str>,
+        tree: &crate::area::AreaTree,
+    ) -> Finder {
+        if reporter_id == crate::scope::CITIZEN_REPORTER {
+            return Finder::Citizen;
+        }
+        match reporter_area.and_then(|a| tree.depth(a)) {
+            None | Some(0) => Finder::City,
+            Some(1) => Finder::District,
+            Some(_) => Finder::Street,
+        }
+    }
+
+    /// What a case so found costs its unit when dispatched.
+    pub fn weight(self, w: &Weights) -> f64 {
+        match self {
+            Finder::City => w.per_found_by_city,
+            Finder::District => w.per_found_by_district,
+            Finder::Street => w.per_found_by_street,
+            Finder::Citizen => 0.0,
+        }
+    }
+}
+
 /// One of a case's [`KPI_ACTIONS`] and when it took effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Step {
@@ -247,19 +315,22 @@ pub struct CaseFacts {
     pub deadline_ms: Option<i64>,
     /// Extensions granted.
     pub extension_count: u32,
+    /// Who found it.
+    pub found_by: Finder,
     /// The case's [`KPI_ACTIONS`], in feed order.
     pub steps: Vec<Step>,
 }
 
 impl CaseFacts {
-    /// The facts of a case with its timeline in feed order.
-    pub fn of(case: &Case, timeline: &[Event]) -> CaseFacts {
+    /// The facts of a case with its timeline in feed order, found by `found_by`.
+    pub fn of(case: &Case, timeline: &[Event], found_by: Finder) -> CaseFacts {
         CaseFacts {
             unit_id: case.unit_id.clone(),
             area_id: case.area_id.clone(),
             status: case.status,
             deadline_ms: case.deadline_ms,
             extension_count: case.extension_count,
+            found_by,
             steps: timeline
                 .iter()
                 .filter(|e| KPI_ACTIONS.contains(&e.op.body.action()))
@@ -282,15 +353,20 @@ impl CaseFacts {
 }
 
 /// Figures per unit for `[from_ms, to_ms)`, ranked (best first). `units` lists units to show
-/// even without cases; `cases` pairs each case with its timeline in feed order.
+/// even without cases; `cases` pairs each case with its timeline in feed order; `found_by`
+/// says who found a case.
 pub fn rank_units(
     units: &[String],
     cases: &[(Case, Vec<Event>)],
+    found_by: &dyn Fn(&Case) -> Finder,
     from_ms: i64,
     to_ms: i64,
     weights: &Weights,
 ) -> Vec<UnitScore> {
-    let facts: Vec<CaseFacts> = cases.iter().map(|(c, t)| CaseFacts::of(c, t)).collect();
+    let facts: Vec<CaseFacts> = cases
+        .iter()
+        .map(|(c, t)| CaseFacts::of(c, t, found_by(c)))
+        .collect();
     rank_facts(units, &facts, from_ms, to_ms, weights)
 }
 
@@ -341,6 +417,7 @@ pub fn rank_facts(
             if case.extension_count > 0 {
                 s.extended += 1;
             }
+            s.deductions += case.found_by.weight(weights);
         }
         if let (Some(d), Some(r)) = (dispatch, rectify)
             && r >= d
@@ -744,6 +821,67 @@ mod tests {
         case(&steps)
     }
 
+    /// The ranking as if each case were a citizen's report: nothing weighed by who found it
+    /// (that has its own test).
+    fn rank(
+        units: &[String],
+        cases: &[(Case, Vec<Event>)],
+        from_ms: i64,
+        to_ms: i64,
+        w: &Weights,
+    ) -> Vec<UnitScore> {
+        rank_units(units, cases, &|_| Finder::Citizen, from_ms, to_ms, w)
+    }
+
+    #[test]
+    fn a_dispatched_case_costs_its_unit_by_the_level_of_who_found_it() {
+        use crate::area::{Area, AreaTree};
+        let area = |id: &str, parent: Option<&str>| Area {
+            id: id.into(),
+            name: id.into(),
+            name_en: String::new(),
+            parent_id: parent.map(String::from),
+        };
+        let tree = AreaTree::new(&[
+            area("city", None),
+            area("d1", Some("city")),
+            area("s1", Some("d1")),
+            area("c1", Some("s1")),
+        ]);
+        assert_eq!(Finder::of("x", None, &tree), Finder::City);
+        assert_eq!(Finder::of("x", Some("city"), &tree), Finder::City);
+        assert_eq!(Finder::of("x", Some("gone"), &tree), Finder::City);
+        assert_eq!(Finder::of("x", Some("d1"), &tree), Finder::District);
+        assert_eq!(Finder::of("x", Some("s1"), &tree), Finder::Street);
+        assert_eq!(Finder::of("x", Some("c1"), &tree), Finder::Street);
+        assert_eq!(
+            Finder::of(crate::scope::CITIZEN_REPORTER, Some("d1"), &tree),
+            Finder::Citizen
+        );
+        // DOMAIN.md's example: −0.3 by the city's office, −0.2 by a district, −0.1 lower.
+        let day = 24 * H;
+        let w = Weights::default();
+        let deducted = |finder: Finder, from: i64, to: i64| {
+            let cases = vec![case(&dispatched(10 * day))];
+            rank_units(&[], &cases, &|_| finder, from, to, &w)[0].deductions
+        };
+        assert!((deducted(Finder::City, 0, day) - 0.3).abs() < 1e-9);
+        assert!((deducted(Finder::District, 0, day) - 0.2).abs() < 1e-9);
+        assert!((deducted(Finder::Street, 0, day) - 0.1).abs() < 1e-9);
+        assert_eq!(deducted(Finder::Citizen, 0, day), 0.0);
+        assert_eq!(
+            deducted(Finder::City, day, 2 * day),
+            0.0,
+            "dispatched before"
+        );
+        assert!(
+            w.formula(crate::Lang::ZhCn)
+                .contains("按发现层级每件扣 市级 0.3、区级 0.2、街道级 0.1"),
+            "{}",
+            w.formula(crate::Lang::ZhCn)
+        );
+    }
+
     #[test]
     fn ratios_follow_the_published_definitions() {
         let day = 24 * H;
@@ -762,7 +900,7 @@ mod tests {
             ]), // no unit
         ];
         let units = vec!["u1".to_string(), "u2".to_string()];
-        let ranked = rank_units(&units, &cases, 0, 3 * day, &Weights::default());
+        let ranked = rank(&units, &cases, 0, 3 * day, &Weights::default());
         let u1 = ranked.iter().find(|s| s.unit_id == "u1").expect("u1");
         assert_eq!((u1.due, u1.closed, u1.closed_on_time), (3, 3, 2));
         assert_eq!((u1.reworked, u1.dispatched, u1.parked), (1, 3, 0));
@@ -812,7 +950,7 @@ mod tests {
         }
         let units = vec!["u1".to_string(), "u2".to_string()];
         let w = Weights::default();
-        let ranked = rank_units(&units, &cases, 0, 3 * day, &w);
+        let ranked = rank(&units, &cases, 0, 3 * day, &w);
         let (u1, u2) = (&ranked[0], &ranked[1]);
         assert_eq!((u1.unit_id.as_str(), u2.unit_id.as_str()), ("u1", "u2"));
         // u1: 30 + 40 + (15 × (1 − 1/3) + 15) × 1 − 0.2 for the send-back.
@@ -829,7 +967,7 @@ mod tests {
             per_send_back: 1_000.0,
             ..Weights::default()
         };
-        let ranked = rank_units(&units, &cases, 0, 3 * day, &harsh);
+        let ranked = rank(&units, &cases, 0, 3 * day, &harsh);
         assert_eq!(ranked[0].unit_id, "u1");
         assert!(
             w.formula(crate::Lang::ZhCn).contains("按期结案率×40"),
@@ -843,13 +981,13 @@ mod tests {
     fn the_period_decides_what_is_due_and_what_is_deducted() {
         let day = 24 * H;
         let cases = vec![lifecycle(5 * H, 10 * day, 1)];
-        let before = rank_units(&[], &cases, 0, day, &Weights::default());
+        let before = rank(&[], &cases, 0, day, &Weights::default());
         assert_eq!(before[0].due, 0, "deadline after the period");
         assert!(
             (before[0].deductions - 0.2).abs() < 1e-9,
             "the failed check was in it"
         );
-        let later = rank_units(&[], &cases, 9 * day, 11 * day, &Weights::default());
+        let later = rank(&[], &cases, 9 * day, 11 * day, &Weights::default());
         assert_eq!((later[0].due, later[0].closed_on_time), (1, 1));
         assert_eq!(later[0].deductions, 0.0);
     }
@@ -872,10 +1010,10 @@ mod tests {
             per_urge: 0.5,
             ..Weights::default()
         };
-        let first_week = rank_units(&[], &cases, 0, 7 * day, &w);
+        let first_week = rank(&[], &cases, 0, 7 * day, &w);
         assert_eq!(first_week[0].urged, 2, "two urges in the period");
         assert!((first_week[0].deductions - 1.0).abs() < 1e-9);
-        let second = rank_units(&[], &cases, 11 * day, 14 * day, &w);
+        let second = rank(&[], &cases, 11 * day, 14 * day, &w);
         assert_eq!(second[0].urged, 1);
         assert!(w.formula(crate::Lang::ZhCn).contains("每次被催办 0.5"));
     }
@@ -895,10 +1033,10 @@ mod tests {
         steps.extend([escalate(3 * day), escalate(9 * day)]);
         let cases = vec![case(&steps)];
         let w = Weights::default();
-        let week = rank_units(&[], &cases, 0, 7 * day, &w);
+        let week = rank(&[], &cases, 0, 7 * day, &w);
         assert_eq!((week[0].escalated, week[0].urged), (1, 0));
         assert!((week[0].deductions - w.per_escalation).abs() < 1e-9);
-        assert_eq!(rank_units(&[], &cases, 0, 14 * day, &w)[0].escalated, 2);
+        assert_eq!(rank(&[], &cases, 0, 14 * day, &w)[0].escalated, 2);
         assert!(w.formula(crate::Lang::ZhCn).contains("每次被督办 0.5"));
     }
 
@@ -935,10 +1073,10 @@ mod tests {
         ));
         let cases = vec![case(&steps)];
         let w = Weights::default();
-        let week = rank_units(&[], &cases, 0, 7 * day, &w);
+        let week = rank(&[], &cases, 0, 7 * day, &w);
         assert_eq!(week[0].recurred, 1);
         assert!((week[0].deductions - w.per_recurrence).abs() < 1e-9);
-        assert_eq!(rank_units(&[], &cases, 5 * day, 7 * day, &w)[0].recurred, 0);
+        assert_eq!(rank(&[], &cases, 5 * day, 7 * day, &w)[0].recurred, 0);
         assert!(w.formula(crate::Lang::ZhCn).contains("每次复发 1"));
     }
 

@@ -1,11 +1,13 @@
 //! Notice delivery from the real `xuncha-server` process (issue 16): the demo city's week of
-//! sample cases raises its notices (dispatches, urges, escalations, 临期 and 逾期) for three
-//! channels — a signed webhook, a 企业微信 robot and a 钉钉 robot, all served by a local receiver
-//! in this test — while the receiver fails (HTTP 500 and robot errors), stalls past the send
-//! timeout, cuts connections, and the server is killed with SIGKILL mid-delivery three times and
-//! restarted on its data folder. At the end every (event, channel) the server's outbox holds has
-//! reached the receiver — each id at least once, none the outbox does not have — the outbox is
-//! all sent with no dead letters, and every webhook request carried a valid signature.
+//! sample cases raises its notices (dispatches, urges, escalations, 临期 and 逾期) for four
+//! channels — a signed webhook, a 企业微信 robot, a 钉钉 robot and an SMS gateway, all served by a
+//! local receiver in this test — while the receiver fails (HTTP 500 and robot errors), stalls
+//! past the send timeout, cuts connections, takes requests and cuts before answering, and the
+//! server is killed with SIGKILL mid-delivery four times and restarted on its data folder. At the
+//! end every event the server told its people has reached every channel, each (channel, id)
+//! exactly once but for those the receiver took and never answered (sent again, as they must
+//! be), the outbox is all sent with no dead letters, and every webhook request carried a valid
+//! signature.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -23,11 +25,16 @@ const OK: u8 = 0;
 const FAIL: u8 = 1;
 const STALL: u8 = 2;
 const CUT: u8 = 3;
+/// Take the request in whole, count it received, and cut the connection before answering: the
+/// server cannot know it arrived, so it must send it again.
+const SWALLOW: u8 = 4;
 
 #[derive(Default)]
 struct Received {
     /// (channel path, event id) → times received.
     ids: HashMap<(String, String), usize>,
+    /// Received but never answered (the server must repeat these).
+    swallowed: HashSet<(String, String)>,
     bad_signatures: usize,
 }
 
@@ -73,6 +80,10 @@ fn answer(
         .get("content-length")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    if path.is_empty() {
+        // A connection the server opened and dropped (killed) before it sent anything.
+        return Ok(());
+    }
     let mut body = vec![0; len];
     reader.read_exact(&mut body)?;
     let body = String::from_utf8_lossy(&body).to_string();
@@ -80,8 +91,8 @@ fn answer(
     let mut out = stream;
     match mode.load(Ordering::SeqCst) {
         FAIL => {
-            // The robots answer 200 with an error code; the webhook a 500.
-            let reply = if path.starts_with("/hook") {
+            // The robots answer 200 with an error code; the webhook and the gateway a 500.
+            let reply = if path.starts_with("/hook") || path.starts_with("/sms") {
                 "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_string()
             } else {
                 let b = r#"{"errcode":45009,"errmsg":"api freq out of limit"}"#;
@@ -100,6 +111,7 @@ fn answer(
         CUT => return Ok(()),
         _ => {}
     }
+    let swallow = mode.load(Ordering::SeqCst) == SWALLOW;
     let id = if path.starts_with("/hook") {
         let ts = headers
             .get("x-xuncha-timestamp")
@@ -118,9 +130,22 @@ fn answer(
             got.lock().expect("lock").bad_signatures += 1;
         }
         headers.get("x-xuncha-event").cloned().unwrap_or_default()
+    } else if path.starts_with("/sms") {
+        // The gateway's caller message id.
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        v["out_id"]
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| format!("unreadable: {body}"))
     } else {
-        // The robots' markdown ends with the event id.
-        body.rsplit("编号 ")
+        // The robots' markdown (企业微信's `content`, 钉钉's `text`) ends with the event id.
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        let markdown = v["markdown"]["content"]
+            .as_str()
+            .or(v["markdown"]["text"].as_str())
+            .unwrap_or("");
+        markdown
+            .rsplit("编号 ")
             .next()
             .and_then(|s| s.split('<').next())
             .unwrap_or("")
@@ -132,11 +157,13 @@ fn answer(
         .unwrap_or("")
         .trim_start_matches('/')
         .to_string();
-    *got.lock()
-        .expect("lock")
-        .ids
-        .entry((channel, id))
-        .or_default() += 1;
+    let mut got = got.lock().expect("lock");
+    *got.ids.entry((channel.clone(), id.clone())).or_default() += 1;
+    if swallow {
+        got.swallowed.insert((channel, id));
+        return Ok(());
+    }
+    drop(got);
     let b = r#"{"errcode":0,"errmsg":"ok"}"#;
     out.write_all(
         format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{b}", b.len())
@@ -223,6 +250,13 @@ id = "ding"
 kind = "dingtalk"
 url = "http://127.0.0.1:{rx}/ding?access_token=test"
 secret = "SECtest"
+
+[[channel]]
+id = "sms"
+kind = "sms"
+url = "http://127.0.0.1:{rx}/sms"
+template = '{{"mobiles":"{{to}}","content":"{{text}}","out_id":"{{id}}"}}'
+to = ["13800000000"]
 "#
         ),
     )
@@ -231,8 +265,9 @@ secret = "SECtest"
     let port = free_port();
     let mut server = start(port, &data, &channels);
 
-    // Failing, then stalling past the send timeout, then cutting connections; a kill in each.
-    for (phase, m) in [FAIL, STALL, CUT].into_iter().enumerate() {
+    // Failing, then stalling past the send timeout, then cutting connections, then taking
+    // requests and cutting before the answer; a kill in each.
+    for (phase, m) in [FAIL, STALL, CUT, SWALLOW].into_iter().enumerate() {
         mode.store(m, Ordering::SeqCst);
         let seen = requests.load(Ordering::SeqCst);
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -295,14 +330,57 @@ secret = "SECtest"
     );
     let got = got.lock().expect("lock");
     let received: HashSet<(String, String)> = got.ids.keys().cloned().collect();
-    assert_eq!(
-        received, expected,
-        "each (channel, event) received, and nothing else"
+    let missing: Vec<_> = expected.difference(&received).collect();
+    let stray: Vec<_> = received.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && stray.is_empty(),
+        "each (channel, event) received, and nothing else: missing {missing:?}, not in the outbox {stray:?}"
     );
     assert_eq!(got.bad_signatures, 0, "every webhook signed");
-    let repeats = got.ids.values().filter(|n| **n > 1).count();
+    // Once each, but for what the receiver took and never answered: the server could not know.
+    let repeats: Vec<&(String, String)> = got
+        .ids
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(k, _)| k)
+        .collect();
+    assert!(!got.swallowed.is_empty(), "the swallow phase took some");
+    for k in &repeats {
+        assert!(
+            got.swallowed.contains(*k),
+            "{k:?} received twice, yet answered"
+        );
+    }
+    for k in &got.swallowed {
+        assert!(
+            got.ids[k] >= 2,
+            "{k:?} taken unanswered and never sent again"
+        );
+    }
+    // Every event the server told its people went to every channel.
+    let noticed: HashSet<String> = db
+        .prepare("SELECT DISTINCT event_id FROM notices")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    for channel in ["hook", "wecom", "ding", "sms"] {
+        let sent: HashSet<String> = expected
+            .iter()
+            .filter(|(c, _)| c == channel)
+            .map(|(_, e)| e.clone())
+            .collect();
+        // (A channel also hears of cases of units with no account here: no person's copy.)
+        let unsent: Vec<_> = noticed.difference(&sent).collect();
+        assert!(
+            unsent.is_empty(),
+            "{channel}: every event told a person; not sent {unsent:?}"
+        );
+    }
+    let repeats = repeats.len();
     println!(
-        "notice delivery: {} events × 3 channels, {} requests, {} received more than once (de-duplicated by id)",
+        "notice delivery: {} events × 4 channels, {} requests, {} received more than once (de-duplicated by id)",
         events.len(),
         requests.load(Ordering::SeqCst),
         repeats

@@ -102,7 +102,11 @@ pub fn build_year(
     progress: &mut dyn FnMut(usize),
 ) -> xuncha_core::Result<()> {
     let mut rng = Rng::new(seed);
-    let mut inspector = Person::new(state, "inspector1")?;
+    // The city's inspector finds most; a district's (西湖区) every third chunk.
+    let mut inspectors = [
+        Person::new(state, "inspector1")?,
+        Person::new(state, "inspector2")?,
+    ];
     let mut desk = Person::new(state, "supervisor1")?;
     let mut units = [Person::new(state, "unit1")?, Person::new(state, "unit2")?];
     let unit_ids: Vec<String> = units
@@ -117,6 +121,7 @@ pub fn build_year(
         let count = chunk.min(n - done);
         let t0 = start + done as i64 * step;
         let t_last = t0 + count as i64 * step;
+        let inspector = &mut inspectors[usize::from((done / chunk) % 3 == 2)];
         let ids: Vec<Uuid> = (0..count).map(|_| Uuid::now_v7()).collect();
         // Reports, spread over the chunk's hours.
         let reports: Vec<Op> = ids
@@ -138,7 +143,7 @@ pub fn build_year(
                 inspector.op(*id, t0 + i as i64 * step, body)
             })
             .collect();
-        push(state, &inspector, &reports, t_last)?;
+        push(state, inspector, &reports, t_last)?;
         // Registered and dispatched within the hour; a tenth are rejected at review.
         let t = t_last + HOUR;
         let mut desk_ops = Vec::new();

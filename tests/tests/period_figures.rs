@@ -4,8 +4,8 @@
 //! too when the test command started one (`XUNCHA_TEST_POSTGRES_URL`).
 
 use xuncha_core::kpi::{
-    self, DayFlow, UnitScore, Weights, coverage_of, daily_flow, daily_flow_facts, rank_facts,
-    rank_units, site_coverage,
+    self, DayFlow, Finder, UnitScore, Weights, coverage_of, daily_flow, daily_flow_facts,
+    rank_facts, rank_units, site_coverage,
 };
 use xuncha_server::{AppState, Config};
 
@@ -55,6 +55,21 @@ fn check(state: &AppState, label: &str) {
     units.sort();
     units.dedup();
     let sites: Vec<String> = reference.sites.iter().map(|s| s.id.clone()).collect();
+    // Who found each case, from the reporter's account (the SQL joins the same).
+    let index = state.store.reference_index();
+    let mut finders = std::collections::HashMap::new();
+    for (c, _) in &everything {
+        finders.entry(c.reporter_id.clone()).or_insert_with(|| {
+            let user = state.store.user(&c.reporter_id).expect("user");
+            let area = user.and_then(|u| u.user.area_id);
+            Finder::of(&c.reporter_id, area.as_deref(), &index.areas)
+        });
+    }
+    assert!(
+        finders.values().any(|f| *f == Finder::District),
+        "a district found some: {finders:?}"
+    );
+    let found_by = |c: &xuncha_core::model::Case| finders[&c.reporter_id];
     let mut periods: Vec<(i64, i64)> = (0..13)
         .map(|m| (now - (m + 1) * 30 * DAY, now - m * 30 * DAY))
         .collect();
@@ -77,13 +92,13 @@ fn check(state: &AppState, label: &str) {
         let w = Weights::default();
         same_scores(
             &rank_facts(&sql_units, &facts.ranked, from, to, &w),
-            &rank_units(&units, &everything, from, to, &w),
+            &rank_units(&units, &everything, &found_by, from, to, &w),
             &what,
         );
         // Only the cases that count were read.
         let counting = everything
             .iter()
-            .filter(|(c, t)| kpi::CaseFacts::of(c, t).counts_in(from, to))
+            .filter(|(c, t)| kpi::CaseFacts::of(c, t, found_by(c)).counts_in(from, to))
             .count();
         assert_eq!(facts.ranked.len(), counting, "{what}: cases read");
         let reported: Vec<&str> = facts.sites.iter().map(String::as_str).collect();

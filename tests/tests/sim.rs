@@ -64,6 +64,18 @@ fn simulated_phones_lose_and_duplicate_nothing() {
         stdout.contains("district view (西湖区)") && stdout.contains("equal to the server's: yes"),
         "{stdout}"
     );
+    let district = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("district: "))
+        .map(|l| {
+            l.split(' ')
+                .filter_map(|w| w.parse::<usize>().ok())
+                .collect::<Vec<_>>()
+        });
+    assert!(
+        district.is_some_and(|n| n.len() == 2 && n.iter().all(|x| *x > 0)),
+        "urges and escalations made it: {stdout}"
+    );
     if let Some((state, _)) = &local {
         assert!(state.store.stats().expect("stats").photos >= 24);
     }

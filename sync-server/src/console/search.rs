@@ -12,6 +12,7 @@ use super::pages::{category_name, layout, unit_name};
 use super::session::Console;
 use super::time::{calendar, when};
 use crate::state::AppState;
+use crate::store::case_list::CaseFilter;
 
 #[derive(Debug, Deserialize)]
 pub struct SearchQuery {
@@ -31,13 +32,15 @@ pub async fn search(
         let q = q.clone();
         state
             .blocking(move |s| {
-                let cases = if q.is_empty() {
-                    Vec::new()
-                } else {
-                    s.search_cases(&q, 100)?
+                // The reach is in the query, so a district's matches are not crowded out of the
+                // 100 by the rest of the city's; core's rule checks each once more.
+                let cases = match CaseFilter::for_reach(&reach) {
+                    Some(scope) if !q.is_empty() => s
+                        .search_cases(&q, &scope, 100)?
                         .into_iter()
                         .filter(|c| reach.can_see(c))
-                        .collect()
+                        .collect(),
+                    _ => Vec::new(),
                 };
                 Ok((cases, s.reference()?.1))
             })

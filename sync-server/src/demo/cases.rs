@@ -47,6 +47,8 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
     let note = String::new;
     let mut steps: Vec<Step> = Vec::new();
     let mut made = 0;
+    let mut parked = false;
+    let mut urged_unit1 = false;
     for k in 0..16usize {
         // Case 15 is the same problem at the same place as case 14, reported by someone else.
         let like = if k == 15 { 14 } else { k };
@@ -146,6 +148,16 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
                         reason: "派遣已满一天仍未签收，请立即签收整改并反馈".into(),
                     },
                 ));
+                if !parked {
+                    // 挂账: one the office books as a long job for the boards.
+                    parked = true;
+                    steps.push(sup(
+                        dispatched + DAY + HOUR,
+                        OpBody::Park {
+                            reason: "涉及多部门协调，列入挂账督办，按月报告进度".into(),
+                        },
+                    ));
+                }
                 continue;
             }
         };
@@ -159,6 +171,16 @@ pub fn seed_cases(state: &AppState, now_ms: i64) -> Result<usize, ApiError> {
             reported + 2 * HOUR,
             OpBody::Acknowledge { note: note() },
         ));
+        if staff == "unit1" && !urged_unit1 {
+            // unit1's morning has an urged case too.
+            urged_unit1 = true;
+            steps.push(sup(
+                reported + 2 * HOUR + 30 * MIN,
+                OpBody::Urge {
+                    reason: "请加快整改进度，今日内反馈".into(),
+                },
+            ));
+        }
         if k == 9 {
             // In progress, slowly: 西湖区's supervisor hands it up to the city office (督办).
             steps.push(Step {

@@ -190,7 +190,10 @@ pub fn demo_city() -> ReferenceData {
         grids,
         users: vec![
             user("inspector1", "巡查员张三", Role::Inspector, None),
-            user("inspector2", "巡查员李四", Role::Inspector, None),
+            User {
+                area_id: Some("d1".into()),
+                ..user("inspector2", "西湖区巡查员李四", Role::Inspector, None)
+            },
             user("supervisor1", "督查员王五", Role::Supervisor, None),
             User {
                 area_id: Some("d1".into()),

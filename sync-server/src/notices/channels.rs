@@ -14,7 +14,7 @@
 //! id = "duty-sms"
 //! kind = "sms"
 //! url = "https://sms.example.com/send"
-//! template = '{"mobiles":"{to}","content":"{text}","sign":"创城办"}'
+//! template = '{"mobiles":"{to}","content":"{text}","sign":"创城办","out_id":"{id}"}'
 //! to = ["13800000000", "13900000000"]
 //! ```
 //!
@@ -34,9 +34,11 @@
 //!   false}}`; with a secret (加签), `&timestamp=MS&sign=SIGN` is added to the URL, SIGN being
 //!   the URL-encoded Base64 of the HMAC-SHA256 with the secret of `MS\nSECRET`. Delivered when
 //!   the answer is 2xx with `"errcode": 0`.
-//! - `sms` (a city's SMS gateway): `template` with `{to}` (the numbers, comma-separated) and
-//!   `{text}` (the message, at most 300 characters) put in, JSON-escaped, sent with
-//!   `content_type` (default `application/json`). Delivered when the answer is 2xx.
+//! - `sms` (a city's SMS gateway): `template` with `{to}` (the numbers, comma-separated),
+//!   `{text}` (the message, at most 300 characters) and, if the gateway takes a caller's
+//!   message id to drop repeats (阿里云 `OutId`, 腾讯云 `SessionContext`), `{id}` (the event id)
+//!   put in, JSON-escaped, sent with `content_type` (default `application/json`). Delivered
+//!   when the answer is 2xx.
 
 use std::collections::HashSet;
 
@@ -197,8 +199,10 @@ fn rfc3339(cal: &WorkCalendar, ms: Option<i64>) -> Option<String> {
         .map(|t| t.to_rfc3339())
 }
 
-/// The message as markdown lines (the robots), the link last.
-fn markdown(m: &Message, cal: &WorkCalendar, link: &str) -> String {
+/// The message as markdown lines (the robots), the link and the event id last. 企业微信 greys
+/// the id with its `<font color="comment">`; 钉钉's markdown has no colours, so it gets the
+/// plain line.
+fn markdown(m: &Message, cal: &WorkCalendar, link: &str, grey_id: bool) -> String {
     let text = m.text(cal);
     let mut lines = vec![format!("### {}", m.title())];
     lines.extend(text.split('｜').skip(1).map(|field| format!("> {field}")));
@@ -206,7 +210,11 @@ fn markdown(m: &Message, cal: &WorkCalendar, link: &str) -> String {
         lines.insert(1, format!("**{head}**"));
     }
     lines.push(format!("[查看案件]({link})"));
-    lines.push(format!("<font color=\"comment\">编号 {}</font>", m.id));
+    if grey_id {
+        lines.push(format!("<font color=\"comment\">编号 {}</font>", m.id));
+    } else {
+        lines.push(format!("编号 {}", m.id));
+    }
     lines.join("\n")
 }
 
@@ -302,7 +310,7 @@ pub fn request(
             content_type: json,
             body: serde_json::json!({
                 "msgtype": "markdown",
-                "markdown": { "content": cut_bytes(&markdown(m, cal, &link), WECOM_BYTES) },
+                "markdown": { "content": cut_bytes(&markdown(m, cal, &link, true), WECOM_BYTES) },
             })
             .to_string(),
             errcode_zero: true,
@@ -323,7 +331,7 @@ pub fn request(
                 content_type: json,
                 body: serde_json::json!({
                     "msgtype": "markdown",
-                    "markdown": { "title": m.title(), "text": markdown(m, cal, &link) },
+                    "markdown": { "title": m.title(), "text": markdown(m, cal, &link, false) },
                     "at": { "isAtAll": false },
                 })
                 .to_string(),
@@ -350,6 +358,7 @@ pub fn request(
                 body: c
                     .template
                     .replace("{to}", &escape(&c.to.join(",")))
+                    .replace("{id}", &m.id.to_string())
                     .replace("{text}", &escape(&text)),
                 errcode_zero: false,
             }
@@ -385,7 +394,7 @@ mod tests {
             url: "https://example.com/hook?key=k".into(),
             secret: "0123456789abcdef".into(),
             kinds: vec![],
-            template: r#"{"mobiles":"{to}","content":"{text}"}"#.into(),
+            template: r#"{"mobiles":"{to}","content":"{text}","out_id":"{id}"}"#.into(),
             to: vec!["13800000000".into(), "13900000000".into()],
             content_type: String::new(),
         }
@@ -414,6 +423,11 @@ mod tests {
             .expect("dingtalk");
         let v: serde_json::Value = serde_json::from_str(&ding.body).expect("json");
         assert_eq!(v["markdown"]["title"], "逾期提醒");
+        let text = v["markdown"]["text"].as_str().expect("text");
+        assert!(
+            text.ends_with(&format!("\n编号 {}", m.id)),
+            "no colour tag: {text}"
+        );
         assert_eq!(v["at"]["isAtAll"], false);
         assert!(
             ding.url
@@ -457,6 +471,11 @@ mod tests {
         let sms = request(&channel(ChannelKind::Sms), &m, &cal, "https://x.cn", 0).expect("sms");
         let v: serde_json::Value = serde_json::from_str(&sms.body).expect("json");
         assert_eq!(v["mobiles"], "13800000000,13900000000");
+        assert_eq!(
+            v["out_id"],
+            m.id.to_string(),
+            "the gateway drops repeats by it"
+        );
         assert!(
             v["content"]
                 .as_str()

@@ -159,6 +159,20 @@ impl CaseFilter {
         }
     }
 
+    /// ` AND …` (empty when nothing filters), to follow a statement's own conditions, whose
+    /// `taken` placeholders come first; the values to bind after the statement's own.
+    pub fn and_clause(
+        &self,
+        taken: usize,
+        placeholder: impl Fn(usize) -> String,
+    ) -> (String, Vec<SqlArg>) {
+        let (w, args) = self.where_clause(|n| placeholder(n + taken));
+        match w.strip_prefix("WHERE ") {
+            Some(conditions) => (format!(" AND {conditions}"), args),
+            None => (String::new(), args),
+        }
+    }
+
     /// `SELECT COUNT(*)` of the filter.
     pub fn count_sql(&self, placeholder: impl Fn(usize) -> String) -> (String, Vec<SqlArg>) {
         let (w, args) = self.where_clause(placeholder);

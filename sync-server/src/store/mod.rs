@@ -281,9 +281,15 @@ pub trait ServerStore:
     /// The first photo of each of `cases` that has one (the first photo of its earliest event
     /// with photos), in one query.
     fn first_photos(&self, cases: &[Uuid]) -> StoreResult<HashMap<Uuid, String>>;
-    /// Cases whose number or id is `text`, or whose description or address contains it; exact
-    /// matches first, then the most recently received, at most `limit` (callers check scope).
-    fn search_cases(&self, text: &str, limit: usize) -> StoreResult<Vec<Case>>;
+    /// Cases within `scope` (a person's reach, [`case_list::CaseFilter::for_reach`]) whose number
+    /// or id is `text`, or whose description or address contains it; exact matches first, then
+    /// the most recently received, at most `limit`.
+    fn search_cases(
+        &self,
+        text: &str,
+        scope: &case_list::CaseFilter,
+        limit: usize,
+    ) -> StoreResult<Vec<Case>>;
     /// The facts of the ranking's period `[from_ms, to_ms)` and of the charts' window
     /// `[days_from_ms, days_to_ms)`, in one snapshot ([`period`]).
     fn period_facts(

@@ -36,7 +36,7 @@ use super::{
 use crate::apply::{PushTx, accepted_answer, case_no, push_batch};
 use crate::group_commit::{PushJob, each_failed};
 use crate::pull::{FeedRow, FeedScope, PullTx, StoredCase, pull_page};
-use xuncha_core::kpi::{CaseFacts, DayFacts, Step};
+use xuncha_core::kpi::{CaseFacts, DayFacts, Finder, Step};
 use xuncha_core::round::{Round, Task};
 
 /// The advisory lock every feed append holds until its transaction ends.
@@ -1406,36 +1406,51 @@ impl ServerStore for PostgresStore {
         })
     }
 
-    fn search_cases(&self, text: &str, limit: usize) -> StoreResult<Vec<Case>> {
+    fn search_cases(&self, text: &str, scope: &CaseFilter, limit: usize) -> StoreResult<Vec<Case>> {
         let like = xuncha_core::search::like_pattern(text);
         // The index narrows to the cases holding every pair of the search
         // (xuncha_core::search); the substring test confirms. A search it cannot answer (one
-        // character) scans.
+        // character) scans. The person's scope is in the statement, so the limit counts only
+        // what they may see.
         let terms =
             xuncha_core::search::match_query(text).map(|_| xuncha_core::search::term_list(text));
-        self.with(|c| {
-            let rows = match &terms {
-                Some(t) => c.query(
+        let mut args: Vec<Box<dyn postgres::types::ToSql + Sync>> = vec![
+            Box::new(text.to_string()),
+            Box::new(like),
+            Box::new(limit as i64),
+        ];
+        let sql = match terms {
+            Some(t) => {
+                args.push(Box::new(t));
+                let (within, scope_args) = scope.and_clause(args.len(), |n| format!("${n}"));
+                args.extend(pg_args(&scope_args));
+                format!(
                     "SELECT doc FROM cases
-                     WHERE case_no = $1 OR id = $1
+                     WHERE (case_no = $1 OR id = $1
                         OR (search_terms @> $4
                             AND ((doc::jsonb ->> 'description') ILIKE $2
-                                 OR (doc::jsonb -> 'location' ->> 'address') ILIKE $2))
+                                 OR (doc::jsonb -> 'location' ->> 'address') ILIKE $2))){within}
                      ORDER BY (case_no = $1 OR id = $1) DESC NULLS LAST, received_ms DESC
-                     LIMIT $3",
-                    &[&text, &like, &(limit as i64), t],
-                ),
-                None => c.query(
+                     LIMIT $3"
+                )
+            }
+            None => {
+                let (within, scope_args) = scope.and_clause(args.len(), |n| format!("${n}"));
+                args.extend(pg_args(&scope_args));
+                format!(
                     "SELECT doc FROM cases
-                     WHERE case_no = $1 OR id = $1
+                     WHERE (case_no = $1 OR id = $1
                         OR (doc::jsonb ->> 'description') ILIKE $2
-                        OR (doc::jsonb -> 'location' ->> 'address') ILIKE $2
+                        OR (doc::jsonb -> 'location' ->> 'address') ILIKE $2){within}
                      ORDER BY (case_no = $1 OR id = $1) DESC NULLS LAST, received_ms DESC
-                     LIMIT $3",
-                    &[&text, &like, &(limit as i64)],
-                ),
-            };
-            docs(&rows.map_err(pg)?)
+                     LIMIT $3"
+                )
+            }
+        };
+        self.with(|c| {
+            let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                args.iter().map(|a| a.as_ref()).collect();
+            docs(&c.query(sql.as_str(), &params).map_err(pg)?)
         })
     }
 
@@ -1447,6 +1462,7 @@ impl ServerStore for PostgresStore {
         days_to_ms: i64,
     ) -> StoreResult<PeriodFacts> {
         let sql = PeriodSql::new();
+        let index = self.index();
         self.with(|c| {
             // One snapshot for every statement.
             let mut tx = c
@@ -1480,6 +1496,11 @@ impl ServerStore for PostgresStore {
                         status: period::status(&col::<String>(&r, 2)?)?,
                         deadline_ms: col(&r, 3)?,
                         extension_count: col::<i32>(&r, 4)?.max(0) as u32,
+                        found_by: Finder::of(
+                            &col::<String>(&r, 8)?,
+                            col::<Option<String>>(&r, 9)?.as_deref(),
+                            &index.areas,
+                        ),
                         steps: Vec::new(),
                     })
                 };

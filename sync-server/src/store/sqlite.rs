@@ -25,7 +25,7 @@ use super::{
 use crate::apply::{PushTx, accepted_answer, case_no, push_batch};
 use crate::group_commit::{PushJob, each_failed};
 use crate::pull::{FeedRow, FeedScope, PullTx, StoredCase, pull_page};
-use xuncha_core::kpi::{CaseFacts, DayFacts, Step};
+use xuncha_core::kpi::{CaseFacts, DayFacts, Finder, Step};
 use xuncha_core::round::{Round, Task};
 use xuncha_core::scope::Reach;
 
@@ -1151,17 +1151,26 @@ impl ServerStore for SqliteStore {
         })
     }
 
-    fn search_cases(&self, text: &str, limit: usize) -> StoreResult<Vec<Case>> {
+    fn search_cases(&self, text: &str, scope: &CaseFilter, limit: usize) -> StoreResult<Vec<Case>> {
         let like = xuncha_core::search::like_pattern(text);
         // The index narrows to the candidates (xuncha_core::search); the substring test
-        // confirms. A search it cannot answer (one character) scans.
+        // confirms. A search it cannot answer (one character) scans. The person's scope is in
+        // the statement, so the limit counts only what they may see.
         let terms = xuncha_core::search::match_query(text);
-        self.with_reader(|conn| {
-            let sql = if terms.is_some() {
-                // Exact matches, then the index's matches newest first (its keys are given as
-                // cases arrive), walked in key order and stopped at the limit: a common word
-                // among a million cases costs what a rare one does.
-                "SELECT doc FROM cases WHERE case_no = ?1 OR id = ?1
+        let mut args = vec![
+            SqlArg::Text(text.to_string()),
+            SqlArg::Text(like),
+            SqlArg::Int(limit as i64),
+        ];
+        args.extend(terms.clone().map(SqlArg::Text));
+        let (within, scope_args) = scope.and_clause(args.len(), |n| format!("?{n}"));
+        args.extend(scope_args);
+        let sql = if terms.is_some() {
+            // Exact matches, then the index's matches newest first (its keys are given as
+            // cases arrive), walked in key order and stopped at the limit: a common word
+            // among a million cases costs what a rare one does.
+            format!(
+                "SELECT doc FROM cases WHERE (case_no = ?1 OR id = ?1){within}
                  UNION ALL
                  SELECT doc FROM (
                      SELECT c.doc FROM case_search s
@@ -1170,32 +1179,20 @@ impl ServerStore for SqliteStore {
                      WHERE case_search MATCH ?4
                        AND NOT (c.case_no IS ?1 OR c.id = ?1)
                        AND (json_extract(c.doc, '$.description') LIKE ?2 ESCAPE '\\'
-                            OR json_extract(c.doc, '$.location.address') LIKE ?2 ESCAPE '\\')
+                            OR json_extract(c.doc, '$.location.address') LIKE ?2 ESCAPE '\\'){within}
                      ORDER BY s.rowid DESC LIMIT ?3)
                  LIMIT ?3"
-            } else {
+            )
+        } else {
+            format!(
                 "SELECT doc FROM cases
-                 WHERE case_no = ?1 OR id = ?1
+                 WHERE (case_no = ?1 OR id = ?1
                     OR json_extract(doc, '$.description') LIKE ?2 ESCAPE '\\'
-                    OR json_extract(doc, '$.location.address') LIKE ?2 ESCAPE '\\'
+                    OR json_extract(doc, '$.location.address') LIKE ?2 ESCAPE '\\'){within}
                  ORDER BY (case_no = ?1 OR id = ?1) DESC, received_ms DESC LIMIT ?3"
-            };
-            let mut st = conn.prepare_cached(sql)?;
-            let doc = |r: &rusqlite::Row<'_>| r.get::<_, String>(0);
-            let rows: Vec<String> = match &terms {
-                Some(m) => st
-                    .query_map(params![text, like, limit as i64, m], doc)?
-                    .collect::<rusqlite::Result<_>>()?,
-                None => st
-                    .query_map(params![text, like, limit as i64], doc)?
-                    .collect::<rusqlite::Result<_>>()?,
-            };
-            let mut out = Vec::new();
-            for row in rows {
-                out.push(serde_json::from_str(&row)?);
-            }
-            Ok(out)
-        })
+            )
+        };
+        self.with_reader(|conn| sqlite_docs(conn, &sql, &args))
     }
 
     fn period_facts(
@@ -1206,6 +1203,7 @@ impl ServerStore for SqliteStore {
         days_to_ms: i64,
     ) -> StoreResult<PeriodFacts> {
         let sql = PeriodSql::new();
+        let index = self.index();
         self.with_reader(|conn| {
             // One snapshot for every statement.
             let tx = conn.transaction()?;
@@ -1236,6 +1234,11 @@ impl ServerStore for SqliteStore {
                             status: period::status(&r.get::<_, String>(2)?)?,
                             deadline_ms: r.get(3)?,
                             extension_count: r.get(4)?,
+                            found_by: Finder::of(
+                                &r.get::<_, String>(8)?,
+                                r.get::<_, Option<String>>(9)?.as_deref(),
+                                &index.areas,
+                            ),
                             steps: Vec::new(),
                         })
                     };

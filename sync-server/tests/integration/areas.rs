@@ -249,6 +249,51 @@ fn a_district_supervisor_holds_exactly_their_district() {
     assert!(boards.contains("value=\"d1-s2\"") && !boards.contains("value=\"d2\""));
     let (_, cut) = get(&b, &server, "/console/export.csv?area=d2");
     assert!(!cut.contains("区域测试"), "another district's cut is empty");
+    let (s, _, bytes) = crate::console_more::get_bytes(&b, &server, "/console/export.xlsx");
+    assert_eq!(s, 200);
+    let mut wb = crate::console_more::workbook(bytes);
+    let sheet = calamine::Reader::worksheet_range_at(&mut wb, 0)
+        .expect("a sheet")
+        .expect("readable");
+    let cells = strings(&sheet);
+    assert!(cells.contains("区域测试西湖区"), "{cells}");
+    assert!(
+        !cells.contains("区域测试上城区"),
+        "the XLSX holds the district only"
+    );
+
+    // The review queue: new reports from both districts, the district's alone on its queue.
+    let west_new = report(&inspector, "西湖区", 5);
+    let east_new = report(&inspector, "上城区", 6);
+    inspector.sync();
+    let (_, queue) = get(&b, &server, "/console");
+    assert!(queue.contains(&format!("/console/cases/{west_new}")));
+    assert!(!queue.contains(&format!("/console/cases/{east_new}")));
+    let (_, city_queue) = get(&console(&server, "supervisor1"), &server, "/console");
+    assert!(city_queue.contains(&format!("/console/cases/{east_new}")));
+
+    // The search counts its limit within the scope: with most matches outside 上城区 (the
+    // newest too), a scope of 上城区 alone still fills a limit of one from its own.
+    report(&inspector, "城外", 7);
+    inspector.sync();
+    let search = |limit| {
+        let east_only = xuncha_server::store::case_list::CaseFilter {
+            within: Some((vec!["d2-s1".into()], vec![])),
+            ..Default::default()
+        };
+        let found = server
+            .state
+            .store
+            .search_cases("区域测试", &east_only, limit);
+        let mut ids: Vec<Uuid> = found.expect("search").iter().map(|c| c.id).collect();
+        ids.sort();
+        ids
+    };
+    let mut both = vec![east, east_new];
+    both.sort();
+    assert_eq!(search(10), both);
+    let one = search(1);
+    assert!(one.len() == 1 && both.contains(&one[0]), "{one:?}");
 }
 
 #[test]

@@ -31,6 +31,7 @@ fn the_demo_week_has_cases_in_every_state_and_phones_receive_them() {
         assert!(count(s) > 0, "a sample case in {s:?}");
     }
     assert_eq!(count(Status::Closed), 2);
+    assert_eq!(count(Status::Parked), 1, "one 挂账 for the boards");
     assert!(
         cases.iter().any(|c| c.rework_count == 1),
         "one was sent back once"
@@ -68,14 +69,24 @@ fn the_demo_week_has_cases_in_every_state_and_phones_receive_them() {
         .iter()
         .map(|n| n.kind)
         .collect();
-    assert!(
-        kinds.contains(&xuncha_core::notify::NoticeKind::Dispatched),
-        "{kinds:?}"
-    );
+    for kind in [
+        xuncha_core::notify::NoticeKind::Dispatched,
+        xuncha_core::notify::NoticeKind::Urged,
+    ] {
+        assert!(kinds.contains(&kind), "{kind:?} in {kinds:?}");
+    }
     assert!(
         state.store.unread_notices("unit1").expect("unread") >= 2,
         "a list for unit1"
     );
+    // Units with staff and without are urged (催办), so unit1's morning has its urged heading.
+    let urged: Vec<String> = cases
+        .iter()
+        .flat_map(|c| state.store.timeline(c.id).expect("timeline"))
+        .filter(|e| e.op.body.action() == xuncha_core::workflow::Action::Urge)
+        .map(|e| e.op.actor.user_id)
+        .collect();
+    assert!(urged.len() >= 2, "{urged:?}");
     let days: std::collections::BTreeSet<i64> = cases
         .iter()
         .map(|c| c.server_received_at_ms.expect("received") / 86_400_000)
@@ -179,7 +190,7 @@ fn the_text_search_follows_a_case_whose_description_is_edited() {
         server
             .state
             .store
-            .search_cases(text, 10)
+            .search_cases(text, &Default::default(), 10)
             .expect("search")
             .iter()
             .any(|c| c.id == id)

@@ -20,6 +20,7 @@ use xuncha_core::reference::ReferenceIndex;
 use xuncha_core::scope::Reach;
 use xuncha_core::store::{CaseQuery, NewReport, PhotoInput};
 use xuncha_core::sync::client::SyncOptions;
+use xuncha_core::workflow::Action;
 use xuncha_core::{OpBody, Status, Store};
 use xuncha_tests::rounds::{Desk, fill_open_task};
 use xuncha_tests::{Rng, TAXONOMY, jpeg_bytes, random_location};
@@ -199,9 +200,10 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
     }
     supervisor.sync()?;
 
-    // The district urges what its units hold (offline, then synced): on cases it sees only.
+    // The district urges what its units hold (offline, then synced): on cases it sees only;
+    // every fourth it escalates (督办) to the city as well.
     district.sync()?;
-    for c in district.cases(Status::Dispatched)? {
+    for (n, c) in district.cases(Status::Dispatched)?.into_iter().enumerate() {
         district.store.act(
             c,
             OpBody::Urge {
@@ -209,6 +211,15 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
             },
             vec![],
         )?;
+        if n % 4 == 0 {
+            district.store.act(
+                c,
+                OpBody::Escalate {
+                    reason: "多次催办未签收，提请市级督办".into(),
+                },
+                vec![],
+            )?;
+        }
     }
     district.sync()?;
 
@@ -321,6 +332,7 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
     );
     let mut in_district: Vec<Uuid> = Vec::new();
     let mut raised = 0;
+    let (mut urged, mut escalated) = (0, 0);
     for status in Status::ALL {
         for c in auditor.cases(*status)? {
             if auditor.store.case_detail(c)?.case.checked.is_some() {
@@ -336,6 +348,11 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
             }
             for e in auditor.store.case_detail(c)?.timeline {
                 *on_server.entry(e.op.id).or_default() += 1;
+                match e.op.body.action() {
+                    Action::Urge => urged += 1,
+                    Action::Escalate => escalated += 1,
+                    _ => {}
+                }
             }
         }
     }
@@ -411,6 +428,7 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
             .unwrap_or_else(|| "—".into())
     );
     println!("ops created: {created} accepted: {accepted} rejected (in inboxes): {rejected}");
+    println!("district: {urged} urged (催办), {escalated} escalated (督办)");
     println!("elapsed: {:.2} s", elapsed.as_secs_f64());
     println!(
         "district view (西湖区): {} cases, equal to the server's: {}",
@@ -418,5 +436,5 @@ fn run(args: &Args) -> xuncha_core::Result<bool> {
         if district_equal { "yes" } else { "NO" }
     );
     println!("lost: {lost} duplicated: {duplicated}");
-    Ok(lost == 0 && duplicated == 0 && district_equal)
+    Ok(lost == 0 && duplicated == 0 && district_equal && urged > 0 && escalated > 0)
 }
