@@ -1,6 +1,7 @@
 //! Access control as a table: every endpoint × every role × a case in and out of the caller's
 //! scope. Unit staff never read, change or download anything of another unit; inspectors only
-//! what they reported; a district's supervisor only their district's places and units; a revoked
+//! what they reported; a district's supervisor or administrator only their district's places and
+//! units; a revoked
 //! device or a disabled user is refused on the very next request.
 
 use serde_json::{Value, json};
@@ -117,12 +118,29 @@ fn dispatch(unit: &str) -> OpBody {
 #[test]
 fn every_endpoint_by_every_role_in_and_out_of_scope() {
     let server = TestServer::start();
+    // An administrator scoped to 上城区 (d2), as `create-user --area d2` makes one.
+    let hash = xuncha_server::auth::hash_password("demo").expect("hash");
+    server
+        .state
+        .store
+        .create_user(
+            &xuncha_core::reference::User {
+                id: "admin2".into(),
+                name: "上城区管理员".into(),
+                role: xuncha_core::workflow::Role::Admin,
+                unit_id: None,
+                area_id: Some("d2".into()),
+            },
+            &hash,
+        )
+        .expect("district admin");
     let users = [
         "inspector1",
         "inspector2",
         "supervisor1",
         "supervisor2",
         "admin",
+        "admin2",
         "unit1",
         "unit2",
     ];
@@ -162,6 +180,7 @@ fn every_endpoint_by_every_role_in_and_out_of_scope() {
         match user {
             "supervisor1" | "admin" => true,
             "supervisor2" => case != c,
+            "admin2" => case == c,
             "inspector1" => case == a || case == c,
             "inspector2" => case == b,
             "unit1" => case == a,

@@ -375,6 +375,38 @@ fn a_case_moved_between_districts_arrives_whole_and_leaves() {
         &format!("/console/cases/{case}"),
     );
     assert_eq!(s, 404);
+
+    // Dispatched to a 西湖区 unit (u2) from 上城区's place: in the district's reach by its unit,
+    // it arrives whole; re-dispatched to 上城区's unit (u9), it leaves again.
+    city.store
+        .act(case, dispatch("u2"), vec![])
+        .expect("dispatch");
+    city.sync();
+    let page = pull(&server, &t, page.cursor);
+    match page.changes.as_slice() {
+        [Change::Upsert { full, events, .. }] => {
+            assert!(full, "arrives whole by its unit");
+            assert_eq!(events.len(), 6, "with the events made before");
+        }
+        other => panic!("expected the case whole: {other:?}"),
+    }
+    district.sync();
+    assert_eq!(device_cases(&district), vec![case]);
+    city.store
+        .act(case, dispatch("u9"), vec![])
+        .expect("re-dispatch");
+    city.sync();
+    let page = pull(&server, &t, page.cursor);
+    assert!(
+        matches!(page.changes.as_slice(), [Change::Remove { case_id }] if *case_id == case),
+        "{:?}",
+        page.changes
+    );
+    district.sync();
+    assert!(
+        device_cases(&district).is_empty(),
+        "gone with the re-dispatch"
+    );
 }
 
 #[test]
