@@ -159,6 +159,8 @@ const TABLES: &[Table] = &[
             ("doc", Text),
             ("planned_ms", Int),
             ("closed_ms", OptInt),
+            ("sealed", Bool),
+            ("reported_ms", OptInt),
         ],
         "id",
     ),

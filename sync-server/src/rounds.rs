@@ -288,24 +288,47 @@ pub fn raised_cases(index: &ReferenceIndex, tasks: &[Task]) -> Vec<(Uuid, String
     out
 }
 
+/// A case a sealed 暗访 round holds, with the keys of its site (its area, the unit it will go
+/// to), so an office counts only what is in its reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldCase {
+    /// The case.
+    pub id: Uuid,
+    /// The site's area.
+    pub area_id: Option<String>,
+    /// The site's owner (the unit it is dispatched to once the round is published).
+    pub unit_id: Option<String>,
+}
+
+impl HeldCase {
+    /// Does `reach` hold it (core's rule, on the keys it will have)?
+    pub fn in_reach(&self, reach: &xuncha_core::scope::Reach, inspector: &str) -> bool {
+        reach.sees(xuncha_core::scope::CaseKeys {
+            unit_id: self.unit_id.as_deref(),
+            reporter_id: inspector,
+            area_id: self.area_id.as_deref(),
+        })
+    }
+}
+
 /// The cases sealed 暗访 rounds hold from the units (raised, waiting for the round to be
-/// published): the office's queue leaves them out, since nobody may dispatch them yet.
-pub fn held_cases(store: &dyn ServerStore) -> xuncha_core::Result<Vec<Uuid>> {
+/// published): the office's queue leaves them out, since nobody may dispatch them yet. One
+/// indexed read of the sealed rounds and their tasks.
+pub fn held_cases(store: &dyn ServerStore) -> xuncha_core::Result<Vec<HeldCase>> {
     let index = store.reference_index();
     let mut out = Vec::new();
-    for round in store.rounds(HELD_ROUNDS)? {
-        if !round.sealed() {
-            continue;
-        }
-        if let Some((_, tasks)) = store.round(round.id)? {
-            out.extend(raised_cases(&index, &tasks).into_iter().map(|(id, ..)| id));
+    for (_, tasks) in store.sealed_rounds()? {
+        for (id, _, site_id) in raised_cases(&index, &tasks) {
+            let site = index.site(&site_id);
+            out.push(HeldCase {
+                id,
+                area_id: site.and_then(|s| s.area_id.clone()),
+                unit_id: site.and_then(|s| s.owner_unit_id.clone()),
+            });
         }
     }
     Ok(out)
 }
-
-/// How far back [`held_cases`] looks: the newest rounds (a sealed round is a recent one).
-const HELD_ROUNDS: usize = 500;
 
 /// Publish a sealed 暗访 round as `who`: it is unsealed and every case its checks raised that
 /// is still waiting is dispatched to its site's owner at once. Publishing a round published

@@ -126,6 +126,7 @@ pub async fn render_queue(
     let reach = state.reach(who);
     let filter = CaseFilter::for_reach(&reach).map(|f| CaseFilter { statuses, ..f });
     let reach_in = reach.clone();
+    let me = who.user.id.clone();
     // The unit's own notices say which of its cases were urged (its morning list).
     let notices_of = (who.user.role == Role::UnitStaff).then(|| who.user.id.clone());
     let loaded = state
@@ -136,18 +137,19 @@ pub async fn render_queue(
                 None => Vec::new(),
             };
             // The office's queue leaves out what sealed 暗访 rounds hold (nobody may dispatch
-            // them before the round is published); it says how many.
+            // them before the round is published); it says how many of its reach's.
             let held = if notices_of.is_none() {
                 crate::rounds::held_cases(s)?
             } else {
                 Vec::new()
             };
+            let held_here = held.iter().filter(|h| h.in_reach(&reach_in, &me)).count();
             // Three queries, however many rows: the cases, their first photos, and the open
             // cases around all of them.
             let cases: Vec<Case> = match &filter {
                 Some(f) => {
                     let mut f = f.clone();
-                    f.excluded = held.iter().map(Uuid::to_string).collect();
+                    f.excluded = held.iter().map(|h| h.id.to_string()).collect();
                     s.newest_cases(&f, QUEUE_ROWS)?
                 }
                 None => Vec::new(),
@@ -167,7 +169,7 @@ pub async fn render_queue(
                     (c, photo, close_by)
                 })
                 .collect::<Vec<_>>();
-            Ok((reference, rows, pressed, held.len()))
+            Ok((reference, rows, pressed, held_here))
         })
         .await;
     let (reference, mut cases, pressed, held) = match loaded {

@@ -58,6 +58,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/11_escalations.sql"),
     include_str!("../../migrations/postgres/12_notices.sql"),
     include_str!("../../migrations/postgres/13_rounds.sql"),
+    include_str!("../../migrations/postgres/14_round_columns.sql"),
 ];
 
 /// Open cases of a category in a row of grid cells, received since a time, inside a box: cell

@@ -6,7 +6,7 @@ use xuncha_core::round::{Round, Task};
 
 use super::StoreResult;
 use super::postgres::{PostgresStore, Sql, col, first, pg};
-use super::round_records::RoundRecords;
+use super::round_records::{RoundRecords, group_by_round};
 
 fn docs<T: serde::de::DeserializeOwned>(rows: &[Row]) -> StoreResult<Vec<T>> {
     rows.iter()
@@ -55,17 +55,25 @@ pub(super) fn save_task(c: &mut impl Sql, task: &Task) -> StoreResult<()> {
     Ok(())
 }
 
+/// The two text columns of each row.
+fn pairs(rows: &[Row]) -> StoreResult<Vec<(String, String)>> {
+    rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+}
+
 impl RoundRecords for PostgresStore {
     fn plan_round(&self, round: &Round, tasks: &[Task]) -> StoreResult<()> {
         self.with(|c| {
             let mut tx = c.transaction().map_err(pg)?;
             tx.execute(
-                "INSERT INTO rounds (id, doc, planned_ms, closed_ms) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO rounds (id, doc, planned_ms, closed_ms, sealed, reported_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
                 &[
                     &round.id.to_string(),
                     &serde_json::to_string(round)?,
                     &round.planned_ms,
                     &round.closed_ms,
+                    &round.sealed(),
+                    &round.reported_ms(),
                 ],
             )
             .map_err(pg)?;
@@ -99,11 +107,14 @@ impl RoundRecords for PostgresStore {
     fn save_round(&self, round: &Round) -> StoreResult<()> {
         self.with(|c| {
             c.execute(
-                "UPDATE rounds SET doc = $2, closed_ms = $3 WHERE id = $1",
+                "UPDATE rounds SET doc = $2, closed_ms = $3, sealed = $4, reported_ms = $5
+                 WHERE id = $1",
                 &[
                     &round.id.to_string(),
                     &serde_json::to_string(round)?,
                     &round.closed_ms,
+                    &round.sealed(),
+                    &round.reported_ms(),
                 ],
             )
             .map_err(pg)?;
@@ -135,6 +146,33 @@ impl RoundRecords for PostgresStore {
                 )
                 .map_err(pg)?;
             docs(&rows)
+        })
+    }
+
+    fn sealed_rounds(&self) -> StoreResult<Vec<(Round, Vec<Task>)>> {
+        self.with(|c| {
+            let rows = c
+                .query(
+                    "SELECT r.doc, t.doc FROM rounds r JOIN round_tasks t ON t.round_id = r.id
+                     WHERE r.sealed ORDER BY r.planned_ms, r.id, t.pos",
+                    &[],
+                )
+                .map_err(pg)?;
+            group_by_round(pairs(&rows)?)
+        })
+    }
+
+    fn rounds_reported(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<(Round, Vec<Task>)>> {
+        self.with(|c| {
+            let rows = c
+                .query(
+                    "SELECT r.doc, t.doc FROM rounds r JOIN round_tasks t ON t.round_id = r.id
+                     WHERE r.reported_ms >= $1 AND r.reported_ms < $2
+                     ORDER BY r.reported_ms, r.id, t.pos",
+                    &[&from_ms, &to_ms],
+                )
+                .map_err(pg)?;
+            group_by_round(pairs(&rows)?)
         })
     }
 

@@ -19,7 +19,32 @@ pub trait RoundRecords {
     fn round(&self, id: Uuid) -> StoreResult<Option<(Round, Vec<Task>)>>;
     /// Every round, newest first, at most `limit`.
     fn rounds(&self, limit: usize) -> StoreResult<Vec<Round>>;
+    /// Every sealed round (core's [`Round::sealed`]: a 暗访 not yet published) with its tasks,
+    /// oldest first: one indexed lookup, however many rounds there are.
+    fn sealed_rounds(&self) -> StoreResult<Vec<(Round, Vec<Task>)>>;
+    /// The rounds whose results came out in `[from_ms, to_ms)` (core's
+    /// [`Round::reported_ms`]) with their tasks, in that order.
+    fn rounds_reported(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<(Round, Vec<Task>)>>;
     /// The tasks of rounds not yet closed whose team `user` is on, with their rounds (done ones
     /// too, so a phone shows what its team did), by round then planning order.
     fn tasks_of(&self, user: &str) -> StoreResult<Vec<(Round, Task)>>;
+}
+
+/// Rounds with their tasks from `(round doc, task doc)` rows that come by round, in that order
+/// (a round without tasks has no row: every plan has at least one task).
+pub(super) fn group_by_round(
+    rows: impl IntoIterator<Item = (String, String)>,
+) -> StoreResult<Vec<(Round, Vec<Task>)>> {
+    let mut out: Vec<(Round, Vec<Task>)> = Vec::new();
+    let mut last: Option<String> = None;
+    for (round, task) in rows {
+        if last.as_deref() != Some(round.as_str()) {
+            out.push((serde_json::from_str(&round)?, Vec::new()));
+            last = Some(round);
+        }
+        if let Some((_, tasks)) = out.last_mut() {
+            tasks.push(serde_json::from_str(&task)?);
+        }
+    }
+    Ok(out)
 }

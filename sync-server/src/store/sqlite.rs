@@ -46,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/14_escalations.sql"),
     include_str!("../../migrations/15_notices.sql"),
     include_str!("../../migrations/16_rounds.sql"),
+    include_str!("../../migrations/17_round_columns.sql"),
 ];
 
 /// Open cases of a category in one row of grid cells, received since a time, inside a box:

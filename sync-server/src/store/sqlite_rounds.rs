@@ -41,17 +41,35 @@ pub(super) fn save_task(conn: &Connection, task: &Task) -> StoreResult<()> {
     Ok(())
 }
 
+/// Rounds with their tasks from rows of `(round doc, task doc)` that come by round.
+fn rounds_with_tasks(
+    conn: &Connection,
+    sql: &str,
+    args: &[i64],
+) -> StoreResult<Vec<(Round, Vec<Task>)>> {
+    let mut st = conn.prepare_cached(sql)?;
+    let rows = st
+        .query_map(rusqlite::params_from_iter(args), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    super::round_records::group_by_round(rows)
+}
+
 impl RoundRecords for SqliteStore {
     fn plan_round(&self, round: &Round, tasks: &[Task]) -> StoreResult<()> {
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
-            "INSERT INTO rounds (id, doc, planned_ms, closed_ms) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO rounds (id, doc, planned_ms, closed_ms, sealed, reported_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 round.id.to_string(),
                 serde_json::to_string(round)?,
                 round.planned_ms,
-                round.closed_ms
+                round.closed_ms,
+                round.sealed(),
+                round.reported_ms()
             ],
         )?;
         {
@@ -81,11 +99,14 @@ impl RoundRecords for SqliteStore {
 
     fn save_round(&self, round: &Round) -> StoreResult<()> {
         self.writer().execute(
-            "UPDATE rounds SET doc = ?2, closed_ms = ?3 WHERE id = ?1",
+            "UPDATE rounds SET doc = ?2, closed_ms = ?3, sealed = ?4, reported_ms = ?5
+             WHERE id = ?1",
             params![
                 round.id.to_string(),
                 serde_json::to_string(round)?,
-                round.closed_ms
+                round.closed_ms,
+                round.sealed(),
+                round.reported_ms()
             ],
         )?;
         Ok(())
@@ -120,6 +141,29 @@ impl RoundRecords for SqliteStore {
                 .iter()
                 .map(|d| serde_json::from_str(d))
                 .collect::<Result<Vec<Round>, _>>()?)
+        })
+    }
+
+    fn sealed_rounds(&self) -> StoreResult<Vec<(Round, Vec<Task>)>> {
+        self.with_reader(|conn| {
+            rounds_with_tasks(
+                conn,
+                "SELECT r.doc, t.doc FROM rounds r JOIN round_tasks t ON t.round_id = r.id
+                 WHERE r.sealed = 1 ORDER BY r.planned_ms, r.id, t.pos",
+                &[],
+            )
+        })
+    }
+
+    fn rounds_reported(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<(Round, Vec<Task>)>> {
+        self.with_reader(|conn| {
+            rounds_with_tasks(
+                conn,
+                "SELECT r.doc, t.doc FROM rounds r JOIN round_tasks t ON t.round_id = r.id
+                 WHERE r.reported_ms >= ?1 AND r.reported_ms < ?2
+                 ORDER BY r.reported_ms, r.id, t.pos",
+                &[from_ms, to_ms],
+            )
         })
     }
 

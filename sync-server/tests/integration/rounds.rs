@@ -930,12 +930,40 @@ fn the_demo_city_has_a_finished_round_a_sealed_one_and_a_recheck_in_progress() {
     assert!(covert.sealed());
     let r = report(&covert, &tasks, &index);
     assert_eq!((r.planned(), r.done()), (4, 2));
+    let mut held_ids = Vec::new();
     for s in &r.sites {
         for (_, case) in &s.raised {
             let c = state.store.case(*case).expect("case").expect("raised");
             assert_eq!((c.status, c.unit_id.as_deref()), (Status::Registered, None));
+            held_ids.push(*case);
         }
     }
+    // The held cases come from the sealed rounds' index, and each office counts its own reach's:
+    // the city all, 西湖区 those at its sites.
+    let held = xuncha_server::rounds::held_cases(state.store.as_ref()).expect("held");
+    let mut ids: Vec<Uuid> = held.iter().map(|h| h.id).collect();
+    ids.sort();
+    held_ids.sort();
+    assert_eq!(ids, held_ids);
+    let west = held
+        .iter()
+        .filter(|h| h.area_id.as_deref().is_some_and(|a| a.starts_with("d1")))
+        .count();
+    let shown = |user: &str| -> Option<usize> {
+        let (_, page) = crate::console_kit::get(
+            &crate::console_kit::console(&server, user),
+            &server,
+            "/console",
+        );
+        let at = page.find("id=\"held\"")?;
+        page[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|w| !w.is_empty())
+            .and_then(|n| n.parse().ok())
+    };
+    assert!(west < held.len(), "some held outside 西湖区: {held:?}");
+    assert_eq!(shown("supervisor1"), Some(held.len()));
+    assert_eq!(shown("supervisor2"), (west > 0).then_some(west), "{held:?}");
 
     // 回头看: one re-checked as still fixed, one left for inspector1.
     let (recheck, tasks) = state

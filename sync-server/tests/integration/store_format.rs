@@ -104,7 +104,7 @@ fn a_schema_1_database_is_upgraded_and_its_events_carry_their_sequence() {
         .expect("row");
     assert_eq!(
         (version, seq_in_json, status.as_str()),
-        (16, 7, "submitted")
+        (17, 7, "submitted")
     );
     // Schema 4 keeps what the boards filter and sort by beside the document, filled from it.
     let columns: (Option<i64>, Option<String>, Option<String>, i64) = conn
@@ -147,4 +147,86 @@ fn a_schema_1_database_is_upgraded_and_its_events_carry_their_sequence() {
         )
         .expect("upload row");
     assert_eq!((device.as_str(), received), ("", 4));
+}
+
+#[test]
+fn rounds_kept_before_schema_17_get_their_sealed_and_reported_columns() {
+    use xuncha_core::round::{Round, RoundKind};
+    let round = |name: &str, kind, published_ms, closed_ms| Round {
+        id: uuid::Uuid::now_v7(),
+        name: name.into(),
+        kind,
+        area_id: None,
+        starts_on: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).expect("date"),
+        ends_on: chrono::NaiveDate::from_ymd_opt(2026, 12, 7).expect("date"),
+        due_ms: 10,
+        max_distance_m: 300.0,
+        planned_by: "supervisor1".into(),
+        planned_ms: 1,
+        published_ms,
+        closed_ms,
+    };
+    let rounds = [
+        round("sealed", RoundKind::Covert, None, Some(50)),
+        round("published late", RoundKind::Covert, Some(70), Some(50)),
+        round("closed", RoundKind::Open, None, Some(60)),
+        round("running", RoundKind::Recheck, None, None),
+    ];
+    let dir = tempfile::TempDir::new().expect("tmp");
+    {
+        // Schema 16, as the previous release left it, holding four rounds.
+        let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).expect("db");
+        xuncha_core::search::register(&conn).expect("functions");
+        for sql in [
+            include_str!("../../migrations/01_server.sql"),
+            include_str!("../../migrations/02_feed.sql"),
+            include_str!("../../migrations/03_photo_owners.sql"),
+            include_str!("../../migrations/04_board_columns.sql"),
+            include_str!("../../migrations/05_case_search.sql"),
+            include_str!("../../migrations/06_period_columns.sql"),
+            include_str!("../../migrations/07_search_by_writer.sql"),
+            include_str!("../../migrations/08_case_facts_index.sql"),
+            include_str!("../../migrations/09_cases_by_cell.sql"),
+            include_str!("../../migrations/10_cases_by_last_change.sql"),
+            include_str!("../../migrations/11_bulletin_issues.sql"),
+            include_str!("../../migrations/12_open311.sql"),
+            include_str!("../../migrations/13_areas.sql"),
+            include_str!("../../migrations/14_escalations.sql"),
+            include_str!("../../migrations/15_notices.sql"),
+            include_str!("../../migrations/16_rounds.sql"),
+        ] {
+            conn.execute_batch(sql).expect("migration");
+        }
+        conn.pragma_update(None, "user_version", 16)
+            .expect("version");
+        for r in &rounds {
+            conn.execute(
+                "INSERT INTO rounds (id, doc, planned_ms, closed_ms) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![
+                    r.id.to_string(),
+                    serde_json::to_string(r).expect("doc"),
+                    r.planned_ms,
+                    r.closed_ms
+                ],
+            )
+            .expect("round");
+        }
+    }
+    drop(SqliteStore::open(dir.path()).expect("upgrade"));
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).expect("db");
+    for r in &rounds {
+        let (sealed, reported): (bool, Option<i64>) = conn
+            .query_row(
+                "SELECT sealed, reported_ms FROM rounds WHERE id = ?1",
+                [r.id.to_string()],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .expect("row");
+        assert_eq!(
+            (sealed, reported),
+            (r.sealed(), r.reported_ms()),
+            "{}: as core says",
+            r.name
+        );
+    }
 }

@@ -90,10 +90,6 @@ pub struct Bulletin {
     pub formula: String,
 }
 
-/// How many of the newest rounds a bulletin looks through for those whose results came out in
-/// its period.
-const ROUNDS_LOOKED_AT: usize = 500;
-
 /// A moment on the city's wall clock.
 pub fn local(cal: &WorkCalendar, ms: i64) -> Option<NaiveDateTime> {
     cal.zone()
@@ -132,20 +128,14 @@ impl Bulletin {
                 };
                 // The rounds whose results came out in the period, with their reports.
                 let index = s.reference_index();
-                let mut rounds = Vec::new();
-                for round in s.rounds(ROUNDS_LOOKED_AT)? {
-                    let out = round
-                        .reported_ms()
-                        .is_some_and(|t| t >= from_ms && t < to_ms);
-                    if !out {
-                        continue;
-                    }
-                    if let Some((round, tasks)) = s.round(round.id)? {
+                let rounds: Vec<_> = s
+                    .rounds_reported(from_ms, to_ms)?
+                    .into_iter()
+                    .map(|(round, tasks)| {
                         let r = xuncha_core::round_report::report(&round, &tasks, &index);
-                        rounds.push((round, r));
-                    }
-                }
-                rounds.sort_by_key(|(r, _)| r.reported_ms());
+                        (round, r)
+                    })
+                    .collect();
                 Ok((
                     overdue,
                     total,
