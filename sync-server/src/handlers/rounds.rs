@@ -14,6 +14,7 @@ use xuncha_core::sync::protocol::{RoundDetail, RoundList, TaskList};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::Principal;
+use crate::store::case_list::CaseFilter;
 
 /// `GET /v1/tasks`: the caller's tasks in rounds not yet closed, with their rounds and the cases
 /// their open 回头看 tasks re-check.
@@ -29,17 +30,26 @@ pub async fn tasks(State(state): State<AppState>, who: Principal) -> ApiResult<J
                 tasks: Vec::new(),
                 cases: Vec::new(),
             };
+            let mut rechecked = Vec::new();
             for (round, task) in s.tasks_of(&user)? {
                 if let Target::Case { case_id } = &task.target
                     && task.result.is_none()
-                    && let Some(case) = s.case(*case_id)?
                 {
-                    list.cases.push(case);
+                    rechecked.push(case_id.to_string());
                 }
                 if !list.rounds.iter().any(|r| r.id == round.id) {
                     list.rounds.push(round);
                 }
                 list.tasks.push(task);
+            }
+            // The re-checked cases in one query.
+            if !rechecked.is_empty() {
+                let n = rechecked.len();
+                let only = CaseFilter {
+                    only: Some(rechecked),
+                    ..CaseFilter::default()
+                };
+                list.cases = s.list_cases(&only, 0, n)?;
             }
             Ok(list)
         })

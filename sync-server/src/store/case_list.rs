@@ -35,6 +35,8 @@ pub struct CaseFilter {
     pub escalated: bool,
     /// Cases kept out by id (a sealed 暗访 round's, from the office's queue).
     pub excluded: Vec<String>,
+    /// Only these cases, by id (the cases a person's 回头看 tasks re-check).
+    pub only: Option<Vec<String>>,
 }
 
 /// A value bound to a placeholder.
@@ -130,6 +132,10 @@ impl CaseFilter {
         if !self.excluded.is_empty() {
             let ids = marks(&self.excluded, &mut args);
             clauses.push(format!("id NOT IN ({ids})"));
+        }
+        if let Some(only) = &self.only {
+            let ids = marks(only, &mut args);
+            clauses.push(format!("id IN ({ids})"));
         }
         if let Some(prefix) = &self.category_prefix {
             let escaped: String = prefix
