@@ -40,6 +40,57 @@ pub enum ScoringRule {
     },
 }
 
+impl ScoringRule {
+    /// The rule in words, as the console lists it and an office reads it
+    /// (达标得分 / 每处扣 1 分，最多扣 3 分 / 每辆公交车应有 2 个，每缺 1 个扣 4 分).
+    pub fn describe(&self, lang: crate::Lang) -> String {
+        let n = |x: f64| {
+            let t = format!("{x:.2}");
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        };
+        match (self, lang) {
+            (ScoringRule::PassFail, crate::Lang::ZhCn) => "达标得分，不达标不得分".into(),
+            (ScoringRule::PassFail, crate::Lang::En) => "all points if met, none if not".into(),
+            (ScoringRule::PerOccurrence { deduct, cap }, crate::Lang::ZhCn) => {
+                format!("每处扣 {} 分，最多扣 {} 分", n(*deduct), n(*cap))
+            }
+            (ScoringRule::PerOccurrence { deduct, cap }, crate::Lang::En) => {
+                format!("−{} per occurrence, at most −{}", n(*deduct), n(*cap))
+            }
+            (
+                ScoringRule::Quota {
+                    per_unit,
+                    unit_label,
+                    deduct,
+                },
+                crate::Lang::ZhCn,
+            ) => format!(
+                "每{unit_label}应有 {} 个，每缺 1 个扣 {} 分",
+                n(*per_unit),
+                n(*deduct)
+            ),
+            (
+                ScoringRule::Quota {
+                    per_unit,
+                    unit_label,
+                    deduct,
+                },
+                crate::Lang::En,
+            ) => format!(
+                "at least {} per {unit_label}, −{} per missing one",
+                n(*per_unit),
+                n(*deduct)
+            ),
+        }
+    }
+}
+
+/// Who may replace the city's standard: its administrators (the CLI's operator, or an admin in
+/// the console); supervisors read it.
+pub fn may_import(role: crate::workflow::Role) -> bool {
+    role == crate::workflow::Role::Admin
+}
+
 /// One indicator of the standard.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -185,6 +236,36 @@ pub fn rectification_rate(rechecked: u32, still_open: u32) -> Option<f64> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn each_rule_reads_in_words_and_only_admins_replace_the_standard() {
+        use crate::Lang::{En, ZhCn};
+        let quota = ScoringRule::Quota {
+            per_unit: 2.0,
+            unit_label: "辆公交车".into(),
+            deduct: 4.0,
+        };
+        assert_eq!(
+            quota.describe(ZhCn),
+            "每辆公交车应有 2 个，每缺 1 个扣 4 分"
+        );
+        assert_eq!(
+            quota.describe(En),
+            "at least 2 per 辆公交车, −4 per missing one"
+        );
+        let per = ScoringRule::PerOccurrence {
+            deduct: 0.5,
+            cap: 3.0,
+        };
+        assert_eq!(per.describe(ZhCn), "每处扣 0.5 分，最多扣 3 分");
+        assert_eq!(
+            ScoringRule::PassFail.describe(ZhCn),
+            "达标得分，不达标不得分"
+        );
+        use crate::workflow::Role;
+        assert!(may_import(Role::Admin));
+        assert!(!may_import(Role::Supervisor) && !may_import(Role::Inspector));
+    }
 
     fn indicator(rule: ScoringRule, points: f64) -> Indicator {
         Indicator {

@@ -650,26 +650,16 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::ImportStandard { storage, file } => {
             let state = open(storage)?;
             let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let standard = if file
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-            {
-                serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", file.display()))?
-            } else {
-                xuncha_server::standard_sheet::read(&bytes)?
-            };
-            let (_, mut data) = state.store.reference().map_err(|e| e.to_string())?;
-            let n = data.standard.len();
-            data.standard = standard;
-            data.validate()
-                .map_err(|e| e.message(xuncha_core::Lang::ZhCn))?;
-            let v = state
-                .store
-                .set_reference(&data)
-                .map_err(|e| e.to_string())?;
+            let standard = xuncha_server::standard_sheet::parse(&bytes)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let done = xuncha_server::standard_sheet::import(
+                state.store.as_ref(),
+                standard,
+                xuncha_core::Lang::ZhCn,
+            )?;
             println!(
-                "测评标准已导入 / standard imported: {} indicators (was {n}), reference data version {v}",
-                data.standard.len()
+                "测评标准已导入 / standard imported: {} indicators (was {}), reference data version {}",
+                done.after, done.before, done.version
             );
             Ok(())
         }

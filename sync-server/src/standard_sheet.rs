@@ -334,3 +334,45 @@ mod tests {
         assert!(read(b"not a workbook").is_err());
     }
 }
+
+/// A standard from a file's bytes: an Excel workbook (a ZIP, `PK`) by the template, or else a
+/// JSON list of indicators.
+pub fn parse(bytes: &[u8]) -> Result<Vec<Indicator>, String> {
+    if bytes.starts_with(b"PK") {
+        read(bytes)
+    } else {
+        serde_json::from_slice(bytes)
+            .map_err(|e| format!("既不是 .xlsx 模板也不是 JSON 指标列表：{e}"))
+    }
+}
+
+/// What an import changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Imported {
+    /// Indicators before.
+    pub before: usize,
+    /// Indicators now.
+    pub after: usize,
+    /// The reference data's new version (phones pull it with their next sync).
+    pub version: i64,
+}
+
+/// Replace the city's standard with `standard`, checked like any reference data (codes, site
+/// types, numbers, categories): nothing changes when it is refused, and the error says why in
+/// `lang`. The CLI's `import-standard` and the console's upload both come here.
+pub fn import(
+    store: &dyn crate::store::ServerStore,
+    standard: Vec<Indicator>,
+    lang: xuncha_core::Lang,
+) -> Result<Imported, String> {
+    let (_, mut data) = store.reference().map_err(|e| e.to_string())?;
+    let before = data.standard.len();
+    data.standard = standard;
+    data.validate().map_err(|e| e.message(lang))?;
+    let version = store.set_reference(&data).map_err(|e| e.to_string())?;
+    Ok(Imported {
+        before,
+        after: data.standard.len(),
+        version,
+    })
+}

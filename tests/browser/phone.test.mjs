@@ -47,6 +47,7 @@ try {
   for (const [user, size] of [
     ["supervisor1", DESKTOP],
     ["supervisor1", PHONE_SIZE],
+    ["admin", PHONE_SIZE],
     ["unit1", PHONE_SIZE],
     ["unit1", DESKTOP],
   ]) {
@@ -59,7 +60,8 @@ try {
     await page.fill("#password", "demo");
     await Promise.all([page.waitForURL(`${URL}/console`), page.click("button[type=submit]")]);
     const pages = ["/console", "/console/boards", "/console/search?q=积水", `/console/cases/${id}`];
-    if (user === "supervisor1") pages.push("/console/ranking", "/console/photos/waiting", "/console/rounds");
+    if (user === "supervisor1") pages.push("/console/ranking", "/console/photos/waiting", "/console/rounds", "/console/standard");
+    if (user === "admin") pages.push("/console/standard");
     for (const path of pages) {
       const r = await page.goto(`${URL}${path}`);
       assert.equal(r.status(), 200, path);

@@ -22,6 +22,7 @@ mod ranking;
 mod rounds;
 mod search;
 mod session;
+mod standard;
 mod time;
 mod waiting_photos;
 
@@ -67,6 +68,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/console/rounds/{id}/publish", post(rounds::publish))
         .route("/console/rounds/{id}/close", post(rounds::close))
         .route("/console/rounds/{id}/report.xlsx", get(rounds::report_xlsx))
+        .route(
+            "/console/standard",
+            get(standard::page).post(standard::upload),
+        )
+        .route("/console/standard/template.xlsx", get(standard::template))
         .route("/console/export.csv", get(exports::export_csv))
         .route("/console/export.xlsx", get(exports::export_xlsx))
         .route("/console/bulletin.xlsx", get(bulletin::bulletin_xlsx))

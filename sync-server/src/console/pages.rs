@@ -50,6 +50,7 @@ pub fn layout(lang: Lang, who: &Principal, session: &Session, title: &str, body:
                 @if matches!(who.user.role, Role::Supervisor | Role::Admin) {
                     a href="/console/ranking" { (t(lang, "单位排名", "Ranking")) }
                     a href="/console/rounds" { (t(lang, "巡查轮次", "Rounds")) }
+                    a href="/console/standard" { (t(lang, "测评标准", "Standard")) }
                     a href="/console/photos/waiting" { (t(lang, "未到照片", "Missing photos")) }
                 }
                 @if matches!(who.user.role, Role::Supervisor | Role::Admin) {

@@ -1238,3 +1238,78 @@ fn a_refused_recheck_leaves_nothing_behind_and_the_task_can_be_done_again() {
         events + 1
     );
 }
+
+#[test]
+fn an_admin_replaces_the_standard_from_the_console_and_a_supervisor_only_reads_it() {
+    use reqwest::blocking::multipart::{Form, Part};
+    let server = TestServer::start();
+    let upload = |user: &str, bytes: Vec<u8>, name: &str| -> (u16, String) {
+        let b = crate::console_kit::console(&server, user);
+        let (_, page) = crate::console_kit::get(&b, &server, "/console/standard");
+        let csrf = crate::console_kit::field(&page, "csrf");
+        let form = Form::new()
+            .text("csrf", csrf)
+            .part("file", Part::bytes(bytes).file_name(name.to_string()));
+        let r = b
+            .post(format!("{}/console/standard", server.url))
+            .multipart(form)
+            .send()
+            .expect("upload");
+        (r.status().as_u16(), r.text().expect("page"))
+    };
+    // Everyone in the office reads it by site type, each rule in words.
+    let sup = crate::console_kit::console(&server, "supervisor1");
+    let (s, page) = crate::console_kit::get(&sup, &server, "/console/standard");
+    assert_eq!(s, 200);
+    assert!(
+        page.contains("测评标准 (30)") && page.contains("农贸市场 · "),
+        "{page}"
+    );
+    assert!(page.contains("每处扣"), "rules in words");
+    assert!(
+        !page.contains("type=\"file\""),
+        "a supervisor is not offered the upload"
+    );
+    let (s, _) = crate::console_kit::get(
+        &crate::console_kit::console(&server, "unit1"),
+        &server,
+        "/console/standard",
+    );
+    assert_eq!(s, 403);
+    // The template is the city's standard.
+    let r = sup
+        .get(format!("{}/console/standard/template.xlsx", server.url))
+        .send()
+        .expect("template");
+    assert_eq!(r.status().as_u16(), 200);
+    let template = r.bytes().expect("bytes").to_vec();
+    assert_eq!(
+        xuncha_server::standard_sheet::read(&template).expect("read"),
+        xuncha_server::demo::standard::demo_standard()
+    );
+    let version = |server: &TestServer| server.state.store.reference().expect("ref").0;
+    let before = version(&server);
+
+    // A supervisor's upload is refused; an admin's broken JSON too; nothing changes.
+    let two = &xuncha_server::demo::standard::demo_standard()[..2];
+    let json = serde_json::to_vec(two).expect("json");
+    assert_eq!(upload("supervisor1", json.clone(), "s.json").0, 403);
+    let mut wrong = two.to_vec();
+    wrong[1].category = Some("9999".into());
+    let (s, page) = upload("admin", serde_json::to_vec(&wrong).expect("json"), "w.json");
+    assert_eq!(s, 422);
+    assert!(page.contains("未导入") && page.contains("9999"), "{page}");
+    let (s, page) = upload("admin", b"not a standard".to_vec(), "x.xlsx");
+    assert_eq!(s, 422, "{page}");
+    assert_eq!(version(&server), before, "refusals change nothing");
+
+    // The admin's JSON, then the Excel template back: each replaces the standard.
+    let (s, page) = upload("admin", json, "two.json");
+    assert_eq!(s, 200, "{page}");
+    assert!(page.contains("2 项指标（原 30 项）"), "{page}");
+    assert_eq!(server.state.store.reference().expect("ref").1.standard, two);
+    let (s, page) = upload("admin", template, "xuncha-standard.xlsx");
+    assert_eq!(s, 200, "{page}");
+    assert!(page.contains("30 项指标（原 2 项）"), "{page}");
+    assert!(version(&server) > before);
+}
