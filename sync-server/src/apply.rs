@@ -51,8 +51,10 @@ pub trait PushTx {
     fn task(&mut self, id: Uuid) -> StoreResult<Option<(Round, Task)>>;
     /// A round.
     fn round(&mut self, id: Uuid) -> StoreResult<Option<Round>>;
-    /// Store a task with its result.
-    fn finish_task(&mut self, task: &Task) -> StoreResult<()>;
+    /// Store a task with its result, sent from `device_id`. The result's photos are named by
+    /// the task (as a case names its photos), so the unnamed-photo sweep keeps them: a
+    /// deduction on a scored-only indicator raises no case to name its photo.
+    fn finish_task(&mut self, task: &Task, device_id: &str) -> StoreResult<()>;
     /// Keep the first answer to an operation whose answer is not an event of the feed (a
     /// refusal; an accepted site check).
     fn save_result(&mut self, device_id: &str, result: &OpResult) -> StoreResult<()>;

@@ -140,7 +140,7 @@ fn decide_site(
             c.checked = Some(origin.clone())
         })?;
     }
-    tx.finish_task(&task)?;
+    tx.finish_task(&task, &op.device_id)?;
     Ok(Ok(None))
 }
 
@@ -248,7 +248,7 @@ fn decide_recheck(
         return Ok(Err(e.into()));
     }
     append_all(tx, index, Some(case), &steps, ctx, |_| {})?;
-    tx.finish_task(&task)?;
+    tx.finish_task(&task, &op.device_id)?;
     Ok(Ok(None))
 }
 

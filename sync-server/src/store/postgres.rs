@@ -650,8 +650,23 @@ impl PushTx for PgPush<'_, '_> {
         super::postgres_rounds::load_round(&mut self.tx, id)
     }
 
-    fn finish_task(&mut self, task: &Task) -> StoreResult<()> {
-        super::postgres_rounds::save_task(&mut self.tx, task)
+    fn finish_task(&mut self, task: &Task, device_id: &str) -> StoreResult<()> {
+        super::postgres_rounds::save_task(&mut self.tx, task)?;
+        if let Some(result) = &task.result {
+            for p in &result.photos {
+                super::postgres_photos::name_photo(
+                    &mut self.tx,
+                    &p.sha256,
+                    &task.id.to_string(),
+                    &result.op_id.to_string(),
+                    p.kind.as_str(),
+                    device_id,
+                    &Reach::Nothing,
+                    result.received_ms,
+                )?;
+            }
+        }
+        Ok(())
     }
 
     fn save_result(&mut self, device_id: &str, result: &OpResult) -> StoreResult<()> {

@@ -438,8 +438,23 @@ impl PushTx for SqlitePush<'_> {
         super::sqlite_rounds::load_round(self.tx, id)
     }
 
-    fn finish_task(&mut self, task: &Task) -> StoreResult<()> {
-        super::sqlite_rounds::save_task(self.tx, task)
+    fn finish_task(&mut self, task: &Task, device_id: &str) -> StoreResult<()> {
+        super::sqlite_rounds::save_task(self.tx, task)?;
+        if let Some(result) = &task.result {
+            for p in &result.photos {
+                super::sqlite_photos::name_photo(
+                    self.tx,
+                    &p.sha256,
+                    &task.id.to_string(),
+                    &result.op_id.to_string(),
+                    p.kind.as_str(),
+                    device_id,
+                    &Reach::Nothing,
+                    result.received_ms,
+                )?;
+            }
+        }
+        Ok(())
     }
 
     fn save_result(&mut self, device_id: &str, result: &OpResult) -> StoreResult<()> {

@@ -689,6 +689,18 @@ fn a_round_planned_in_the_console_reports_what_a_hand_computation_gives() {
 fn a_phone_checks_its_nearest_site_offline_and_the_server_raises_its_cases() {
     use xuncha_core::store::{IndicatorInput, SiteCheckInput};
     let server = TestServer::start();
+    // 5.3 is scored only here: its deduction raises no case, yet its photo is kept.
+    let (_, mut city) = server.state.store.reference().expect("reference");
+    for ind in &mut city.standard {
+        if ind.code == "5.3" {
+            ind.category = None;
+        }
+    }
+    server
+        .state
+        .store
+        .set_reference(&city)
+        .expect("scored only");
     let (r, _) = plan(&server, RoundKind::Open);
     let phone = Device::signed_in(&server, "inspector1", 0);
     let tasks = phone.store.tasks(None).expect("tasks");
@@ -779,8 +791,19 @@ fn a_phone_checks_its_nearest_site_offline_and_the_server_raises_its_cases() {
         .filter(|i| i.case.checked.is_some())
         .map(|i| (i.case.category.as_str(), i.case.status))
         .collect();
-    assert_eq!(raised.len(), 2, "{raised:?}");
+    assert_eq!(raised.len(), 1, "5.1 raised; 5.3 scored only: {raised:?}");
     assert!(raised.iter().all(|(_, s)| *s == Status::Dispatched));
+    // Both photos are named (one by its case, one by the task): the sweep of photos no
+    // operation names keeps them however old they grow.
+    let unnamed = server
+        .state
+        .store
+        .unreferenced_photos(i64::MAX, 100)
+        .expect("unnamed");
+    for seed in [71, 72] {
+        let sha = xuncha_core::store::sha256_hex(&crate::helpers::photo_bytes(seed));
+        assert!(!unnamed.contains(&sha), "photo {seed} kept");
+    }
     let after = phone.store.tasks(None).expect("tasks");
     assert_eq!(after[0].state, round::TaskState::Done);
     assert!(!after[0].submitted_here, "the server's list has it now");
