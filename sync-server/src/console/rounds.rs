@@ -72,12 +72,51 @@ fn all<'a>(f: &'a [(String, String)], name: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// `GET /console/rounds`: the list, the trend, the unvisited sites and the planning forms.
+/// The period the unvisited sites are counted over (`?from=YYYY-MM-DD&to=YYYY-MM-DD`; this
+/// month so far when not given).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CoverageQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// The longest coverage period (a year, as 测评 cycles run).
+const COVERAGE_DAYS: i64 = 366;
+
+impl CoverageQuery {
+    /// The period asked for, or what is wrong with it.
+    fn period(&self, lang: Lang) -> Result<Option<(NaiveDate, NaiveDate)>, String> {
+        if self.from.trim().is_empty() && self.to.trim().is_empty() {
+            return Ok(None);
+        }
+        let parse = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+        match (parse(&self.from), parse(&self.to)) {
+            (Some(from), Some(to)) if from <= to && (to - from).num_days() < COVERAGE_DAYS => {
+                Ok(Some((from, to)))
+            }
+            _ => Err(t(
+                lang,
+                "检查时段无效：请给出开始和结束日期，开始不晚于结束，且不超过一年。",
+                "Not a valid period: give a start and an end date, the start not after the end, at most a year apart.",
+            )
+            .to_string()),
+        }
+    }
+}
+
+/// `GET /console/rounds`: the list, the trend, the unvisited sites of a period and the
+/// planning forms.
 pub async fn list(
     State(state): State<AppState>,
     Console { who, session, lang }: Console,
+    axum::extract::Query(q): axum::extract::Query<CoverageQuery>,
 ) -> Response {
-    render_list(&state, lang, &who, &session, None).await
+    match q.period(lang) {
+        Ok(period) => render_list(&state, lang, &who, &session, None, period).await,
+        Err(m) => render_list(&state, lang, &who, &session, Some((false, m)), None).await,
+    }
 }
 
 /// One round with its tasks and report, as the list shows it.
@@ -92,6 +131,7 @@ async fn render_list(
     who: &Principal,
     session: &Session,
     said: Option<(bool, String)>,
+    coverage: Option<(NaiveDate, NaiveDate)>,
 ) -> Response {
     if let Some(r) = office_only(lang, who, session) {
         return r;
@@ -100,24 +140,22 @@ async fn render_list(
     let now = state.now_ms();
     let this_day = today(&cal, now);
     let month_start = this_day.with_day0(0).unwrap_or(this_day);
+    let (cover_from, cover_to) = coverage.unwrap_or((month_start, this_day));
     let who2 = who.clone();
     let loaded = state
         .blocking(move |s| {
             let index = s.reference_index();
             let reach = who2.reach(&index);
             let (_, data) = s.reference()?;
-            let mut listed = Vec::new();
-            for round in s.rounds(LIST_ROUNDS)? {
-                if !visible(&round, &reach) {
-                    continue;
-                }
-                if let Some((round, tasks)) = s.round(round.id)? {
-                    listed.push(Listed {
-                        report: report(&round, &tasks, &index),
-                        round,
-                    });
-                }
-            }
+            let listed: Vec<Listed> = s
+                .recent_rounds(LIST_ROUNDS)?
+                .into_iter()
+                .filter(|(round, _)| visible(round, &reach))
+                .map(|(round, tasks)| Listed {
+                    report: report(&round, &tasks, &index),
+                    round,
+                })
+                .collect();
             Ok((listed, data, reach))
         })
         .await;
@@ -153,7 +191,7 @@ async fn render_list(
             )
         })
         .collect();
-    let left = unvisited(&sites, &checked, month_start, this_day);
+    let left = unvisited(&sites, &checked, cover_from, cover_to);
     let mut trend: Vec<&Listed> = listed
         .iter()
         .filter(|l| l.round.kind != RoundKind::Recheck && l.report.overall.checked > 0)
@@ -193,7 +231,18 @@ async fn render_list(
                 }
             }
         }
-        h2 #coverage { (t(lang, "本月尚未检查的点位", "Sites not checked this month")) " (" (left.len()) " / " (sites.len()) ")" }
+        h2 #coverage {
+            @if coverage.is_none() { (t(lang, "本月尚未检查的点位", "Sites not checked this month")) }
+            @else { (cover_from) " — " (cover_to) " " (t(lang, "尚未检查的点位", "sites not checked")) }
+            " (" (left.len()) " / " (sites.len()) ")"
+        }
+        form.period method="get" action="/console/rounds" {
+            label { (t(lang, "从", "From")) " " input type="date" name="from" value=(cover_from); }
+            " "
+            label { (t(lang, "至", "To")) " " input type="date" name="to" value=(cover_to); }
+            " "
+            button type="submit" { (t(lang, "查看该时段", "Show this period")) }
+        }
         p.muted #unvisited {
             @for (i, s) in left.iter().take(UNVISITED_NAMED).enumerate() {
                 @if i > 0 { "、" } (s.name)
@@ -378,7 +427,7 @@ async fn read_plan(
         Ok(p) => Ok((f, p)),
         Err(m) => {
             let said = Some((false, t(lang, m.0, m.1).into()));
-            Err(render_list(state, lang, who, session, said).await)
+            Err(render_list(state, lang, who, session, said, None).await)
         }
     }
 }
@@ -470,7 +519,7 @@ async fn planned_answer(
                 Lang::ZhCn => e.message.clone(),
                 Lang::En => e.message_en.clone(),
             };
-            render_list(state, lang, who, session, Some((false, m))).await
+            render_list(state, lang, who, session, Some((false, m)), None).await
         }
         Err(e) => e.into_response(),
     }

@@ -149,6 +149,22 @@ impl RoundRecords for PostgresStore {
         })
     }
 
+    fn recent_rounds(&self, limit: usize) -> StoreResult<Vec<(Round, Vec<Task>)>> {
+        self.with(|c| {
+            let rows = c
+                .query(
+                    "SELECT r.doc, t.doc
+                     FROM (SELECT id, doc, planned_ms FROM rounds
+                           ORDER BY planned_ms DESC, id LIMIT $1) r
+                     JOIN round_tasks t ON t.round_id = r.id
+                     ORDER BY r.planned_ms DESC, r.id, t.pos",
+                    &[&(limit as i64)],
+                )
+                .map_err(pg)?;
+            group_by_round(pairs(&rows)?)
+        })
+    }
+
     fn sealed_rounds(&self) -> StoreResult<Vec<(Round, Vec<Task>)>> {
         self.with(|c| {
             let rows = c

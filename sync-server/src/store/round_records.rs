@@ -19,6 +19,8 @@ pub trait RoundRecords {
     fn round(&self, id: Uuid) -> StoreResult<Option<(Round, Vec<Task>)>>;
     /// Every round, newest first, at most `limit`.
     fn rounds(&self, limit: usize) -> StoreResult<Vec<Round>>;
+    /// The newest `limit` rounds with their tasks, newest first: one query.
+    fn recent_rounds(&self, limit: usize) -> StoreResult<Vec<(Round, Vec<Task>)>>;
     /// Every sealed round (core's [`Round::sealed`]: a 暗访 not yet published) with its tasks,
     /// oldest first: one indexed lookup, however many rounds there are.
     fn sealed_rounds(&self) -> StoreResult<Vec<(Round, Vec<Task>)>>;

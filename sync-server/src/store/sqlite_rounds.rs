@@ -144,6 +144,20 @@ impl RoundRecords for SqliteStore {
         })
     }
 
+    fn recent_rounds(&self, limit: usize) -> StoreResult<Vec<(Round, Vec<Task>)>> {
+        self.with_reader(|conn| {
+            rounds_with_tasks(
+                conn,
+                "SELECT r.doc, t.doc
+                 FROM (SELECT id, doc, planned_ms FROM rounds
+                       ORDER BY planned_ms DESC, id LIMIT ?1) r
+                 JOIN round_tasks t ON t.round_id = r.id
+                 ORDER BY r.planned_ms DESC, r.id, t.pos",
+                &[limit as i64],
+            )
+        })
+    }
+
     fn sealed_rounds(&self) -> StoreResult<Vec<(Round, Vec<Task>)>> {
         self.with_reader(|conn| {
             rounds_with_tasks(

@@ -668,6 +668,36 @@ fn a_round_planned_in_the_console_reports_what_a_hand_computation_gives() {
     let units = calamine::Reader::worksheet_range(&mut wb, "分单位").expect("units");
     assert_eq!(units.height(), 3, "two owner units and the header");
 
+    // Coverage: this month the two checked stops are visited; a period before any round
+    // leaves every site unvisited; a period back to front is refused.
+    let coverage = |path: &str| -> (u16, Option<(usize, usize)>) {
+        let (s, page) = get(&sup, &server, path);
+        let counts = page.find("id=\"coverage\"").and_then(|at| {
+            let rest = &page[at..];
+            let open = rest.find('(')?;
+            let close = rest[open..].find(')')? + open;
+            let (a, b) = rest[open + 1..close].split_once(" / ")?;
+            Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+        });
+        (s, counts)
+    };
+    let all_sites = server.state.store.reference().expect("ref").1.sites.len();
+    assert_eq!(
+        coverage("/console/rounds"),
+        (200, Some((all_sites - 2, all_sites)))
+    );
+    assert_eq!(
+        coverage("/console/rounds?from=2020-01-01&to=2020-01-31"),
+        (200, Some((all_sites, all_sites)))
+    );
+    let (s, page) = get(
+        &sup,
+        &server,
+        "/console/rounds?from=2020-02-01&to=2020-01-01",
+    );
+    assert_eq!(s, 400);
+    assert!(page.contains("检查时段无效"), "{page}");
+
     // Closing from the page: the phones' lists drop it, its page says so.
     let csrf = field(&page, "csrf");
     let (s, _, _) = post_form(
