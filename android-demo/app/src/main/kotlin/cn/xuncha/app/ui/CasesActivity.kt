@@ -37,6 +37,7 @@ class CasesActivity : Activity() {
         }
         val actions = row(
             button(getString(R.string.report)) { startActivity(Intent(this, ReportActivity::class.java)) },
+            button(getString(R.string.tasks)) { startActivity(Intent(this, TasksActivity::class.java)) },
             button(getString(R.string.notices)) { startActivity(Intent(this, NoticesActivity::class.java)) },
             button(getString(R.string.inbox)) { startActivity(Intent(this, InboxActivity::class.java)) },
             button(getString(R.string.sign_out)) {

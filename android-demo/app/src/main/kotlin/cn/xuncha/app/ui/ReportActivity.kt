@@ -1,33 +1,22 @@
 package cn.xuncha.app.ui
 
-import android.Manifest
-import android.app.Activity
-import android.content.Context
-import android.content.Intent
-import android.content.pm.PackageManager
 import android.graphics.Color
 import android.location.Location
-import android.location.LocationListener
-import android.location.LocationManager
 import android.os.Bundle
-import android.provider.MediaStore
 import android.widget.AdapterView
 import android.widget.ArrayAdapter
 import android.widget.EditText
 import android.widget.Spinner
-import androidx.core.content.FileProvider
 import cn.xuncha.app.R
 import cn.xuncha.ffi.Lang
 import cn.xuncha.app.core.ReportViewModel
-import java.io.File
 
 /**
- * 上报: the system camera (no CameraX needed), the platform LocationManager (no Play Services),
- * the category picker and nearby sites. Saving works offline; the case waits for the next sync.
+ * 上报: the camera and the location ([FieldActivity]), the category picker and nearby sites.
+ * Saving works offline; the case waits for the next sync.
  */
-class ReportActivity : Activity(), LocationListener {
+class ReportActivity : FieldActivity() {
     private lateinit var vm: ReportViewModel
-    private var pendingPhoto: File? = null
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
@@ -74,50 +63,8 @@ class ReportActivity : Activity(), LocationListener {
         startLocation()
     }
 
-    private fun takePhoto() {
-        val dir = File(filesDir, "camera").apply { mkdirs() }
-        val file = File(dir, "${System.currentTimeMillis()}.jpg")
-        pendingPhoto = file
-        val uri = FileProvider.getUriForFile(this, "cn.xuncha.app.photos", file)
-        startActivityForResult(
-            Intent(MediaStore.ACTION_IMAGE_CAPTURE).putExtra(MediaStore.EXTRA_OUTPUT, uri)
-                .addFlags(Intent.FLAG_GRANT_WRITE_URI_PERMISSION),
-            1,
-        )
-    }
+    override fun onPhoto(tag: String?, path: String, takenAtMs: Long) = vm.addPhoto(path, takenAtMs)
 
-    @Deprecated("platform API, kept for minSdk 24")
-    override fun onActivityResult(requestCode: Int, resultCode: Int, data: Intent?) {
-        val f = pendingPhoto
-        if (requestCode == 1 && resultCode == RESULT_OK && f != null && f.length() > 0) {
-            vm.addPhoto(f.path, System.currentTimeMillis())
-        }
-    }
-
-    private fun startLocation() {
-        if (checkSelfPermission(Manifest.permission.ACCESS_FINE_LOCATION) != PackageManager.PERMISSION_GRANTED) {
-            requestPermissions(arrayOf(Manifest.permission.ACCESS_FINE_LOCATION), 2)
-            return
-        }
-        val lm = getSystemService(Context.LOCATION_SERVICE) as LocationManager
-        for (provider in listOf(LocationManager.GPS_PROVIDER, LocationManager.NETWORK_PROVIDER)) {
-            if (lm.isProviderEnabled(provider)) {
-                lm.getLastKnownLocation(provider)?.let { onLocationChanged(it) }
-                lm.requestLocationUpdates(provider, 2_000L, 5f, this)
-            }
-        }
-    }
-
-    override fun onRequestPermissionsResult(requestCode: Int, permissions: Array<out String>, grantResults: IntArray) {
-        if (grantResults.firstOrNull() == PackageManager.PERMISSION_GRANTED) startLocation()
-    }
-
-    override fun onLocationChanged(location: Location) {
+    override fun onLocated(location: Location) =
         vm.located(location.latitude, location.longitude, location.accuracy.toDouble(), "")
-    }
-
-    override fun onDestroy() {
-        (getSystemService(Context.LOCATION_SERVICE) as LocationManager).removeUpdates(this)
-        super.onDestroy()
-    }
 }
