@@ -76,58 +76,22 @@ pub async fn upload(
             (StatusCode::FORBIDDEN, t(lang, why.0, why.1).to_string()).into_response()
         });
     }
-    let too_big = t(
-        lang,
-        "表单无效或文件太大。",
-        "Not a valid form, or the file is too large.",
-    );
-    let Ok(mut parts) = Multipart::from_request(req, &state).await else {
+    let Some((csrf, file)) = read_form(&state, req).await else {
+        let m = t(
+            lang,
+            "表单无效或文件太大。",
+            "Not a valid form, or the file is too large.",
+        );
         return render(
             &state,
             &who,
             &session,
             lang,
-            Some((false, too_big.into())),
+            Some((false, m.into())),
             StatusCode::BAD_REQUEST,
         )
         .await;
     };
-    let (mut csrf, mut file) = (String::new(), Vec::new());
-    loop {
-        match parts.next_field().await {
-            Ok(None) => break,
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or_default().to_string();
-                let Ok(bytes) = field.bytes().await else {
-                    return render(
-                        &state,
-                        &who,
-                        &session,
-                        lang,
-                        Some((false, too_big.into())),
-                        StatusCode::BAD_REQUEST,
-                    )
-                    .await;
-                };
-                match name.as_str() {
-                    "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
-                    "file" => file = bytes.to_vec(),
-                    _ => {}
-                }
-            }
-            Err(_) => {
-                return render(
-                    &state,
-                    &who,
-                    &session,
-                    lang,
-                    Some((false, too_big.into())),
-                    StatusCode::BAD_REQUEST,
-                )
-                .await;
-            }
-        }
-    }
     if csrf != csrf_for(&session) {
         return forged(lang);
     }
@@ -179,6 +143,23 @@ pub async fn upload(
         Err(e) => return e.into_response(),
     };
     render(&state, &who, &session, lang, Some(message), status).await
+}
+
+/// The upload's `csrf` and `file` fields; `None` for a body that is not such a form or is over
+/// the size limit.
+async fn read_form(state: &AppState, req: Request) -> Option<(String, Vec<u8>)> {
+    let mut parts = Multipart::from_request(req, state).await.ok()?;
+    let (mut csrf, mut file) = (String::new(), Vec::new());
+    while let Some(field) = parts.next_field().await.ok()? {
+        let name = field.name().unwrap_or_default().to_string();
+        let bytes = field.bytes().await.ok()?;
+        match name.as_str() {
+            "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+            "file" => file = bytes.to_vec(),
+            _ => {}
+        }
+    }
+    Some((csrf, file))
 }
 
 /// The page, with what an upload did.

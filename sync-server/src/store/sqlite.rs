@@ -29,7 +29,8 @@ use xuncha_core::kpi::{CaseFacts, DayFacts, Finder, Step};
 use xuncha_core::round::{Round, Task};
 use xuncha_core::scope::Reach;
 
-const MIGRATIONS: &[&str] = &[
+/// The schema's migrations, in order (`user_version` counts those applied).
+pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/01_server.sql"),
     include_str!("../../migrations/02_feed.sql"),
     include_str!("../../migrations/03_photo_owners.sql"),

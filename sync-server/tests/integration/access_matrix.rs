@@ -119,21 +119,13 @@ fn dispatch(unit: &str) -> OpBody {
 fn every_endpoint_by_every_role_in_and_out_of_scope() {
     let server = TestServer::start();
     // An administrator scoped to 上城区 (d2), as `create-user --area d2` makes one.
-    let hash = xuncha_server::auth::hash_password("demo").expect("hash");
-    server
-        .state
-        .store
-        .create_user(
-            &xuncha_core::reference::User {
-                id: "admin2".into(),
-                name: "上城区管理员".into(),
-                role: xuncha_core::workflow::Role::Admin,
-                unit_id: None,
-                area_id: Some("d2".into()),
-            },
-            &hash,
-        )
-        .expect("district admin");
+    crate::helpers::add_user(
+        &server,
+        "admin2",
+        "上城区管理员",
+        xuncha_core::workflow::Role::Admin,
+        Some("d2"),
+    );
     let users = [
         "inspector1",
         "inspector2",

@@ -82,6 +82,15 @@ fn device_cases(d: &Device) -> Vec<Uuid> {
     ids
 }
 
+/// The page removes `case` and nothing else.
+fn removed(page: &PullResponse, case: Uuid) {
+    assert!(
+        matches!(page.changes.as_slice(), [Change::Remove { case_id }] if *case_id == case),
+        "{:?}",
+        page.changes
+    );
+}
+
 fn token(d: &Device) -> String {
     d.store.sync_state().expect("state").token.expect("token")
 }
@@ -362,11 +371,7 @@ fn a_case_moved_between_districts_arrives_whole_and_leaves() {
     city.store.act(case, edit("上城区"), vec![]).expect("edit");
     city.sync();
     let page = pull(&server, &t, page.cursor);
-    assert!(
-        matches!(page.changes.as_slice(), [Change::Remove { case_id }] if *case_id == case),
-        "{:?}",
-        page.changes
-    );
+    removed(&page, case);
     district.sync();
     assert!(device_cases(&district).is_empty());
     let (s, _) = get(
@@ -397,11 +402,7 @@ fn a_case_moved_between_districts_arrives_whole_and_leaves() {
         .expect("re-dispatch");
     city.sync();
     let page = pull(&server, &t, page.cursor);
-    assert!(
-        matches!(page.changes.as_slice(), [Change::Remove { case_id }] if *case_id == case),
-        "{:?}",
-        page.changes
-    );
+    removed(&page, case);
     district.sync();
     assert!(
         device_cases(&district).is_empty(),

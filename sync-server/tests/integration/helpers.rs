@@ -220,3 +220,28 @@ pub fn metric(server: &TestServer, name: &str) -> u64 {
 pub fn photo(seed: u64) -> PhotoInput {
     PhotoInput::bytes(photo_bytes(seed))
 }
+
+/// Add an account (password `demo`) to the server's directory, as `create-user` does.
+pub fn add_user(
+    server: &TestServer,
+    id: &str,
+    name: &str,
+    role: xuncha_core::workflow::Role,
+    area: Option<&str>,
+) {
+    let hash = xuncha_server::auth::hash_password("demo").expect("hash");
+    server
+        .state
+        .store
+        .create_user(
+            &xuncha_core::reference::User {
+                id: id.into(),
+                name: name.into(),
+                role,
+                unit_id: None,
+                area_id: area.map(String::from),
+            },
+            &hash,
+        )
+        .expect("user");
+}

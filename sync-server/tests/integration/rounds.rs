@@ -1015,20 +1015,13 @@ fn the_demo_city_has_a_finished_round_a_sealed_one_and_a_recheck_in_progress() {
             .and_then(|n| n.parse().ok())
     };
     // (Which sites the demo checked is drawn at random: the two districts' counts add up.)
-    let hash = xuncha_server::auth::hash_password("demo").expect("hash");
-    state
-        .store
-        .create_user(
-            &xuncha_core::reference::User {
-                id: "admin2".into(),
-                name: "上城区管理员".into(),
-                role: xuncha_core::workflow::Role::Admin,
-                unit_id: None,
-                area_id: Some("d2".into()),
-            },
-            &hash,
-        )
-        .expect("a 上城区 admin");
+    crate::helpers::add_user(
+        &server,
+        "admin2",
+        "上城区管理员",
+        xuncha_core::workflow::Role::Admin,
+        Some("d2"),
+    );
     let east = held.len() - west;
     assert_eq!(shown("supervisor1"), Some(held.len()));
     assert_eq!(shown("supervisor2"), (west > 0).then_some(west), "{held:?}");

@@ -177,24 +177,7 @@ fn rounds_kept_before_schema_17_get_their_sealed_and_reported_columns() {
         // Schema 16, as the previous release left it, holding four rounds.
         let conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).expect("db");
         xuncha_core::search::register(&conn).expect("functions");
-        for sql in [
-            include_str!("../../migrations/01_server.sql"),
-            include_str!("../../migrations/02_feed.sql"),
-            include_str!("../../migrations/03_photo_owners.sql"),
-            include_str!("../../migrations/04_board_columns.sql"),
-            include_str!("../../migrations/05_case_search.sql"),
-            include_str!("../../migrations/06_period_columns.sql"),
-            include_str!("../../migrations/07_search_by_writer.sql"),
-            include_str!("../../migrations/08_case_facts_index.sql"),
-            include_str!("../../migrations/09_cases_by_cell.sql"),
-            include_str!("../../migrations/10_cases_by_last_change.sql"),
-            include_str!("../../migrations/11_bulletin_issues.sql"),
-            include_str!("../../migrations/12_open311.sql"),
-            include_str!("../../migrations/13_areas.sql"),
-            include_str!("../../migrations/14_escalations.sql"),
-            include_str!("../../migrations/15_notices.sql"),
-            include_str!("../../migrations/16_rounds.sql"),
-        ] {
+        for sql in &xuncha_server::store::sqlite::MIGRATIONS[..16] {
             conn.execute_batch(sql).expect("migration");
         }
         conn.pragma_update(None, "user_version", 16)
