@@ -379,6 +379,8 @@ pub struct ReferenceIndex {
     site_areas: HashMap<String, String>,
     /// Unit id → area.
     unit_areas: HashMap<String, String>,
+    /// User id → area (the users directory's, for a person's reach on the phone).
+    user_areas: HashMap<String, String>,
     /// Sites by id.
     sites: HashMap<String, Site>,
     /// The 测评 standard.
@@ -420,6 +422,11 @@ impl ReferenceIndex {
                 .iter()
                 .filter_map(|u| Some((u.id.clone(), u.area_id.clone()?)))
                 .collect(),
+            user_areas: data
+                .users
+                .iter()
+                .filter_map(|u| Some((u.id.clone(), u.area_id.clone()?)))
+                .collect(),
             sites: data
                 .sites
                 .iter()
@@ -444,6 +451,11 @@ impl ReferenceIndex {
             .and_then(|s| self.site_areas.get(s))
             .cloned()
             .or_else(|| self.grid_at(at).and_then(|g| g.area_id.clone()))
+    }
+
+    /// The area a user is scoped to, as the users directory says; none for the whole city.
+    pub fn user_area(&self, user_id: &str) -> Option<&str> {
+        self.user_areas.get(user_id).map(String::as_str)
     }
 
     /// The area a unit answers to; none for a city-wide unit.

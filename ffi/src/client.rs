@@ -173,11 +173,18 @@ impl XunchaClient {
             .store
             .units()?
             .into_iter()
-            .map(|u| UnitInfo {
-                id: u.id,
-                name: u.name,
-                kind: u.kind,
-            })
+            .map(UnitInfo::from)
+            .collect())
+    }
+
+    /// The units the signed-in person may dispatch to (a district's supervisor: the district's
+    /// and the city-wide ones), for the dispatch form's picker.
+    pub fn dispatch_units(&self) -> FfiResult<Vec<UnitInfo>> {
+        Ok(self
+            .store
+            .dispatch_units()?
+            .into_iter()
+            .map(UnitInfo::from)
             .collect())
     }
 

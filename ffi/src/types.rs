@@ -104,6 +104,16 @@ pub struct UnitInfo {
     pub kind: String,
 }
 
+impl From<xuncha_core::reference::Unit> for UnitInfo {
+    fn from(u: xuncha_core::reference::Unit) -> Self {
+        UnitInfo {
+            id: u.id,
+            name: u.name,
+            kind: u.kind,
+        }
+    }
+}
+
 /// A site (点位) near a point, nearest first.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct SiteInfo {

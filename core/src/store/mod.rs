@@ -314,6 +314,22 @@ impl Store {
         reference::units(&self.lock().conn)
     }
 
+    /// The units the signed-in person may hand a case to (core's
+    /// [`crate::scope::Reach::may_dispatch_to`]): a district's supervisors their subtree's and
+    /// the city-wide ones, the city office every unit; none when nobody is signed in.
+    pub fn dispatch_units(&self) -> Result<Vec<Unit>> {
+        let inner = self.lock();
+        let Some(session) = &inner.session else {
+            return Ok(Vec::new());
+        };
+        let area = inner.refs.user_area(&session.user_id);
+        let reach = crate::scope::Reach::of(&session.actor(), area, &inner.refs);
+        Ok(reference::units(&inner.conn)?
+            .into_iter()
+            .filter(|u| reach.may_dispatch_to(&u.id, &inner.refs))
+            .collect())
+    }
+
     /// The users directory.
     pub fn users(&self) -> Result<Vec<User>> {
         reference::users(&self.lock().conn)

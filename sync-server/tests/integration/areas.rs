@@ -132,6 +132,22 @@ fn a_district_supervisor_holds_exactly_their_district() {
 
     // The pull: the district's place, and the case its unit u2 holds; nothing else.
     let district = Device::signed_in(&server, "supervisor2", 0);
+    // The phone's dispatch picker offers the district's units and the city-wide ones only.
+    let offered: Vec<String> = district
+        .store
+        .dispatch_units()
+        .expect("units")
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    assert!(offered.iter().any(|u| u == "u1") && offered.iter().any(|u| u == "u5"));
+    assert!(
+        !offered.iter().any(|u| u == "u9"),
+        "not 上城区's: {offered:?}"
+    );
+    let all = server.state.store.reference().expect("ref").1.units.len();
+    assert_eq!(city.store.dispatch_units().expect("units").len(), all);
+    assert!(inspector.store.dispatch_units().expect("units").len() == all);
     let mut want = vec![west, held_by_west_unit];
     want.sort();
     assert_eq!(device_cases(&district), want);

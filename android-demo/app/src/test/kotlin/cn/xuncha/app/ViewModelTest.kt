@@ -85,6 +85,12 @@ fun main() {
         val dispatch = officeCase.choice(Action.DISPATCH)!!
         check(dispatch.asksUnit && dispatch.asksDeadline) { "dispatch asks for a unit and a deadline" }
         checkEq(listOf("指定责任单位", "处置时限"), dispatch.fieldLabels, "the core's words for the fields")
+        checkEq(9, officeCase.dispatchUnits().size, "the city office may dispatch to every unit")
+        // 西湖区's supervisor is offered its district's units and the city-wide ones, not 上城区's.
+        val (district, districtSync) = phone("supervisor2")
+        val districtCase = CaseDetailViewModel(district, districtSync, lang, id)
+        val offered = districtCase.dispatchUnits().map { it.id }
+        check("u1" in offered && "u5" in offered && "u9" !in offered) { "district picker: $offered" }
         check(officeCase.perform(Action.DISPATCH, ActionForm("请今日处理", unitId = "u1")))
         officeSync.syncNow()
 

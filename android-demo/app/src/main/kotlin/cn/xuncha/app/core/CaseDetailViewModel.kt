@@ -68,6 +68,14 @@ class CaseDetailViewModel(
 ) {
     val state = State(CaseDetailUi())
 
+    /** The units a dispatch form offers, as the library allows this person (a district's
+     *  supervisor: the district's and the city-wide ones), with the case's suggested one first. */
+    fun dispatchUnits(): List<cn.xuncha.ffi.UnitInfo> {
+        val units = client.dispatchUnits()
+        val suggested = state.value.case?.suggestedUnitId
+        return units.sortedBy { if (it.id == suggested) 0 else 1 }
+    }
+
     fun load() {
         runCatching { client.caseDetail(caseId) }
             .onSuccess { d ->

@@ -9,6 +9,8 @@ import android.graphics.Color
 import android.os.Bundle
 import android.provider.MediaStore
 import android.widget.EditText
+import android.widget.ArrayAdapter
+import android.widget.Spinner
 import android.widget.ImageView
 import android.widget.LinearLayout
 import android.widget.ScrollView
@@ -68,7 +70,11 @@ class CaseActivity : Activity() {
         val text = EditText(this).apply {
             hint = if (a.asksReason) requirementLabel(Requirement.REASON, app.lang) else getString(R.string.text_hint)
         }
-        val unit = EditText(this).apply { hint = requirementLabel(Requirement.UNIT, app.lang) }
+        // The units this person may dispatch to (the library's rule), the suggested one first.
+        val units = if (a.asksUnit) vm.dispatchUnits() else emptyList()
+        val unit = Spinner(this).apply {
+            adapter = ArrayAdapter(this@CaseActivity, android.R.layout.simple_spinner_dropdown_item, units.map { it.name })
+        }
         val duplicateOf = EditText(this).apply { hint = requirementLabel(Requirement.DUPLICATE_TARGET, app.lang) }
         var dateMs: Long? = null
         val date = button(
@@ -83,7 +89,7 @@ class CaseActivity : Activity() {
             }, cal.get(Calendar.YEAR), cal.get(Calendar.MONTH), cal.get(Calendar.DAY_OF_MONTH)).show()
         }
         val fields = column(text).apply {
-            if (a.asksUnit) addView(unit.apply { setText(vm.state.value.case?.suggestedUnitId ?: "") })
+            if (a.asksUnit) addView(unit)
             if (a.asksDeadline || a.asksNewDeadline) addView(date)
             if (a.asksDuplicateTarget) {
                 addView(duplicateOf.apply { setText(vm.state.value.case?.probableDuplicates?.firstOrNull() ?: "") })
@@ -96,7 +102,7 @@ class CaseActivity : Activity() {
             .setPositiveButton(android.R.string.ok) { _, _ ->
                 val form = ActionForm(
                     text = text.text.toString(),
-                    unitId = unit.text.toString().ifBlank { null },
+                    unitId = units.getOrNull(unit.selectedItemPosition)?.id,
                     deadlineMs = if (a.asksDeadline) dateMs else null,
                     untilMs = if (a.asksNewDeadline) dateMs else null,
                     duplicateOf = duplicateOf.text.toString().ifBlank { null },
