@@ -198,6 +198,14 @@ struct ServeOptions {
         value_delimiter = ','
     )]
     open311_media_hosts: Vec<String>,
+    /// Citizen reports one Open311 API key may post per hour (a tenth of them at once); past
+    /// it the client gets 429 with Retry-After. Counted by each instance.
+    #[arg(
+        long = "open311-reports-per-hour",
+        env = "XUNCHA_OPEN311_REPORTS_PER_HOUR",
+        default_value_t = 600
+    )]
+    open311_reports_per_hour: u32,
     /// The city's notice channels (webhook, 企业微信, 钉钉, SMS gateway): a TOML file of
     /// `[[channel]]` tables, described in sync-server/src/notices/channels.rs. Without it,
     /// notices stay in the app and the console.
@@ -287,6 +295,7 @@ impl ServeOptions {
                 .map(|h| h.trim().to_ascii_lowercase())
                 .filter(|h| !h.is_empty())
                 .collect(),
+            open311_reports_per_hour: self.open311_reports_per_hour,
             ..Config::default()
         })
     }

@@ -57,6 +57,9 @@ pub struct Config {
     /// Hosts (`host` or `host:port`) an Open311 citizen report's `media_url` may be fetched
     /// from; none by default (reports then bring their photo in the request itself).
     pub open311_media_hosts: Vec<String>,
+    /// Citizen reports one Open311 key may post per hour (a burst of a tenth of them at once);
+    /// past it `429` with `Retry-After`, counted per instance.
+    pub open311_reports_per_hour: u32,
     /// Where notices go beyond the app and the console, and the console's address for links.
     pub notify: crate::notices::channels::NotifyConfig,
 }
@@ -104,6 +107,7 @@ impl Default for Config {
             map_tiles: None,
             metrics_token: None,
             open311_media_hosts: Vec::new(),
+            open311_reports_per_hour: 600,
             notify: Default::default(),
         }
     }
@@ -134,6 +138,9 @@ pub struct AppState {
     pub decode_slots: Arc<tokio::sync::Semaphore>,
     /// The writer thread that commits waiting pushes together.
     pub writer: Arc<crate::group_commit::GroupCommit>,
+    /// Citizen reports per Open311 client ([`Config::open311_reports_per_hour`]); keyed by the
+    /// client's name, so it holds at most as many entries as an admin issued keys.
+    pub open311_limiter: Arc<crate::open311::ClientLimiter>,
 }
 
 /// Held while a request appends to an upload; releases it on drop.
@@ -174,9 +181,13 @@ impl AppState {
             store.clone(),
             metrics.push_group_size.clone(),
         )?);
+        let open311_limiter = Arc::new(crate::open311::client_limiter(
+            config.open311_reports_per_hour,
+        ));
         Ok(AppState {
             writer,
             signin,
+            open311_limiter,
             decode_slots: Arc::new(tokio::sync::Semaphore::new(config.thumbnail_decodes.max(1))),
             store,
             blobs,

@@ -48,6 +48,28 @@ pub struct Open311Error {
     status: StatusCode,
     description: String,
     format: Format,
+    /// Seconds to wait (a rate limit's `Retry-After`).
+    retry_after_s: Option<u64>,
+}
+
+/// The per-client limit of citizen reports (GCRA, `governor`).
+pub type ClientLimiter = governor::DefaultKeyedRateLimiter<String>;
+
+/// `per_hour` reports an hour per client (at least one), a tenth of them at once.
+pub fn client_limiter(per_hour: u32) -> ClientLimiter {
+    let per_hour = std::num::NonZeroU32::new(per_hour.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+    let burst = std::num::NonZeroU32::new((per_hour.get() / 10).max(1))
+        .unwrap_or(std::num::NonZeroU32::MIN);
+    governor::RateLimiter::keyed(governor::Quota::per_hour(per_hour).allow_burst(burst))
+}
+
+/// May `client` post one more report now? `Err` says how long to wait (whole seconds, at least 1).
+pub fn admit(limiter: &ClientLimiter, client: &str) -> Result<(), u64> {
+    use governor::clock::Clock;
+    limiter.check_key(&client.to_string()).map_err(|not_until| {
+        let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+        wait.as_secs().max(1)
+    })
 }
 
 impl Open311Error {
@@ -56,6 +78,18 @@ impl Open311Error {
             status,
             description: description.into(),
             format,
+            retry_after_s: None,
+        }
+    }
+    /// `429`: the client posted more than its share; try again after `seconds`.
+    fn too_many(format: Format, seconds: u64) -> Self {
+        Open311Error {
+            retry_after_s: Some(seconds),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format,
+                format!("too many reports from this api_key; try again in {seconds} s"),
+            )
         }
     }
     fn bad(format: Format, description: impl Into<String>) -> Self {
@@ -77,7 +111,13 @@ impl Open311Error {
 impl IntoResponse for Open311Error {
     fn into_response(self) -> Response {
         let body = error_list(self.status.as_u16(), &self.description);
-        (self.status, document(self.format, "errors", "error", &body)).into_response()
+        let mut r = (self.status, document(self.format, "errors", "error", &body)).into_response();
+        if let Some(s) = self.retry_after_s
+            && let Ok(v) = axum::http::HeaderValue::from_str(&s.to_string())
+        {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        r
     }
 }
 

@@ -379,6 +379,10 @@ pub async fn post_request(
             "api_key is missing, unknown or revoked; ask the city's administrator for one",
         ));
     };
+    if let Err(wait) = super::admit(&state.open311_limiter, &client) {
+        tracing::warn!(client = %client, retry_after_s = wait, "open311 client over its rate");
+        return Err(Open311Error::too_many(format, wait));
+    }
     let index = state.store.reference_index();
     let code = f.service_code.trim().to_string();
     if code.is_empty() {

@@ -545,3 +545,48 @@ fn the_public_list_holds_citizen_reports_only_with_the_standard_filters() {
     assert_eq!(s, 400);
     assert!(xml.contains("<errors><error><code>400</code>"), "{xml}");
 }
+
+#[test]
+fn a_client_over_its_hourly_share_is_told_when_to_come_back_and_others_are_not() {
+    // 20 an hour: a burst of 2, then one every 3 minutes.
+    let server = TestServer::start_with(xuncha_server::Config {
+        open311_reports_per_hour: 20,
+        ..xuncha_server::Config::default()
+    });
+    let hotline = issue_key(&server.state, "12345热线").expect("key");
+    let app = issue_key(&server.state, "随手拍小程序").expect("key");
+    let post = |key: &str| {
+        let r = client()
+            .post(url(&server, "requests.json"))
+            .form(&[
+                ("api_key", key),
+                ("service_code", "0101"),
+                ("lat", AT.0),
+                ("long", AT.1),
+                ("description", "路边垃圾堆放"),
+            ])
+            .send()
+            .expect("post");
+        let retry = r
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        (r.status().as_u16(), retry, r.text().expect("text"))
+    };
+    for _ in 0..2 {
+        let (s, _, body) = post(&hotline);
+        assert_eq!(s, 201, "{body}");
+    }
+    let before = case_count(&server);
+    let (s, retry, body) = post(&hotline);
+    assert_eq!((s, error_of(&body).0), (429, 429), "{body}");
+    assert!(
+        retry.is_some_and(|r| (1..=180).contains(&r)),
+        "Retry-After within the 3 minutes: {retry:?}"
+    );
+    assert_eq!(case_count(&server), before, "nothing made");
+    // Another client's share is its own.
+    let (s, _, body) = post(&app);
+    assert_eq!(s, 201, "{body}");
+}
