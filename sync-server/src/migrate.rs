@@ -91,13 +91,14 @@ const TABLES: &[Table] = &[
     (
         "bulletin_issues",
         &[
+            ("office", Text),
             ("period_from", Text),
             ("period_to", Text),
             ("year", Int),
             ("number", Int),
             ("issued_ms", Int),
         ],
-        "period_from, period_to",
+        "office, period_from, period_to",
     ),
     (
         "open311_keys",

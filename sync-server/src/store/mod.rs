@@ -302,10 +302,12 @@ pub trait ServerStore:
     /// The cases reported in `[from_ms, to_ms)` at a site where more than one was, by site (at
     /// most [`xuncha_core::limits::EXPORT_ROWS`]).
     fn repeated_at_sites(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<Case>>;
-    /// The bulletin issue (第N期) of the period `from`..=`to` (city dates, YYYY-MM-DD): the one
-    /// it was given the first time, else the next number of `year`, issued at `now_ms`.
+    /// The bulletin issue (第N期) of `office` (the area the bulletin is for, `""` for the city)
+    /// for the period `from`..=`to` (city dates, YYYY-MM-DD): the one it was given the first
+    /// time, else that office's next number of `year`, issued at `now_ms`.
     fn bulletin_issue(
         &self,
+        office: &str,
         from: &str,
         to: &str,
         year: i32,

@@ -59,6 +59,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/12_notices.sql"),
     include_str!("../../migrations/postgres/13_rounds.sql"),
     include_str!("../../migrations/postgres/14_round_columns.sql"),
+    include_str!("../../migrations/postgres/15_bulletin_offices.sql"),
 ];
 
 /// Open cases of a category in a row of grid cells, received since a time, inside a box: cell
@@ -827,6 +828,7 @@ fn user_from_row(r: &Row) -> StoreResult<(User, String, bool)> {
 impl ServerStore for PostgresStore {
     fn bulletin_issue(
         &self,
+        office: &str,
         from: &str,
         to: &str,
         year: i32,
@@ -837,18 +839,19 @@ impl ServerStore for PostgresStore {
         self.with(|c| {
             for _ in 0..8 {
                 c.execute(
-                    "INSERT INTO bulletin_issues (period_from, period_to, year, number, issued_ms)
-                     SELECT $1, $2, $3, COALESCE(MAX(number), 0) + 1, $4 FROM bulletin_issues
-                     WHERE year = $3
+                    "INSERT INTO bulletin_issues
+                         (office, period_from, period_to, year, number, issued_ms)
+                     SELECT $5, $1, $2, $3, COALESCE(MAX(number), 0) + 1, $4 FROM bulletin_issues
+                     WHERE office = $5 AND year = $3
                      ON CONFLICT DO NOTHING",
-                    &[&from, &to, &i64::from(year), &now_ms],
+                    &[&from, &to, &i64::from(year), &now_ms, &office],
                 )
                 .map_err(pg)?;
                 if let Some(r) = c
                     .query_opt(
                         "SELECT year, number, issued_ms FROM bulletin_issues
-                         WHERE period_from = $1 AND period_to = $2",
-                        &[&from, &to],
+                         WHERE office = $3 AND period_from = $1 AND period_to = $2",
+                        &[&from, &to, &office],
                     )
                     .map_err(pg)?
                 {

@@ -48,6 +48,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/15_notices.sql"),
     include_str!("../../migrations/16_rounds.sql"),
     include_str!("../../migrations/17_round_columns.sql"),
+    include_str!("../../migrations/18_bulletin_offices.sql"),
 ];
 
 /// Open cases of a category in one row of grid cells, received since a time, inside a box:
@@ -678,6 +679,7 @@ impl PullTx for SqlitePull<'_> {
 impl ServerStore for SqliteStore {
     fn bulletin_issue(
         &self,
+        office: &str,
         from: &str,
         to: &str,
         year: i32,
@@ -685,16 +687,16 @@ impl ServerStore for SqliteStore {
     ) -> StoreResult<BulletinIssue> {
         let conn = self.writer();
         conn.execute(
-            "INSERT INTO bulletin_issues (period_from, period_to, year, number, issued_ms)
-             SELECT ?1, ?2, ?3, COALESCE(MAX(number), 0) + 1, ?4 FROM bulletin_issues
-             WHERE year = ?3
-             ON CONFLICT (period_from, period_to) DO NOTHING",
-            rusqlite::params![from, to, year, now_ms],
+            "INSERT INTO bulletin_issues (office, period_from, period_to, year, number, issued_ms)
+             SELECT ?5, ?1, ?2, ?3, COALESCE(MAX(number), 0) + 1, ?4 FROM bulletin_issues
+             WHERE office = ?5 AND year = ?3
+             ON CONFLICT (office, period_from, period_to) DO NOTHING",
+            rusqlite::params![from, to, year, now_ms, office],
         )?;
         Ok(conn.query_row(
             "SELECT year, number, issued_ms FROM bulletin_issues
-             WHERE period_from = ?1 AND period_to = ?2",
-            [from, to],
+             WHERE office = ?3 AND period_from = ?1 AND period_to = ?2",
+            [from, to, office],
             |r| {
                 Ok(BulletinIssue {
                     year: r.get(0)?,

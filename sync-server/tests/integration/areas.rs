@@ -573,6 +573,24 @@ fn the_ranking_and_the_bulletin_are_cut_by_area_and_compare_districts() {
         words.contains("西湖区应结案1件") && words.contains("上城区应结案1件"),
         "{words}"
     );
+    // Each office numbers its own: the city's next period is its 第2期, while 西湖区's office
+    // issues its own 第1期 and 第2期.
+    let number = |b: &reqwest::blocking::Client, path: &str| {
+        let (_, _, bytes) = crate::console_more::get_bytes(b, &server, path);
+        let mut wb = crate::console_more::workbook(bytes);
+        let r = calamine::Reader::worksheet_range(&mut wb, "通报").expect("text");
+        crate::console_more::text(&r, 1, 0)
+    };
+    let year = chrono::Datelike::year(&chrono::Utc::now().date_naive());
+    let other = "/console/bulletin.xlsx?from=2019-01-01&to=2019-01-07";
+    assert_eq!(number(&b, other), format!("{year}年第2期"));
+    assert_eq!(
+        number(&d, &format!("/console/bulletin.xlsx?{period}")),
+        format!("{year}年第1期"),
+        "the district's first, though the city has issued two"
+    );
+    assert_eq!(number(&d, other), format!("{year}年第2期"));
+    assert_eq!(number(&b, other), format!("{year}年第2期"), "kept");
 }
 
 /// Every text cell of a sheet, row by row.

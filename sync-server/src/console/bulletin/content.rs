@@ -118,8 +118,10 @@ impl Bulletin {
             .map(|base| Board::Overdue.filter(&base, now));
         let (from, to) = (data.period.from, data.period.to);
         let (from_s, to_s) = (from.to_string(), to.to_string());
-        // Numbered in the year of issue, as an office numbers what it sends out.
+        // Numbered in the year of issue, as an office numbers what it sends out: each office
+        // (the city's, or the area the bulletin is for) in its own sequence.
         let year = cal.local_date(now).year();
+        let office = data.scope.area.clone().unwrap_or_default();
         let loaded = state
             .blocking(move |s| {
                 let (overdue, total) = match &overdue_filter {
@@ -140,7 +142,7 @@ impl Bulletin {
                     overdue,
                     total,
                     s.repeated_at_sites(from_ms, to_ms)?,
-                    s.bulletin_issue(&from_s, &to_s, year, now)?,
+                    s.bulletin_issue(&office, &from_s, &to_s, year, now)?,
                     rounds,
                 ))
             })
