@@ -141,21 +141,34 @@ pub fn deadlines_once(
     let mut offset = 0u64;
     loop {
         let page = store.list_cases(&running, offset, BATCH)?;
-        let notices: Vec<NewNotice> = page
+        // What is owed now, keyed by its event id; only what was not recorded before is
+        // written, so a minute with nothing new takes no write lock.
+        let owed: Vec<(&Case, NoticeKind, uuid::Uuid)> = page
             .iter()
             .filter_map(|case| {
                 let kind = notify::deadline_notice(case, r.notices.warn_at, now_ms)?;
                 let anchor = case.deadline_ms.unwrap_or_default().to_string();
-                let id = notify::event_id(kind, case.id, &anchor);
+                Some((case, kind, notify::event_id(kind, case.id, &anchor)))
+            })
+            .collect();
+        let ids: Vec<String> = owed.iter().map(|(_, _, id)| id.to_string()).collect();
+        let known = store.recorded_events(&ids)?;
+        let notices: Vec<NewNotice> = owed
+            .into_iter()
+            .filter(|(_, _, id)| !known.contains(&id.to_string()))
+            .map(|(case, kind, id)| {
                 let message = message_of(id, kind, case, "", now_ms, &r);
-                Some(NewNotice {
+                NewNotice {
                     text: message.text(&r.calendar),
                     recipients: notify::recipients(kind, case, &r.users, &index),
                     message,
-                })
+                }
             })
+            .filter(|n| !n.recipients.is_empty() || !channels.is_empty())
             .collect();
-        raised += store.record_notices(&notices, channels, None, now_ms)?;
+        if !notices.is_empty() {
+            raised += store.record_notices(&notices, channels, None, now_ms)?;
+        }
         if page.len() < BATCH {
             return Ok(raised);
         }

@@ -60,6 +60,12 @@ pub trait NoticeRecords {
         cursor: Option<i64>,
         now_ms: i64,
     ) -> StoreResult<usize>;
+    /// Which of `event_ids` were recorded already (a copy or an outbox row): the deadline watch
+    /// writes only the others.
+    fn recorded_events(
+        &self,
+        event_ids: &[String],
+    ) -> StoreResult<std::collections::HashSet<String>>;
     /// The notifier's place in the change feed (0 at first).
     fn notifier_cursor(&self) -> StoreResult<i64>;
     /// Up to `limit` events of the change feed after `after`, by sequence.

@@ -60,6 +60,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/13_rounds.sql"),
     include_str!("../../migrations/postgres/14_round_columns.sql"),
     include_str!("../../migrations/postgres/15_bulletin_offices.sql"),
+    include_str!("../../migrations/postgres/16_notices_by_event.sql"),
 ];
 
 /// Open cases of a category in a row of grid cells, received since a time, inside a box: cell

@@ -42,6 +42,26 @@ fn deliveries_of(rows: &[Row]) -> StoreResult<Vec<Delivery>> {
 }
 
 impl NoticeRecords for PostgresStore {
+    fn recorded_events(
+        &self,
+        event_ids: &[String],
+    ) -> StoreResult<std::collections::HashSet<String>> {
+        if event_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        self.with(|c| {
+            c.query(
+                "SELECT event_id FROM notices WHERE event_id = ANY($1)
+                 UNION SELECT event_id FROM outbox WHERE event_id = ANY($1)",
+                &[&event_ids],
+            )
+            .map_err(pg)?
+            .iter()
+            .map(|r| col::<String>(r, 0))
+            .collect()
+        })
+    }
+
     fn record_notices(
         &self,
         notices: &[NewNotice],

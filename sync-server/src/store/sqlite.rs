@@ -49,6 +49,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/16_rounds.sql"),
     include_str!("../../migrations/17_round_columns.sql"),
     include_str!("../../migrations/18_bulletin_offices.sql"),
+    include_str!("../../migrations/19_notices_by_event.sql"),
 ];
 
 /// Open cases of a category in one row of grid cells, received since a time, inside a box:

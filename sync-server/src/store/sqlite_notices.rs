@@ -52,6 +52,25 @@ fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, i64,
 }
 
 impl NoticeRecords for SqliteStore {
+    fn recorded_events(
+        &self,
+        event_ids: &[String],
+    ) -> StoreResult<std::collections::HashSet<String>> {
+        if event_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let marks = vec!["?"; event_ids.len()].join(", ");
+        self.with_reader(|conn| {
+            let mut st = conn.prepare(&format!(
+                "SELECT event_id FROM notices WHERE event_id IN ({marks})
+                 UNION SELECT event_id FROM outbox WHERE event_id IN ({marks})"
+            ))?;
+            let args = event_ids.iter().chain(event_ids);
+            let rows = st.query_map(rusqlite::params_from_iter(args), |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     fn record_notices(
         &self,
         notices: &[NewNotice],
