@@ -76,37 +76,28 @@ pub async fn upload(
             (StatusCode::FORBIDDEN, t(lang, why.0, why.1).to_string()).into_response()
         });
     }
-    let Some((csrf, file)) = read_form(&state, req).await else {
-        let m = t(
-            lang,
-            "表单无效或文件太大。",
-            "Not a valid form, or the file is too large.",
-        );
-        return render(
-            &state,
-            &who,
-            &session,
-            lang,
-            Some((false, m.into())),
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
-    };
-    if csrf != csrf_for(&session) {
+    let form = read_form(&state, req).await;
+    if let Some((csrf, _)) = &form
+        && *csrf != csrf_for(&session)
+    {
         return forged(lang);
     }
-    if file.is_empty() {
-        let m = t(lang, "请选择要导入的文件。", "Choose a file to import.");
-        return render(
-            &state,
-            &who,
-            &session,
-            lang,
-            Some((false, m.into())),
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
-    }
+    let file = match form {
+        Some((_, file)) if !file.is_empty() => file,
+        missing => {
+            let m = if missing.is_none() {
+                t(
+                    lang,
+                    "表单无效或文件太大。",
+                    "Not a valid form, or the file is too large.",
+                )
+            } else {
+                t(lang, "请选择要导入的文件。", "Choose a file to import.")
+            };
+            let said = Some((false, m.to_string()));
+            return render(&state, &who, &session, lang, said, StatusCode::BAD_REQUEST).await;
+        }
+    };
     let by = who.user.id.clone();
     let done = state
         .blocking(move |s| {

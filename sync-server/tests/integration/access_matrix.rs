@@ -119,13 +119,7 @@ fn dispatch(unit: &str) -> OpBody {
 fn every_endpoint_by_every_role_in_and_out_of_scope() {
     let server = TestServer::start();
     // An administrator scoped to 上城区 (d2), as `create-user --area d2` makes one.
-    crate::helpers::add_user(
-        &server,
-        "admin2",
-        "上城区管理员",
-        xuncha_core::workflow::Role::Admin,
-        Some("d2"),
-    );
+    crate::helpers::add_district_admin(&server);
     let users = [
         "inspector1",
         "inspector2",

@@ -245,3 +245,14 @@ pub fn add_user(
         )
         .expect("user");
 }
+
+/// An administrator scoped to 上城区 (`admin2`), as `create-user --area d2` makes one.
+pub fn add_district_admin(server: &TestServer) {
+    add_user(
+        server,
+        "admin2",
+        "上城区管理员",
+        xuncha_core::workflow::Role::Admin,
+        Some("d2"),
+    );
+}

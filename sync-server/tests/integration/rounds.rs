@@ -1015,13 +1015,7 @@ fn the_demo_city_has_a_finished_round_a_sealed_one_and_a_recheck_in_progress() {
             .and_then(|n| n.parse().ok())
     };
     // (Which sites the demo checked is drawn at random: the two districts' counts add up.)
-    crate::helpers::add_user(
-        &server,
-        "admin2",
-        "上城区管理员",
-        xuncha_core::workflow::Role::Admin,
-        Some("d2"),
-    );
+    crate::helpers::add_district_admin(&server);
     let east = held.len() - west;
     assert_eq!(shown("supervisor1"), Some(held.len()));
     assert_eq!(shown("supervisor2"), (west > 0).then_some(west), "{held:?}");
