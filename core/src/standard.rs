@@ -85,10 +85,10 @@ impl ScoringRule {
     }
 }
 
-/// Who may replace the city's standard: its administrators (the CLI's operator, or an admin in
-/// the console); supervisors read it.
-pub fn may_import(role: crate::workflow::Role) -> bool {
-    role == crate::workflow::Role::Admin
+/// Who may replace the city's standard: the city's administrators (the CLI's operator, or an
+/// admin of the whole city in the console); a district's admin and supervisors read it.
+pub fn may_import(role: crate::workflow::Role, reach: &crate::scope::Reach) -> bool {
+    role == crate::workflow::Role::Admin && reach.is_everything()
 }
 
 /// One indicator of the standard.
@@ -262,9 +262,16 @@ mod tests {
             ScoringRule::PassFail.describe(ZhCn),
             "达标得分，不达标不得分"
         );
+        use crate::scope::Reach;
         use crate::workflow::Role;
-        assert!(may_import(Role::Admin));
-        assert!(!may_import(Role::Supervisor) && !may_import(Role::Inspector));
+        let district = Reach::Within {
+            area: "d2".into(),
+            areas: ["d2".to_string()].into(),
+            units: Default::default(),
+        };
+        assert!(may_import(Role::Admin, &Reach::Everything));
+        assert!(!may_import(Role::Admin, &district), "a district's admin");
+        assert!(!may_import(Role::Supervisor, &Reach::Everything));
     }
 
     fn indicator(rule: ScoringRule, points: f64) -> Indicator {

@@ -103,6 +103,9 @@ pub(super) fn status_badge(lang: Lang, c: &Case, now: i64) -> Markup {
     }
 }
 
+/// The most held cases (of sealed 暗访 rounds) the queue's statement leaves out by id.
+const HELD_EXCLUDED: usize = 2_000;
+
 /// The queue shows at most this many cases, newest first.
 const QUEUE_ROWS: usize = 200;
 
@@ -144,13 +147,24 @@ pub async fn render_queue(
             } else {
                 Vec::new()
             };
-            let held_here = held.iter().filter(|h| h.in_reach(&reach_in, &me)).count();
+            // Only the reach's are left out (the others are not on this queue anyway), and at
+            // most HELD_EXCLUDED of them, so the statement stays bounded; past that a held case
+            // may show, and its dispatch is still refused (round_sealed).
+            let held: Vec<_> = held
+                .into_iter()
+                .filter(|h| h.in_reach(&reach_in, &me))
+                .collect();
+            let held_here = held.len();
             // Three queries, however many rows: the cases, their first photos, and the open
             // cases around all of them.
             let cases: Vec<Case> = match &filter {
                 Some(f) => {
                     let mut f = f.clone();
-                    f.excluded = held.iter().map(|h| h.id.to_string()).collect();
+                    f.excluded = held
+                        .iter()
+                        .take(HELD_EXCLUDED)
+                        .map(|h| h.id.to_string())
+                        .collect();
                     s.newest_cases(&f, QUEUE_ROWS)?
                 }
                 None => Vec::new(),

@@ -55,6 +55,28 @@ impl PeriodScope {
         }
     }
 
+    /// The office whose bulletin this is, for its 第N期 sequence: `""` for the city's (no area,
+    /// or the tree's root), else the area — one the tree knows and the person's reach holds,
+    /// so nobody takes numbers from another office's sequence or makes up one.
+    pub fn office(&self, tree: &AreaTree) -> Result<String, (&'static str, &'static str)> {
+        let Some(a) = self.area.as_deref() else {
+            return Ok(String::new());
+        };
+        if tree.root() == Some(a) {
+            return Ok(String::new());
+        }
+        if tree.get(a).is_none() {
+            return Err(("没有这个区域。", "No such area."));
+        }
+        match &self.reach {
+            Reach::Within { areas, .. } if !areas.contains(a) => Err((
+                "该区域不在您的管辖范围内。",
+                "That area is outside your reach.",
+            )),
+            _ => Ok(a.to_string()),
+        }
+    }
+
     /// Does a case of this unit, placed in this area, count?
     pub fn holds(&self, unit: Option<&str>, area: Option<&str>) -> bool {
         self.reach.sees(CaseKeys {

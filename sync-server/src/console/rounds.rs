@@ -142,6 +142,10 @@ async fn render_list(
     let month_start = this_day.with_day0(0).unwrap_or(this_day);
     let (cover_from, cover_to) = coverage.unwrap_or((month_start, this_day));
     let who2 = who.clone();
+    // Coverage counts every round that could have checked a site in the period: those planned
+    // from a year before it to its end (a round is planned before or during its dates).
+    let planned_from = midnight_ms(&cal, cover_from) - COVERAGE_DAYS * 86_400_000;
+    let planned_to = midnight_ms(&cal, cover_to + chrono::Duration::days(1));
     let loaded = state
         .blocking(move |s| {
             let index = s.reference_index();
@@ -156,10 +160,25 @@ async fn render_list(
                     round,
                 })
                 .collect();
-            Ok((listed, data, reach))
+            let checked: Vec<(NaiveDate, NaiveDate, Vec<String>)> = s
+                .done_tasks_planned(planned_from, planned_to)?
+                .into_iter()
+                .filter(|(round, _)| visible(round, &reach))
+                .map(|(round, tasks)| {
+                    let sites = tasks
+                        .into_iter()
+                        .filter_map(|t| match t.target {
+                            xuncha_core::round::Target::Site { site_id } => Some(site_id),
+                            _ => None,
+                        })
+                        .collect();
+                    (round.starts_on, round.ends_on, sites)
+                })
+                .collect();
+            Ok((listed, checked, data, reach))
         })
         .await;
-    let (listed, data, reach) = match loaded {
+    let (listed, checked, data, reach) = match loaded {
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
@@ -175,21 +194,6 @@ async fn render_list(
         .iter()
         .filter(|s| in_reach(s.area_id.as_deref()))
         .cloned()
-        .collect();
-    let checked: Vec<(NaiveDate, NaiveDate, Vec<String>)> = listed
-        .iter()
-        .map(|l| {
-            (
-                l.round.starts_on,
-                l.round.ends_on,
-                l.report
-                    .sites
-                    .iter()
-                    .filter(|s| s.state == xuncha_core::round::TaskState::Done)
-                    .map(|s| s.site_id.clone())
-                    .collect(),
-            )
-        })
         .collect();
     let left = unvisited(&sites, &checked, cover_from, cover_to);
     let mut trend: Vec<&Listed> = listed

@@ -67,7 +67,7 @@ pub async fn upload(
     Console { who, session, lang }: Console,
     req: Request,
 ) -> Response {
-    if !may_import(who.user.role) {
+    if !may_import(who.user.role, &state.reach(&who)) {
         let why = (
             "只有管理员可以导入测评标准。",
             "Only an administrator may import the standard.",
@@ -174,7 +174,7 @@ async fn render(
         p {
             a href="/console/standard/template.xlsx" { (t(lang, "下载 Excel 模板（含现行标准）", "Download the Excel template (with the current standard)")) }
         }
-        @if may_import(who.user.role) {
+        @if may_import(who.user.role, &state.reach(who)) {
             form.upload method="post" action="/console/standard" enctype="multipart/form-data" {
                 input type="hidden" name="csrf" value=(csrf_for(session));
                 label {

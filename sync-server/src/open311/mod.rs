@@ -63,12 +63,13 @@ pub fn client_limiter(per_hour: u32) -> ClientLimiter {
     governor::RateLimiter::keyed(governor::Quota::per_hour(per_hour).allow_burst(burst))
 }
 
-/// May `client` post one more report now? `Err` says how long to wait (whole seconds, at least 1).
+/// May `client` post one more report now? `Err` says how long to wait (whole seconds, rounded
+/// up, at least 1).
 pub fn admit(limiter: &ClientLimiter, client: &str) -> Result<(), u64> {
     use governor::clock::Clock;
     limiter.check_key(&client.to_string()).map_err(|not_until| {
         let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
-        wait.as_secs().max(1)
+        (wait.as_secs_f64().ceil() as u64).max(1)
     })
 }
 

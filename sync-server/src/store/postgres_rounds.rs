@@ -165,6 +165,20 @@ impl RoundRecords for PostgresStore {
         })
     }
 
+    fn done_tasks_planned(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<(Round, Vec<Task>)>> {
+        self.with(|c| {
+            let rows = c
+                .query(
+                    "SELECT r.doc, t.doc FROM rounds r JOIN round_tasks t ON t.round_id = r.id
+                     WHERE r.planned_ms >= $1 AND r.planned_ms < $2 AND t.done
+                     ORDER BY r.planned_ms, r.id, t.pos",
+                    &[&from_ms, &to_ms],
+                )
+                .map_err(pg)?;
+            group_by_round(pairs(&rows)?)
+        })
+    }
+
     fn sealed_rounds(&self) -> StoreResult<Vec<(Round, Vec<Task>)>> {
         self.with(|c| {
             let rows = c

@@ -21,6 +21,9 @@ pub trait RoundRecords {
     fn rounds(&self, limit: usize) -> StoreResult<Vec<Round>>;
     /// The newest `limit` rounds with their tasks, newest first: one query.
     fn recent_rounds(&self, limit: usize) -> StoreResult<Vec<(Round, Vec<Task>)>>;
+    /// The rounds planned in `[from_ms, to_ms)` with their done tasks only (a coverage
+    /// period's question: which sites were checked), by round: one query.
+    fn done_tasks_planned(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<(Round, Vec<Task>)>>;
     /// Every sealed round (core's [`Round::sealed`]: a 暗访 not yet published) with its tasks,
     /// oldest first: one indexed lookup, however many rounds there are.
     fn sealed_rounds(&self) -> StoreResult<Vec<(Round, Vec<Task>)>>;

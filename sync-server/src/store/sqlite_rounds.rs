@@ -158,6 +158,18 @@ impl RoundRecords for SqliteStore {
         })
     }
 
+    fn done_tasks_planned(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<(Round, Vec<Task>)>> {
+        self.with_reader(|conn| {
+            rounds_with_tasks(
+                conn,
+                "SELECT r.doc, t.doc FROM rounds r JOIN round_tasks t ON t.round_id = r.id
+                 WHERE r.planned_ms >= ?1 AND r.planned_ms < ?2 AND t.done = 1
+                 ORDER BY r.planned_ms, r.id, t.pos",
+                &[from_ms, to_ms],
+            )
+        })
+    }
+
     fn sealed_rounds(&self) -> StoreResult<Vec<(Round, Vec<Task>)>> {
         self.with_reader(|conn| {
             rounds_with_tasks(

@@ -591,6 +591,15 @@ fn the_ranking_and_the_bulletin_are_cut_by_area_and_compare_districts() {
     );
     assert_eq!(number(&d, other), format!("{year}年第2期"));
     assert_eq!(number(&b, other), format!("{year}年第2期"), "kept");
+    // Nobody takes numbers from another office's sequence, or makes one up: 400, no number.
+    for (who, area) in [(&d, "d2"), (&b, "nowhere")] {
+        let path = format!("/console/bulletin.xlsx?from=2018-01-01&to=2018-01-07&area={area}");
+        let (s, _, _) = crate::console_more::get_bytes(who, &server, &path);
+        assert_eq!(s, 400, "{area}");
+    }
+    // The city's root is the city's own sequence.
+    let root = "/console/bulletin.xlsx?from=2017-01-01&to=2017-01-07&area=city";
+    assert_eq!(number(&b, root), format!("{year}年第3期"));
 }
 
 /// Every text cell of a sheet, row by row.

@@ -686,6 +686,15 @@ fn a_round_planned_in_the_console_reports_what_a_hand_computation_gives() {
         coverage("/console/rounds"),
         (200, Some((all_sites - 2, all_sites)))
     );
+    // Still so with more rounds planned since than the list shows.
+    for _ in 0..101 {
+        plan(&server, RoundKind::Open);
+    }
+    assert_eq!(
+        coverage("/console/rounds"),
+        (200, Some((all_sites - 2, all_sites))),
+        "the checked round is older than the newest 100"
+    );
     assert_eq!(
         coverage("/console/rounds?from=2020-01-01&to=2020-01-31"),
         (200, Some((all_sites, all_sites)))
@@ -1334,6 +1343,12 @@ fn an_admin_replaces_the_standard_from_the_console_and_a_supervisor_only_reads_i
     let two = &xuncha_server::demo::standard::demo_standard()[..2];
     let json = serde_json::to_vec(two).expect("json");
     assert_eq!(upload("supervisor1", json.clone(), "s.json").0, 403);
+    crate::helpers::add_district_admin(&server);
+    assert_eq!(
+        upload("admin2", json.clone(), "d.json").0,
+        403,
+        "a district's admin does not replace the city's standard"
+    );
     let mut wrong = two.to_vec();
     wrong[1].category = Some("9999".into());
     let (s, page) = upload("admin", serde_json::to_vec(&wrong).expect("json"), "w.json");

@@ -121,7 +121,13 @@ impl Bulletin {
         // Numbered in the year of issue, as an office numbers what it sends out: each office
         // (the city's, or the area the bulletin is for) in its own sequence.
         let year = cal.local_date(now).year();
-        let office = data.scope.area.clone().unwrap_or_default();
+        let office = match data.scope.office(&state.store.reference_index().areas) {
+            Ok(o) => o,
+            Err((zh, en)) => {
+                let said = format!("{zh} / {en}");
+                return Err((axum::http::StatusCode::BAD_REQUEST, said).into_response());
+            }
+        };
         let loaded = state
             .blocking(move |s| {
                 let (overdue, total) = match &overdue_filter {
