@@ -71,7 +71,7 @@ class CaseActivity : Activity() {
             hint = if (a.asksReason) requirementLabel(Requirement.REASON, app.lang) else getString(R.string.text_hint)
         }
         // The units this person may dispatch to (the library's rule), the suggested one first.
-        val units = if (a.asksUnit) vm.dispatchUnits() else emptyList()
+        val units = if (a.asksUnit) runCatching { vm.dispatchUnits() }.getOrDefault(emptyList()) else emptyList()
         val unit = Spinner(this).apply {
             adapter = ArrayAdapter(this@CaseActivity, android.R.layout.simple_spinner_dropdown_item, units.map { it.name })
         }
