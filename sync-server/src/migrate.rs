@@ -222,6 +222,7 @@ const TABLES: &[Table] = &[
             ("site_id", OptText),
             ("area_id", OptText),
             ("escalations", Int4),
+            ("reporter_area", OptText),
         ],
         "id",
     ),

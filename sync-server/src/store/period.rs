@@ -37,7 +37,7 @@ pub struct PeriodSql {
     /// `id, unit_id, status, deadline_ms, extension_count, action, server_time_ms, area_id,
     /// reporter_id, reporter_area`: each case that counts in the ranking's period with each of
     /// its steps (NULLs for a case without), by case and then in feed order; the reporter's area
-    /// is their account's (who found it, [`kpi::Finder`]).
+    /// is the one kept on the case when it was reported (who found it, [`kpi::Finder`]).
     pub ranked: String,
     /// `site_id`.
     pub sites: String,
@@ -81,9 +81,8 @@ impl PeriodSql {
                 .into(),
             ranked: format!(
                 "SELECT c.id, c.unit_id, c.status, c.deadline_ms, c.extension_count,
-                        e.action, e.server_time_ms, c.area_id, c.reporter_id, u.area_id
+                        e.action, e.server_time_ms, c.area_id, c.reporter_id, c.reporter_area
                  FROM cases c LEFT JOIN events e ON e.case_id = c.id AND e.action IN ({steps})
-                      LEFT JOIN users u ON u.id = c.reporter_id
                  WHERE c.id IN ({ranked_ids})
                  ORDER BY c.id, e.seq"
             ),

@@ -61,6 +61,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/14_round_columns.sql"),
     include_str!("../../migrations/postgres/15_bulletin_offices.sql"),
     include_str!("../../migrations/postgres/16_notices_by_event.sql"),
+    include_str!("../../migrations/postgres/17_reporter_area.sql"),
 ];
 
 /// Open cases of a category in a row of grid cells, received since a time, inside a box: cell
@@ -589,12 +590,14 @@ impl PushTx for PgPush<'_, '_> {
             ],
         )?;
         let sql = if is_new {
+            // The reporter's area as their account says when the case is reported (who found
+            // it, for the score), kept however the account changes later.
             "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id,
                                 lat, lon, received_ms, deadline_ms, grid_id, campaign_id,
                                 reported_ms, search_terms, extension_count, site_id, area_id,
-                                escalations)
+                                escalations, reporter_area)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18, $19, $20)"
+                     $17, $18, $19, $20, (SELECT area_id FROM users WHERE id = $4))"
         } else {
             "UPDATE cases SET case_no = $1, status = $2, unit_id = $3, reporter_id = $4,
                     category = $5, last_seq = $6, doc = $7, lat = $9, lon = $10, received_ms = $11,

@@ -50,6 +50,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/17_round_columns.sql"),
     include_str!("../../migrations/18_bulletin_offices.sql"),
     include_str!("../../migrations/19_notices_by_event.sql"),
+    include_str!("../../migrations/20_reporter_area.sql"),
 ];
 
 /// Open cases of a category in one row of grid cells, received since a time, inside a box:
@@ -382,11 +383,14 @@ impl PushTx for SqlitePush<'_> {
                 case.area_id
             ])?;
         let sql = if is_new {
+            // The reporter's area as their account says when the case is reported (who found
+            // it, for the score), kept however the account changes later.
             "INSERT INTO cases (case_no, status, unit_id, reporter_id, category, last_seq, doc, id,
                                 lat, lon, received_ms, deadline_ms, grid_id, campaign_id,
-                                reported_ms, extension_count, site_id, area_id, escalations)
+                                reported_ms, extension_count, site_id, area_id, escalations,
+                                reporter_area)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                     ?18, ?19)"
+                     ?18, ?19, (SELECT area_id FROM users WHERE id = ?4))"
         } else {
             "UPDATE cases SET case_no = ?1, status = ?2, unit_id = ?3, reporter_id = ?4, category = ?5,
                     last_seq = ?6, doc = ?7, lat = ?9, lon = ?10, received_ms = ?11,

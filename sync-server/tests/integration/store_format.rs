@@ -104,7 +104,7 @@ fn a_schema_1_database_is_upgraded_and_its_events_carry_their_sequence() {
         .expect("row");
     assert_eq!(
         (version, seq_in_json, status.as_str()),
-        (19, 7, "submitted")
+        (20, 7, "submitted")
     );
     // Schema 4 keeps what the boards filter and sort by beside the document, filled from it.
     let columns: (Option<i64>, Option<String>, Option<String>, i64) = conn
