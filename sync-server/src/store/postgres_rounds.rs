@@ -55,9 +55,18 @@ pub(super) fn save_task(c: &mut impl Sql, task: &Task) -> StoreResult<()> {
     Ok(())
 }
 
-/// The two text columns of each row.
-fn pairs(rows: &[Row]) -> StoreResult<Vec<(String, String)>> {
-    rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+/// Rounds with their tasks from `sql`'s rows of `(round doc, task doc)`, which come by round.
+fn rounds_with_tasks(
+    c: &mut postgres::Client,
+    sql: &str,
+    args: &[&(dyn postgres::types::ToSql + Sync)],
+) -> StoreResult<Vec<(Round, Vec<Task>)>> {
+    let rows = c.query(sql, args).map_err(pg)?;
+    let pairs = rows
+        .iter()
+        .map(|r| Ok((col(r, 0)?, col(r, 1)?)))
+        .collect::<StoreResult<Vec<(String, String)>>>()?;
+    group_by_round(pairs)
 }
 
 impl RoundRecords for PostgresStore {
@@ -151,58 +160,50 @@ impl RoundRecords for PostgresStore {
 
     fn recent_rounds(&self, limit: usize) -> StoreResult<Vec<(Round, Vec<Task>)>> {
         self.with(|c| {
-            let rows = c
-                .query(
-                    "SELECT r.doc, t.doc
-                     FROM (SELECT id, doc, planned_ms FROM rounds
-                           ORDER BY planned_ms DESC, id LIMIT $1) r
-                     JOIN round_tasks t ON t.round_id = r.id
-                     ORDER BY r.planned_ms DESC, r.id, t.pos",
-                    &[&(limit as i64)],
-                )
-                .map_err(pg)?;
-            group_by_round(pairs(&rows)?)
+            rounds_with_tasks(
+                c,
+                "SELECT r.doc, t.doc
+                 FROM (SELECT id, doc, planned_ms FROM rounds
+                       ORDER BY planned_ms DESC, id LIMIT $1) r
+                 JOIN round_tasks t ON t.round_id = r.id
+                 ORDER BY r.planned_ms DESC, r.id, t.pos",
+                &[&(limit as i64)],
+            )
         })
     }
 
     fn done_tasks_planned(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<(Round, Vec<Task>)>> {
         self.with(|c| {
-            let rows = c
-                .query(
-                    "SELECT r.doc, t.doc FROM rounds r JOIN round_tasks t ON t.round_id = r.id
-                     WHERE r.planned_ms >= $1 AND r.planned_ms < $2 AND t.done
-                     ORDER BY r.planned_ms, r.id, t.pos",
-                    &[&from_ms, &to_ms],
-                )
-                .map_err(pg)?;
-            group_by_round(pairs(&rows)?)
+            rounds_with_tasks(
+                c,
+                "SELECT r.doc, t.doc FROM rounds r JOIN round_tasks t ON t.round_id = r.id
+                 WHERE r.planned_ms >= $1 AND r.planned_ms < $2 AND t.done
+                 ORDER BY r.planned_ms, r.id, t.pos",
+                &[&from_ms, &to_ms],
+            )
         })
     }
 
     fn sealed_rounds(&self) -> StoreResult<Vec<(Round, Vec<Task>)>> {
         self.with(|c| {
-            let rows = c
-                .query(
-                    "SELECT r.doc, t.doc FROM rounds r JOIN round_tasks t ON t.round_id = r.id
-                     WHERE r.sealed ORDER BY r.planned_ms, r.id, t.pos",
-                    &[],
-                )
-                .map_err(pg)?;
-            group_by_round(pairs(&rows)?)
+            rounds_with_tasks(
+                c,
+                "SELECT r.doc, t.doc FROM rounds r JOIN round_tasks t ON t.round_id = r.id
+                 WHERE r.sealed ORDER BY r.planned_ms, r.id, t.pos",
+                &[],
+            )
         })
     }
 
     fn rounds_reported(&self, from_ms: i64, to_ms: i64) -> StoreResult<Vec<(Round, Vec<Task>)>> {
         self.with(|c| {
-            let rows = c
-                .query(
-                    "SELECT r.doc, t.doc FROM rounds r JOIN round_tasks t ON t.round_id = r.id
-                     WHERE r.reported_ms >= $1 AND r.reported_ms < $2
-                     ORDER BY r.reported_ms, r.id, t.pos",
-                    &[&from_ms, &to_ms],
-                )
-                .map_err(pg)?;
-            group_by_round(pairs(&rows)?)
+            rounds_with_tasks(
+                c,
+                "SELECT r.doc, t.doc FROM rounds r JOIN round_tasks t ON t.round_id = r.id
+                 WHERE r.reported_ms >= $1 AND r.reported_ms < $2
+                 ORDER BY r.reported_ms, r.id, t.pos",
+                &[&from_ms, &to_ms],
+            )
         })
     }
 
